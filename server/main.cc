@@ -1,0 +1,164 @@
+// larderd: flags (and LARDER_* environment variables) -> ServerOptions -> LarderServer.
+// Serves until SIGTERM or SIGINT, then shuts down gracefully.
+#include <signal.h>
+#include <stdlib.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/ascii.h"
+#include "absl/time/time.h"
+#include "server/flag_types.h"
+#include "server/server.h"
+#include "server/storage/engine_registry.h"
+
+using larder::server::ByteSize;
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port of the gRPC service");
+ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
+          "host:port of Prometheus /metrics; empty disables it");
+ABSL_FLAG(std::string, engine, "memory", "storage engine: memory, rocksdb or redis");
+ABSL_FLAG(absl::Duration, default_ttl, absl::ZeroDuration(),
+          "TTL of entries stored without one, e.g. 5m; 0 means they never expire");
+ABSL_FLAG(absl::Duration, max_ttl, absl::ZeroDuration(), "largest TTL allowed; 0 means none");
+ABSL_FLAG(ByteSize, memory_limit, ByteSize{int64_t{1} << 30},
+          "bytes the memory engine may hold before it evicts, e.g. 512MiB");
+ABSL_FLAG(ByteSize, max_value_bytes, ByteSize{int64_t{8} << 20}, "largest value a Set may store");
+ABSL_FLAG(int, memory_shards, 16, "independently locked shards of the memory engine");
+ABSL_FLAG(int, metrics_max_namespaces, 100,
+          "namespaces with their own label on /metrics; the rest are summed as _other");
+ABSL_FLAG(std::string, data_dir, "", "RocksDB engine: directory of the database");
+ABSL_FLAG(ByteSize, rocksdb_block_cache_bytes, ByteSize{int64_t{256} << 20},
+          "RocksDB engine: block cache size");
+ABSL_FLAG(std::string, rocksdb_compression, "lz4", "RocksDB engine: lz4, zstd or none");
+ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379/0",
+          "Redis engine: redis://[user:password@]host:port/db");
+ABSL_FLAG(std::string, redis_key_prefix, "larder:", "Redis engine: prefix of every key");
+ABSL_FLAG(int, redis_pool_size, 8, "Redis engine: connections kept open");
+ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(1),
+          "Redis engine: connect and command timeout");
+ABSL_FLAG(int, storage_threads, 4, "threads running calls of the RocksDB and Redis engines");
+ABSL_FLAG(absl::Duration, health_check_interval, absl::Seconds(1),
+          "how often engine health is checked");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+          "how long shutdown waits for in-flight calls");
+
+namespace larder::server {
+namespace {
+
+constexpr const char* kFlagNames[] = {
+    "listen",          "metrics_address",           "engine",
+    "default_ttl",     "max_ttl",                   "memory_limit",
+    "max_value_bytes", "memory_shards",             "metrics_max_namespaces",
+    "data_dir",        "rocksdb_block_cache_bytes", "rocksdb_compression",
+    "redis_url",       "redis_key_prefix",          "redis_pool_size",
+    "redis_timeout",   "storage_threads",           "health_check_interval",
+    "shutdown_grace"};
+
+[[noreturn]] void Fail(const std::string& message) {
+  std::cerr << "larderd: " << message << std::endl;
+  exit(2);
+}
+
+// Applies LARDER_<FLAG> environment variables; the command line, parsed after, wins.
+void ApplyEnvironment() {
+  for (const char* name : kFlagNames) {
+    const std::string variable = EnvironmentVariableFor(name);
+    const char* value = getenv(variable.c_str());
+    if (value == nullptr) continue;
+    std::string error;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr || !flag->ParseFrom(value, &error)) Fail(variable + ": " + error);
+  }
+}
+
+storage::Compression ParseCompression(const std::string& name) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  if (lower == "lz4") return storage::Compression::kLz4;
+  if (lower == "zstd") return storage::Compression::kZstd;
+  if (lower == "none") return storage::Compression::kNone;
+  Fail("--rocksdb-compression: must be lz4, zstd or none, got \"" + name + "\"");
+}
+
+storage::EngineOptions EngineOptionsFromFlags(int64_t max_value_bytes) {
+  storage::EngineOptions engine;
+  engine.memory.max_bytes = absl::GetFlag(FLAGS_memory_limit).bytes;
+  engine.memory.shards = absl::GetFlag(FLAGS_memory_shards);
+  engine.memory.max_entry_bytes = max_value_bytes + (int64_t{64} << 10);
+  engine.rocksdb.path = absl::GetFlag(FLAGS_data_dir);
+  engine.rocksdb.block_cache_bytes = absl::GetFlag(FLAGS_rocksdb_block_cache_bytes).bytes;
+  engine.rocksdb.compression = ParseCompression(absl::GetFlag(FLAGS_rocksdb_compression));
+  engine.redis.url = absl::GetFlag(FLAGS_redis_url);
+  engine.redis.key_prefix = absl::GetFlag(FLAGS_redis_key_prefix);
+  engine.redis.pool_size = absl::GetFlag(FLAGS_redis_pool_size);
+  engine.redis.connect_timeout = engine.redis.command_timeout = absl::GetFlag(FLAGS_redis_timeout);
+  if (const char* password = getenv("LARDER_REDIS_PASSWORD")) engine.redis.password = password;
+  return engine;
+}
+
+ServerOptions OptionsFromFlags() {
+  ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  options.engine = absl::GetFlag(FLAGS_engine);
+  options.handler.default_ttl = absl::GetFlag(FLAGS_default_ttl);
+  options.handler.max_ttl = absl::GetFlag(FLAGS_max_ttl);
+  options.handler.max_value_bytes = absl::GetFlag(FLAGS_max_value_bytes).bytes;
+  options.engine_options = EngineOptionsFromFlags(options.handler.max_value_bytes);
+  const int max_namespaces = absl::GetFlag(FLAGS_metrics_max_namespaces);
+  if (max_namespaces < 1) Fail("--metrics-max-namespaces: must be at least 1");
+  options.metrics_max_namespaces = static_cast<size_t>(max_namespaces);
+  options.storage_threads = absl::GetFlag(FLAGS_storage_threads);
+  options.health_check_interval = absl::GetFlag(FLAGS_health_check_interval);
+  options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  return options;
+}
+
+std::vector<char*> NormalizedArguments(int argc, char** argv, std::vector<std::string>& storage) {
+  storage.assign(argv, argv + argc);
+  std::vector<char*> pointers;
+  for (std::string& argument : storage) {
+    argument = NormalizeFlagArgument(argument);
+    pointers.push_back(argument.data());
+  }
+  return pointers;
+}
+
+int Run(int argc, char** argv) {
+  absl::SetProgramUsageMessage("larderd: the larder cache service. Flags use dashes or "
+                               "underscores; each also reads LARDER_<FLAG_NAME>.");
+  ApplyEnvironment();
+  std::vector<std::string> storage;
+  std::vector<char*> arguments = NormalizedArguments(argc, argv, storage);
+  absl::ParseCommandLine(static_cast<int>(arguments.size()), arguments.data());
+  const ServerOptions options = OptionsFromFlags();
+
+  sigset_t signals;  // Blocked before any thread starts, so only sigwait sees them.
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  storage::EngineRegistry registry;
+  storage::RegisterBuiltinEngines(registry);
+  auto server = LarderServer::Start(options, registry, Clock::Real());
+  if (!server.ok()) Fail(std::string(server.status().message()));
+  std::cout << "larderd ready grpc=" << (*server)->grpc_address()
+            << " metrics=" << (*server)->metrics_address() << " engine=" << options.engine
+            << std::endl;
+  int received = 0;
+  sigwait(&signals, &received);
+  std::cerr << "larderd: signal " << received << ", shutting down" << std::endl;
+  (*server)->Shutdown();
+  return 0;
+}
+
+}  // namespace
+}  // namespace larder::server
+
+int main(int argc, char** argv) { return larder::server::Run(argc, argv); }

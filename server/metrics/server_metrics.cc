@@ -1,0 +1,153 @@
+#include "server/metrics/server_metrics.h"
+
+#include <map>
+#include <utility>
+
+#include "prometheus/client_metric.h"
+
+namespace larder::server {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+constexpr absl::string_view kOtherNamespace = "_other";
+
+MetricFamily Family(std::string name, std::string help, MetricType type) {
+  MetricFamily family;
+  family.name = std::move(name);
+  family.help = std::move(help);
+  family.type = type;
+  return family;
+}
+
+ClientMetric WithLabels(std::vector<ClientMetric::Label> labels) {
+  ClientMetric metric;
+  metric.label = std::move(labels);
+  return metric;
+}
+
+void AddCounter(MetricFamily& family, std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric metric = WithLabels(std::move(labels));
+  metric.counter.value = value;
+  family.metric.push_back(std::move(metric));
+}
+
+void AddGauge(MetricFamily& family, std::vector<ClientMetric::Label> labels, double value) {
+  ClientMetric metric = WithLabels(std::move(labels));
+  metric.gauge.value = value;
+  family.metric.push_back(std::move(metric));
+}
+
+ClientMetric::Histogram ToHistogram(const LatencySnapshot& snapshot) {
+  ClientMetric::Histogram histogram;
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i < kLatencyBucketBounds.size(); ++i) {
+    cumulative += snapshot.bucket_counts[i];
+    histogram.bucket.push_back({cumulative, kLatencyBucketBounds[i]});
+  }
+  cumulative += snapshot.bucket_counts.back();
+  histogram.bucket.push_back({cumulative, std::numeric_limits<double>::infinity()});
+  histogram.sample_count = cumulative;
+  histogram.sample_sum = snapshot.sum_seconds;
+  return histogram;
+}
+
+}  // namespace
+
+std::vector<MetricFamily> ServerMetrics::Collect() const {
+  std::vector<MetricFamily> families;
+  families.push_back(RequestCounts());
+  families.push_back(RequestLatencies());
+  for (MetricFamily& family : HitsAndMisses()) families.push_back(std::move(family));
+  for (MetricFamily& family : EngineFamilies()) families.push_back(std::move(family));
+  MetricFamily build = Family("larder_build_info", "larderd version and engine.",
+                              MetricType::Gauge);
+  AddGauge(build,
+           {{"engine", std::string(handler_.engine().name())}, {"version", options_.version}},
+           1);
+  families.push_back(std::move(build));
+  return families;
+}
+
+MetricFamily ServerMetrics::RequestCounts() const {
+  MetricFamily family = Family("larder_requests_total", "Requests by RPC method and status code.",
+                               MetricType::Counter);
+  for (int r = 0; r < kRpcCount; ++r) {
+    for (int code = 0; code < kStatusCodeCount; ++code) {
+      const uint64_t count = rpc_metrics_.Count(static_cast<Rpc>(r), code);
+      if (count == 0 && code != 0) continue;  // Error series appear once they happen.
+      AddCounter(family,
+                 {{"code", std::string(StatusCodeName(code))},
+                  {"method", std::string(RpcName(static_cast<Rpc>(r)))}},
+                 static_cast<double>(count));
+    }
+  }
+  return family;
+}
+
+MetricFamily ServerMetrics::RequestLatencies() const {
+  MetricFamily family = Family("larder_request_duration_seconds",
+                               "Time to answer a request, by RPC method.", MetricType::Histogram);
+  for (int r = 0; r < kRpcCount; ++r) {
+    ClientMetric metric = WithLabels({{"method", std::string(RpcName(static_cast<Rpc>(r)))}});
+    metric.histogram = ToHistogram(rpc_metrics_.Latency(static_cast<Rpc>(r)));
+    family.metric.push_back(std::move(metric));
+  }
+  return family;
+}
+
+std::vector<MetricFamily> ServerMetrics::HitsAndMisses() const {
+  std::map<std::string, HitCounts> by_label;
+  HitCounts other = handler_.namespace_stats().OverflowCounts();
+  for (const NamespaceHitCounts& entry : handler_.namespace_stats().Snapshot()) {
+    if (entry.ordinal < options_.max_namespaces) {
+      by_label[entry.name] = entry.counts;
+    } else {
+      other.hits += entry.counts.hits;
+      other.misses += entry.counts.misses;
+    }
+  }
+  if (other.hits != 0 || other.misses != 0) by_label[std::string(kOtherNamespace)] = other;
+  MetricFamily hits = Family("larder_cache_hits_total", "Reads that found a live entry.",
+                             MetricType::Counter);
+  MetricFamily misses = Family("larder_cache_misses_total", "Reads that found no live entry.",
+                               MetricType::Counter);
+  for (const auto& [name, counts] : by_label) {
+    AddCounter(hits, {{"namespace", name}}, static_cast<double>(counts.hits));
+    AddCounter(misses, {{"namespace", name}}, static_cast<double>(counts.misses));
+  }
+  return {std::move(hits), std::move(misses)};
+}
+
+std::vector<MetricFamily> ServerMetrics::EngineFamilies() const {
+  const std::string engine(handler_.engine().name());
+  MetricFamily errors = Family("larder_engine_errors_total",
+                               "Storage engine calls that failed.", MetricType::Counter);
+  AddCounter(errors, {{"engine", engine}}, static_cast<double>(rpc_metrics_.engine_errors()));
+  std::vector<MetricFamily> families;
+  families.push_back(std::move(errors));
+  absl::StatusOr<storage::EngineStats> stats = handler_.engine().Stats("");
+  if (!stats.ok()) return families;  // The engine is down: its gauges are absent, not zero.
+  const std::pair<const char*, std::pair<const char*, int64_t>> gauges[] = {
+      {"larder_entries", {"Entries held by the engine.", stats->entries}},
+      {"larder_stored_bytes", {"Bytes of keys and values held.", stats->bytes}}};
+  for (const auto& [name, help_value] : gauges) {
+    MetricFamily family = Family(name, help_value.first, MetricType::Gauge);
+    AddGauge(family, {}, static_cast<double>(help_value.second));
+    families.push_back(std::move(family));
+  }
+  MetricFamily evictions = Family("larder_evictions_total",
+                                  "Entries evicted to respect the memory limit.",
+                                  MetricType::Counter);
+  AddCounter(evictions, {}, static_cast<double>(stats->evictions));
+  MetricFamily expirations = Family("larder_expirations_total", "Expired entries reclaimed.",
+                                    MetricType::Counter);
+  AddCounter(expirations, {}, static_cast<double>(stats->expirations));
+  families.push_back(std::move(evictions));
+  families.push_back(std::move(expirations));
+  return families;
+}
+
+}  // namespace larder::server

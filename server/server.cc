@@ -1,0 +1,123 @@
+#include "server/server.h"
+
+#include <exception>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/server_builder.h"
+#include "larder/common/status_macros.h"
+
+#ifndef LARDER_VERSION
+#define LARDER_VERSION "dev"
+#endif
+
+namespace larder::server {
+namespace {
+
+constexpr char kServiceName[] = "larder.v1.Cache";
+
+// "host:port" with the port replaced by `port`.
+std::string WithPort(absl::string_view address, int port) {
+  const size_t colon = address.rfind(':');
+  return absl::StrCat(address.substr(0, colon), ":", port);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<LarderServer>> LarderServer::Start(
+    const ServerOptions& options, const storage::EngineRegistry& registry, const Clock& clock) {
+  LARDER_RETURN_IF_ERROR(ValidateServerOptions(options));
+  auto server = std::unique_ptr<LarderServer>(new LarderServer(options));
+  LARDER_ASSIGN_OR_RETURN(server->engine_,
+                          registry.Create(options.engine, options.engine_options, clock));
+  server->handler_ = std::make_unique<CacheHandler>(*server->engine_, clock, options.handler);
+  if (server->engine_->blocking()) {
+    server->executor_ =
+        std::make_unique<BoundedExecutor>(options.storage_threads, options.storage_queue);
+  }
+  server->service_ = std::make_unique<CacheService>(*server->handler_, server->rpc_metrics_,
+                                                    server->executor_.get());
+  LARDER_RETURN_IF_ERROR(server->StartMetrics());
+  LARDER_RETURN_IF_ERROR(server->StartGrpc());
+  server->SetServing(server->engine_->CheckHealth().ok());
+  server->health_thread_ = std::thread([s = server.get()] { s->HealthLoop(); });
+  return server;
+}
+
+absl::Status LarderServer::StartGrpc() {
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Room for the largest value plus its key, tags and framing.
+  builder.SetMaxReceiveMessageSize(
+      static_cast<int>(std::min<int64_t>(options_.handler.max_value_bytes + (1 << 20),
+                                         std::numeric_limits<int>::max())));
+  builder.RegisterService(service_.get());
+  grpc_server_ = builder.BuildAndStart();
+  if (grpc_server_ == nullptr || port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("listen: cannot serve on ", options_.listen, " (address in use?)"));
+  }
+  grpc_address_ = WithPort(options_.listen, port);
+  return absl::OkStatus();
+}
+
+absl::Status LarderServer::StartMetrics() {
+  if (options_.metrics_address.empty()) return absl::OkStatus();
+  metrics_ = std::make_shared<ServerMetrics>(
+      rpc_metrics_, *handler_,
+      ServerMetricsOptions{options_.metrics_max_namespaces, LARDER_VERSION});
+  try {
+    exposer_ = std::make_unique<prometheus::Exposer>(options_.metrics_address);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(absl::StrCat("metrics-address: cannot serve on ",
+                                               options_.metrics_address, ": ", e.what()));
+  }
+  exposer_->RegisterCollectable(metrics_);
+  const std::vector<int> ports = exposer_->GetListeningPorts();
+  metrics_address_ = WithPort(options_.metrics_address, ports.empty() ? 0 : ports.front());
+  return absl::OkStatus();
+}
+
+void LarderServer::SetServing(bool serving) {
+  grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus("", serving);
+  health->SetServingStatus(kServiceName, serving);
+}
+
+void LarderServer::HealthLoop() {
+  absl::MutexLock lock(&mutex_);
+  while (!mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.health_check_interval)) {
+    mutex_.Unlock();
+    const bool serving = engine_->CheckHealth().ok();
+    mutex_.Lock();
+    if (!stopping_) SetServing(serving);
+  }
+}
+
+void LarderServer::Shutdown() {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (shut_down_) return;
+    shut_down_ = stopping_ = true;
+  }
+  if (health_thread_.joinable()) health_thread_.join();
+  if (grpc_server_ != nullptr) {
+    grpc_server_->GetHealthCheckService()->Shutdown();
+    grpc_server_->Shutdown(std::chrono::system_clock::now() +
+                           absl::ToChronoSeconds(options_.shutdown_grace));
+    grpc_server_->Wait();
+  }
+  executor_.reset();  // Runs what is still queued.
+  exposer_.reset();
+}
+
+LarderServer::~LarderServer() { Shutdown(); }
+
+}  // namespace larder::server

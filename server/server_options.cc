@@ -1,0 +1,54 @@
+#include "server/server_options.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace larder::server {
+namespace {
+
+absl::Status Invalid(absl::string_view flag, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(flag, ": ", what));
+}
+
+absl::Status ValidateAddress(absl::string_view flag, absl::string_view address) {
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0 || colon + 1 == address.size()) {
+    return Invalid(flag, absl::StrCat("must be host:port, got \"", address, "\""));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateServerOptions(const ServerOptions& options) {
+  if (absl::Status s = ValidateAddress("--listen", options.listen); !s.ok()) return s;
+  if (!options.metrics_address.empty()) {
+    if (absl::Status s = ValidateAddress("--metrics-address", options.metrics_address); !s.ok()) {
+      return s;
+    }
+  }
+  const CacheHandlerOptions& handler = options.handler;
+  if (handler.default_ttl < absl::ZeroDuration()) {
+    return Invalid("--default-ttl", "must be 0 (none) or positive");
+  }
+  if (handler.max_ttl < absl::ZeroDuration()) {
+    return Invalid("--max-ttl", "must be 0 (none) or positive");
+  }
+  if (handler.max_ttl > absl::ZeroDuration() &&
+      (handler.default_ttl == absl::ZeroDuration() || handler.default_ttl > handler.max_ttl)) {
+    return Invalid("--default-ttl", absl::StrCat("must be set and at most --max-ttl (",
+                                                 absl::FormatDuration(handler.max_ttl), ")"));
+  }
+  if (handler.max_value_bytes < 1 || handler.max_value_bytes > (int64_t{1} << 30)) {
+    return Invalid("--max-value-bytes",
+                   absl::StrCat("must be 1 to 1073741824, got ", handler.max_value_bytes));
+  }
+  if (options.metrics_max_namespaces < 1) return Invalid("--metrics-max-namespaces", ">= 1");
+  if (options.storage_threads < 1) return Invalid("--storage-threads", "must be at least 1");
+  if (options.health_check_interval <= absl::ZeroDuration()) {
+    return Invalid("--health-check-interval", "must be positive");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace larder::server

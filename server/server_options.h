@@ -1,0 +1,39 @@
+// ServerOptions: everything larderd is configured with, as plain structs. main.cc maps flags
+// (and LARDER_* environment variables) into them once; tests fill them directly.
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "server/service/cache_handler.h"
+#include "server/storage/engine_options.h"
+
+namespace larder::server {
+
+struct ServerOptions {
+  // host:port of the gRPC service; port 0 picks a free port. Default: 127.0.0.1:50051.
+  std::string listen = "127.0.0.1:50051";
+  // host:port of the Prometheus /metrics endpoint; empty disables it. Default: 127.0.0.1:9464.
+  std::string metrics_address = "127.0.0.1:9464";
+  // The storage engine: "memory", "rocksdb" or "redis". Default: memory.
+  std::string engine = "memory";
+  // Options of each engine; only the chosen one's are read.
+  storage::EngineOptions engine_options;
+  // TTL defaults and limits, value size limit.
+  CacheHandlerOptions handler;
+  // Namespaces with their own label on /metrics; the rest share "_other". Default: 100.
+  size_t metrics_max_namespaces = 100;
+  // Threads and queue of the executor that runs blocking engines' calls. Default: 4 and 4096.
+  int storage_threads = 4;
+  size_t storage_queue = 4096;
+  // How often engine health is checked for grpc.health.v1. Default: 1 s.
+  absl::Duration health_check_interval = absl::Seconds(1);
+  // How long shutdown waits for in-flight calls before cancelling them. Default: 10 s.
+  absl::Duration shutdown_grace = absl::Seconds(10);
+};
+
+// kInvalidArgument naming the flag and its limit for the first bad option.
+absl::Status ValidateServerOptions(const ServerOptions& options);
+
+}  // namespace larder::server

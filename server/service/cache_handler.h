@@ -1,0 +1,72 @@
+// CacheHandler: what larderd does with each larder.v1 request, independent of gRPC. It validates
+// input (nothing invalid reaches storage), applies TTL defaults and limits, computes ETags,
+// evaluates If-None-Match, counts hits and misses, and calls one StorageEngine.
+//
+//   CacheHandler handler(*engine, Clock::Real(), CacheHandlerOptions{.default_ttl = ...});
+//   v1::GetResponse response;
+//   absl::Status status = handler.Get(request, response);
+//
+// Thread-safe (the engine is, and the handler keeps only atomic counters). Every method returns
+// kInvalidArgument naming the field and limit for bad input (storage untouched), kUnavailable
+// when the engine fails, and OK for a miss.
+#pragma once
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "larder/common/clock.h"
+#include "larder/v1/cache.pb.h"
+#include "server/service/namespace_stats.h"
+#include "server/storage/storage_engine.h"
+
+namespace larder::server {
+
+struct CacheHandlerOptions {
+  // TTL of a Set or Touch without one; zero means such entries never expire. Default: none.
+  absl::Duration default_ttl = absl::ZeroDuration();
+  // The largest TTL a request may ask for; zero means no limit. Default: none.
+  absl::Duration max_ttl = absl::ZeroDuration();
+  // The largest value a Set may store. Default: 8 MiB.
+  int64_t max_value_bytes = int64_t{8} << 20;
+  // Namespaces with hit/miss counters of their own. Default: 10000.
+  size_t max_tracked_namespaces = 10000;
+};
+
+class CacheHandler {
+ public:
+  CacheHandler(storage::StorageEngine& engine, const Clock& clock, CacheHandlerOptions options);
+
+  absl::Status Get(const v1::GetRequest& request, v1::GetResponse& response);
+  absl::Status Set(const v1::SetRequest& request, v1::SetResponse& response);
+  absl::Status Delete(const v1::DeleteRequest& request, v1::DeleteResponse& response);
+  absl::Status Touch(const v1::TouchRequest& request, v1::TouchResponse& response);
+  absl::Status MultiGet(const v1::MultiGetRequest& request, v1::MultiGetResponse& response);
+  absl::Status MultiSet(const v1::MultiSetRequest& request, v1::MultiSetResponse& response);
+  absl::Status Invalidate(const v1::InvalidateRequest& request,
+                          v1::InvalidateResponse& response);
+  absl::Status Stats(const v1::StatsRequest& request, v1::StatsResponse& response);
+
+  const NamespaceStats& namespace_stats() const { return namespace_stats_; }
+  storage::StorageEngine& engine() { return engine_; }
+
+ private:
+  // Checks one SetRequest (field names prefixed with `field_prefix`, e.g. "entries[3].").
+  absl::Status ValidateSet(const v1::SetRequest& request, absl::string_view ns,
+                           absl::string_view field_prefix) const;
+  // Stores a validated SetRequest under namespace `ns`.
+  absl::Status StoreValidated(const v1::SetRequest& request, absl::string_view ns,
+                              v1::SetResponse& response);
+  // Fills a GetResponse from an engine lookup, counting the hit or miss.
+  void FillGetResponse(absl::string_view ns, std::optional<storage::StoredEntry> entry,
+                       absl::string_view if_none_match, absl::Time now,
+                       v1::GetResponse& response);
+  absl::Time ExpiryFor(absl::Duration ttl) const;
+
+  storage::StorageEngine& engine_;
+  const Clock& clock_;
+  const CacheHandlerOptions options_;
+  NamespaceStats namespace_stats_;
+};
+
+}  // namespace larder::server

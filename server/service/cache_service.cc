@@ -1,0 +1,90 @@
+#include "server/service/cache_service.h"
+
+#include <chrono>
+
+#include "server/service/status_conversion.h"
+
+namespace larder::server {
+namespace {
+
+bool IsEngineFailure(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kInternal ||
+         code == absl::StatusCode::kDataLoss;
+}
+
+}  // namespace
+
+template <typename Request, typename Response>
+grpc::ServerUnaryReactor* CacheService::Run(grpc::CallbackServerContext* context, Rpc rpc,
+                                            HandlerMethod<Request, Response> method,
+                                            const Request* request, Response* response) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  const auto started = std::chrono::steady_clock::now();
+  auto work = [this, rpc, method, request, response, reactor, started] {
+    const absl::Status status = (handler_.*method)(*request, *response);
+    if (IsEngineFailure(status.code())) metrics_.RecordEngineError();
+    metrics_.Record(rpc, status.code(),
+                    absl::FromChrono(std::chrono::steady_clock::now() - started));
+    reactor->Finish(ToGrpcStatus(status));
+  };
+  if (executor_ == nullptr) {
+    work();
+  } else if (!executor_->TrySubmit(work)) {
+    const absl::Status overloaded =
+        absl::UnavailableError("server overloaded: storage queue is full; retry later");
+    metrics_.Record(rpc, overloaded.code(),
+                    absl::FromChrono(std::chrono::steady_clock::now() - started));
+    reactor->Finish(ToGrpcStatus(overloaded));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* CacheService::Get(grpc::CallbackServerContext* context,
+                                            const v1::GetRequest* request,
+                                            v1::GetResponse* response) {
+  return Run(context, Rpc::kGet, &CacheHandler::Get, request, response);
+}
+
+grpc::ServerUnaryReactor* CacheService::Set(grpc::CallbackServerContext* context,
+                                            const v1::SetRequest* request,
+                                            v1::SetResponse* response) {
+  return Run(context, Rpc::kSet, &CacheHandler::Set, request, response);
+}
+
+grpc::ServerUnaryReactor* CacheService::Delete(grpc::CallbackServerContext* context,
+                                               const v1::DeleteRequest* request,
+                                               v1::DeleteResponse* response) {
+  return Run(context, Rpc::kDelete, &CacheHandler::Delete, request, response);
+}
+
+grpc::ServerUnaryReactor* CacheService::Touch(grpc::CallbackServerContext* context,
+                                              const v1::TouchRequest* request,
+                                              v1::TouchResponse* response) {
+  return Run(context, Rpc::kTouch, &CacheHandler::Touch, request, response);
+}
+
+grpc::ServerUnaryReactor* CacheService::MultiGet(grpc::CallbackServerContext* context,
+                                                 const v1::MultiGetRequest* request,
+                                                 v1::MultiGetResponse* response) {
+  return Run(context, Rpc::kMultiGet, &CacheHandler::MultiGet, request, response);
+}
+
+grpc::ServerUnaryReactor* CacheService::MultiSet(grpc::CallbackServerContext* context,
+                                                 const v1::MultiSetRequest* request,
+                                                 v1::MultiSetResponse* response) {
+  return Run(context, Rpc::kMultiSet, &CacheHandler::MultiSet, request, response);
+}
+
+grpc::ServerUnaryReactor* CacheService::Invalidate(grpc::CallbackServerContext* context,
+                                                   const v1::InvalidateRequest* request,
+                                                   v1::InvalidateResponse* response) {
+  return Run(context, Rpc::kInvalidate, &CacheHandler::Invalidate, request, response);
+}
+
+grpc::ServerUnaryReactor* CacheService::Stats(grpc::CallbackServerContext* context,
+                                              const v1::StatsRequest* request,
+                                              v1::StatsResponse* response) {
+  return Run(context, Rpc::kStats, &CacheHandler::Stats, request, response);
+}
+
+}  // namespace larder::server

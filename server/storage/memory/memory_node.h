@@ -1,0 +1,46 @@
+// MemoryNode: one entry of the memory engine, with the intrusive links its eviction queues use.
+// Internal to server/storage/memory.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace larder::storage::internal {
+
+struct NamespaceTable;
+
+enum class FifoQueue : uint8_t { kNone, kSmall, kMain };
+
+inline constexpr size_t kNoExpirySlot = static_cast<size_t>(-1);
+
+// Fields other than `frequency` are guarded by the owning shard's mutex.
+struct MemoryNode {
+  NamespaceTable* table = nullptr;  // The namespace holding this node.
+  const std::string* key = nullptr;  // Points at the key stored in table->entries.
+  uint64_t hash = 0;                 // Hash of (namespace, key), for the ghost queue.
+  std::string value;
+  std::string etag;
+  absl::Time expires_at = absl::InfiniteFuture();
+  std::vector<std::string> tags;
+  int64_t charge = 0;  // Bytes this node counts against the shard's budget.
+
+  // Eviction state (S3-FIFO). `frequency` is bumped by readers holding only a shared lock.
+  std::atomic<uint8_t> frequency{0};
+  FifoQueue queue = FifoQueue::kNone;
+  MemoryNode* prev = nullptr;  // Towards the newest.
+  MemoryNode* next = nullptr;  // Towards the oldest.
+
+  // Index in the shard's list of expiring nodes (for the sweeper), or kNoExpirySlot.
+  size_t expiry_slot = kNoExpirySlot;
+};
+
+// Bytes charged per entry beyond its key, value, ETag and tags: the node, map slot and
+// allocation headers, rounded up.
+inline constexpr int64_t kEntryOverheadBytes = 192;
+
+}  // namespace larder::storage::internal

@@ -1,0 +1,66 @@
+// S3FifoQueues: the memory engine's eviction policy (S3-FIFO: a small probationary FIFO, a main
+// FIFO with re-insertion of recently read entries, and a ghost list of keys recently evicted
+// from the small queue). Reads only bump a 2-bit counter, so a hit never takes a write lock.
+// Internal; one instance per shard, guarded by the shard's mutex.
+//
+//   S3FifoQueues queues(budget_bytes);
+//   queues.Insert(node);                  // after the node is in the map
+//   while (over budget) Erase(queues.PopVictim(/*protect=*/node));
+#pragma once
+
+#include <cstdint>
+#include <deque>
+
+#include "absl/container/flat_hash_map.h"
+#include "server/storage/memory/memory_node.h"
+
+namespace larder::storage::internal {
+
+class S3FifoQueues {
+ public:
+  explicit S3FifoQueues(int64_t capacity_bytes) : capacity_bytes_(capacity_bytes) {}
+  S3FifoQueues(const S3FifoQueues&) = delete;
+  S3FifoQueues& operator=(const S3FifoQueues&) = delete;
+
+  // Records a read; safe under a shared lock.
+  static void RecordAccess(MemoryNode& node);
+
+  // Links a new node: into main when its key was evicted recently (a ghost hit), else small.
+  void Insert(MemoryNode& node);
+  // Unlinks a node that is being erased for another reason (delete, expiry, overwrite).
+  void Remove(MemoryNode& node);
+  // Adjusts the charged bytes of a linked node whose charge changed by `delta`.
+  void Recharge(MemoryNode& node, int64_t delta);
+
+  // Unlinks and returns the next node to evict, never `protect` unless nothing else is left;
+  // nullptr when empty.
+  MemoryNode* PopVictim(const MemoryNode* protect);
+
+  int64_t charged_bytes() const { return small_.bytes + main_.bytes; }
+  int64_t capacity_bytes() const { return capacity_bytes_; }
+
+ private:
+  struct Fifo {
+    MemoryNode* newest = nullptr;
+    MemoryNode* oldest = nullptr;
+    int64_t bytes = 0;
+    int64_t count = 0;
+  };
+
+  static void PushNewest(Fifo& fifo, MemoryNode& node, FifoQueue id);
+  static void Unlink(Fifo& fifo, MemoryNode& node);
+  Fifo& FifoOf(const MemoryNode& node) { return node.queue == FifoQueue::kSmall ? small_ : main_; }
+
+  MemoryNode* PopFromSmall(const MemoryNode* protect);
+  MemoryNode* PopFromMain(const MemoryNode* protect);
+  void RememberGhost(uint64_t hash);
+  bool TakeGhost(uint64_t hash);
+
+  int64_t capacity_bytes_;
+  Fifo small_;
+  Fifo main_;
+  std::deque<uint64_t> ghost_order_;
+  absl::flat_hash_map<uint64_t, uint32_t> ghost_counts_;
+};
+
+}  // namespace larder::storage::internal

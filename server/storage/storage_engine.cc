@@ -1,0 +1,19 @@
+#include "server/storage/storage_engine.h"
+
+#include <utility>
+
+namespace larder::storage {
+
+absl::StatusOr<std::vector<std::optional<StoredEntry>>> StorageEngine::MultiGet(
+    absl::string_view ns, const std::vector<absl::string_view>& keys) {
+  std::vector<std::optional<StoredEntry>> entries;
+  entries.reserve(keys.size());
+  for (absl::string_view key : keys) {
+    absl::StatusOr<std::optional<StoredEntry>> entry = Get(ns, key);
+    if (!entry.ok()) return std::move(entry).status();
+    entries.push_back(*std::move(entry));
+  }
+  return entries;
+}
+
+}  // namespace larder::storage

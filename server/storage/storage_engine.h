@@ -1,0 +1,120 @@
+// StorageEngine: where larderd keeps entries. One small abstract class; the memory, RocksDB and
+// Redis engines implement it and a single conformance suite (tests/storage/) holds them to it.
+//
+//   std::unique_ptr<StorageEngine> engine = ...;   // see engine_registry.h
+//   SetOptions options{.expires_at = now + absl::Minutes(5), .etag = StrongEtagFor(value)};
+//   absl::StatusOr<SetResult> stored = engine->Set("users", "42", value, options);
+//   absl::StatusOr<std::optional<StoredEntry>> entry = engine->Get("users", "42");
+//
+// Contract for every implementation:
+// - Thread-safe: every method may be called concurrently from many threads.
+// - Arguments are already validated by the caller (CacheHandler); engines do not re-check
+//   limits. Namespaces never contain '\0' (they are [A-Za-z0-9_.-]+).
+// - A miss is OK with std::nullopt, never an error. Backend I/O trouble is kUnavailable.
+// - Expiry is judged by the injected Clock, never by the backend's own idea of time: an entry
+//   with expires_at <= clock.Now() is never returned, and is removed when touched (counted as
+//   an expiration). Engines may also reclaim expired entries in the background.
+// - ETags are computed by the caller from the value bytes and stored verbatim with the value.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace larder::storage {
+
+// What a Get returns for a live entry.
+struct StoredEntry {
+  std::string value;
+  std::string etag;
+  // absl::InfiniteFuture() when the entry never expires.
+  absl::Time expires_at = absl::InfiniteFuture();
+};
+
+// How a Set stores its entry.
+struct SetOptions {
+  // absl::InfiniteFuture() for an entry that never expires.
+  absl::Time expires_at = absl::InfiniteFuture();
+  // The strong ETag of the value (larder::StrongEtagFor), stored verbatim.
+  std::string etag;
+  // Compare-and-set: when set, store only if a live entry exists whose ETag matches this
+  // If-Match list (larder::IfMatchMatches). Never set together with if_absent.
+  std::optional<std::string> if_match;
+  // Store only when no live entry exists.
+  bool if_absent = false;
+  // Tags for Invalidate(kTag). Replace the tags of any previous entry under the same key.
+  std::vector<std::string> tags;
+};
+
+struct SetResult {
+  // False only when if_match / if_absent did not hold.
+  bool stored = false;
+  // The stored ETag; when not stored, the current live entry's ETag, or empty if none.
+  std::string etag;
+};
+
+// What Invalidate removes within one namespace.
+struct InvalidateTarget {
+  enum class Kind { kAll, kPrefix, kPattern, kTag };
+  Kind kind = Kind::kAll;
+  // The prefix, glob pattern (see glob.h) or tag; unused for kAll.
+  std::string argument;
+};
+
+// Counters of one namespace, or of all namespaces when asked for "".
+struct EngineStats {
+  int64_t entries = 0;    // Entries held (live; expired ones not yet reclaimed may count).
+  int64_t bytes = 0;      // Sum of key.size() + value.size() over those entries.
+  int64_t evictions = 0;  // Entries removed to respect a memory limit.
+  int64_t expirations = 0;  // Expired entries removed (on read, by a sweeper or compaction).
+};
+
+class StorageEngine {
+ public:
+  virtual ~StorageEngine() = default;
+
+  // "memory", "rocksdb" or "redis".
+  virtual absl::string_view name() const = 0;
+
+  // True when calls may block on I/O, so the service runs them off gRPC's callback threads.
+  virtual bool blocking() const { return false; }
+
+  // The live entry under (ns, key), or std::nullopt.
+  virtual absl::StatusOr<std::optional<StoredEntry>> Get(absl::string_view ns,
+                                                         absl::string_view key) = 0;
+
+  // Stores `value` under (ns, key) subject to options' conditions, atomically with the check.
+  virtual absl::StatusOr<SetResult> Set(absl::string_view ns, absl::string_view key,
+                                        absl::string_view value, const SetOptions& options) = 0;
+
+  // Removes the entry; true when a live entry was removed.
+  virtual absl::StatusOr<bool> Delete(absl::string_view ns, absl::string_view key) = 0;
+
+  // Sets a live entry's expiry to `expires_at`; returns its ETag, or std::nullopt on a miss.
+  virtual absl::StatusOr<std::optional<std::string>> Touch(absl::string_view ns,
+                                                           absl::string_view key,
+                                                           absl::Time expires_at) = 0;
+
+  // Removes the entries of `ns` selected by `target`; returns how many live entries went.
+  virtual absl::StatusOr<int64_t> Invalidate(absl::string_view ns,
+                                             const InvalidateTarget& target) = 0;
+
+  // Counters of `ns`, or of every namespace when `ns` is empty.
+  virtual absl::StatusOr<EngineStats> Stats(absl::string_view ns) = 0;
+
+  // OK when the engine can serve; kUnavailable (with the reason) when it cannot.
+  virtual absl::Status CheckHealth() = 0;
+
+  // Batch reads in key order. The default calls Get for each key; engines override it when
+  // the backend has a cheaper batch read. Fails as a whole on the first engine error.
+  virtual absl::StatusOr<std::vector<std::optional<StoredEntry>>> MultiGet(
+      absl::string_view ns, const std::vector<absl::string_view>& keys);
+};
+
+}  // namespace larder::storage

@@ -1,0 +1,216 @@
+// End to end: the real larderd binary on a free port, every RPC of larder.v1.Cache through the
+// generated stubs, plus the health and reflection services.
+#include <memory>
+
+#include "gmock/gmock.h"
+#include "grpcpp/client_context.h"
+#include "gtest/gtest.h"
+#include "larder/common/etag.h"
+#include "larder/v1/cache.grpc.pb.h"
+#include "tests/testing/grpc_probes.h"
+#include "tests/testing/larderd_process.h"
+
+namespace larder {
+namespace {
+
+using ::larder::testing::LarderdProcess;
+using ::testing::HasSubstr;
+
+class LarderdTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto started = LarderdProcess::Start({"--default-ttl=10m", "--max-ttl=1h",
+                                          "--max-value-bytes=1MiB", "--memory-limit=64MiB"});
+    ASSERT_TRUE(started.ok()) << started.status();
+    server_ = std::move(started).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_NE(server_, nullptr);
+    stub_ = v1::Cache::NewStub(server_->channel());
+  }
+
+  grpc::Status Set(const std::string& ns, const std::string& key, const std::string& value,
+                   v1::SetResponse* response, int64_t ttl_seconds = 0) {
+    v1::SetRequest request;
+    request.set_namespace_(ns);
+    request.set_key(key);
+    request.set_value(value);
+    if (ttl_seconds > 0) request.mutable_ttl()->set_seconds(ttl_seconds);
+    grpc::ClientContext context;
+    return stub_->Set(&context, request, response);
+  }
+  v1::GetResponse Get(const std::string& ns, const std::string& key,
+                      const std::string& if_none_match = "") {
+    v1::GetRequest request;
+    request.set_namespace_(ns);
+    request.set_key(key);
+    request.set_if_none_match(if_none_match);
+    v1::GetResponse response;
+    grpc::ClientContext context;
+    EXPECT_TRUE(stub_->Get(&context, request, &response).ok());
+    return response;
+  }
+
+  static LarderdProcess* server_;
+  std::unique_ptr<v1::Cache::Stub> stub_;
+};
+
+LarderdProcess* LarderdTest::server_ = nullptr;
+
+TEST_F(LarderdTest, SetGetRoundTripWithEtagAndDefaultTtl) {
+  v1::SetResponse stored;
+  ASSERT_TRUE(Set("e2e", "k", "value", &stored).ok());
+  EXPECT_TRUE(stored.stored());
+  EXPECT_EQ(stored.etag(), StrongEtagFor("value"));
+  v1::GetResponse got = Get("e2e", "k");
+  EXPECT_TRUE(got.found());
+  EXPECT_EQ(got.value(), "value");
+  EXPECT_EQ(got.etag(), stored.etag());
+  EXPECT_GT(got.ttl().seconds(), 590);  // --default-ttl=10m
+  EXPECT_LE(got.ttl().seconds(), 600);
+}
+
+TEST_F(LarderdTest, MissIsOkNotFound) {
+  v1::GetRequest request;
+  request.set_namespace_("e2e");
+  request.set_key("never-set");
+  v1::GetResponse response;
+  grpc::ClientContext context;
+  grpc::Status status = stub_->Get(&context, request, &response);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_FALSE(response.found());
+}
+
+TEST_F(LarderdTest, IfNoneMatchGivesNotModifiedWithoutBytes) {
+  v1::SetResponse stored;
+  ASSERT_TRUE(Set("e2e", "cond", "payload", &stored).ok());
+  v1::GetResponse response = Get("e2e", "cond", "\"x\", W/" + stored.etag());
+  EXPECT_TRUE(response.found());
+  EXPECT_TRUE(response.not_modified());
+  EXPECT_TRUE(response.value().empty());
+  EXPECT_EQ(response.etag(), stored.etag());
+}
+
+TEST_F(LarderdTest, BadInputIsInvalidArgumentNamingFieldAndLimit) {
+  v1::SetResponse response;
+  grpc::Status status = Set("e2e", std::string(5000, 'k'), "v", &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("key: must be 1-4096 bytes"));
+  status = Set("e2e", "k", "v", &response, /*ttl_seconds=*/7200);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("--max-ttl"));
+  status = Set("e2e", "k", std::string((1 << 20) + 1, 'v'), &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(status.error_message(), HasSubstr("at most 1048576 bytes"));
+}
+
+TEST_F(LarderdTest, LargestAllowedValueFitsTheMessageLimit) {
+  v1::SetResponse response;
+  const std::string value(1 << 20, 'v');
+  grpc::Status status = Set("e2e", "big", value, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(Get("e2e", "big").value().size(), value.size());
+}
+
+TEST_F(LarderdTest, DeleteAndTouch) {
+  v1::SetResponse stored;
+  ASSERT_TRUE(Set("e2e", "dt", "v", &stored, 30).ok());
+  v1::TouchRequest touch;
+  touch.set_namespace_("e2e");
+  touch.set_key("dt");
+  touch.mutable_ttl()->set_seconds(3000);
+  v1::TouchResponse touched;
+  grpc::ClientContext touch_context;
+  ASSERT_TRUE(stub_->Touch(&touch_context, touch, &touched).ok());
+  EXPECT_TRUE(touched.found());
+  EXPECT_GT(Get("e2e", "dt").ttl().seconds(), 2990);
+  v1::DeleteRequest del;
+  del.set_namespace_("e2e");
+  del.set_key("dt");
+  v1::DeleteResponse deleted;
+  grpc::ClientContext delete_context;
+  ASSERT_TRUE(stub_->Delete(&delete_context, del, &deleted).ok());
+  EXPECT_TRUE(deleted.deleted());
+  EXPECT_FALSE(Get("e2e", "dt").found());
+}
+
+TEST_F(LarderdTest, MultiSetThenMultiGetInOrder) {
+  v1::MultiSetRequest multi_set;
+  multi_set.set_namespace_("e2e-multi");
+  for (const char* key : {"a", "b", "c"}) {
+    auto* entry = multi_set.add_entries();
+    entry->set_key(key);
+    entry->set_value(std::string("value-") + key);
+  }
+  v1::MultiSetResponse set_response;
+  grpc::ClientContext set_context;
+  ASSERT_TRUE(stub_->MultiSet(&set_context, multi_set, &set_response).ok());
+  ASSERT_EQ(set_response.results_size(), 3);
+  v1::MultiGetRequest multi_get;
+  multi_get.set_namespace_("e2e-multi");
+  for (const char* key : {"c", "zzz", "a"}) multi_get.add_keys(key);
+  v1::MultiGetResponse get_response;
+  grpc::ClientContext get_context;
+  ASSERT_TRUE(stub_->MultiGet(&get_context, multi_get, &get_response).ok());
+  ASSERT_EQ(get_response.results_size(), 3);
+  EXPECT_EQ(get_response.results(0).value(), "value-c");
+  EXPECT_FALSE(get_response.results(1).found());
+  EXPECT_EQ(get_response.results(2).value(), "value-a");
+}
+
+TEST_F(LarderdTest, InvalidateByTagAndNamespaceThenStats) {
+  v1::SetRequest tagged;
+  tagged.set_namespace_("e2e-inv");
+  tagged.set_key("t1");
+  tagged.add_tags("group");
+  v1::SetResponse set_response;
+  grpc::ClientContext c1;
+  ASSERT_TRUE(stub_->Set(&c1, tagged, &set_response).ok());
+  ASSERT_TRUE(Set("e2e-inv", "plain", "v", &set_response).ok());
+  v1::InvalidateRequest by_tag;
+  by_tag.set_namespace_("e2e-inv");
+  by_tag.set_tag("group");
+  v1::InvalidateResponse invalidated;
+  grpc::ClientContext c2;
+  ASSERT_TRUE(stub_->Invalidate(&c2, by_tag, &invalidated).ok());
+  EXPECT_EQ(invalidated.deleted(), 1);
+
+  v1::StatsRequest stats_request;
+  stats_request.set_namespace_("e2e-inv");
+  v1::StatsResponse stats;
+  grpc::ClientContext c3;
+  ASSERT_TRUE(stub_->Stats(&c3, stats_request, &stats).ok());
+  EXPECT_EQ(stats.entries(), 1);
+  EXPECT_EQ(stats.bytes(), 5 + 1);
+  EXPECT_EQ(stats.engine(), "memory");
+
+  v1::InvalidateRequest everything;
+  everything.set_namespace_("e2e-inv");
+  everything.set_all(true);
+  grpc::ClientContext c4;
+  ASSERT_TRUE(stub_->Invalidate(&c4, everything, &invalidated).ok());
+  EXPECT_EQ(invalidated.deleted(), 1);
+}
+
+TEST_F(LarderdTest, HealthServesForServerAndCacheService) {
+  auto overall = testing::CheckHealth(server_->channel(), "");
+  ASSERT_TRUE(overall.ok()) << overall.status();
+  EXPECT_EQ(*overall, testing::HealthState::kServing);
+  auto cache = testing::CheckHealth(server_->channel(), "larder.v1.Cache");
+  ASSERT_TRUE(cache.ok()) << cache.status();
+  EXPECT_EQ(*cache, testing::HealthState::kServing);
+}
+
+TEST_F(LarderdTest, ReflectionListsTheCacheService) {
+  auto listed = testing::ListServicesByReflection(server_->channel());
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  EXPECT_THAT(*listed, HasSubstr("larder.v1.Cache"));
+  EXPECT_THAT(*listed, HasSubstr("grpc.health.v1.Health"));
+}
+
+}  // namespace
+}  // namespace larder

@@ -1,0 +1,167 @@
+#include "tests/testing/child_process.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+extern char** environ;
+
+namespace larder::testing {
+namespace {
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (std::string& s : strings) pointers.push_back(s.data());
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+std::vector<std::string> EnvironmentWith(const std::vector<std::string>& extra_env) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  env.insert(env.end(), extra_env.begin(), extra_env.end());
+  return env;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ChildProcess>> ChildProcess::Start(
+    const std::vector<std::string>& argv, const std::vector<std::string>& extra_env) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) return absl::InternalError("pipe failed");
+  std::string log_path = MakeTempDir("larder-child") + "/stderr.log";
+  std::vector<std::string> args = argv;
+  std::vector<std::string> env = EnvironmentWith(extra_env);
+  std::vector<char*> c_args = CStrings(args);
+  std::vector<char*> c_env = CStrings(env);
+  pid_t pid = fork();
+  if (pid < 0) return absl::InternalError("fork failed");
+  if (pid == 0) {
+    int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    if (log_fd >= 0) dup2(log_fd, STDERR_FILENO);
+    close(pipe_fds[0]);
+    execve(c_args[0], c_args.data(), c_env.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, pipe_fds[0], std::move(log_path)));
+}
+
+ChildProcess::~ChildProcess() {
+  if (running_) Stop();
+  close(stdout_fd_);
+}
+
+absl::StatusOr<std::string> ChildProcess::WaitForLine(absl::string_view needle,
+                                                      absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    for (size_t newline; (newline = buffer_.find('\n')) != std::string::npos;) {
+      std::string line = buffer_.substr(0, newline);
+      buffer_.erase(0, newline + 1);
+      if (absl::string_view(line).find(needle) != absl::string_view::npos) return line;
+    }
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(absl::StrCat("no line with \"", needle, "\"; stderr: ",
+                                                      LogTail()));
+    }
+    pollfd poll_fd{stdout_fd_, POLLIN, 0};
+    if (poll(&poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) continue;
+    char chunk[4096];
+    ssize_t n = read(stdout_fd_, chunk, sizeof(chunk));
+    if (n <= 0) {
+      return absl::UnavailableError(absl::StrCat("process exited before printing \"", needle,
+                                                 "\"; stderr: ", LogTail()));
+    }
+    buffer_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+bool ChildProcess::WaitForExit(absl::Duration timeout, int* wait_status) {
+  if (!running_) {
+    if (wait_status != nullptr) *wait_status = wait_status_;
+    return true;
+  }
+  const absl::Time deadline = absl::Now() + timeout;
+  do {
+    if (waitpid(pid_, &wait_status_, WNOHANG) == pid_) {
+      running_ = false;
+      if (wait_status != nullptr) *wait_status = wait_status_;
+      return true;
+    }
+    absl::SleepFor(absl::Milliseconds(5));
+  } while (absl::Now() < deadline);
+  return false;
+}
+
+int ChildProcess::Stop(absl::Duration grace) {
+  if (!running_) return wait_status_;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  if (WaitForExit(grace, &status)) return status;
+  return Kill();
+}
+
+int ChildProcess::Kill() {
+  if (!running_) return wait_status_;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &wait_status_, 0);
+  running_ = false;
+  return wait_status_;
+}
+
+void ChildProcess::Signal(int signal_number) {
+  if (running_) kill(pid_, signal_number);
+}
+
+std::string ChildProcess::LogTail(size_t max_bytes) const {
+  std::ifstream log(log_path_);
+  std::stringstream contents;
+  contents << log.rdbuf();
+  std::string all = contents.str();
+  return all.size() > max_bytes ? all.substr(all.size() - max_bytes) : all;
+}
+
+int PickFreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof(address);
+  int port = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+    port = ntohs(address.sin_port);
+  }
+  close(fd);
+  return port;
+}
+
+std::string MakeTempDir(absl::string_view prefix) {
+  const char* tmp = getenv("TMPDIR");
+  std::string pattern = absl::StrCat(tmp != nullptr ? tmp : "/tmp", "/", prefix, "-XXXXXX");
+  char* made = mkdtemp(pattern.data());
+  return made != nullptr ? std::string(made) : std::string();
+}
+
+void RemoveTree(const std::string& path) {
+  std::error_code ignored;
+  std::filesystem::remove_all(path, ignored);
+}
+
+}  // namespace larder::testing

@@ -1,0 +1,67 @@
+// ChildProcess: runs a real program (larderd, redis-server, prometheus, an example service)
+// for an end-to-end test, reads its standard output line by line, and stops it.
+//
+//   auto process = ChildProcess::Start({"/usr/bin/redis-server", "--port", "6390"});
+//   auto line = (*process)->WaitForLine("Ready to accept", absl::Seconds(10));
+//   (*process)->Stop();   // SIGTERM, then SIGKILL after a grace period
+#pragma once
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace larder::testing {
+
+class ChildProcess {
+ public:
+  // Starts argv[0] (a path) with the given arguments and extra environment ("NAME=value").
+  // Standard error goes to a log file (see log_path()) so a failing test can show it.
+  static absl::StatusOr<std::unique_ptr<ChildProcess>> Start(
+      const std::vector<std::string>& argv, const std::vector<std::string>& extra_env = {});
+  ~ChildProcess();  // Stop()s the process if still running.
+
+  // Reads standard output until a line containing `needle` arrives; returns that line.
+  // kDeadlineExceeded on timeout, kUnavailable when the process exits first.
+  absl::StatusOr<std::string> WaitForLine(absl::string_view needle, absl::Duration timeout);
+
+  // SIGTERM, then SIGKILL after `grace`; returns the exit status as waitpid reports it.
+  int Stop(absl::Duration grace = absl::Seconds(10));
+  // SIGKILL at once (a crash); returns the wait status.
+  int Kill();
+  // Sends a signal without waiting.
+  void Signal(int signal_number);
+  // Waits up to `timeout` for the process to exit by itself; true with the status when it did.
+  bool WaitForExit(absl::Duration timeout, int* wait_status);
+
+  pid_t pid() const { return pid_; }
+  bool running() const { return running_; }
+  const std::string& log_path() const { return log_path_; }
+  // The last `max_bytes` of the standard-error log, for failure messages.
+  std::string LogTail(size_t max_bytes = 4096) const;
+
+ private:
+  ChildProcess(pid_t pid, int stdout_fd, std::string log_path)
+      : pid_(pid), stdout_fd_(stdout_fd), log_path_(std::move(log_path)) {}
+
+  pid_t pid_;
+  int stdout_fd_;
+  std::string log_path_;
+  std::string buffer_;
+  bool running_ = true;
+  int wait_status_ = 0;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago (for servers that cannot bind port 0).
+int PickFreePort();
+
+// A fresh directory under $TMPDIR (or /tmp), removed by RemoveTree.
+std::string MakeTempDir(absl::string_view prefix);
+void RemoveTree(const std::string& path);
+
+}  // namespace larder::testing
