@@ -14,9 +14,8 @@ namespace {
 int64_t SuffixMultiplier(absl::string_view suffix) {
   const std::string lower = absl::AsciiStrToLower(suffix);
   if (lower.empty() || lower == "b") return 1;
-  const std::pair<const char*, int64_t> units[] = {{"k", int64_t{1} << 10},
-                                                   {"m", int64_t{1} << 20},
-                                                   {"g", int64_t{1} << 30}};
+  const std::pair<const char*, int64_t> units[] = {
+      {"k", int64_t{1} << 10}, {"m", int64_t{1} << 20}, {"g", int64_t{1} << 30}};
   for (const auto& [unit, multiplier] : units) {
     if (lower == unit || lower == absl::StrCat(unit, "b") || lower == absl::StrCat(unit, "ib")) {
       return multiplier;

@@ -36,6 +36,10 @@ ABSL_FLAG(std::string, data_dir, "", "RocksDB engine: directory of the database"
 ABSL_FLAG(ByteSize, rocksdb_block_cache_bytes, ByteSize{int64_t{256} << 20},
           "RocksDB engine: block cache size");
 ABSL_FLAG(std::string, rocksdb_compression, "lz4", "RocksDB engine: lz4, zstd or none");
+ABSL_FLAG(bool, rocksdb_sync_writes, false,
+          "RocksDB engine: fsync the log before acknowledging a write (survives power loss)");
+ABSL_FLAG(absl::Duration, rocksdb_periodic_compaction, absl::Hours(24),
+          "RocksDB engine: recompact files older than this so expired entries are reclaimed");
 ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379/0",
           "Redis engine: redis://[user:password@]host:port/db");
 ABSL_FLAG(std::string, redis_key_prefix, "larder:", "Redis engine: prefix of every key");
@@ -51,14 +55,27 @@ ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
 namespace larder::server {
 namespace {
 
-constexpr const char* kFlagNames[] = {
-    "listen",          "metrics_address",           "engine",
-    "default_ttl",     "max_ttl",                   "memory_limit",
-    "max_value_bytes", "memory_shards",             "metrics_max_namespaces",
-    "data_dir",        "rocksdb_block_cache_bytes", "rocksdb_compression",
-    "redis_url",       "redis_key_prefix",          "redis_pool_size",
-    "redis_timeout",   "storage_threads",           "health_check_interval",
-    "shutdown_grace"};
+constexpr const char* kFlagNames[] = {"listen",
+                                      "metrics_address",
+                                      "engine",
+                                      "default_ttl",
+                                      "max_ttl",
+                                      "memory_limit",
+                                      "max_value_bytes",
+                                      "memory_shards",
+                                      "metrics_max_namespaces",
+                                      "data_dir",
+                                      "rocksdb_block_cache_bytes",
+                                      "rocksdb_compression",
+                                      "rocksdb_sync_writes",
+                                      "rocksdb_periodic_compaction",
+                                      "redis_url",
+                                      "redis_key_prefix",
+                                      "redis_pool_size",
+                                      "redis_timeout",
+                                      "storage_threads",
+                                      "health_check_interval",
+                                      "shutdown_grace"};
 
 [[noreturn]] void Fail(const std::string& message) {
   std::cerr << "larderd: " << message << std::endl;
@@ -93,6 +110,8 @@ storage::EngineOptions EngineOptionsFromFlags(int64_t max_value_bytes) {
   engine.rocksdb.path = absl::GetFlag(FLAGS_data_dir);
   engine.rocksdb.block_cache_bytes = absl::GetFlag(FLAGS_rocksdb_block_cache_bytes).bytes;
   engine.rocksdb.compression = ParseCompression(absl::GetFlag(FLAGS_rocksdb_compression));
+  engine.rocksdb.sync_writes = absl::GetFlag(FLAGS_rocksdb_sync_writes);
+  engine.rocksdb.periodic_compaction = absl::GetFlag(FLAGS_rocksdb_periodic_compaction);
   engine.redis.url = absl::GetFlag(FLAGS_redis_url);
   engine.redis.key_prefix = absl::GetFlag(FLAGS_redis_key_prefix);
   engine.redis.pool_size = absl::GetFlag(FLAGS_redis_pool_size);
@@ -130,8 +149,9 @@ std::vector<char*> NormalizedArguments(int argc, char** argv, std::vector<std::s
 }
 
 int Run(int argc, char** argv) {
-  absl::SetProgramUsageMessage("larderd: the larder cache service. Flags use dashes or "
-                               "underscores; each also reads LARDER_<FLAG_NAME>.");
+  absl::SetProgramUsageMessage(
+      "larderd: the larder cache service. Flags use dashes or "
+      "underscores; each also reads LARDER_<FLAG_NAME>.");
   ApplyEnvironment();
   std::vector<std::string> storage;
   std::vector<char*> arguments = NormalizedArguments(argc, argv, storage);

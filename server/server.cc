@@ -54,9 +54,8 @@ absl::Status LarderServer::StartGrpc() {
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Room for the largest value plus its key, tags and framing.
-  builder.SetMaxReceiveMessageSize(
-      static_cast<int>(std::min<int64_t>(options_.handler.max_value_bytes + (1 << 20),
-                                         std::numeric_limits<int>::max())));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(
+      options_.handler.max_value_bytes + (1 << 20), std::numeric_limits<int>::max())));
   builder.RegisterService(service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || port == 0) {

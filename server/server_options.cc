@@ -45,6 +45,12 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   }
   if (options.metrics_max_namespaces < 1) return Invalid("--metrics-max-namespaces", ">= 1");
   if (options.storage_threads < 1) return Invalid("--storage-threads", "must be at least 1");
+  if (options.engine == "redis" &&
+      options.engine_options.redis.pool_size < options.storage_threads) {
+    return Invalid("--redis-pool-size",
+                   absl::StrCat("must be at least --storage-threads (", options.storage_threads,
+                                "), got ", options.engine_options.redis.pool_size));
+  }
   if (options.health_check_interval <= absl::ZeroDuration()) {
     return Invalid("--health-check-interval", "must be positive");
   }

@@ -2,7 +2,6 @@
 
 #include "absl/time/clock.h"
 
-
 namespace larder {
 namespace {
 

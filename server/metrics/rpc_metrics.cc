@@ -11,12 +11,23 @@ absl::string_view RpcName(Rpc rpc) {
 }
 
 absl::string_view StatusCodeName(int code) {
-  static constexpr absl::string_view kNames[kStatusCodeCount] = {
-      "OK",        "CANCELLED",          "UNKNOWN",        "INVALID_ARGUMENT",
-      "DEADLINE_EXCEEDED", "NOT_FOUND",  "ALREADY_EXISTS", "PERMISSION_DENIED",
-      "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",    "DATA_LOSS",
-      "UNAUTHENTICATED"};
+  static constexpr absl::string_view kNames[kStatusCodeCount] = {"OK",
+                                                                 "CANCELLED",
+                                                                 "UNKNOWN",
+                                                                 "INVALID_ARGUMENT",
+                                                                 "DEADLINE_EXCEEDED",
+                                                                 "NOT_FOUND",
+                                                                 "ALREADY_EXISTS",
+                                                                 "PERMISSION_DENIED",
+                                                                 "RESOURCE_EXHAUSTED",
+                                                                 "FAILED_PRECONDITION",
+                                                                 "ABORTED",
+                                                                 "OUT_OF_RANGE",
+                                                                 "UNIMPLEMENTED",
+                                                                 "INTERNAL",
+                                                                 "UNAVAILABLE",
+                                                                 "DATA_LOSS",
+                                                                 "UNAUTHENTICATED"};
   return code >= 0 && code < kStatusCodeCount ? kNames[code] : "UNKNOWN";
 }
 

@@ -26,8 +26,7 @@ absl::string_view StatusCodeName(int code);
 
 // Upper bounds (seconds) of the latency buckets; +Inf is implied.
 inline constexpr std::array<double, 14> kLatencyBucketBounds = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-    0.025,  0.05,    0.1,    0.25,  0.5,    1.0,   2.5};
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5};
 
 // A latency histogram a scrape can read while requests record into it.
 struct LatencySnapshot {

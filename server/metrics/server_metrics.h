@@ -27,8 +27,7 @@ struct ServerMetricsOptions {
 // Collect() is thread-safe.
 class ServerMetrics final : public prometheus::Collectable {
  public:
-  ServerMetrics(const RpcMetrics& rpc_metrics, CacheHandler& handler,
-                ServerMetricsOptions options)
+  ServerMetrics(const RpcMetrics& rpc_metrics, CacheHandler& handler, ServerMetricsOptions options)
       : rpc_metrics_(rpc_metrics), handler_(handler), options_(std::move(options)) {}
 
   std::vector<prometheus::MetricFamily> Collect() const override;

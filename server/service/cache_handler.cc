@@ -15,8 +15,7 @@ void SetRemainingTtl(absl::Time expires_at, absl::Time now, google::protobuf::Du
   const absl::Duration remaining = std::max(expires_at - now, absl::ZeroDuration());
   const int64_t seconds = absl::ToInt64Seconds(remaining);
   ttl.set_seconds(seconds);
-  ttl.set_nanos(static_cast<int32_t>(
-      absl::ToInt64Nanoseconds(remaining - absl::Seconds(seconds))));
+  ttl.set_nanos(static_cast<int32_t>(absl::ToInt64Nanoseconds(remaining - absl::Seconds(seconds))));
 }
 
 absl::StatusOr<storage::InvalidateTarget> TargetOf(const v1::InvalidateRequest& request) {
@@ -33,8 +32,8 @@ absl::StatusOr<storage::InvalidateTarget> TargetOf(const v1::InvalidateRequest& 
       return storage::InvalidateTarget{Kind::kPattern, request.pattern()};
     case v1::InvalidateRequest::kTag:
       if (request.tag().empty() || request.tag().size() > kMaxTagBytes) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "tag: must be 1-", kMaxTagBytes, " bytes, got ", request.tag().size()));
+        return absl::InvalidArgumentError(
+            absl::StrCat("tag: must be 1-", kMaxTagBytes, " bytes, got ", request.tag().size()));
       }
       return storage::InvalidateTarget{Kind::kTag, request.tag()};
     case v1::InvalidateRequest::TARGET_NOT_SET:
@@ -56,8 +55,7 @@ absl::Time CacheHandler::ExpiryFor(absl::Duration ttl) const {
   return ttl > absl::ZeroDuration() ? clock_.Now() + ttl : absl::InfiniteFuture();
 }
 
-void CacheHandler::FillGetResponse(absl::string_view ns,
-                                   std::optional<storage::StoredEntry> entry,
+void CacheHandler::FillGetResponse(absl::string_view ns, std::optional<storage::StoredEntry> entry,
                                    absl::string_view if_none_match, absl::Time now,
                                    v1::GetResponse& response) {
   namespace_stats_.RecordLookup(ns, entry.has_value());
@@ -95,8 +93,8 @@ absl::Status CacheHandler::ValidateSet(const v1::SetRequest& request, absl::stri
         absl::StrCat(field_prefix, "if_match: cannot be combined with if_absent"));
   }
   if (!field_prefix.empty() && !request.namespace_().empty() && request.namespace_() != ns) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field_prefix, "namespace: must be empty or equal to the request's namespace"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field_prefix, "namespace: must be empty or equal to the request's namespace"));
   }
   return EffectiveTtl(request.has_ttl() ? &request.ttl() : nullptr, options_.default_ttl,
                       options_.max_ttl, absl::StrCat(field_prefix, "ttl"))
@@ -125,11 +123,11 @@ absl::Status CacheHandler::StoreValidated(const v1::SetRequest& request, absl::s
 absl::Status CacheHandler::Set(const v1::SetRequest& request, v1::SetResponse& response) {
   LARDER_RETURN_IF_ERROR(ValidateNamespace(request.namespace_(), "namespace"));
   LARDER_RETURN_IF_ERROR(ValidateSet(request, request.namespace_(), ""));
+  namespace_stats_.Register(request.namespace_());
   return StoreValidated(request, request.namespace_(), response);
 }
 
-absl::Status CacheHandler::Delete(const v1::DeleteRequest& request,
-                                  v1::DeleteResponse& response) {
+absl::Status CacheHandler::Delete(const v1::DeleteRequest& request, v1::DeleteResponse& response) {
   LARDER_RETURN_IF_ERROR(ValidateNamespace(request.namespace_(), "namespace"));
   LARDER_RETURN_IF_ERROR(ValidateKey(request.key(), "key"));
   LARDER_ASSIGN_OR_RETURN(bool deleted, engine_.Delete(request.namespace_(), request.key()));
@@ -174,9 +172,10 @@ absl::Status CacheHandler::MultiSet(const v1::MultiSetRequest& request,
   LARDER_RETURN_IF_ERROR(ValidateNamespace(request.namespace_(), "namespace"));
   LARDER_RETURN_IF_ERROR(ValidateBatchSize(request.entries_size(), "entries"));
   for (int i = 0; i < request.entries_size(); ++i) {  // All checked before any is stored.
-    LARDER_RETURN_IF_ERROR(ValidateSet(request.entries(i), request.namespace_(),
-                                       absl::StrCat("entries[", i, "].")));
+    LARDER_RETURN_IF_ERROR(
+        ValidateSet(request.entries(i), request.namespace_(), absl::StrCat("entries[", i, "].")));
   }
+  namespace_stats_.Register(request.namespace_());
   for (const v1::SetRequest& entry : request.entries()) {
     LARDER_RETURN_IF_ERROR(StoreValidated(entry, request.namespace_(), *response.add_results()));
   }

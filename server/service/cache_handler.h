@@ -43,8 +43,7 @@ class CacheHandler {
   absl::Status Touch(const v1::TouchRequest& request, v1::TouchResponse& response);
   absl::Status MultiGet(const v1::MultiGetRequest& request, v1::MultiGetResponse& response);
   absl::Status MultiSet(const v1::MultiSetRequest& request, v1::MultiSetResponse& response);
-  absl::Status Invalidate(const v1::InvalidateRequest& request,
-                          v1::InvalidateResponse& response);
+  absl::Status Invalidate(const v1::InvalidateRequest& request, v1::InvalidateResponse& response);
   absl::Status Stats(const v1::StatsRequest& request, v1::StatsResponse& response);
 
   const NamespaceStats& namespace_stats() const { return namespace_stats_; }
@@ -59,8 +58,7 @@ class CacheHandler {
                               v1::SetResponse& response);
   // Fills a GetResponse from an engine lookup, counting the hit or miss.
   void FillGetResponse(absl::string_view ns, std::optional<storage::StoredEntry> entry,
-                       absl::string_view if_none_match, absl::Time now,
-                       v1::GetResponse& response);
+                       absl::string_view if_none_match, absl::Time now, v1::GetResponse& response);
   absl::Time ExpiryFor(absl::Duration ttl) const;
 
   storage::StorageEngine& engine_;

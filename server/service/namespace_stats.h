@@ -39,6 +39,9 @@ class NamespaceStats {
   explicit NamespaceStats(size_t max_tracked) : max_tracked_(max_tracked) {}
 
   void RecordLookup(absl::string_view ns, bool hit);
+  // Starts tracking `ns` (at zero) if there is room, so its counters are exported before its
+  // first lookup: Prometheus' rate() never counts a series' first value.
+  void Register(absl::string_view ns) { CountersFor(ns); }
   // Counts of one namespace (the overflow bucket's when it was not tracked), or the totals of
   // every namespace when `ns` is empty.
   HitCounts Counts(absl::string_view ns) const;

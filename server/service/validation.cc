@@ -26,9 +26,9 @@ bool IsWellFormed(const google::protobuf::Duration& d) {
 
 absl::Status ValidateNamespace(absl::string_view ns, absl::string_view field) {
   if (ns.empty() || ns.size() > kMaxNamespaceLength) {
-    return Invalid(field, absl::StrCat("must be 1-", kMaxNamespaceLength,
-                                       " characters of [A-Za-z0-9_.-], got ", ns.size(),
-                                       " characters"));
+    return Invalid(field,
+                   absl::StrCat("must be 1-", kMaxNamespaceLength,
+                                " characters of [A-Za-z0-9_.-], got ", ns.size(), " characters"));
   }
   for (char c : ns) {
     if (!IsNamespaceChar(c)) {
@@ -42,8 +42,7 @@ absl::Status ValidateNamespace(absl::string_view ns, absl::string_view field) {
 
 absl::Status ValidateKey(absl::string_view key, absl::string_view field) {
   if (key.empty() || key.size() > kMaxKeyBytes) {
-    return Invalid(field,
-                   absl::StrCat("must be 1-", kMaxKeyBytes, " bytes, got ", key.size()));
+    return Invalid(field, absl::StrCat("must be 1-", kMaxKeyBytes, " bytes, got ", key.size()));
   }
   return absl::OkStatus();
 }

@@ -35,8 +35,8 @@ struct RocksDbEngineOptions {
   int64_t block_cache_bytes = int64_t{256} << 20;
   // Compression of data blocks. Default: LZ4.
   Compression compression = Compression::kLz4;
-  // fsync the write-ahead log before a Set/Delete/Touch/Invalidate returns. Off, an
-  // acknowledged write survives a crash of larderd (kill -9) but not of the machine. Default: false.
+  // fsync the write-ahead log before a write returns. Off, an acknowledged write survives a
+  // crash of larderd (kill -9) but not a crash of the machine. Default: false.
   bool sync_writes = false;
   // Files older than this are recompacted, so the expiry filter reclaims dead entries even in
   // key ranges that see no new writes. Zero disables it. Default: 1 day.

@@ -11,13 +11,13 @@ void EngineRegistry::Register(std::string name, EngineFactory factory) {
   factories_[std::move(name)] = std::move(factory);
 }
 
-absl::StatusOr<std::unique_ptr<StorageEngine>> EngineRegistry::Create(
-    absl::string_view name, const EngineOptions& options, const Clock& clock) const {
+absl::StatusOr<std::unique_ptr<StorageEngine>> EngineRegistry::Create(absl::string_view name,
+                                                                      const EngineOptions& options,
+                                                                      const Clock& clock) const {
   auto it = factories_.find(name);
   if (it == factories_.end()) {
-    return absl::InvalidArgumentError(absl::StrCat("engine: unknown engine \"", name,
-                                                   "\"; this build has: ",
-                                                   absl::StrJoin(Names(), ", ")));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "engine: unknown engine \"", name, "\"; this build has: ", absl::StrJoin(Names(), ", ")));
   }
   return it->second(options, clock);
 }

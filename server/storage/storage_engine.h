@@ -69,9 +69,9 @@ struct InvalidateTarget {
 
 // Counters of one namespace, or of all namespaces when asked for "".
 struct EngineStats {
-  int64_t entries = 0;    // Entries held (live; expired ones not yet reclaimed may count).
-  int64_t bytes = 0;      // Sum of key.size() + value.size() over those entries.
-  int64_t evictions = 0;  // Entries removed to respect a memory limit.
+  int64_t entries = 0;      // Entries held (live; expired ones not yet reclaimed may count).
+  int64_t bytes = 0;        // Sum of key.size() + value.size() over those entries.
+  int64_t evictions = 0;    // Entries removed to respect a memory limit.
   int64_t expirations = 0;  // Expired entries removed (on read, by a sweeper or compaction).
 };
 

@@ -26,7 +26,7 @@ TEST(EtagTest, WeakAndStrongComparisonFollowRfc9110) {
       {"  \"x\" ,  W/\"abc\"  ", "\"abc\"", true, false},
       {"*", "\"anything\"", true, true},
       {" * ", "\"anything\"", true, true},
-      {"abc", "\"abc\"", false, false},           // Unquoted: not an entity tag.
+      {"abc", "\"abc\"", false, false},               // Unquoted: not an entity tag.
       {"\"ab\"c\", \"abc\"", "\"abc\"", true, true},  // A malformed member is skipped.
       {"w/\"abc\"", "\"abc\"", false, false},         // W/ is case-sensitive.
       {"", "\"abc\"", false, false},

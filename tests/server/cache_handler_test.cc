@@ -259,8 +259,8 @@ TEST_F(CacheHandlerTest, StatsCountsExpirations) {
 class DefaultTtlTest : public CacheHandlerTestBase {
  protected:
   DefaultTtlTest()
-      : CacheHandlerTestBase(CacheHandlerOptions{.default_ttl = absl::Minutes(5),
-                                                 .max_ttl = absl::Hours(1)}) {}
+      : CacheHandlerTestBase(
+            CacheHandlerOptions{.default_ttl = absl::Minutes(5), .max_ttl = absl::Hours(1)}) {}
 };
 
 TEST_F(DefaultTtlTest, SetWithoutTtlUsesTheDefault) {

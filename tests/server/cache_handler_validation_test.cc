@@ -16,9 +16,8 @@ using ::testing::HasSubstr;
 class ValidationTest : public CacheHandlerTestBase {
  protected:
   ValidationTest()
-      : CacheHandlerTestBase(CacheHandlerOptions{.default_ttl = absl::Minutes(1),
-                                                 .max_ttl = absl::Hours(1),
-                                                 .max_value_bytes = 1024}) {}
+      : CacheHandlerTestBase(CacheHandlerOptions{
+            .default_ttl = absl::Minutes(1), .max_ttl = absl::Hours(1), .max_value_bytes = 1024}) {}
 
   v1::SetRequest ValidSet() {
     v1::SetRequest request;

@@ -19,8 +19,8 @@ using ::testing::HasSubstr;
 class LarderdTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto started = LarderdProcess::Start({"--default-ttl=10m", "--max-ttl=1h",
-                                          "--max-value-bytes=1MiB", "--memory-limit=64MiB"});
+    auto started = LarderdProcess::Start(
+        {"--default-ttl=10m", "--max-ttl=1h", "--max-value-bytes=1MiB", "--memory-limit=64MiB"});
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = std::move(started).value().release();
   }

@@ -1,5 +1,8 @@
 // End to end: larderd as a process: flags and LARDER_* variables, start-up errors, the memory
 // limit, the metrics endpoint, and graceful shutdown on SIGTERM.
+#include "tests/testing/larderd_process.h"
+
+#include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -7,15 +10,12 @@
 #include <thread>
 #include <vector>
 
-#include <httplib.h>
-
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "larder/v1/cache.grpc.pb.h"
-#include "tests/testing/larderd_process.h"
 
 namespace larder {
 namespace {
@@ -105,8 +105,8 @@ TEST(LarderdProcessTest, EnvironmentConfiguresAndCommandLineWins) {
 TEST(LarderdProcessTest, AddressInUseIsAClearStartUpError) {
   auto first = LarderdProcess::Start();
   ASSERT_TRUE(first.ok()) << first.status();
-  auto [code, errors] = RunToExit({"--listen=" + (*first)->grpc_address(),
-                                   "--metrics-address=127.0.0.1:0"});
+  auto [code, errors] =
+      RunToExit({"--listen=" + (*first)->grpc_address(), "--metrics-address=127.0.0.1:0"});
   EXPECT_EQ(code, 2);
   EXPECT_THAT(errors, HasSubstr("listen: cannot serve on"));
 }

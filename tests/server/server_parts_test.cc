@@ -24,8 +24,8 @@ using ::testing::HasSubstr;
 
 TEST(ByteSizeFlagTest, ParsesPlainNumbersAndBinarySuffixes) {
   const std::pair<const char*, int64_t> cases[] = {
-      {"0", 0},          {"1048576", 1048576}, {"512MiB", int64_t{512} << 20},
-      {"8M", 8 << 20},   {"2g", int64_t{2} << 30}, {"4KB", 4096},
+      {"0", 0},        {"1048576", 1048576},     {"512MiB", int64_t{512} << 20},
+      {"8M", 8 << 20}, {"2g", int64_t{2} << 30}, {"4KB", 4096},
       {" 16k ", 16384}};
   for (const auto& [text, bytes] : cases) {
     ByteSize size;
@@ -92,9 +92,9 @@ TEST(RpcMetricsTest, CountsByCodeAndBucketsLatency) {
   EXPECT_EQ(metrics.Count(Rpc::kGet, 3), 1u);
   EXPECT_EQ(metrics.Count(Rpc::kSet, 0), 0u);
   LatencySnapshot latency = metrics.Latency(Rpc::kGet);
-  EXPECT_EQ(latency.bucket_counts[0], 1u);                      // <= 100us
-  EXPECT_EQ(latency.bucket_counts[5], 1u);                      // <= 5ms
-  EXPECT_EQ(latency.bucket_counts.back(), 1u);                  // +Inf
+  EXPECT_EQ(latency.bucket_counts[0], 1u);      // <= 100us
+  EXPECT_EQ(latency.bucket_counts[5], 1u);      // <= 5ms
+  EXPECT_EQ(latency.bucket_counts.back(), 1u);  // +Inf
   EXPECT_NEAR(latency.sum_seconds, 10.00305, 1e-9);
 }
 

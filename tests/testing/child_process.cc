@@ -76,16 +76,16 @@ absl::StatusOr<std::string> ChildProcess::WaitForLine(absl::string_view needle,
     }
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(absl::StrCat("no line with \"", needle, "\"; stderr: ",
-                                                      LogTail()));
+      return absl::DeadlineExceededError(
+          absl::StrCat("no line with \"", needle, "\"; stderr: ", LogTail()));
     }
     pollfd poll_fd{stdout_fd_, POLLIN, 0};
     if (poll(&poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) continue;
     char chunk[4096];
     ssize_t n = read(stdout_fd_, chunk, sizeof(chunk));
     if (n <= 0) {
-      return absl::UnavailableError(absl::StrCat("process exited before printing \"", needle,
-                                                 "\"; stderr: ", LogTail()));
+      return absl::UnavailableError(
+          absl::StrCat("process exited before printing \"", needle, "\"; stderr: ", LogTail()));
     }
     buffer_.append(chunk, static_cast<size_t>(n));
   }

@@ -42,23 +42,22 @@ absl::StatusOr<HealthState> CheckHealth(const std::shared_ptr<grpc::Channel>& ch
   grpc::ByteBuffer response;
   grpc::Status status;
   absl::Notification done;
-  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
-                 &response, [&](grpc::Status s) {
+  stub.UnaryCall(&context, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) {
                    status = std::move(s);
                    done.Notify();
                  });
   done.WaitForNotification();
   if (!status.ok()) {
-    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                        status.error_message());
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
   }
   const std::string bytes = Flatten(response);  // HealthCheckResponse{status = 1 (varint)}.
   if (bytes.size() >= 2 && bytes[0] == 0x08) return static_cast<HealthState>(bytes[1]);
   return HealthState::kUnknown;
 }
 
-absl::StatusOr<std::string> ListServicesByReflection(
-    const std::shared_ptr<grpc::Channel>& channel, absl::Duration timeout) {
+absl::StatusOr<std::string> ListServicesByReflection(const std::shared_ptr<grpc::Channel>& channel,
+                                                     absl::Duration timeout) {
   grpc::GenericStub stub(channel);
   grpc::ClientContext context;
   context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));

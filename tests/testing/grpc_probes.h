@@ -23,7 +23,7 @@ absl::StatusOr<HealthState> CheckHealth(const std::shared_ptr<grpc::Channel>& ch
 
 // Asks the reflection service (v1alpha) to list services; returns the raw response bytes,
 // in which each service name appears verbatim.
-absl::StatusOr<std::string> ListServicesByReflection(
-    const std::shared_ptr<grpc::Channel>& channel, absl::Duration timeout = absl::Seconds(5));
+absl::StatusOr<std::string> ListServicesByReflection(const std::shared_ptr<grpc::Channel>& channel,
+                                                     absl::Duration timeout = absl::Seconds(5));
 
 }  // namespace larder::testing

@@ -9,9 +9,7 @@
 namespace larder::storage {
 namespace {
 
-uint64_t HashOf(absl::string_view ns, absl::string_view key) {
-  return absl::HashOf(ns, key);
-}
+uint64_t HashOf(absl::string_view ns, absl::string_view key) { return absl::HashOf(ns, key); }
 
 // The most shards (up to `wanted`) whose equal shares of max_bytes each hold one largest entry.
 int FittingShards(const MemoryEngineOptions& options) {
@@ -28,14 +26,14 @@ absl::StatusOr<std::unique_ptr<MemoryEngine>> MemoryEngine::Create(
         absl::StrCat("memory engine: shards must be at least 1, got ", options.shards));
   }
   if (options.sweep_batch < 1) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "memory engine: sweep_batch must be at least 1, got ", options.sweep_batch));
+    return absl::InvalidArgumentError(
+        absl::StrCat("memory engine: sweep_batch must be at least 1, got ", options.sweep_batch));
   }
   if (options.max_bytes < options.max_entry_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "memory-limit: must be at least ", options.max_entry_bytes,
-        " bytes (one largest entry: max-value-bytes plus key and overhead), got ",
-        options.max_bytes));
+    return absl::InvalidArgumentError(
+        absl::StrCat("memory-limit: must be at least ", options.max_entry_bytes,
+                     " bytes (one largest entry: max-value-bytes plus key and overhead), got ",
+                     options.max_bytes));
   }
   return std::unique_ptr<MemoryEngine>(new MemoryEngine(options, clock, FittingShards(options)));
 }
@@ -112,12 +110,13 @@ absl::StatusOr<EngineStats> MemoryEngine::Stats(absl::string_view ns) {
 }
 
 void RegisterMemoryEngine(EngineRegistry& registry) {
-  registry.Register("memory", [](const EngineOptions& options, const Clock& clock)
-                                  -> absl::StatusOr<std::unique_ptr<StorageEngine>> {
-    auto engine = MemoryEngine::Create(options.memory, clock);
-    if (!engine.ok()) return std::move(engine).status();
-    return std::unique_ptr<StorageEngine>(*std::move(engine));
-  });
+  registry.Register("memory",
+                    [](const EngineOptions& options,
+                       const Clock& clock) -> absl::StatusOr<std::unique_ptr<StorageEngine>> {
+                      auto engine = MemoryEngine::Create(options.memory, clock);
+                      if (!engine.ok()) return std::move(engine).status();
+                      return std::unique_ptr<StorageEngine>(*std::move(engine));
+                    });
 }
 
 }  // namespace larder::storage

@@ -37,8 +37,7 @@ class MemoryEngine final : public StorageEngine {
   absl::StatusOr<bool> Delete(absl::string_view ns, absl::string_view key) override;
   absl::StatusOr<std::optional<std::string>> Touch(absl::string_view ns, absl::string_view key,
                                                    absl::Time expires_at) override;
-  absl::StatusOr<int64_t> Invalidate(absl::string_view ns,
-                                     const InvalidateTarget& target) override;
+  absl::StatusOr<int64_t> Invalidate(absl::string_view ns, const InvalidateTarget& target) override;
   absl::StatusOr<EngineStats> Stats(absl::string_view ns) override;
   absl::Status CheckHealth() override { return absl::OkStatus(); }
 

@@ -20,7 +20,7 @@ inline constexpr size_t kNoExpirySlot = static_cast<size_t>(-1);
 
 // Fields other than `frequency` are guarded by the owning shard's mutex.
 struct MemoryNode {
-  NamespaceTable* table = nullptr;  // The namespace holding this node.
+  NamespaceTable* table = nullptr;   // The namespace holding this node.
   const std::string* key = nullptr;  // Points at the key stored in table->entries.
   uint64_t hash = 0;                 // Hash of (namespace, key), for the ghost queue.
   std::string value;

@@ -78,8 +78,7 @@ SetResult MemoryShard::Set(absl::string_view ns, absl::string_view key, uint64_t
   return SetResult{true, options.etag};
 }
 
-MemoryNode& MemoryShard::InsertLocked(absl::string_view ns, absl::string_view key,
-                                      uint64_t hash) {
+MemoryNode& MemoryShard::InsertLocked(absl::string_view ns, absl::string_view key, uint64_t hash) {
   auto [table_it, table_added] = namespaces_.try_emplace(ns);
   NamespaceTable& table = table_it->second;
   if (table_added) {
@@ -100,8 +99,7 @@ MemoryNode& MemoryShard::InsertLocked(absl::string_view ns, absl::string_view ke
 void MemoryShard::AssignLocked(MemoryNode& node, absl::string_view value,
                                const SetOptions& options) {
   IndexTagsLocked(node, /*add=*/false);
-  node.table->bytes +=
-      static_cast<int64_t>(value.size()) - static_cast<int64_t>(node.value.size());
+  node.table->bytes += static_cast<int64_t>(value.size()) - static_cast<int64_t>(node.value.size());
   node.value.assign(value.data(), value.size());
   node.etag = options.etag;
   node.tags = options.tags;

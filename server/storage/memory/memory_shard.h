@@ -25,8 +25,8 @@ namespace larder::storage::internal {
 struct ShardCounters;
 
 struct NamespaceTable {
-  const std::string* name = nullptr;       // The key of this table in the shard's map.
-  ShardCounters* counters = nullptr;       // This namespace's counters in the shard.
+  const std::string* name = nullptr;  // The key of this table in the shard's map.
+  ShardCounters* counters = nullptr;  // This namespace's counters in the shard.
   absl::node_hash_map<std::string, MemoryNode> entries;
   absl::flat_hash_map<std::string, absl::flat_hash_set<MemoryNode*>> tags;
   int64_t bytes = 0;  // Sum of key + value sizes.
@@ -44,9 +44,8 @@ class MemoryShard {
 
   std::optional<StoredEntry> Get(absl::string_view ns, absl::string_view key, uint64_t hash,
                                  absl::Time now) ABSL_LOCKS_EXCLUDED(mutex_);
-  SetResult Set(absl::string_view ns, absl::string_view key, uint64_t hash,
-                absl::string_view value, const SetOptions& options, absl::Time now)
-      ABSL_LOCKS_EXCLUDED(mutex_);
+  SetResult Set(absl::string_view ns, absl::string_view key, uint64_t hash, absl::string_view value,
+                const SetOptions& options, absl::Time now) ABSL_LOCKS_EXCLUDED(mutex_);
   bool Delete(absl::string_view ns, absl::string_view key, absl::Time now)
       ABSL_LOCKS_EXCLUDED(mutex_);
   std::optional<std::string> Touch(absl::string_view ns, absl::string_view key,
@@ -72,11 +71,10 @@ class MemoryShard {
   void IndexTagsLocked(MemoryNode& node, bool add) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void EraseLocked(MemoryNode& node) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Erases `node` if expired (counting it); true when it was.
-  bool EraseIfExpiredLocked(MemoryNode& node, absl::Time now)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  bool EraseIfExpiredLocked(MemoryNode& node, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   void EvictOverBudgetLocked(const MemoryNode* protect) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  int64_t EraseMatchingLocked(NamespaceTable& table, const InvalidateTarget& target,
-                              absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  int64_t EraseMatchingLocked(NamespaceTable& table, const InvalidateTarget& target, absl::Time now)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   absl::Mutex mutex_;
   absl::node_hash_map<std::string, NamespaceTable> namespaces_ ABSL_GUARDED_BY(mutex_);

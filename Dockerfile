@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# larderd image: built on debian:bookworm with the same scripts/install-deps.sh as a developer
+# machine, run on debian:bookworm-slim with only the runtime libraries, tini as PID 1 and a
+# fixed non-root user.
+#   docker build -t larder/larderd:0.1.0 .
+#   docker run --rm -p 50051:50051 -p 9464:9464 larder/larderd:0.1.0 --engine=memory
+#   docker run --rm -v larder-data:/var/lib/larder larder/larderd:0.1.0 --engine=rocksdb
+
+FROM debian:bookworm AS builder
+WORKDIR /src
+COPY scripts/install-deps.sh scripts/install-deps.sh
+RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
+COPY . .
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
+        -DLARDER_BUILD_TESTS=OFF -DLARDER_BUILD_EXAMPLES=OFF -DLARDER_BUILD_BENCH=OFF \
+    && cmake --build /build --target larderd --parallel "$(nproc)" \
+    && strip --strip-unneeded -o /larderd /build/server/larderd \
+    && /larderd --version >/dev/null
+
+FROM debian:bookworm-slim AS runtime
+COPY deploy/docker/runtime-packages.txt /tmp/runtime-packages.txt
+RUN apt-get update \
+    && sed -e 's/#.*//' /tmp/runtime-packages.txt | xargs \
+        apt-get install -y --no-install-recommends tini \
+    && rm -rf /var/lib/apt/lists/* /tmp/runtime-packages.txt
+RUN groupadd --system --gid 10001 larder \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/larder --no-create-home \
+        --shell /usr/sbin/nologin larder \
+    && install -d -o 10001 -g 10001 -m 0750 /var/lib/larder
+COPY --from=builder /larderd /usr/local/bin/larderd
+
+USER 10001:10001
+WORKDIR /var/lib/larder
+# Where --engine=rocksdb keeps its data unless --data-dir says otherwise.
+ENV LARDER_DATA_DIR=/var/lib/larder
+VOLUME ["/var/lib/larder"]
+# gRPC (larder.v1.Cache, grpc.health.v1) and Prometheus /metrics.
+EXPOSE 50051 9464
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/larderd", "--listen=0.0.0.0:50051", "--metrics-address=0.0.0.0:9464"]
+CMD ["--engine=memory"]

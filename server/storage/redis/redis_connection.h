@@ -1,0 +1,81 @@
+// RedisConnection: one hiredis connection, authenticated, on the right database and with the
+// engine's Lua scripts loaded. Not thread-safe (neither is a hiredis context): RedisPool hands
+// each one to a single caller at a time. Internal to server/storage/redis.
+//
+//   auto connection = RedisConnection::Open(endpoint, absl::Seconds(1), absl::Seconds(1));
+//   absl::StatusOr<RedisReply> reply = (*connection)->Run({"PING"});
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "server/storage/redis/redis_scripts.h"
+#include "server/storage/redis/redis_url.h"
+
+struct redisContext;
+struct redisReply;
+
+namespace larder::storage::internal {
+
+struct RedisReplyDeleter {
+  void operator()(redisReply* reply) const;
+};
+// A reply as hiredis returns it; see <hiredis/hiredis.h> for the fields.
+using RedisReply = std::unique_ptr<redisReply, RedisReplyDeleter>;
+
+class RedisConnection {
+ public:
+  // Connects within `connect_timeout`, sets `command_timeout` on every later command, sends
+  // AUTH and SELECT as the endpoint asks and loads the scripts. kUnavailable when Redis cannot
+  // be reached, kPermissionDenied when it refuses the credentials, kInvalidArgument when it
+  // refuses the database number.
+  static absl::StatusOr<std::unique_ptr<RedisConnection>> Open(const RedisEndpoint& endpoint,
+                                                               absl::Duration connect_timeout,
+                                                               absl::Duration command_timeout);
+  ~RedisConnection();
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  // Runs one command (binary-safe arguments). kUnavailable on an I/O error or timeout, after
+  // which broken() is true; an error reply becomes a status (see ErrorReplyStatus).
+  absl::StatusOr<RedisReply> Run(const std::vector<absl::string_view>& args);
+  // Sends every command in one write, then reads their replies in order. Error replies are
+  // returned as replies, for the caller to check; I/O errors fail the whole call.
+  absl::StatusOr<std::vector<RedisReply>> RunPipeline(
+      const std::vector<std::vector<absl::string_view>>& commands);
+  // Runs a Lua script by its SHA, falling back to sending its source if Redis lost it.
+  absl::StatusOr<RedisReply> Eval(Script script, const std::vector<absl::string_view>& keys,
+                                  const std::vector<absl::string_view>& args);
+
+  // True once an I/O error has made this connection unusable.
+  bool broken() const { return broken_; }
+
+ private:
+  RedisConnection(redisContext* context, std::string description)
+      : context_(context), description_(std::move(description)) {}
+  absl::Status Authenticate(const RedisEndpoint& endpoint);
+  absl::Status LoadScripts();
+  absl::Status IoError();
+
+  redisContext* context_;
+  std::string description_;  // host:port/db, for messages.
+  bool broken_ = false;
+  std::vector<std::string> script_shas_;  // Indexed by Script.
+};
+
+// kUnavailable for replies that say Redis cannot serve right now (LOADING, BUSY, MASTERDOWN,
+// READONLY, TRYAGAIN, CLUSTERDOWN), kInternal for every other error reply.
+absl::Status ErrorReplyStatus(const redisReply& reply);
+
+// Accessors of a reply, treating a wrong type as absent.
+bool IsNil(const redisReply& reply);
+absl::string_view StringOf(const redisReply& reply);
+long long IntegerOf(const redisReply& reply);
+size_t ArraySize(const redisReply& reply);
+const redisReply& ElementOf(const redisReply& reply, size_t index);
+
+}  // namespace larder::storage::internal

@@ -1,0 +1,82 @@
+#include "server/storage/redis/redis_pool.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace larder::storage::internal {
+
+RedisPool::Lease::~Lease() {
+  if (pool_ != nullptr && connection_ != nullptr) pool_->Release(std::move(connection_));
+}
+
+bool RedisPool::CanLend() const { return !idle_.empty() || open_ < options_.size; }
+
+absl::StatusOr<RedisPool::Lease> RedisPool::Acquire() {
+  {
+    absl::MutexLock lock(&mutex_);
+    const absl::Duration wait = options_.connect_timeout + options_.command_timeout;
+    if (!mutex_.AwaitWithTimeout(absl::Condition(this, &RedisPool::CanLend), wait)) {
+      return absl::UnavailableError(absl::StrCat("redis at ", endpoint_.Describe(), ": all ",
+                                                 options_.size, " connections stayed busy"));
+    }
+    if (!idle_.empty()) {
+      std::unique_ptr<RedisConnection> connection = std::move(idle_.back());
+      idle_.pop_back();
+      return Lease(this, std::move(connection));
+    }
+    absl::Status reserved = ReserveConnectAttempt();
+    if (!reserved.ok()) return reserved;
+    ++open_;
+  }
+  absl::StatusOr<std::unique_ptr<RedisConnection>> connection =
+      RedisConnection::Open(endpoint_, options_.connect_timeout, options_.command_timeout);
+  absl::MutexLock lock(&mutex_);
+  RecordConnectResult(connection.status());
+  if (!connection.ok()) {
+    --open_;
+    return connection.status();
+  }
+  return Lease(this, *std::move(connection));
+}
+
+absl::Status RedisPool::ReserveConnectAttempt() {
+  if (backoff_ == absl::ZeroDuration()) return absl::OkStatus();  // Healthy: connect freely.
+  if (probing_ || absl::Now() < retry_after_) {
+    return absl::UnavailableError(absl::StrCat("redis at ", endpoint_.Describe(),
+                                               " is unreachable (", last_error_,
+                                               "); reconnecting with backoff"));
+  }
+  probing_ = true;
+  return absl::OkStatus();
+}
+
+void RedisPool::RecordConnectResult(const absl::Status& status) {
+  probing_ = false;
+  if (status.ok()) {
+    backoff_ = absl::ZeroDuration();
+    return;
+  }
+  backoff_ = backoff_ == absl::ZeroDuration() ? options_.initial_backoff
+                                              : std::min(backoff_ * 2, options_.max_backoff);
+  retry_after_ = absl::Now() + backoff_;
+  last_error_ = std::string(status.message());
+}
+
+void RedisPool::Release(std::unique_ptr<RedisConnection> connection) {
+  std::vector<std::unique_ptr<RedisConnection>> dropped;  // Closed after the lock is released.
+  absl::MutexLock lock(&mutex_);
+  if (!connection->broken()) {
+    idle_.push_back(std::move(connection));
+    return;
+  }
+  // The server likely went away: its other idle connections are dead too.
+  dropped.push_back(std::move(connection));
+  for (auto& idle : idle_) dropped.push_back(std::move(idle));
+  open_ -= static_cast<int>(dropped.size());
+  idle_.clear();
+}
+
+}  // namespace larder::storage::internal

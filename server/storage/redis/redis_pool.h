@@ -1,0 +1,87 @@
+// RedisPool: a bounded set of RedisConnections shared by the engine's callers, each lent to one
+// caller at a time. Connections are made on demand; one that fails is dropped together with the
+// idle ones (a Redis restart severs them all), and reconnection is retried with exponential
+// backoff, failing fast with kUnavailable in between. Internal to server/storage/redis.
+//
+//   RedisPool pool(endpoint, {.size = 8});
+//   absl::StatusOr<RedisPool::Lease> connection = pool.Acquire();
+//   if (connection.ok()) (*connection)->Run({"PING"});   // returned to the pool at scope end
+//
+// Backoff is timed by the wall clock, not the engine's injected Clock (which only judges expiry).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "server/storage/redis/redis_connection.h"
+#include "server/storage/redis/redis_url.h"
+
+namespace larder::storage::internal {
+
+struct RedisPoolOptions {
+  // Connections open at most at once. Default: 8.
+  int size = 8;
+  absl::Duration connect_timeout = absl::Seconds(1);
+  absl::Duration command_timeout = absl::Seconds(1);
+  // First and longest wait between reconnection attempts. Default: 50 ms, 2 s.
+  absl::Duration initial_backoff = absl::Milliseconds(50);
+  absl::Duration max_backoff = absl::Seconds(2);
+};
+
+// Thread-safe.
+class RedisPool {
+ public:
+  // A connection lent to one caller; goes back to the pool (or is dropped if broken) when
+  // destroyed. Move-only.
+  class Lease {
+   public:
+    Lease(Lease&& other) noexcept = default;
+    Lease& operator=(Lease&& other) = delete;
+    ~Lease();
+    RedisConnection& operator*() const { return *connection_; }
+    RedisConnection* operator->() const { return connection_.get(); }
+
+   private:
+    friend class RedisPool;
+    Lease(RedisPool* pool, std::unique_ptr<RedisConnection> connection)
+        : pool_(pool), connection_(std::move(connection)) {}
+    RedisPool* pool_;
+    std::unique_ptr<RedisConnection> connection_;
+  };
+
+  RedisPool(RedisEndpoint endpoint, RedisPoolOptions options)
+      : endpoint_(std::move(endpoint)), options_(options) {}
+
+  // An idle connection, or a new one when fewer than `size` are open. kUnavailable when Redis
+  // cannot be reached (at once while backing off), or when every connection stays busy for
+  // connect_timeout + command_timeout; kPermissionDenied / kInvalidArgument when Redis refuses
+  // the credentials / database.
+  absl::StatusOr<Lease> Acquire() ABSL_LOCKS_EXCLUDED(mutex_);
+
+  const RedisEndpoint& endpoint() const { return endpoint_; }
+
+ private:
+  void Release(std::unique_ptr<RedisConnection> connection) ABSL_LOCKS_EXCLUDED(mutex_);
+  bool CanLend() const ABSL_SHARED_LOCKS_REQUIRED(mutex_);
+  // Whether a new connection may be attempted now; sets connecting_ when so.
+  absl::Status ReserveConnectAttempt() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  void RecordConnectResult(const absl::Status& status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+
+  const RedisEndpoint endpoint_;
+  const RedisPoolOptions options_;
+
+  absl::Mutex mutex_;
+  std::vector<std::unique_ptr<RedisConnection>> idle_ ABSL_GUARDED_BY(mutex_);
+  int open_ ABSL_GUARDED_BY(mutex_) = 0;          // Idle + lent + being opened.
+  bool probing_ ABSL_GUARDED_BY(mutex_) = false;  // A reconnection attempt is under way.
+  absl::Duration backoff_ ABSL_GUARDED_BY(mutex_) = absl::ZeroDuration();  // Zero: healthy.
+  absl::Time retry_after_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
+  std::string last_error_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace larder::storage::internal

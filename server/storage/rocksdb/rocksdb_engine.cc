@@ -1,0 +1,383 @@
+#include "server/storage/rocksdb/rocksdb_engine.h"
+
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/hash/hash.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "larder/common/etag.h"
+#include "larder/common/status_macros.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+#include "server/storage/rocksdb/rocksdb_codec.h"
+#include "server/storage/rocksdb/rocksdb_expiry.h"
+#include "server/storage/rocksdb/rocksdb_status.h"
+
+namespace larder::storage {
+namespace {
+
+using internal::DecodeEntry;
+using internal::EntryKey;
+using internal::EntryView;
+using internal::ExpiryMicros;
+using internal::ExpiryTime;
+using internal::FromRocksDb;
+using internal::ToSlice;
+using internal::ToView;
+
+rocksdb::CompressionType CompressionOf(Compression compression) {
+  switch (compression) {
+    case Compression::kNone:
+      return rocksdb::kNoCompression;
+    case Compression::kLz4:
+      return rocksdb::kLZ4Compression;
+    case Compression::kZstd:
+      return rocksdb::kZSTD;
+  }
+  return rocksdb::kLZ4Compression;
+}
+
+rocksdb::ColumnFamilyOptions FamilyOptions(const RocksDbEngineOptions& options,
+                                           const std::shared_ptr<rocksdb::Cache>& cache,
+                                           const rocksdb::CompactionFilter* filter) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions family;
+  family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  family.compression = CompressionOf(options.compression);
+  family.compaction_filter = filter;
+  family.periodic_compaction_seconds =
+      static_cast<uint64_t>(absl::ToInt64Seconds(options.periodic_compaction));
+  return family;
+}
+
+absl::Status OpenError(const std::string& path, const rocksdb::Status& status) {
+  const std::string reason = status.ToString();
+  if (status.IsIOError() && absl::StrContains(absl::AsciiStrToLower(reason), "lock")) {
+    return absl::UnavailableError(
+        absl::StrCat("rocksdb engine: data directory \"", path,
+                     "\" is locked by another process (is another larderd using it?): ", reason));
+  }
+  return absl::UnavailableError(
+      absl::StrCat("rocksdb engine: cannot open data directory \"", path, "\": ", reason));
+}
+
+bool IsLive(const EntryView& entry, absl::Time now) {
+  return ExpiryTime(entry.expires_at_micros) > now;
+}
+
+// The SetResult of a Set that `live` (the current live entry, if any) refuses, or nullopt.
+std::optional<SetResult> RefusedBy(const SetOptions& options,
+                                   const std::optional<EntryView>& live) {
+  if (options.if_absent && live.has_value()) return SetResult{false, std::string(live->etag)};
+  if (!options.if_match.has_value()) return std::nullopt;
+  if (!live.has_value()) return SetResult{false, std::string()};
+  if (!IfMatchMatches(*options.if_match, live->etag)) {
+    return SetResult{false, std::string(live->etag)};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+RocksDbEngine::RocksDbEngine(const RocksDbEngineOptions& options, const Clock& clock)
+    : options_(options),
+      clock_(clock),
+      expirations_(std::make_unique<internal::ExpirationCounter>()),
+      entries_filter_(
+          std::make_unique<internal::ExpiryCompactionFilter>(clock, expirations_.get())),
+      tags_filter_(std::make_unique<internal::ExpiryCompactionFilter>(clock, nullptr)) {}
+
+absl::StatusOr<std::unique_ptr<RocksDbEngine>> RocksDbEngine::Open(
+    const RocksDbEngineOptions& options, const Clock& clock) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("rocksdb engine: a data directory is required (--data-dir)");
+  }
+  if (options.block_cache_bytes < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "rocksdb engine: block cache size must not be negative, got ", options.block_cache_bytes));
+  }
+  std::error_code error;
+  std::filesystem::create_directories(options.path, error);
+  if (error) {
+    return absl::UnavailableError(absl::StrCat("rocksdb engine: cannot create data directory \"",
+                                               options.path, "\": ", error.message()));
+  }
+  auto engine = std::unique_ptr<RocksDbEngine>(new RocksDbEngine(options, clock));
+  LARDER_RETURN_IF_ERROR(engine->OpenDatabase());
+  return engine;
+}
+
+absl::Status RocksDbEngine::OpenDatabase() {
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+  block_cache_ = rocksdb::NewLRUCache(static_cast<size_t>(options_.block_cache_bytes));
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, FamilyOptions(options_, block_cache_, nullptr)},
+      {internal::kEntriesColumnFamily,
+       FamilyOptions(options_, block_cache_, entries_filter_.get())},
+      {internal::kTagsColumnFamily, FamilyOptions(options_, block_cache_, tags_filter_.get())}};
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status status = rocksdb::DB::Open(db_options, options_.path, families, &handles_, &db);
+  if (!status.ok()) return OpenError(options_.path, status);
+  db_.reset(db);
+  entries_ = handles_[1];
+  tags_ = handles_[2];
+  return absl::OkStatus();
+}
+
+RocksDbEngine::~RocksDbEngine() {
+  if (db_ == nullptr) return;
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+  }
+  db_->Close().PermitUncheckedError();
+  db_.reset();
+}
+
+absl::Mutex& RocksDbEngine::KeyLock(absl::string_view ns, absl::string_view key) {
+  return key_locks_[absl::HashOf(ns, key) % kKeyLockStripes];
+}
+
+absl::Mutex& RocksDbEngine::NamespaceLock(absl::string_view ns) {
+  return namespace_locks_[absl::HashOf(ns) % kNamespaceLockStripes];
+}
+
+absl::StatusOr<std::optional<std::string>> RocksDbEngine::ReadRow(const std::string& row_key) {
+  rocksdb::PinnableSlice row;
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), entries_, row_key, &row);
+  if (status.IsNotFound()) return std::nullopt;
+  LARDER_RETURN_IF_ERROR(FromRocksDb(status, "read"));
+  return row.ToString();
+}
+
+absl::Status RocksDbEngine::Write(rocksdb::WriteBatch& batch) {
+  rocksdb::WriteOptions write_options;
+  write_options.sync = options_.sync_writes;
+  return FromRocksDb(db_->Write(write_options, &batch), "write");
+}
+
+void RocksDbEngine::DeleteTagRows(rocksdb::WriteBatch& batch, absl::string_view ns,
+                                  absl::string_view key, const EntryView& entry) {
+  for (absl::string_view tag : entry.tags) {
+    batch.Delete(tags_, internal::TagRowKey(ns, tag, key)).PermitUncheckedError();
+  }
+}
+
+void RocksDbEngine::PutTagRows(rocksdb::WriteBatch& batch, absl::string_view ns,
+                               absl::string_view key, const std::vector<absl::string_view>& tags,
+                               int64_t expiry_micros) {
+  const std::string expiry = internal::EncodeExpiry(expiry_micros);
+  for (absl::string_view tag : tags) {
+    batch.Put(tags_, internal::TagRowKey(ns, tag, key), expiry).PermitUncheckedError();
+  }
+}
+
+absl::Status RocksDbEngine::ReclaimIfExpired(absl::string_view ns, absl::string_view key) {
+  const std::string row_key = EntryKey(ns, key);
+  absl::ReaderMutexLock namespace_lock(&NamespaceLock(ns));
+  absl::MutexLock key_lock(&KeyLock(ns, key));
+  LARDER_ASSIGN_OR_RETURN(std::optional<std::string> row, ReadRow(row_key));
+  if (!row.has_value()) return absl::OkStatus();
+  std::optional<EntryView> entry = DecodeEntry(*row);
+  if (!entry.has_value()) return internal::UndecodableRow(ns);
+  if (IsLive(*entry, clock_.Now())) return absl::OkStatus();
+  rocksdb::WriteBatch batch;
+  DeleteTagRows(batch, ns, key, *entry);
+  batch.Delete(entries_, row_key).PermitUncheckedError();
+  LARDER_RETURN_IF_ERROR(Write(batch));
+  expirations_->Add(ns);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::optional<StoredEntry>> RocksDbEngine::LiveEntryOf(absl::string_view ns,
+                                                                      absl::string_view key,
+                                                                      absl::string_view row,
+                                                                      absl::Time now) {
+  std::optional<EntryView> entry = DecodeEntry(row);
+  if (!entry.has_value()) return internal::UndecodableRow(ns);
+  if (IsLive(*entry, now)) {
+    return StoredEntry{std::string(entry->value), std::string(entry->etag),
+                       ExpiryTime(entry->expires_at_micros)};
+  }
+  LARDER_RETURN_IF_ERROR(ReclaimIfExpired(ns, key));
+  return std::nullopt;
+}
+
+absl::StatusOr<std::optional<StoredEntry>> RocksDbEngine::Get(absl::string_view ns,
+                                                              absl::string_view key) {
+  LARDER_ASSIGN_OR_RETURN(std::optional<std::string> row, ReadRow(EntryKey(ns, key)));
+  if (!row.has_value()) return std::nullopt;
+  return LiveEntryOf(ns, key, *row, clock_.Now());
+}
+
+absl::StatusOr<std::vector<std::optional<StoredEntry>>> RocksDbEngine::MultiGet(
+    absl::string_view ns, const std::vector<absl::string_view>& keys) {
+  std::vector<std::string> row_keys;
+  std::vector<rocksdb::Slice> slices;
+  row_keys.reserve(keys.size());
+  for (absl::string_view key : keys) row_keys.push_back(EntryKey(ns, key));
+  for (const std::string& row_key : row_keys) slices.emplace_back(row_key);
+  std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), entries_);
+  std::vector<std::string> rows;
+  std::vector<rocksdb::Status> statuses =
+      db_->MultiGet(rocksdb::ReadOptions(), families, slices, &rows);
+  const absl::Time now = clock_.Now();
+  std::vector<std::optional<StoredEntry>> entries;
+  entries.reserve(keys.size());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) {
+      entries.emplace_back();
+      continue;
+    }
+    LARDER_RETURN_IF_ERROR(FromRocksDb(statuses[i], "read"));
+    LARDER_ASSIGN_OR_RETURN(std::optional<StoredEntry> entry,
+                            LiveEntryOf(ns, keys[i], rows[i], now));
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+absl::StatusOr<SetResult> RocksDbEngine::Set(absl::string_view ns, absl::string_view key,
+                                             absl::string_view value, const SetOptions& options) {
+  const absl::Time now = clock_.Now();
+  const std::string row_key = EntryKey(ns, key);
+  absl::ReaderMutexLock namespace_lock(&NamespaceLock(ns));
+  absl::MutexLock key_lock(&KeyLock(ns, key));
+  LARDER_ASSIGN_OR_RETURN(std::optional<std::string> row, ReadRow(row_key));
+  std::optional<EntryView> current;
+  if (row.has_value() && !(current = DecodeEntry(*row)).has_value()) {
+    return internal::UndecodableRow(ns);
+  }
+  rocksdb::WriteBatch batch;
+  if (current.has_value()) DeleteTagRows(batch, ns, key, *current);
+  const bool expired = current.has_value() && !IsLive(*current, now);
+  if (expired) current.reset();
+  if (std::optional<SetResult> refused = RefusedBy(options, current)) {
+    if (!expired) return *refused;
+    batch.Delete(entries_, row_key).PermitUncheckedError();
+    LARDER_RETURN_IF_ERROR(Write(batch));
+    expirations_->Add(ns);
+    return *refused;
+  }
+  const int64_t expiry = ExpiryMicros(options.expires_at);
+  const std::string new_row = internal::EncodeEntry({expiry, options.etag, &options.tags, value});
+  batch.Put(entries_, row_key, new_row).PermitUncheckedError();
+  PutTagRows(batch, ns, key,
+             std::vector<absl::string_view>(options.tags.begin(), options.tags.end()), expiry);
+  LARDER_RETURN_IF_ERROR(Write(batch));
+  if (expired) expirations_->Add(ns);
+  return SetResult{true, options.etag};
+}
+
+absl::StatusOr<bool> RocksDbEngine::Delete(absl::string_view ns, absl::string_view key) {
+  const std::string row_key = EntryKey(ns, key);
+  absl::ReaderMutexLock namespace_lock(&NamespaceLock(ns));
+  absl::MutexLock key_lock(&KeyLock(ns, key));
+  LARDER_ASSIGN_OR_RETURN(std::optional<std::string> row, ReadRow(row_key));
+  if (!row.has_value()) return false;
+  std::optional<EntryView> entry = DecodeEntry(*row);
+  if (!entry.has_value()) return internal::UndecodableRow(ns);
+  rocksdb::WriteBatch batch;
+  DeleteTagRows(batch, ns, key, *entry);
+  batch.Delete(entries_, row_key).PermitUncheckedError();
+  LARDER_RETURN_IF_ERROR(Write(batch));
+  if (IsLive(*entry, clock_.Now())) return true;
+  expirations_->Add(ns);
+  return false;
+}
+
+absl::StatusOr<std::optional<std::string>> RocksDbEngine::Touch(absl::string_view ns,
+                                                                absl::string_view key,
+                                                                absl::Time expires_at) {
+  const std::string row_key = EntryKey(ns, key);
+  absl::ReaderMutexLock namespace_lock(&NamespaceLock(ns));
+  absl::MutexLock key_lock(&KeyLock(ns, key));
+  LARDER_ASSIGN_OR_RETURN(std::optional<std::string> row, ReadRow(row_key));
+  if (!row.has_value()) return std::nullopt;
+  std::optional<EntryView> entry = DecodeEntry(*row);
+  if (!entry.has_value()) return internal::UndecodableRow(ns);
+  rocksdb::WriteBatch batch;
+  if (!IsLive(*entry, clock_.Now())) {
+    DeleteTagRows(batch, ns, key, *entry);
+    batch.Delete(entries_, row_key).PermitUncheckedError();
+    LARDER_RETURN_IF_ERROR(Write(batch));
+    expirations_->Add(ns);
+    return std::nullopt;
+  }
+  std::string etag(entry->etag);
+  const int64_t expiry = ExpiryMicros(expires_at);
+  PutTagRows(batch, ns, key, entry->tags, expiry);
+  internal::RewriteExpiry(*row, expiry);  // `entry` views *row: not used past this point.
+  batch.Put(entries_, row_key, *row).PermitUncheckedError();
+  LARDER_RETURN_IF_ERROR(Write(batch));
+  return etag;
+}
+
+absl::StatusOr<EngineStats> RocksDbEngine::Stats(absl::string_view ns) {
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  const std::string begin = internal::PrefixBegin(ns, "");
+  const std::string end = internal::PrefixEnd(ns, "");
+  rocksdb::Slice upper_bound(end);
+  if (!ns.empty()) read_options.iterate_upper_bound = &upper_bound;
+  std::unique_ptr<rocksdb::Iterator> rows(db_->NewIterator(read_options, entries_));
+  const absl::Time now = clock_.Now();
+  EngineStats stats;
+  for (ns.empty() ? rows->SeekToFirst() : rows->Seek(begin); rows->Valid(); rows->Next()) {
+    absl::string_view row_ns, key;
+    std::optional<EntryView> entry = DecodeEntry(ToView(rows->value()));
+    if (!internal::SplitEntryKey(ToView(rows->key()), row_ns, key) || !entry.has_value()) {
+      return internal::UndecodableRow(row_ns);
+    }
+    if (!IsLive(*entry, now)) continue;
+    ++stats.entries;
+    stats.bytes += static_cast<int64_t>(key.size() + entry->value.size());
+  }
+  LARDER_RETURN_IF_ERROR(FromRocksDb(rows->status(), "scan"));
+  stats.expirations = expirations_->Get(ns);
+  return stats;
+}
+
+absl::Status RocksDbEngine::CheckHealth() {
+  uint64_t background_errors = 0;
+  if (db_->GetIntProperty(rocksdb::DB::Properties::kBackgroundErrors, &background_errors) &&
+      background_errors > 0) {
+    return absl::UnavailableError(absl::StrCat("rocksdb: ", background_errors,
+                                               " background errors in \"", options_.path,
+                                               "\"; writes are stopped until larderd restarts"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbEngine::CompactAll() {
+  rocksdb::CompactRangeOptions compact;
+  compact.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (rocksdb::ColumnFamilyHandle* family : {entries_, tags_}) {
+    LARDER_RETURN_IF_ERROR(
+        FromRocksDb(db_->CompactRange(compact, family, nullptr, nullptr), "compact"));
+  }
+  return absl::OkStatus();
+}
+
+void RegisterRocksDbEngine(EngineRegistry& registry) {
+  registry.Register("rocksdb",
+                    [](const EngineOptions& options,
+                       const Clock& clock) -> absl::StatusOr<std::unique_ptr<StorageEngine>> {
+                      auto engine = RocksDbEngine::Open(options.rocksdb, clock);
+                      if (!engine.ok()) return std::move(engine).status();
+                      return std::unique_ptr<StorageEngine>(*std::move(engine));
+                    });
+}
+
+}  // namespace larder::storage

@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""Renders helm/larder with `helm template` per case and asserts on the Kubernetes objects.
+
+Usage: check_helm_render.py HELM CHART_DIR
+Prints one line per check and exits non-zero when any check failed.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+RELEASE = "larder"
+NAMESPACE = "cache"
+GRPC_PORT = 50051
+METRICS_PORT = 9464
+
+
+class Checker:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+            print(f"ok: {what}")
+        else:
+            self.failed += 1
+            print(f"FAIL: {what}", file=sys.stderr)
+        return ok
+
+
+def render(helm, chart, args):
+    proc = subprocess.run(
+        [helm, "template", RELEASE, chart, "--namespace", NAMESPACE, *args],
+        capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"helm template {' '.join(args)} failed:\n{proc.stderr}")
+    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+
+
+def of_kind(objs, kind):
+    return [o for o in objs if o.get("kind") == kind]
+
+
+def container(workload):
+    containers = workload["spec"]["template"]["spec"]["containers"]
+    return next(c for c in containers if c["name"] == "larderd")
+
+
+def env_map(cont):
+    return {e["name"]: e for e in cont.get("env", [])}
+
+
+def check_common(c, case, objs, engine):
+    workloads = of_kind(objs, "Deployment") + of_kind(objs, "StatefulSet")
+    if not c.check(len(workloads) == 1, f"{case}: exactly one Deployment or StatefulSet"):
+        return None
+    wl = workloads[0]
+    pod = wl["spec"]["template"]["spec"]
+    cont = container(wl)
+    args = cont.get("args", [])
+    c.check(all(isinstance(a, str) for a in args), f"{case}: every arg is a string")
+    for flag in ("--listen=0.0.0.0:50051", "--metrics-address=0.0.0.0:9464",
+                 f"--engine={engine}"):
+        c.check(flag in args, f"{case}: args contain {flag}")
+
+    ports = {p["name"]: p["containerPort"] for p in cont.get("ports", [])}
+    c.check(ports == {"grpc": GRPC_PORT, "metrics": METRICS_PORT},
+            f"{case}: container ports grpc={GRPC_PORT} metrics={METRICS_PORT} (got {ports})")
+
+    expected_service = {"livenessProbe": "", "readinessProbe": "larder.v1.Cache",
+                        "startupProbe": ""}
+    for name, service in expected_service.items():
+        probe = cont.get(name)
+        if not c.check(probe is not None, f"{case}: {name} is set"):
+            continue
+        c.check(set(probe) & {"httpGet", "exec", "tcpSocket"} == set(),
+                f"{case}: {name} uses no httpGet/exec/tcpSocket")
+        grpc = probe.get("grpc", {})
+        c.check(grpc.get("port") == GRPC_PORT, f"{case}: {name} is a grpc probe on {GRPC_PORT}")
+        c.check(grpc.get("service") == service,
+                f"{case}: {name} asks health service {service!r} (got {grpc.get('service')!r})")
+
+    psc = pod.get("securityContext", {})
+    csc = cont.get("securityContext", {})
+    uid = csc.get("runAsUser", psc.get("runAsUser"))
+    c.check(psc.get("runAsNonRoot") is True and csc.get("runAsNonRoot") is True,
+            f"{case}: runAsNonRoot on pod and container")
+    c.check(isinstance(uid, int) and uid > 0, f"{case}: fixed non-root runAsUser (got {uid})")
+    c.check(csc.get("readOnlyRootFilesystem") is True, f"{case}: readOnlyRootFilesystem")
+    c.check(csc.get("allowPrivilegeEscalation") is False, f"{case}: no privilege escalation")
+    c.check("ALL" in csc.get("capabilities", {}).get("drop", []),
+            f"{case}: capabilities drop ALL")
+    c.check(pod.get("automountServiceAccountToken") is False,
+            f"{case}: no service account token mounted")
+
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    mounts = {m["mountPath"]: m["name"] for m in cont.get("volumeMounts", [])}
+    c.check("/tmp" in mounts and "emptyDir" in volumes.get(mounts["/tmp"], {}),
+            f"{case}: /tmp is an emptyDir")
+    c.check("memory" in cont.get("resources", {}).get("limits", {}),
+            f"{case}: a memory limit is set")
+
+    labels = wl["spec"]["template"]["metadata"]["labels"]
+    selector = wl["spec"]["selector"]["matchLabels"]
+    c.check(all(labels.get(k) == v for k, v in selector.items()),
+            f"{case}: the workload selector matches its pod labels")
+    services = [s for s in of_kind(objs, "Service") if s["spec"].get("clusterIP") != "None"]
+    if c.check(len(services) == 1, f"{case}: one client Service"):
+        svc = services[0]
+        svc_ports = {p["name"]: p["targetPort"] for p in svc["spec"]["ports"]}
+        c.check(svc_ports == {"grpc": "grpc", "metrics": "metrics"},
+                f"{case}: Service exposes grpc and metrics (got {svc_ports})")
+        c.check(all(labels.get(k) == v for k, v in svc["spec"]["selector"].items()),
+                f"{case}: the Service selects the pods")
+    for obj in objs:
+        meta = obj.get("metadata", {})
+        c.check(bool(meta.get("name")) and "app.kubernetes.io/name" in meta.get("labels", {}),
+                f"{case}: {obj.get('kind')} {meta.get('name')} is named and labelled")
+    return wl
+
+
+def check_memory(c, helm, chart):
+    case = "memory"
+    objs = render(helm, chart, ["-f", f"{chart}/ci/memory-values.yaml"])
+    wl = check_common(c, case, objs, "memory")
+    c.check(of_kind(objs, "Deployment") and not of_kind(objs, "StatefulSet"),
+            f"{case}: a Deployment and no StatefulSet")
+    c.check(not of_kind(objs, "HorizontalPodAutoscaler"), f"{case}: no HorizontalPodAutoscaler")
+    c.check(not of_kind(objs, "Secret"), f"{case}: no Secret")
+    c.check(not of_kind(objs, "PersistentVolumeClaim"), f"{case}: no PersistentVolumeClaim")
+    if wl:
+        c.check("--memory-limit=1073741824" in container(wl)["args"],
+                f"{case}: --memory-limit from memory.limitBytes, printed as an integer")
+        c.check("--default-ttl=5m" in container(wl)["args"], f"{case}: --default-ttl from config")
+        c.check(wl["spec"].get("replicas") == 1, f"{case}: replicas from replicaCount")
+    sms = of_kind(objs, "ServiceMonitor")
+    if c.check(len(sms) == 1, f"{case}: a ServiceMonitor"):
+        sm = sms[0]
+        ep = sm["spec"]["endpoints"][0]
+        c.check(ep["port"] == "metrics" and ep["path"] == "/metrics",
+                f"{case}: ServiceMonitor scrapes port metrics at /metrics")
+        c.check(ep.get("honorLabels") is True, f"{case}: ServiceMonitor keeps larderd's labels")
+        c.check(sm["spec"].get("jobLabel") == "app.kubernetes.io/name",
+                f"{case}: ServiceMonitor job label is app.kubernetes.io/name")
+        c.check(sm["metadata"]["labels"].get("release") == "prometheus",
+                f"{case}: ServiceMonitor carries serviceMonitor.labels")
+    rules = of_kind(objs, "PrometheusRule")
+    if c.check(len(rules) == 1, f"{case}: a PrometheusRule"):
+        alerts = [r["alert"] for g in rules[0]["spec"]["groups"] for r in g["rules"]]
+        c.check(sorted(alerts) == ["LarderHighErrorRate", "LarderHighLatency",
+                                   "LarderInstanceDown", "LarderLowHitRatio"],
+                f"{case}: PrometheusRule has the four alerts (got {alerts})")
+    pdbs = of_kind(objs, "PodDisruptionBudget")
+    if c.check(len(pdbs) == 1, f"{case}: a PodDisruptionBudget") and wl:
+        sel = pdbs[0]["spec"]["selector"]["matchLabels"]
+        c.check(sel == wl["spec"]["selector"]["matchLabels"],
+                f"{case}: the PodDisruptionBudget selects the pods")
+
+
+def check_rocksdb(c, helm, chart):
+    case = "rocksdb"
+    objs = render(helm, chart, ["-f", f"{chart}/ci/rocksdb-values.yaml"])
+    wl = check_common(c, case, objs, "rocksdb")
+    c.check(not of_kind(objs, "Deployment"), f"{case}: no Deployment")
+    c.check(not of_kind(objs, "HorizontalPodAutoscaler"), f"{case}: no HorizontalPodAutoscaler")
+    sts = of_kind(objs, "StatefulSet")
+    if not c.check(len(sts) == 1, f"{case}: a StatefulSet"):
+        return
+    sts = sts[0]
+    vcts = sts["spec"].get("volumeClaimTemplates", [])
+    if c.check(len(vcts) == 1, f"{case}: one volumeClaimTemplate"):
+        vct = vcts[0]
+        c.check(vct["spec"]["resources"]["requests"]["storage"] == "50Gi",
+                f"{case}: the claim requests rocksdb.persistence.size")
+        c.check(vct["spec"].get("storageClassName") == "fast-ssd",
+                f"{case}: the claim uses rocksdb.persistence.storageClassName")
+        mounts = {m["name"]: m["mountPath"] for m in container(sts).get("volumeMounts", [])}
+        data_dir = mounts.get(vct["metadata"]["name"])
+        c.check(data_dir == "/var/lib/larder", f"{case}: the claim is mounted at the data dir")
+        c.check(f"--data-dir={data_dir}" in container(sts)["args"],
+                f"{case}: --data-dir points at the mounted claim")
+    args = container(sts)["args"]
+    c.check("--rocksdb-compression=zstd" in args, f"{case}: --rocksdb-compression from values")
+    c.check("--rocksdb-block-cache-bytes=536870912" in args,
+            f"{case}: --rocksdb-block-cache-bytes from values")
+    c.check(not any(a.startswith("--memory-limit") for a in args),
+            f"{case}: no memory-engine flags")
+    headless = [s for s in of_kind(objs, "Service") if s["spec"].get("clusterIP") == "None"]
+    c.check(len(headless) == 1 and headless[0]["metadata"]["name"] == sts["spec"]["serviceName"],
+            f"{case}: a headless Service named by serviceName")
+    fs_group = sts["spec"]["template"]["spec"]["securityContext"].get("fsGroup")
+    c.check(isinstance(fs_group, int) and fs_group > 0, f"{case}: fsGroup makes the volume writable")
+
+
+def check_redis(c, helm, chart):
+    case = "redis"
+    objs = render(helm, chart, ["-f", f"{chart}/ci/redis-values.yaml"])
+    wl = check_common(c, case, objs, "redis")
+    c.check(of_kind(objs, "Deployment") and not of_kind(objs, "StatefulSet"),
+            f"{case}: a Deployment and no StatefulSet")
+    secrets = of_kind(objs, "Secret")
+    if not (c.check(len(secrets) == 1, f"{case}: a chart-created Secret") and wl):
+        return
+    secret = secrets[0]
+    env = env_map(container(wl))
+    for var, key in (("LARDER_REDIS_PASSWORD", "redis-password"), ("LARDER_REDIS_URL", "redis-url")):
+        ref = env.get(var, {}).get("valueFrom", {}).get("secretKeyRef", {})
+        c.check(ref.get("name") == secret["metadata"]["name"] and ref.get("key") == key,
+                f"{case}: {var} comes from Secret {secret['metadata']['name']} key {key}")
+        c.check(key in secret.get("data", {}), f"{case}: the Secret holds {key}")
+    rendered_pod = yaml.safe_dump(wl)
+    c.check("not-a-real-password" not in rendered_pod, f"{case}: no plain-text password in the pod")
+    c.check("checksum/redis-secret" in wl["spec"]["template"]["metadata"].get("annotations", {}),
+            f"{case}: pods roll when the Secret changes")
+    args = container(wl)["args"]
+    c.check("--redis-key-prefix=larder:" in args, f"{case}: --redis-key-prefix kept verbatim")
+    c.check("--redis-timeout=250ms" in args, f"{case}: --redis-timeout from values")
+    hpas = of_kind(objs, "HorizontalPodAutoscaler")
+    if c.check(len(hpas) == 1, f"{case}: a HorizontalPodAutoscaler"):
+        ref = hpas[0]["spec"]["scaleTargetRef"]
+        c.check(ref["kind"] == "Deployment" and ref["name"] == wl["metadata"]["name"],
+                f"{case}: the autoscaler scales the Deployment")
+        c.check("replicas" not in wl["spec"], f"{case}: replicas left to the autoscaler")
+
+    case = "redis-existing-secret"
+    objs = render(helm, chart, ["-f", f"{chart}/ci/redis-existing-secret-values.yaml"])
+    wl = check_common(c, case, objs, "redis")
+    c.check(not of_kind(objs, "Secret"), f"{case}: no chart-created Secret")
+    c.check(not of_kind(objs, "ServiceAccount"), f"{case}: no chart-created ServiceAccount")
+    c.check(not of_kind(objs, "HorizontalPodAutoscaler"), f"{case}: no HorizontalPodAutoscaler")
+    if wl:
+        env = env_map(container(wl))
+        for var, key in (("LARDER_REDIS_PASSWORD", "password"), ("LARDER_REDIS_URL", "url")):
+            ref = env.get(var, {}).get("valueFrom", {}).get("secretKeyRef", {})
+            c.check(ref == {"name": "larder-redis-credentials", "key": key},
+                    f"{case}: {var} comes from the existing Secret key {key}")
+        c.check(wl["spec"].get("replicas") == 3, f"{case}: replicas from replicaCount")
+        c.check(wl["spec"]["template"]["spec"]["serviceAccountName"] == "cache-runtime",
+                f"{case}: uses the named ServiceAccount")
+        c.check(container(wl)["args"][-1] == "--max-ttl=12h", f"{case}: extraArgs come last")
+
+    case = "redis-no-autoscaling"
+    objs = render(helm, chart, ["--set", "engine=redis",
+                                "--set", "redis.url=redis://redis:6379/0"])
+    c.check(not of_kind(objs, "HorizontalPodAutoscaler"),
+            f"{case}: no HorizontalPodAutoscaler unless autoscaling.enabled")
+    c.check(not any("LARDER_REDIS_PASSWORD" in env_map(container(w))
+                    for w in of_kind(objs, "Deployment")),
+            f"{case}: no LARDER_REDIS_PASSWORD without a password")
+
+
+def check_defaults(c, helm, chart):
+    case = "defaults"
+    objs = render(helm, chart, [])
+    check_common(c, case, objs, "memory")
+    for kind in ("ServiceMonitor", "PrometheusRule", "PodDisruptionBudget",
+                 "HorizontalPodAutoscaler", "Secret", "StatefulSet"):
+        c.check(not of_kind(objs, kind), f"{case}: no {kind} by default")
+
+
+def render_notes(helm, chart, args):
+    """NOTES.txt as `helm install` would print it, rendered through a probe template."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = os.path.join(tmp, "larder")
+        shutil.copytree(chart, copy)
+        with open(os.path.join(copy, "templates", "zz-notes-probe.yaml"), "w") as f:
+            f.write('notes: {{ include "larder/templates/NOTES.txt" . | toJson }}\n')
+        objs = render(helm, copy, ["--show-only", "templates/zz-notes-probe.yaml", *args])
+    return objs[0]["notes"]
+
+
+def check_notes(c, helm, chart):
+    redis = ["--set", "redis.url=redis://redis:6379/0"]
+    cases = [
+        ("memory x3", ["--set", "replicaCount=3"], "replicaCount=3 with the memory engine"),
+        ("rocksdb x2", ["--set", "engine=rocksdb", "--set", "replicaCount=2"],
+         "replicaCount=2 with the rocksdb engine"),
+        ("memory x1", [], None),
+        ("redis x3", ["--set", "engine=redis", "--set", "replicaCount=3", *redis], None),
+    ]
+    for name, args, warning in cases:
+        notes = render_notes(helm, chart, args)
+        c.check("port-forward" in notes, f"NOTES ({name}): tell how to reach the service")
+        if warning:
+            c.check(f"WARNING: {warning}" in notes, f"NOTES ({name}): warn about separate caches")
+        else:
+            c.check("WARNING" not in notes, f"NOTES ({name}): no warning")
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    helm, chart = sys.argv[1], sys.argv[2]
+    c = Checker()
+    for check in (check_defaults, check_memory, check_rocksdb, check_redis, check_notes):
+        try:
+            check(c, helm, chart)
+        except (RuntimeError, KeyError, TypeError, IndexError, StopIteration) as e:
+            c.check(False, f"{check.__name__}: {type(e).__name__}: {e}")
+    print(f"{c.passed} passed, {c.failed} failed")
+    sys.exit(1 if c.failed else 0)
+
+
+if __name__ == "__main__":
+    main()

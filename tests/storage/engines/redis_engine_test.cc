@@ -1,0 +1,268 @@
+// What the Redis engine promises beyond the conformance suite, against a real redis-server:
+// living through a Redis crash and restart, authentication, databases and key prefixes, and the
+// key layout in Redis (native expiry on entries and on tag sets).
+#include "server/storage/redis/redis_engine.h"
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "larder/common/etag.h"
+#include "server/storage/redis/redis_connection.h"
+#include "server/storage/redis/redis_url.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/redis_server.h"
+#include "tests/testing/status_matchers.h"
+
+namespace larder::storage {
+namespace {
+
+using ::larder::testing::RedisServerOptions;
+using ::larder::testing::RedisServerProcess;
+using ::larder::testing::StatusCodeIs;
+using ::larder::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+std::string ValueFor(int i) { return absl::StrCat("value-", i, "-", std::string(100, 'r')); }
+
+SetOptions OptionsFor(absl::string_view value) {
+  SetOptions options;
+  options.etag = StrongEtagFor(value);
+  return options;
+}
+
+RedisEngineOptions OptionsOn(const RedisServerProcess& redis) {
+  RedisEngineOptions options;
+  options.url = redis.url();
+  options.pool_size = 4;
+  options.connect_timeout = absl::Milliseconds(500);
+  options.command_timeout = absl::Milliseconds(500);
+  return options;
+}
+
+// Polls CheckHealth (real time: reconnection backs off by the wall clock) until it is OK.
+bool BecomesHealthy(StorageEngine& engine, absl::Duration within) {
+  const absl::Time deadline = absl::Now() + within;
+  while (absl::Now() < deadline) {
+    if (engine.CheckHealth().ok()) return true;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return false;
+}
+
+// Sets "k<i>" = ValueFor(i) for i = 0, 1, … from a thread until stopped, remembering which
+// Sets were acknowledged and which codes the failures had.
+class LoadWriter {
+ public:
+  explicit LoadWriter(StorageEngine& engine) : engine_(engine), thread_([this] { Run(); }) {}
+  ~LoadWriter() { Stop(); }
+
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  // Waits (bounded) until `count` more Sets have been acknowledged, or failed.
+  bool AwaitAcked(int count, absl::Duration within) { return Await(&acked_, count, within); }
+  bool AwaitFailed(int count, absl::Duration within) { return Await(&failed_, count, within); }
+
+  std::vector<int> acked_indices() const {
+    absl::MutexLock lock(&mutex_);
+    return acked_indices_;
+  }
+  bool only_unavailable_failures() const { return only_unavailable_; }
+  // One past the highest key index ever attempted.
+  int attempts() const { return next_ + 1; }
+
+ private:
+  // A failed Set is retried under the same key (it may or may not have been applied), after a
+  // pause so an outage is not a busy loop.
+  void Run() {
+    while (!stop_) {
+      const int index = next_;
+      const std::string value = ValueFor(index);
+      absl::Status status =
+          engine_.Set("load", absl::StrCat("k", index), value, OptionsFor(value)).status();
+      absl::MutexLock lock(&mutex_);
+      if (status.ok()) {
+        acked_indices_.push_back(index);
+        ++next_;
+        ++acked_;
+        continue;
+      }
+      if (status.code() != absl::StatusCode::kUnavailable) only_unavailable_ = false;
+      ++failed_;
+      mutex_.Unlock();
+      absl::SleepFor(absl::Milliseconds(1));
+      mutex_.Lock();
+    }
+  }
+  bool Await(const int* counter, int more, absl::Duration within) {
+    absl::MutexLock lock(&mutex_);
+    const int target = *counter + more;
+    auto reached = [&]() ABSL_SHARED_LOCKS_REQUIRED(mutex_) { return *counter >= target; };
+    return mutex_.AwaitWithTimeout(absl::Condition(&reached), within);
+  }
+
+  StorageEngine& engine_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> only_unavailable_{true};
+  std::atomic<int> next_{0};
+  mutable absl::Mutex mutex_;
+  int acked_ ABSL_GUARDED_BY(mutex_) = 0;
+  int failed_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::vector<int> acked_indices_ ABSL_GUARDED_BY(mutex_);
+  std::thread thread_;
+};
+
+TEST(RedisEngineTest, ServesAgainAfterRedisIsKilledAndRestartedMidLoad) {
+  ASSERT_OK_AND_ASSIGN(auto redis,
+                       RedisServerProcess::Start({.persistent = true, .extra_args = {}}));
+  larder::testing::FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
+  LoadWriter load(*engine);
+  ASSERT_TRUE(load.AwaitAcked(200, absl::Seconds(10)));
+
+  redis->Kill();
+  ASSERT_TRUE(load.AwaitFailed(1, absl::Seconds(10)));
+  EXPECT_THAT(engine->CheckHealth(), StatusCodeIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(engine->Get("load", "k0"), StatusCodeIs(absl::StatusCode::kUnavailable));
+
+  ASSERT_OK(redis->Restart());
+  ASSERT_TRUE(BecomesHealthy(*engine, absl::Seconds(10)));
+  ASSERT_TRUE(load.AwaitAcked(200, absl::Seconds(10)));
+  load.Stop();
+  EXPECT_TRUE(load.only_unavailable_failures());
+
+  const std::vector<int> acked = load.acked_indices();
+  for (int i : acked) {  // Redis fsyncs its log before replying, so nothing acked is lost.
+    ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry,
+                         engine->Get("load", absl::StrCat("k", i)));
+    ASSERT_TRUE(entry.has_value()) << "acknowledged k" << i << " lost";
+    EXPECT_EQ(entry->value, ValueFor(i));
+  }
+  for (int i = 0; i < load.attempts(); ++i) {  // Unacknowledged ones: absent or whole.
+    ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry,
+                         engine->Get("load", absl::StrCat("k", i)));
+    if (entry.has_value()) {
+      EXPECT_EQ(entry->etag, StrongEtagFor(entry->value)) << i;
+    }
+  }
+}
+
+TEST(RedisEngineTest, StartsWhileRedisIsDownAndServesOnceItIsUp) {
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
+  redis->Kill();
+  larder::testing::FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
+  EXPECT_THAT(engine->CheckHealth(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr(absl::StrCat(redis->port()))));
+  EXPECT_THAT(engine->Set("ns", "k", "v", OptionsFor("v")),
+              StatusCodeIs(absl::StatusCode::kUnavailable));
+  ASSERT_OK(redis->Restart());
+  ASSERT_TRUE(BecomesHealthy(*engine, absl::Seconds(10)));
+  ASSERT_OK(engine->Set("ns", "k", "v", OptionsFor("v")).status());
+}
+
+TEST(RedisEngineTest, AuthenticatesWithPasswordFromUrlOrOptions) {
+  ASSERT_OK_AND_ASSIGN(auto redis,
+                       RedisServerProcess::Start({.extra_args = {"--requirepass", "s3cret-pw"}}));
+  larder::testing::FakeClock clock;
+  RedisEngineOptions from_url = OptionsOn(*redis);
+  from_url.url = absl::StrCat("redis://:s3cret-pw@127.0.0.1:", redis->port(), "/0");
+  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(from_url, clock));
+  ASSERT_OK(engine->Set("ns", "k", "v", OptionsFor("v")).status());
+
+  RedisEngineOptions from_options = OptionsOn(*redis);
+  from_options.password = "s3cret-pw";
+  ASSERT_OK_AND_ASSIGN(auto second, RedisEngine::Create(from_options, clock));
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, second->Get("ns", "k"));
+  EXPECT_TRUE(entry.has_value());
+
+  RedisEngineOptions wrong = OptionsOn(*redis);
+  wrong.password = "not-the-pw";
+  EXPECT_THAT(RedisEngine::Create(wrong, clock),
+              StatusIs(absl::StatusCode::kPermissionDenied, Not(HasSubstr("not-the-pw"))));
+}
+
+TEST(RedisEngineTest, AuthenticatesAnAclUserFromTheUrl) {
+  ASSERT_OK_AND_ASSIGN(
+      auto redis, RedisServerProcess::Start(
+                      {.extra_args = {"--user", "cache", "on", ">user-pw", "~*", "&*", "+@all"}}));
+  larder::testing::FakeClock clock;
+  RedisEngineOptions options = OptionsOn(*redis);
+  options.url = absl::StrCat("redis://cache:user-pw@127.0.0.1:", redis->port(), "/0");
+  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(options, clock));
+  EXPECT_OK(engine->Set("ns", "k", "v", OptionsFor("v")).status());
+}
+
+TEST(RedisEngineTest, DatabasesAndKeyPrefixesSeparateDeployments) {
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
+  larder::testing::FakeClock clock;
+  RedisEngineOptions db1 = OptionsOn(*redis), other_prefix = OptionsOn(*redis);
+  db1.url = absl::StrCat("redis://127.0.0.1:", redis->port(), "/1");
+  other_prefix.key_prefix = "other:";
+  ASSERT_OK_AND_ASSIGN(auto main, RedisEngine::Create(OptionsOn(*redis), clock));
+  ASSERT_OK_AND_ASSIGN(auto in_db1, RedisEngine::Create(db1, clock));
+  ASSERT_OK_AND_ASSIGN(auto prefixed, RedisEngine::Create(other_prefix, clock));
+  for (StorageEngine* engine : {main.get(), in_db1.get(), prefixed.get()}) {
+    ASSERT_OK(engine->Set("ns", "k", "v", OptionsFor("v")).status());
+  }
+  ASSERT_OK(main->Invalidate("ns", {}).status());
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> in_db1_entry, in_db1->Get("ns", "k"));
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> prefixed_entry, prefixed->Get("ns", "k"));
+  EXPECT_TRUE(in_db1_entry.has_value());
+  EXPECT_TRUE(prefixed_entry.has_value());
+  ASSERT_OK_AND_ASSIGN(EngineStats stats, prefixed->Stats(""));
+  EXPECT_EQ(stats.entries, 1);
+}
+
+TEST(RedisEngineTest, EntriesAndTagSetsCarryNativeExpiry) {
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
+  larder::testing::FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
+  SetOptions options = OptionsFor("v");
+  options.expires_at = clock.Now() + absl::Seconds(60);
+  options.tags = {"t"};
+  ASSERT_OK(engine->Set("ns", "k", "v", options).status());
+
+  ASSERT_OK_AND_ASSIGN(internal::RedisEndpoint endpoint, internal::ParseRedisUrl(redis->url()));
+  ASSERT_OK_AND_ASSIGN(
+      auto raw, internal::RedisConnection::Open(endpoint, absl::Seconds(1), absl::Seconds(1)));
+  for (const char* key : {"larder:e:ns:k", "larder:t:ns:t"}) {
+    ASSERT_OK_AND_ASSIGN(internal::RedisReply ttl, raw->Run({"PTTL", key}));
+    EXPECT_GT(internal::IntegerOf(*ttl), 50000) << key;
+    EXPECT_LE(internal::IntegerOf(*ttl), 60001) << key;
+  }
+  ASSERT_OK_AND_ASSIGN(internal::RedisReply type, raw->Run({"TYPE", "larder:e:ns:k"}));
+  EXPECT_EQ(internal::StringOf(*type), "hash");
+  ASSERT_OK(engine->Touch("ns", "k", absl::InfiniteFuture()).status());
+  for (const char* key : {"larder:e:ns:k", "larder:t:ns:t"}) {
+    ASSERT_OK_AND_ASSIGN(internal::RedisReply ttl, raw->Run({"PTTL", key}));
+    EXPECT_EQ(internal::IntegerOf(*ttl), -1) << key;  // Persistent now.
+  }
+}
+
+TEST(RedisEngineTest, KeepsWorkingAfterRedisForgetsItsScripts) {
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
+  larder::testing::FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
+  ASSERT_OK(engine->Set("ns", "k", "v1", OptionsFor("v1")).status());
+  ASSERT_OK_AND_ASSIGN(internal::RedisEndpoint endpoint, internal::ParseRedisUrl(redis->url()));
+  ASSERT_OK_AND_ASSIGN(
+      auto raw, internal::RedisConnection::Open(endpoint, absl::Seconds(1), absl::Seconds(1)));
+  ASSERT_OK(raw->Run({"SCRIPT", "FLUSH"}).status());
+  SetOptions if_match = OptionsFor("v2");
+  if_match.if_match = StrongEtagFor("v1");
+  ASSERT_OK_AND_ASSIGN(SetResult result, engine->Set("ns", "k", "v2", if_match));
+  EXPECT_TRUE(result.stored);
+}
+
+}  // namespace
+}  // namespace larder::storage
