@@ -68,9 +68,9 @@ absl::Status LarderServer::StartGrpc() {
 
 absl::Status LarderServer::StartMetrics() {
   if (options_.metrics_address.empty()) return absl::OkStatus();
-  metrics_ = std::make_shared<ServerMetrics>(
-      rpc_metrics_, *handler_,
-      ServerMetricsOptions{options_.metrics_max_namespaces, LARDER_VERSION});
+  ServerMetricsOptions metrics_options{options_.metrics_max_namespaces, LARDER_VERSION};
+  if (engine_->blocking()) metrics_options.engine_stats_max_age = options_.engine_stats_max_age;
+  metrics_ = std::make_shared<ServerMetrics>(rpc_metrics_, *handler_, metrics_options);
   try {
     exposer_ = std::make_unique<prometheus::Exposer>(options_.metrics_address);
   } catch (const std::exception& e) {
@@ -83,10 +83,12 @@ absl::Status LarderServer::StartMetrics() {
   return absl::OkStatus();
 }
 
+// Service "" answers whether the process serves at all (liveness: restarting larderd would not
+// bring a lost Redis back); "larder.v1.Cache" follows the engine's health (readiness).
 void LarderServer::SetServing(bool serving) {
   grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
   if (health == nullptr) return;
-  health->SetServingStatus("", serving);
+  health->SetServingStatus("", true);
   health->SetServingStatus(kServiceName, serving);
 }
 

@@ -29,6 +29,9 @@ struct ServerOptions {
   size_t storage_queue = 4096;
   // How often engine health is checked for grpc.health.v1. Default: 1 s.
   absl::Duration health_check_interval = absl::Seconds(1);
+  // How long /metrics may reuse the engine's entry and byte counts when the engine answers
+  // Stats by scanning (RocksDB, Redis). Default: 30 s.
+  absl::Duration engine_stats_max_age = absl::Seconds(30);
   // How long shutdown waits for in-flight calls before cancelling them. Default: 10 s.
   absl::Duration shutdown_grace = absl::Seconds(10);
 };

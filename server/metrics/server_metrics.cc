@@ -143,7 +143,7 @@ std::vector<MetricFamily> ServerMetrics::EngineFamilies() const {
   AddCounter(errors, {{"engine", engine}}, static_cast<double>(rpc_metrics_.engine_errors()));
   std::vector<MetricFamily> families;
   families.push_back(std::move(errors));
-  absl::StatusOr<storage::EngineStats> stats = handler_.engine().Stats("");
+  absl::StatusOr<storage::EngineStats> stats = EngineStats();
   if (!stats.ok()) return families;  // The engine is down: its gauges are absent, not zero.
   const std::pair<const char*, std::pair<const char*, int64_t>> gauges[] = {
       {"larder_entries", {"Entries held by the engine.", stats->entries}},
@@ -163,6 +163,24 @@ std::vector<MetricFamily> ServerMetrics::EngineFamilies() const {
   families.push_back(std::move(evictions));
   families.push_back(std::move(expirations));
   return families;
+}
+
+}  // namespace larder::server
+
+namespace larder::server {
+
+absl::StatusOr<storage::EngineStats> ServerMetrics::EngineStats() const {
+  absl::MutexLock lock(&stats_mutex_);
+  const absl::Time now = absl::Now();
+  if (cached_stats_.has_value() && now - cached_at_ < options_.engine_stats_max_age) {
+    return *cached_stats_;
+  }
+  absl::StatusOr<storage::EngineStats> stats = handler_.engine().Stats("");
+  if (stats.ok()) {
+    cached_stats_ = *stats;
+    cached_at_ = now;
+  }
+  return stats;
 }
 
 }  // namespace larder::server

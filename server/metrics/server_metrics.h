@@ -10,6 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
 #include "server/metrics/rpc_metrics.h"
@@ -22,6 +26,10 @@ struct ServerMetricsOptions {
   size_t max_namespaces = 100;
   // The version reported by larder_build_info. Default: the build's.
   std::string version;
+  // How long the engine's entries/bytes/evictions/expirations may be reused between scrapes.
+  // RocksDB and Redis answer Stats by scanning, so larderd sets this for them. Default: 0
+  // (ask the engine at every scrape).
+  absl::Duration engine_stats_max_age = absl::ZeroDuration();
 };
 
 // Collect() is thread-safe.
@@ -37,10 +45,15 @@ class ServerMetrics final : public prometheus::Collectable {
   prometheus::MetricFamily RequestLatencies() const;
   std::vector<prometheus::MetricFamily> HitsAndMisses() const;
   std::vector<prometheus::MetricFamily> EngineFamilies() const;
+  // The engine's Stats(""), reused while younger than engine_stats_max_age.
+  absl::StatusOr<storage::EngineStats> EngineStats() const;
 
   const RpcMetrics& rpc_metrics_;
   CacheHandler& handler_;
   const ServerMetricsOptions options_;
+  mutable absl::Mutex stats_mutex_;
+  mutable std::optional<storage::EngineStats> cached_stats_ ABSL_GUARDED_BY(stats_mutex_);
+  mutable absl::Time cached_at_ ABSL_GUARDED_BY(stats_mutex_) = absl::InfinitePast();
 };
 
 }  // namespace larder::server

@@ -55,10 +55,9 @@ absl::Time CacheHandler::ExpiryFor(absl::Duration ttl) const {
   return ttl > absl::ZeroDuration() ? clock_.Now() + ttl : absl::InfiniteFuture();
 }
 
-void CacheHandler::FillGetResponse(absl::string_view ns, std::optional<storage::StoredEntry> entry,
+void CacheHandler::FillGetResponse(std::optional<storage::StoredEntry> entry,
                                    absl::string_view if_none_match, absl::Time now,
                                    v1::GetResponse& response) {
-  namespace_stats_.RecordLookup(ns, entry.has_value());
   if (!entry.has_value()) return;
   response.set_found(true);
   if (entry->expires_at != absl::InfiniteFuture()) {
@@ -77,8 +76,8 @@ absl::Status CacheHandler::Get(const v1::GetRequest& request, v1::GetResponse& r
   LARDER_RETURN_IF_ERROR(ValidateKey(request.key(), "key"));
   LARDER_ASSIGN_OR_RETURN(std::optional<storage::StoredEntry> entry,
                           engine_.Get(request.namespace_(), request.key()));
-  FillGetResponse(request.namespace_(), std::move(entry), request.if_none_match(), clock_.Now(),
-                  response);
+  namespace_stats_.RecordLookup(request.namespace_(), entry.has_value());
+  FillGetResponse(std::move(entry), request.if_none_match(), clock_.Now(), response);
   return absl::OkStatus();
 }
 
@@ -161,9 +160,13 @@ absl::Status CacheHandler::MultiGet(const v1::MultiGetRequest& request,
   LARDER_ASSIGN_OR_RETURN(auto entries, engine_.MultiGet(request.namespace_(), keys));
   const absl::Time now = clock_.Now();
   response.mutable_results()->Reserve(static_cast<int>(entries.size()));
+  int64_t hits = 0;
   for (auto& entry : entries) {
-    FillGetResponse(request.namespace_(), std::move(entry), "", now, *response.add_results());
+    hits += entry.has_value();
+    FillGetResponse(std::move(entry), "", now, *response.add_results());
   }
+  namespace_stats_.RecordLookups(request.namespace_(), hits,
+                                 static_cast<int64_t>(entries.size()) - hits);
   return absl::OkStatus();
 }
 

@@ -56,9 +56,10 @@ class CacheHandler {
   // Stores a validated SetRequest under namespace `ns`.
   absl::Status StoreValidated(const v1::SetRequest& request, absl::string_view ns,
                               v1::SetResponse& response);
-  // Fills a GetResponse from an engine lookup, counting the hit or miss.
-  void FillGetResponse(absl::string_view ns, std::optional<storage::StoredEntry> entry,
-                       absl::string_view if_none_match, absl::Time now, v1::GetResponse& response);
+  // Fills a GetResponse from an engine lookup (the caller counts the hit or miss).
+  static void FillGetResponse(std::optional<storage::StoredEntry> entry,
+                              absl::string_view if_none_match, absl::Time now,
+                              v1::GetResponse& response);
   absl::Time ExpiryFor(absl::Duration ttl) const;
 
   storage::StorageEngine& engine_;

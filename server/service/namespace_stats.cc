@@ -16,10 +16,12 @@ NamespaceStats::Counters& NamespaceStats::CountersFor(absl::string_view ns) {
   return it->second;
 }
 
-void NamespaceStats::RecordLookup(absl::string_view ns, bool hit) {
+void NamespaceStats::RecordLookups(absl::string_view ns, int64_t hits, int64_t misses) {
   Counters& counters = CountersFor(ns);
-  (hit ? counters.hits : counters.misses).fetch_add(1, std::memory_order_relaxed);
-  (hit ? totals_.hits : totals_.misses).fetch_add(1, std::memory_order_relaxed);
+  for (Counters* c : {&counters, &totals_}) {
+    if (hits != 0) c->hits.fetch_add(hits, std::memory_order_relaxed);
+    if (misses != 0) c->misses.fetch_add(misses, std::memory_order_relaxed);
+  }
 }
 
 HitCounts NamespaceStats::Counts(absl::string_view ns) const {

@@ -38,7 +38,9 @@ class NamespaceStats {
  public:
   explicit NamespaceStats(size_t max_tracked) : max_tracked_(max_tracked) {}
 
-  void RecordLookup(absl::string_view ns, bool hit);
+  void RecordLookup(absl::string_view ns, bool hit) { RecordLookups(ns, hit ? 1 : 0, hit ? 0 : 1); }
+  // Several lookups of one namespace at once (a MultiGet): one map lookup for all of them.
+  void RecordLookups(absl::string_view ns, int64_t hits, int64_t misses);
   // Starts tracking `ns` (at zero) if there is room, so its counters are exported before its
   // first lookup: Prometheus' rate() never counts a series' first value.
   void Register(absl::string_view ns) { CountersFor(ns); }

@@ -155,6 +155,8 @@ TEST_F(RedisE2eTest, OutageIsUnavailableAndRecoversWithoutRestart) {
   v1::GetResponse got;
   EXPECT_EQ(Fetch(*stub_, "k", &got).error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_TRUE(EventuallyHealth(*server_, HealthState::kNotServing));
+  // The process itself stays alive (liveness), only the cache service is not ready.
+  EXPECT_EQ(testing::CheckHealth(server_->channel(), "").value(), HealthState::kServing);
   ASSERT_TRUE(redis_->Restart().ok());
   EXPECT_TRUE(EventuallyHealth(*server_, HealthState::kServing));
   grpc::Status status;

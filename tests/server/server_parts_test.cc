@@ -143,6 +143,27 @@ TEST_F(ServerMetricsTest, EngineGaugesFollowTheEngine) {
   EXPECT_EQ(gauges["larder_stored_bytes"], 5);
 }
 
+double EntriesGauge(const ServerMetrics& metrics) {
+  for (const auto& family : metrics.Collect()) {
+    if (family.name == "larder_entries") return family.metric.at(0).gauge.value;
+  }
+  return -1;
+}
+
+TEST_F(ServerMetricsTest, EngineStatsAreReusedWithinTheirMaxAge) {
+  RpcMetrics rpc_metrics;
+  ServerMetricsOptions cached{10, "test"};
+  cached.engine_stats_max_age = absl::Hours(1);
+  ServerMetrics reusing(rpc_metrics, *handler_, cached);
+  ServerMetrics live(rpc_metrics, *handler_, ServerMetricsOptions{10, "test"});
+  Put("ns", "a", "v");
+  EXPECT_EQ(EntriesGauge(reusing), 1);
+  EXPECT_EQ(EntriesGauge(live), 1);
+  Put("ns", "b", "v");
+  EXPECT_EQ(EntriesGauge(reusing), 1);  // Not older than an hour yet.
+  EXPECT_EQ(EntriesGauge(live), 2);
+}
+
 TEST(BoundedExecutorTest, RefusesWorkBeyondItsQueue) {
   BoundedExecutor executor(1, 2);
   absl::Notification release;

@@ -34,13 +34,12 @@ TEST_F(S3FifoTest, NewNodesEnterTheSmallQueueAndLeaveInInsertionOrder) {
   EXPECT_EQ(queues.charged_bytes(), 0);
 }
 
-TEST_F(S3FifoTest, NodesReadTwiceOnProbationArePromotedToMain) {
+TEST_F(S3FifoTest, NodesReadOnProbationArePromotedToMain) {
   S3FifoQueues queues(100);
   MemoryNode& read = NewNode(1);
   MemoryNode& unread = NewNode(2);
   queues.Insert(read);
   queues.Insert(unread);
-  S3FifoQueues::RecordAccess(read);
   S3FifoQueues::RecordAccess(read);
   EXPECT_EQ(queues.PopVictim(nullptr), &unread);
   EXPECT_EQ(read.queue, FifoQueue::kMain);

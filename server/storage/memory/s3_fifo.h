@@ -1,6 +1,7 @@
-// S3FifoQueues: the memory engine's eviction policy (S3-FIFO: a small probationary FIFO, a main
-// FIFO with re-insertion of recently read entries, and a ghost list of keys recently evicted
-// from the small queue). Reads only bump a 2-bit counter, so a hit never takes a write lock.
+// S3FifoQueues: the memory engine's eviction policy (S3-FIFO: a small probationary FIFO holding
+// 5% of the budget, whose entries move to the main FIFO if read while there; a main FIFO that
+// re-inserts entries read since their last pass; and a ghost list of keys recently evicted from
+// the small queue, which go straight to main when they return). Reads only bump a 2-bit counter, so a hit never takes a write lock.
 // Internal; one instance per shard, guarded by the shard's mutex.
 //
 //   S3FifoQueues queues(budget_bytes);
