@@ -1,12 +1,16 @@
 // The Grafana dashboard against a real Prometheus scraping a real larderd: a known workload
 // (30 hits, 10 misses) must show up as a 75% hit ratio, and every panel's PromQL must return
 // data once variables are substituted.
+#include <httplib.h>
+
 #include <fstream>
 #include <memory>
 #include <regex>
 #include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
@@ -18,6 +22,7 @@
 namespace larder {
 namespace {
 
+using ::larder::testing::ChildProcess;
 using ::larder::testing::LarderdProcess;
 using ::larder::testing::PrometheusProcess;
 
@@ -59,14 +64,58 @@ class DashboardTest : public ::testing::Test {
     auto larderd = LarderdProcess::Start();
     ASSERT_TRUE(larderd.ok()) << larderd.status();
     larderd_ = larderd->release();
-    auto prometheus = PrometheusProcess::Start({{"larderd", {larderd_->metrics_address()}}});
+    std::map<std::string, std::vector<std::string>> jobs = {
+        {"larderd", {larderd_->metrics_address()}}};
+#ifdef LARDER_HTTP_SERVICE_PATH
+    StartHttpService();
+    jobs["http"] = {"127.0.0.1:" + std::to_string(http_port_)};
+#endif
+    auto prometheus = PrometheusProcess::Start(jobs);
     ASSERT_TRUE(prometheus.ok()) << prometheus.status();
     prometheus_ = prometheus->release();
     RunWorkload();
+#ifdef LARDER_HTTP_SERVICE_PATH
+    RunHttpWorkload();
+#endif
   }
   static void TearDownTestSuite() {
     delete prometheus_;
+    delete http_service_;
     delete larderd_;
+  }
+
+  // The example service (examples/httplib_service), caching in this larderd.
+  static void StartHttpService() {
+    auto service = ChildProcess::Start(
+        {LARDER_HTTP_SERVICE_PATH, "--port=0", "--larder=" + larderd_->grpc_address()});
+    ASSERT_TRUE(service.ok()) << service.status();
+    http_service_ = service->release();
+    auto line = http_service_->WaitForLine("ready port=", absl::Seconds(30));
+    ASSERT_TRUE(line.ok()) << line.status();
+    ASSERT_TRUE(absl::SimpleAtoi(line->substr(line->rfind('=') + 1), &http_port_)) << *line;
+  }
+
+  // A first request of each kind (miss, hit, not_modified) creates its series; once scraped,
+  // the counted workload on namespace "items": 6 hits and 2 misses.
+  static void RunHttpWorkload() {
+    httplib::Client http("127.0.0.1", http_port_);
+    ASSERT_TRUE(http.Get("/items/1"));  // miss
+    ASSERT_TRUE(http.Get("/items/1"));  // hit
+    auto first = http.Get("/items/1");
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(http.Get("/items/1", {{"If-None-Match", first->get_header_value("ETag")}}));
+    ASSERT_TRUE(
+        prometheus_->WaitForValue("count(larder_http_responses_total)", 3, absl::Seconds(30)).ok());
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(http.Get("/items/1"));
+    for (const char* path : {"/items/2", "/items/3"}) ASSERT_TRUE(http.Get(path));
+    ASSERT_TRUE(
+        prometheus_
+            ->WaitForValue("sum(larder_http_responses_total{cache=\"hit\"})", 8, absl::Seconds(30))
+            .ok());
+    ASSERT_TRUE(
+        prometheus_
+            ->WaitForValue("sum(larder_http_responses_total{cache=\"miss\"})", 3, absl::Seconds(30))
+            .ok());
   }
 
   // Storing creates the namespace's counters at zero (rate() ignores a series' first value);
@@ -114,10 +163,14 @@ class DashboardTest : public ::testing::Test {
 
   static LarderdProcess* larderd_;
   static PrometheusProcess* prometheus_;
+  static ChildProcess* http_service_;
+  static int http_port_;
 };
 
 LarderdProcess* DashboardTest::larderd_ = nullptr;
 PrometheusProcess* DashboardTest::prometheus_ = nullptr;
+ChildProcess* DashboardTest::http_service_ = nullptr;
+int DashboardTest::http_port_ = 0;
 
 TEST_F(DashboardTest, ServerHitRatioPanelShowsTheWorkloadsRatio) {
   ASSERT_NE(prometheus_, nullptr);
@@ -150,6 +203,42 @@ TEST_F(DashboardTest, EveryServerPanelQueryReturnsData) {
   }
   EXPECT_GE(checked, 10);
 }
+
+#ifdef LARDER_HTTP_SERVICE_PATH
+TEST_F(DashboardTest, ClientHitRatioPanelShowsTheHttpWorkloadsRatio) {
+  ASSERT_NE(prometheus_, nullptr);
+  bool found = false;
+  for (const PanelQuery& query : DashboardQueries()) {
+    if (query.panel != "Hit ratio by namespace (client)") continue;
+    found = true;
+    auto samples = prometheus_->Query(query.expr);
+    ASSERT_TRUE(samples.ok()) << samples.status();
+    bool saw_items = false;
+    for (const auto& sample : *samples) {
+      if (sample.labels.count("namespace") == 0 || sample.labels.at("namespace") != "items") {
+        continue;
+      }
+      saw_items = true;
+      EXPECT_NEAR(sample.value, 6.0 / 8.0, 0.005);
+    }
+    EXPECT_TRUE(saw_items) << query.expr;
+  }
+  EXPECT_TRUE(found) << "no panel titled \"Hit ratio by namespace (client)\"";
+}
+
+TEST_F(DashboardTest, EveryClientAndHttpPanelQueryReturnsData) {
+  ASSERT_NE(prometheus_, nullptr);
+  int checked = 0;
+  for (const PanelQuery& query : DashboardQueries()) {
+    if (UsesOnlyServerMetrics(query.expr)) continue;
+    auto samples = prometheus_->Query(query.expr);
+    ASSERT_TRUE(samples.ok()) << query.panel << ": " << samples.status();
+    EXPECT_FALSE(samples->empty()) << query.panel << " returned no data: " << query.expr;
+    ++checked;
+  }
+  EXPECT_GE(checked, 5);
+}
+#endif
 
 }  // namespace
 }  // namespace larder

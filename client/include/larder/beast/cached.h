@@ -1,0 +1,39 @@
+// The Boost.Beast adapter of the HTTP caching layer: wraps a handler of string-bodied Beast
+// messages. It shows the core is framework-free; servers own their accept/read/write loop.
+//
+//   larder::beast::Handler get_item = [](const larder::beast::BeastRequest& request) {
+//     larder::beast::BeastResponse response{boost::beast::http::status::ok, request.version()};
+//     response.body() = R"({"id":7})";
+//     return response;
+//   };
+//   auto cached = larder::beast::Cached(*cache, policy, get_item);
+//   BeastResponse response = cached(request);       // then http::write(socket, response)
+#pragma once
+
+#include <functional>
+
+#include "boost/beast/http.hpp"
+#include "larder/http/http_cache.h"
+#include "larder/http/policy.h"
+#include "larder/http/request.h"
+#include "larder/http/response.h"
+
+namespace larder::beast {
+
+using BeastRequest = boost::beast::http::request<boost::beast::http::string_body>;
+using BeastResponse = boost::beast::http::response<boost::beast::http::string_body>;
+using Handler = std::function<BeastResponse(const BeastRequest&)>;
+
+// Wraps `handler` so its responses are cached by `cache` (which must outlive the returned
+// handler) under `policy`. Requests are copied, so stale-while-revalidate refreshes always run
+// in the background. An invalid policy (ValidatePolicy) serves the route uncached.
+Handler Cached(http::HttpCache& cache, http::RoutePolicy policy, Handler handler);
+
+// Conversions (exposed for tests). The host comes from the Host field.
+http::Request ToCoreRequest(const BeastRequest& request);
+http::Response ToCoreResponse(const BeastResponse& response);
+// Builds the Beast response for `request`: Content-Length from the body, except for HEAD (the
+// core's announced length) and 304 (none); keep-alive as the request asked.
+BeastResponse FromCoreResponse(const http::Response& core, const BeastRequest& request);
+
+}  // namespace larder::beast

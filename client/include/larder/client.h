@@ -1,0 +1,226 @@
+// larder::Client: the C++ client of larderd (proto larder.v1.Cache), synchronous and
+// asynchronous, with deadlines, retries of UNAVAILABLE under a retry budget, and metrics.
+//
+//   larder::ClientOptions options;
+//   options.target = "localhost:7400";
+//   LARDER_ASSIGN_OR_RETURN(std::shared_ptr<larder::Client> client,
+//                           larder::Client::Create(options));
+//   larder::SetOptions five_minutes;
+//   five_minutes.ttl = absl::Minutes(5);
+//   LARDER_RETURN_IF_ERROR(client->Set("pages", "/", "<html>…", five_minutes).status());
+//   LARDER_ASSIGN_OR_RETURN(larder::GetResult page, client->Get("pages", "/"));
+//   if (page.found) Serve(page.value);
+//
+// Errors are absl::Status with the gRPC code's number (kDeadlineExceeded past the deadline,
+// kUnavailable when no server answers, kInvalidArgument for a namespace, key or value the
+// server refuses). A miss is not an error: it is OK with found = false.
+//
+// Thread-safety: every method may be called from any thread at once. Asynchronous callbacks run
+// on gRPC's threads: they must not block, throw, call synchronous methods of the client, or
+// hold the last reference to it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "larder/client_metrics.h"
+#include "larder/client_options.h"
+#include "larder/common/clock.h"
+
+namespace larder {
+
+struct GetOptions {
+  // An If-None-Match list ("\"etag1\", \"etag2\"" or "*"), compared weakly. When it matches, the
+  // result has found = true, not_modified = true and no value.
+  // Default: empty
+  std::string if_none_match;
+  // Whether the client counts this lookup in larder_client_requests_total (hit or miss).
+  // Layers that classify lookups themselves set false and call ClientMetrics::RecordLookup.
+  // Default: true
+  bool record_lookup = true;
+};
+
+struct GetResult {
+  bool found = false;
+  // Empty when not found or not_modified.
+  std::string value;
+  // The strong, quoted ETag of the value, the same on every server.
+  std::string etag;
+  // The remaining lifetime; nullopt when the entry never expires (or was not found).
+  std::optional<absl::Duration> ttl;
+  bool not_modified = false;
+};
+
+struct SetOptions {
+  // Positive; nullopt uses the server's --default-ttl.
+  // Default: nullopt
+  std::optional<absl::Duration> ttl;
+  // Compare-and-set: store only when the current ETag matches (strong comparison, a list, or
+  // "*" for any live entry). Excludes if_absent.
+  // Default: empty
+  std::string if_match;
+  // Store only when no live entry exists.
+  // Default: false
+  bool if_absent = false;
+  // Tags for Invalidate(InvalidateTarget::Tag(…)): each 1-256 bytes, at most 32.
+  // Default: none
+  std::vector<std::string> tags;
+};
+
+struct SetResult {
+  // False when if_match or if_absent did not hold (not an error).
+  bool stored = false;
+  // The stored value's ETag; when not stored, the current entry's ETag if there is one.
+  std::string etag;
+};
+
+struct TouchResult {
+  bool found = false;
+  std::string etag;
+};
+
+// One entry of MultiSet.
+struct SetEntry {
+  std::string key;
+  std::string value;
+  SetOptions options;
+};
+
+// What Invalidate removes from a namespace.
+class InvalidateTarget {
+ public:
+  enum class Kind { kAll, kPrefix, kPattern, kTag };
+  // Every entry of the namespace.
+  static InvalidateTarget All() { return InvalidateTarget(Kind::kAll, ""); }
+  // Every key starting with `prefix` (1-4096 bytes).
+  static InvalidateTarget Prefix(std::string prefix) {
+    return InvalidateTarget(Kind::kPrefix, std::move(prefix));
+  }
+  // Every key matching a glob: '*' any run of bytes, '?' one byte, '\' escapes.
+  static InvalidateTarget Pattern(std::string glob) {
+    return InvalidateTarget(Kind::kPattern, std::move(glob));
+  }
+  // Every entry stored with `tag`.
+  static InvalidateTarget Tag(std::string tag) {
+    return InvalidateTarget(Kind::kTag, std::move(tag));
+  }
+
+  Kind kind() const { return kind_; }
+  // The prefix, glob or tag; empty for kAll.
+  const std::string& argument() const { return argument_; }
+
+ private:
+  InvalidateTarget(Kind kind, std::string argument) : kind_(kind), argument_(std::move(argument)) {}
+  Kind kind_;
+  std::string argument_;
+};
+
+struct CacheStats {
+  int64_t entries = 0;
+  int64_t bytes = 0;
+  int64_t hits = 0;
+  int64_t misses = 0;
+  int64_t evictions = 0;
+  int64_t expirations = 0;
+  // "memory", "rocksdb" or "redis".
+  std::string engine;
+};
+
+// Called once with the outcome of an asynchronous call.
+template <typename T>
+using Callback = std::function<void(absl::StatusOr<T>)>;
+
+class Client {
+ public:
+  // Builds the channel (it connects lazily, so an absent server is not an error here).
+  // kInvalidArgument for an empty target, bad durations, half a TLS client identity, or a
+  // metrics registry holding conflicting families.
+  static absl::StatusOr<std::shared_ptr<Client>> Create(ClientOptions options);
+  // Waits for the client's calls in flight (each bounded by the deadline) to finish.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Synchronous calls: they block the calling thread for at most the deadline.
+  absl::StatusOr<GetResult> Get(absl::string_view namespace_name, absl::string_view key,
+                                const GetOptions& options = {});
+  absl::StatusOr<SetResult> Set(absl::string_view namespace_name, absl::string_view key,
+                                absl::string_view value, const SetOptions& options = {});
+  // True when a live entry was removed.
+  absl::StatusOr<bool> Delete(absl::string_view namespace_name, absl::string_view key);
+  // Restarts the TTL of a live entry: `ttl` from now, nullopt for the server's default.
+  absl::StatusOr<TouchResult> Touch(absl::string_view namespace_name, absl::string_view key,
+                                    std::optional<absl::Duration> ttl = std::nullopt);
+  // One result per key, in the order of `keys` (1-1000 of them).
+  absl::StatusOr<std::vector<GetResult>> MultiGet(absl::string_view namespace_name,
+                                                  const std::vector<std::string>& keys);
+  // Validated as a whole by the server before anything is stored; results in entry order.
+  absl::StatusOr<std::vector<SetResult>> MultiSet(absl::string_view namespace_name,
+                                                  const std::vector<SetEntry>& entries);
+  // The number of live entries removed.
+  absl::StatusOr<int64_t> Invalidate(absl::string_view namespace_name,
+                                     const InvalidateTarget& target);
+  // Counters of one namespace, or of the whole server when `namespace_name` is empty.
+  absl::StatusOr<CacheStats> Stats(absl::string_view namespace_name = "");
+
+  // Asynchronous calls: they return at once and call `done` exactly once, on another thread,
+  // without holding a thread while the RPC is in flight.
+  void GetAsync(absl::string_view namespace_name, absl::string_view key, const GetOptions& options,
+                Callback<GetResult> done);
+  void SetAsync(absl::string_view namespace_name, absl::string_view key, absl::string_view value,
+                const SetOptions& options, Callback<SetResult> done);
+  void DeleteAsync(absl::string_view namespace_name, absl::string_view key, Callback<bool> done);
+  void TouchAsync(absl::string_view namespace_name, absl::string_view key,
+                  std::optional<absl::Duration> ttl, Callback<TouchResult> done);
+  void MultiGetAsync(absl::string_view namespace_name, const std::vector<std::string>& keys,
+                     Callback<std::vector<GetResult>> done);
+  void MultiSetAsync(absl::string_view namespace_name, const std::vector<SetEntry>& entries,
+                     Callback<std::vector<SetResult>> done);
+  void InvalidateAsync(absl::string_view namespace_name, const InvalidateTarget& target,
+                       Callback<int64_t> done);
+  void StatsAsync(absl::string_view namespace_name, Callback<CacheStats> done);
+
+  // The same calls as futures (get() blocks for at most the deadline).
+  std::future<absl::StatusOr<GetResult>> GetAsync(absl::string_view namespace_name,
+                                                  absl::string_view key,
+                                                  const GetOptions& options = {});
+  std::future<absl::StatusOr<SetResult>> SetAsync(absl::string_view namespace_name,
+                                                  absl::string_view key, absl::string_view value,
+                                                  const SetOptions& options = {});
+  std::future<absl::StatusOr<bool>> DeleteAsync(absl::string_view namespace_name,
+                                                absl::string_view key);
+  std::future<absl::StatusOr<TouchResult>> TouchAsync(
+      absl::string_view namespace_name, absl::string_view key,
+      std::optional<absl::Duration> ttl = std::nullopt);
+  std::future<absl::StatusOr<std::vector<GetResult>>> MultiGetAsync(
+      absl::string_view namespace_name, const std::vector<std::string>& keys);
+  std::future<absl::StatusOr<std::vector<SetResult>>> MultiSetAsync(
+      absl::string_view namespace_name, const std::vector<SetEntry>& entries);
+  std::future<absl::StatusOr<int64_t>> InvalidateAsync(absl::string_view namespace_name,
+                                                       const InvalidateTarget& target);
+  std::future<absl::StatusOr<CacheStats>> StatsAsync(absl::string_view namespace_name = "");
+
+  // The metrics this client records (also usable by layers built on it).
+  ClientMetrics& metrics() const;
+  // The registry the metrics live in: the user's, or DefaultMetricsRegistry().
+  const std::shared_ptr<prometheus::Registry>& metrics_registry() const;
+  // The injected clock (Clock::Real() unless ClientOptions::clock was set).
+  const Clock& clock() const;
+  const ClientOptions& options() const;
+
+ private:
+  class Impl;
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace larder

@@ -1,0 +1,71 @@
+// ClientMetrics: the larder_client_* Prometheus metrics of one client, and the process-wide
+// default registry they land in when ClientOptions::metrics_registry is null.
+//
+//   prometheus::Exposer exposer("0.0.0.0:9464");
+//   exposer.RegisterCollectable(larder::DefaultMetricsRegistry());
+//   client->metrics().RecordLookup("pages", larder::LookupResult::kStale);  // an HTTP layer
+//
+// Families (all counters but the histogram):
+//   larder_client_requests_total{namespace,result}   cache lookups: hit, miss, stale, error
+//   larder_client_request_duration_seconds{method}    one observation per RPC, retries included
+//   larder_client_rpcs_total{method,code}             finished RPCs by gRPC status code name
+//   larder_client_retries_total                       retry attempts started
+//   larder_client_singleflight_waits_total            calls that joined another's lookup
+//   larder_client_coder_errors_total                  values that failed to encode or decode
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace larder {
+
+// How a cache lookup ended, from the caller's point of view.
+enum class LookupResult {
+  kHit,    // A fresh value was served.
+  kMiss,   // Nothing usable was stored; the value was computed.
+  kStale,  // A value past its freshness was served while it is refreshed.
+  kError,  // larder failed (unreachable, deadline, bad input); the value was computed.
+};
+
+// The registry used by clients created without ClientOptions::metrics_registry. Never null;
+// the same object for the whole process.
+std::shared_ptr<prometheus::Registry> DefaultMetricsRegistry();
+
+// The metric families of one client. Thread-safe. Obtained from Client::metrics().
+class ClientMetrics {
+ public:
+  // Registers the families on `registry` (reusing them when another client already did).
+  // kInvalidArgument when the registry holds a conflicting family of the same name.
+  static absl::StatusOr<std::unique_ptr<ClientMetrics>> Create(
+      std::shared_ptr<prometheus::Registry> registry, int max_namespaces);
+  ~ClientMetrics();
+  ClientMetrics(const ClientMetrics&) = delete;
+  ClientMetrics& operator=(const ClientMetrics&) = delete;
+
+  // Counts one lookup of `namespace_name`. Client::Get and MultiGet record their own unless
+  // told not to (GetOptions::record_lookup); layers that judge freshness themselves (cached
+  // functions, an HTTP cache) record here instead.
+  void RecordLookup(absl::string_view namespace_name, LookupResult result);
+  void RecordSingleFlightWait();
+  void RecordCoderError();
+  // Used by the client itself: one finished RPC of `method` ("Get", "Set", …).
+  void RecordRpc(absl::string_view method, absl::string_view code_name, absl::Duration took);
+  void RecordRetry();
+
+  const std::shared_ptr<prometheus::Registry>& registry() const;
+
+ private:
+  struct Families;
+  explicit ClientMetrics(std::unique_ptr<Families> families);
+  std::unique_ptr<Families> families_;
+};
+
+}  // namespace larder

@@ -1,0 +1,92 @@
+// ClientOptions: everything a larder::Client is configured with, as plain structs.
+//
+//   larder::ClientOptions options;
+//   options.target = "dns:///larder.internal:7400";   // every replica, round_robin
+//   options.deadline = absl::Milliseconds(20);
+//   auto client = larder::Client::Create(options);
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/time/time.h"
+#include "larder/common/clock.h"
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace larder {
+
+// How a call that failed with UNAVAILABLE is tried again. Nothing else is retried: a deadline
+// already spent, bad input and conditional-write refusals would fail the same way again.
+struct RetryOptions {
+  // Attempts per call, the first one included; 1 turns retries off.
+  // Default: 3
+  int max_attempts = 3;
+  // The pause before the first retry; later pauses grow by backoff_multiplier up to max_backoff.
+  // Default: 2 ms
+  absl::Duration initial_backoff = absl::Milliseconds(2);
+  // Default: 20 ms
+  absl::Duration max_backoff = absl::Milliseconds(20);
+  // Default: 2.0
+  double backoff_multiplier = 2.0;
+  // Each pause is scaled by a uniform random factor in [1 - jitter, 1 + jitter], in [0, 1].
+  // Default: 0.2
+  double jitter = 0.2;
+  // The retry budget: retries may use at most this fraction of calls (a client-wide token
+  // bucket), so an outage does not multiply the load on the servers.
+  // Default: 0.1 (retries are at most 10% of calls)
+  double budget_ratio = 0.1;
+  // Retries allowed each second on top of the ratio, so a quiet client can still retry.
+  // Default: 10
+  int budget_min_retries_per_second = 10;
+};
+
+// TLS towards larderd. Without it the channel is plaintext.
+struct TlsOptions {
+  // PEM root certificates that sign the server's certificate; empty uses gRPC's defaults.
+  // Default: empty
+  std::string root_certs_pem;
+  // PEM client certificate chain and private key for mutual TLS: both or neither.
+  // Default: empty
+  std::string client_cert_chain_pem;
+  // Default: empty
+  std::string client_private_key_pem;
+};
+
+struct ClientOptions {
+  // The larderd address: "host:port", or "dns:///host:port" to resolve every replica behind
+  // the name and spread calls over them (round_robin load balancing).
+  // Default: "127.0.0.1:50051" (larderd's default --listen)
+  std::string target = "127.0.0.1:50051";
+  // The time one call may take, retries included. Past it the call fails with
+  // kDeadlineExceeded, and a cached function calls through to its function (fail-open).
+  // Default: 50 ms
+  absl::Duration deadline = absl::Milliseconds(50);
+  // Default: see RetryOptions
+  RetryOptions retry;
+  // Default: nullopt (plaintext)
+  std::optional<TlsOptions> tls;
+  // How long one connection attempt may take before the channel reports failure, so calls
+  // fail fast (and fail open) instead of waiting out their deadline on a silent server.
+  // Default: 1 s
+  absl::Duration connect_timeout = absl::Seconds(1);
+  // The longest pause between reconnection attempts after larderd went away. gRPC's own
+  // default (two minutes) would leave a cache unused long after a short outage.
+  // Default: 1 s
+  absl::Duration max_reconnect_backoff = absl::Seconds(1);
+  // Where the larder_client_* metrics are registered. Several clients may share a registry.
+  // Default: null, meaning larder::DefaultMetricsRegistry()
+  std::shared_ptr<prometheus::Registry> metrics_registry;
+  // Distinct namespaces labelled in metrics; further namespaces are counted as "other".
+  // Default: 32
+  int max_metric_namespaces = 32;
+  // The time source for freshness, the retry budget and durations. Must outlive the client.
+  // gRPC deadlines and retry pauses always use real time.
+  // Default: null, meaning larder::Clock::Real()
+  const Clock* clock = nullptr;
+};
+
+}  // namespace larder

@@ -1,0 +1,67 @@
+// Decide: the pure decision of how to answer a request, given what larder holds for it.
+//
+//   if (larder::http::NeedsLookup(request, policy)) stored = store.Lookup(ns, key);
+//   larder::http::Decision d = larder::http::Decide(request, policy, stored_meta_or_null, now);
+//   switch (d.action) { case larder::http::Action::kServe: … }
+//
+// The rules, in order (RFC 9111 where it applies, this layer's policy elsewhere):
+//  1. A method other than GET/HEAD: bypass (fwd=method).
+//  2. Authorization on a route not marked shared: bypass (fwd=bypass, detail=authorization).
+//  3. Request Cache-Control no-store: bypass; the response is not stored and the stored one
+//     stays (fwd=request, detail=no-store).
+//  4. Request no-cache, max-age=0, or Pragma: no-cache without Cache-Control: miss that
+//     replaces the stored response (fwd=request).
+//  5. Nothing stored: miss (fwd=uri-miss), coalesced.
+//  6. Fresh (now < fresh_until) and acceptable to the request's max-age / min-fresh: serve, or
+//     not-modified when If-None-Match matches the stored ETag. A stored response the request's
+//     max-age / min-fresh refuses is a miss (fwd=request).
+//  7. Stale within stale-while-revalidate (and within the request's max-stale, when it sends
+//     one): serve stale now, refresh in the background.
+//  8. Otherwise stale: miss (fwd=stale); within stale-if-error the stored response may replace
+//     a failed render, whatever the request's max-stale (RFC 5861 section 4).
+// HEAD is answered from the GET entry; a HEAD miss renders but never stores.
+#pragma once
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "larder/http/cache_status.h"
+#include "larder/http/policy.h"
+#include "larder/http/request.h"
+#include "larder/http/response.h"
+
+namespace larder::http {
+
+enum class Action {
+  kServe,        // Send the stored response.
+  kNotModified,  // Send a 304 built from the stored response.
+  kStale,        // Send the stored (stale) response; refresh it in the background.
+  kMiss,         // Run the handler; store the result when `store` and storable.
+  kBypass,       // Run the handler; never read nor write the cache.
+};
+
+struct Decision {
+  Action action = Action::kMiss;
+  Forward forward = Forward::kNone;
+  // kMiss: store a storable result.
+  bool store = false;
+  // kMiss: concurrent misses of the key may share one render.
+  bool coalesce = false;
+  // kMiss: the stored response may be served if the handler fails.
+  bool stale_if_error = false;
+  // Why, for Cache-Status detail and logs.
+  std::string detail;
+};
+
+// False when Decide's answer cannot depend on a stored response (rules 1-4): no lookup then.
+bool NeedsLookup(const Request& request, const RoutePolicy& policy);
+
+// `stored` is null when nothing is stored (or no lookup was made).
+Decision Decide(const Request& request, const RoutePolicy& policy, const StoredMeta* stored,
+                absl::Time now);
+
+// The metrics label of an action: "hit", "not_modified", "stale", "miss", "bypass".
+absl::string_view ActionLabel(Action action);
+
+}  // namespace larder::http

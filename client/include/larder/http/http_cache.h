@@ -1,0 +1,129 @@
+// HttpCache: the response-caching pipeline of one web service. Adapters (larder/httplib,
+// larder/beast) call Handle for every request of a cached route; it decides (decide.h), reads
+// and writes larder through a ResponseStore, runs the handler when needed, and sets the headers
+// a client sees (outgoing.h).
+//
+//   auto cache = larder::http::HttpCache::Create(larder::http::NewLarderResponseStore(client));
+//   auto handler = larder::http::MakeRouteHandler(render_item, request);
+//   larder::http::Response response = (*cache)->Handle(request, policy, *handler);
+//
+// Guarantees: fail-open (a larder error is counted and the handler answers); one handler run
+// per key for concurrent misses (coalescing); one background refresh per key for
+// stale-while-revalidate; handler failures (exceptions, 5xx) never stored, and replaced by a
+// stale response within stale-if-error.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "larder/common/clock.h"
+#include "larder/http/decide.h"
+#include "larder/http/outgoing.h"
+#include "larder/http/policy.h"
+#include "larder/http/request.h"
+#include "larder/http/response.h"
+#include "larder/http/response_store.h"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace larder::http {
+
+namespace internal {
+class Coalescer;
+class HttpMetrics;
+class Refresher;
+}  // namespace internal
+
+// The route's handler as the pipeline sees it: bound to one request.
+class RouteHandler {
+ public:
+  virtual ~RouteHandler() = default;
+  // Runs the handler on the calling thread. May throw; the exception then propagates out of
+  // HttpCache::Handle unchanged (after the cache has recorded the failure), unless a
+  // stale-if-error response replaces it.
+  virtual Response Render() = 0;
+  // A handler owning everything it needs to run again after the request is answered, on another
+  // thread (stale-while-revalidate refreshes). nullptr when the request cannot be replayed; the
+  // pipeline then renders stale requests synchronously instead.
+  virtual std::unique_ptr<RouteHandler> Detach() const = 0;
+};
+
+// A RouteHandler running `handler` on an owned copy of `request`; always detachable.
+std::unique_ptr<RouteHandler> MakeRouteHandler(std::function<Response(const Request&)> handler,
+                                               Request request);
+
+struct HttpCacheOptions {
+  // The clock of freshness decisions. Default: nullptr, meaning larder::Clock::Real().
+  const Clock* clock = nullptr;
+  // Where larder_http_* metrics are registered. Default: nullptr (no metrics).
+  std::shared_ptr<prometheus::Registry> metrics_registry;
+  // Header names. Default: X-Cache, Cache-Status "larder".
+  OutgoingOptions outgoing;
+  // Threads running stale-while-revalidate refreshes. Default: 2.
+  int refresh_threads = 2;
+  // Refreshes queued at most; more are skipped (the stale response is still served).
+  // Default: 256.
+  size_t max_pending_refreshes = 256;
+};
+
+// Thread-safe: Handle is called concurrently from the web framework's threads.
+class HttpCache {
+ public:
+  // kInvalidArgument when the metrics registry refuses the families or `store` is null.
+  static absl::StatusOr<std::unique_ptr<HttpCache>> Create(std::shared_ptr<ResponseStore> store,
+                                                           HttpCacheOptions options = {});
+  // Drops queued refreshes and waits for running ones.
+  ~HttpCache();
+
+  // Answers one request of a route. See decide.h for the rules and docs/http.md for the headers.
+  Response Handle(const Request& request, const RoutePolicy& policy, RouteHandler& handler);
+
+  // Removes a namespace's entries carrying `tag`, or stored for `path` (all its query strings,
+  // vary values and hosts). Errors are the store's (kUnavailable when larder is unreachable).
+  absl::StatusOr<int64_t> InvalidateTag(absl::string_view cache_namespace, absl::string_view tag);
+  absl::StatusOr<int64_t> InvalidatePath(absl::string_view cache_namespace, absl::string_view path);
+
+  // Blocks until no background refresh is queued or running (tests, orderly shutdown).
+  void WaitForRefreshes();
+
+  const HttpCacheOptions& options() const { return options_; }
+
+ private:
+  struct Call;
+  HttpCache(std::shared_ptr<ResponseStore> store, HttpCacheOptions options,
+            std::unique_ptr<internal::HttpMetrics> metrics);
+
+  Response Lookup(Call& call);
+  Response Bypass(Call& call, Forward forward, absl::string_view detail);
+  Response ServeHit(Call& call, const StoredResponse& stored);
+  std::optional<StoredResponse> LookupFresh(Call& call);
+  Response HandleWrite(Call& call);
+  Response Miss(Call& call, const Decision& decision, const std::optional<StoredResponse>& stored);
+  Response ServeCollapsed(Call& call, const Decision& decision, const StoredResponse& shared);
+  Response ServeStale(Call& call, const StoredResponse& stored);
+  Response ServeStored(Call& call, const StoredResponse& stored, Delivery delivery,
+                       absl::string_view label);
+  Response Finish(Call& call, Response response, const Delivery& delivery, absl::string_view label);
+  std::optional<StoredResponse> StoreRendered(const Request& request, const RoutePolicy& policy,
+                                              const std::string& key, const Response& response);
+  void Refresh(const Request& request, const RoutePolicy& policy, const std::string& key,
+               RouteHandler& handler);
+  void InvalidateAfterWrite(const Call& call, const Response& response);
+
+  std::shared_ptr<ResponseStore> store_;
+  HttpCacheOptions options_;
+  const Clock* clock_;
+  std::unique_ptr<internal::HttpMetrics> metrics_;
+  std::unique_ptr<internal::Coalescer> coalescer_;
+  // Last: destroyed first, so refreshes never outlive what they use.
+  std::unique_ptr<internal::Refresher> refresher_;
+};
+
+}  // namespace larder::http

@@ -1,0 +1,107 @@
+// RoutePolicy: how one route's responses are cached in larder and what clients are told about
+// caching them. Plain options; every field says its default.
+//
+//   larder::http::RoutePolicy policy;
+//   policy.cache_namespace = "items";
+//   policy.ttl = absl::Seconds(30);
+//   policy.tags = {"items"};
+//   policy.vary = {"Accept-Language"};
+//   policy.client.max_age = absl::Seconds(30);
+//   policy.client.is_public = true;
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "larder/http/cache_control.h"
+#include "larder/http/request.h"
+#include "larder/http/response.h"
+
+namespace larder::http {
+
+// The Cache-Control directives sent to clients (browsers, CDNs). They do not change how long
+// larder keeps a response; RoutePolicy::ttl does.
+struct ClientDirectives {
+  // Default: unset.
+  std::optional<absl::Duration> max_age;
+  // Default: unset.
+  std::optional<absl::Duration> s_maxage;
+  bool is_public = false;        // Default: false.
+  bool is_private = false;       // Default: false.
+  bool no_cache = false;         // Default: false.
+  bool no_store = false;         // Default: false.
+  bool immutable = false;        // Default: false.
+  bool must_revalidate = false;  // Default: false.
+};
+
+// A check that runs before any cached response may be served (authentication, API keys, rate
+// limits). Returning a response short-circuits the request with it; nullopt lets it through.
+using Check = std::function<std::optional<Response>(const Request&)>;
+
+// Builds the larder key of a request (at most 4096 bytes; empty means "do not cache this one").
+// HEAD requests are presented as GET so they find the GET entry.
+using KeyBuilder = std::function<std::string(const Request&)>;
+
+struct RoutePolicy {
+  // The `route` label of the metrics. Default: empty, meaning `cache_namespace`.
+  std::string route;
+  // The larder namespace (1-128 of [A-Za-z0-9_.-]). Default: "http".
+  std::string cache_namespace = "http";
+  // How long a stored response is fresh. Default: 60 s.
+  absl::Duration ttl = absl::Seconds(60);
+  // Request headers the response depends on: part of the key and sent as Vary. Default: none.
+  std::vector<std::string> vary;
+  // Query parameters kept in the default key; nullopt keeps all. Default: nullopt.
+  std::optional<std::vector<std::string>> query_params;
+  // Replaces the default key (DefaultCacheKey). Default: unset.
+  KeyBuilder key_builder;
+  // larder tags of every stored response, for InvalidateTag. Default: none.
+  std::vector<std::string> tags;
+  // More tags computed per request. Default: unset.
+  std::function<std::vector<std::string>(const Request&)> tags_for;
+  // Response statuses that may be stored. Default: {200}.
+  std::set<int> cached_statuses = {200};
+  // Cache-Control sent to clients when the handler sets none. Default: nothing set, which
+  // sends "no-cache" (clients revalidate every time, cheaply, with If-None-Match).
+  ClientDirectives client;
+  // An expired response this young past its ttl is served at once while one background
+  // refresh runs. Default: 0 (off).
+  absl::Duration stale_while_revalidate = absl::ZeroDuration();
+  // An expired response this young past its ttl replaces a failed render (exception or 5xx).
+  // Default: 0 (off).
+  absl::Duration stale_if_error = absl::ZeroDuration();
+  // Checks run, in order, before a cached response can be served. Default: none.
+  std::vector<Check> checks_before_lookup;
+  // Whether requests carrying Authorization may be served from and stored into the shared
+  // cache. Only for routes whose response does not depend on who asks. Default: false.
+  bool shared = false;
+  // Whether concurrent misses of one key run the handler once. Default: true.
+  bool coalesce = true;
+  // Whether a successful POST/PUT/PATCH/DELETE through this policy invalidates the entries of
+  // its path (and of its Location / Content-Location paths). Default: true.
+  bool invalidate_on_write = true;
+};
+
+// kInvalidArgument naming the field when the policy cannot work: empty or malformed
+// namespace, non-positive ttl, negative stale windows, more than 32 tags or a tag of 0 or more
+// than 256 bytes, an empty cached_statuses.
+absl::Status ValidatePolicy(const RoutePolicy& policy);
+
+// How long larder keeps an entry: ttl + max(stale_while_revalidate, stale_if_error).
+absl::Duration StorageTtl(const RoutePolicy& policy);
+
+// The client directives as a Cache-Control struct.
+ResponseCacheControl ToCacheControl(const ClientDirectives& directives);
+
+// The route's Cache-Control for clients as a header value; "no-cache" when nothing is set.
+std::string ClientCacheControl(const RoutePolicy& policy);
+
+// The metrics label: `route`, or the namespace when that is empty.
+const std::string& RouteLabel(const RoutePolicy& policy);
+
+}  // namespace larder::http

@@ -1,0 +1,38 @@
+// Storability: whether a rendered response may be kept in the shared cache and replayed to
+// other clients, and which of its headers are kept.
+//
+//   larder::http::StoreVerdict verdict = larder::http::CheckStorable(request, response, policy);
+//   if (verdict.storable) { store(StorableHeaders(response.headers)); }
+//   else { log(verdict.reason); }   // e.g. "set-cookie"
+#pragma once
+
+#include <string>
+
+#include "larder/http/headers.h"
+#include "larder/http/policy.h"
+#include "larder/http/request.h"
+#include "larder/http/response.h"
+
+namespace larder::http {
+
+struct StoreVerdict {
+  bool storable = false;
+  // Why not, as a short token: "method", "head", "authorization", "request-no-store", "status",
+  // "no-store", "private", "set-cookie", "vary-star". Empty when storable.
+  std::string reason;
+};
+
+// A response is never stored when: the request is not a GET (HEAD renders may omit the body);
+// it carries Authorization and the route is not shared; it says Cache-Control: no-store; its
+// status is not in the route's cached statuses (so 5xx never is, unless listed — and 5xx is
+// refused even then); it says Cache-Control: no-store or private (qualified forms included); it
+// sets a cookie; or it says Vary: *.
+StoreVerdict CheckStorable(const Request& request, const Response& response,
+                           const RoutePolicy& policy);
+
+// The headers kept with a stored response: all but hop-by-hop fields (Connection and those it
+// names, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade, Proxy-*), Content-Length, Age,
+// Date, and this layer's own X-Cache / Cache-Status (named by `cache_header`).
+Headers StorableHeaders(const Headers& headers, absl::string_view cache_header);
+
+}  // namespace larder::http

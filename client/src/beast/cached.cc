@@ -1,0 +1,58 @@
+#include "larder/beast/cached.h"
+
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace larder::beast {
+namespace bhttp = boost::beast::http;
+
+http::Request ToCoreRequest(const BeastRequest& request) {
+  http::Request core;
+  core.method = std::string(request.method_string());
+  const std::string target(request.target());
+  const size_t question = target.find('?');
+  core.path = target.substr(0, question);
+  if (question != std::string::npos) core.query = target.substr(question + 1);
+  for (const auto& field : request) {
+    core.headers.Add(std::string(field.name_string()), std::string(field.value()));
+  }
+  core.host = core.headers.Get("Host").value_or("");
+  core.body = request.body();
+  return core;
+}
+
+http::Response ToCoreResponse(const BeastResponse& response) {
+  http::Response core;
+  core.status = static_cast<int>(response.result_int());
+  for (const auto& field : response) {
+    if (field.name() == bhttp::field::content_length) continue;
+    core.headers.Add(std::string(field.name_string()), std::string(field.value()));
+  }
+  core.body = response.body();
+  return core;
+}
+
+BeastResponse FromCoreResponse(const http::Response& core, const BeastRequest& request) {
+  BeastResponse response{static_cast<bhttp::status>(core.status), request.version()};
+  for (const auto& [name, value] : core.headers.fields()) response.insert(name, value);
+  response.body() = core.body;
+  response.keep_alive(request.keep_alive());
+  if (core.status != 304 && request.method() != bhttp::verb::head) response.prepare_payload();
+  return response;
+}
+
+Handler Cached(http::HttpCache& cache, http::RoutePolicy policy, Handler handler) {
+  auto shared = std::make_shared<const Handler>(std::move(handler));
+  if (!http::ValidatePolicy(policy).ok()) return *shared;
+  auto shared_policy = std::make_shared<const http::RoutePolicy>(std::move(policy));
+  return [&cache, shared, shared_policy](const BeastRequest& request) {
+    auto route_handler = http::MakeRouteHandler(
+        [shared, request](const http::Request&) { return ToCoreResponse((*shared)(request)); },
+        ToCoreRequest(request));
+    return FromCoreResponse(cache.Handle(ToCoreRequest(request), *shared_policy, *route_handler),
+                            request);
+  };
+}
+
+}  // namespace larder::beast

@@ -1,0 +1,128 @@
+#include "client/src/client_core.h"
+
+#include <algorithm>
+#include <string>
+#include <utility>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "grpcpp/create_channel.h"
+#include "grpcpp/security/credentials.h"
+#include "grpcpp/support/channel_arguments.h"
+
+namespace larder::client::internal {
+namespace {
+
+// Spread calls over every address the target resolves to.
+constexpr char kServiceConfig[] = R"({"loadBalancingConfig": [{"round_robin": {}}]})";
+
+absl::Status ValidateRetry(const RetryOptions& retry) {
+  if (retry.max_attempts < 1) return absl::InvalidArgumentError("retry.max_attempts must be >= 1");
+  if (retry.initial_backoff < absl::ZeroDuration() || retry.max_backoff < retry.initial_backoff) {
+    return absl::InvalidArgumentError("retry backoffs must satisfy 0 <= initial <= max");
+  }
+  if (retry.backoff_multiplier < 1.0) {
+    return absl::InvalidArgumentError("retry.backoff_multiplier must be >= 1");
+  }
+  if (retry.jitter < 0.0 || retry.jitter > 1.0) {
+    return absl::InvalidArgumentError("retry.jitter must be in [0, 1]");
+  }
+  if (retry.budget_ratio < 0.0 || retry.budget_min_retries_per_second < 0) {
+    return absl::InvalidArgumentError("the retry budget must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Validate(const ClientOptions& options) {
+  if (options.target.empty()) return absl::InvalidArgumentError("ClientOptions.target is empty");
+  if (options.deadline <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("ClientOptions.deadline must be positive");
+  }
+  if (options.connect_timeout <= absl::ZeroDuration() ||
+      options.max_reconnect_backoff <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("connect_timeout and max_reconnect_backoff must be positive");
+  }
+  if (options.tls.has_value() &&
+      options.tls->client_cert_chain_pem.empty() != options.tls->client_private_key_pem.empty()) {
+    return absl::InvalidArgumentError("TLS client certificate and key go together");
+  }
+  return ValidateRetry(options.retry);
+}
+
+int Milliseconds(absl::Duration duration) {
+  return static_cast<int>(std::clamp<int64_t>(absl::ToInt64Milliseconds(duration), 1, 1 << 30));
+}
+
+std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options) {
+  grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(kServiceConfig);
+  // The client retries itself, under its budget; gRPC's retries would multiply attempts.
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  const int max_backoff = Milliseconds(options.max_reconnect_backoff);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(100, max_backoff));
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Milliseconds(options.connect_timeout));
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (options.tls.has_value()) {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = options.tls->root_certs_pem;
+    ssl.pem_cert_chain = options.tls->client_cert_chain_pem;
+    ssl.pem_private_key = options.tls->client_private_key_pem;
+    credentials = grpc::SslCredentials(ssl);
+  }
+  return grpc::CreateCustomChannel(options.target, credentials, args);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ClientCore>> ClientCore::Create(ClientOptions options) {
+  absl::Status valid = Validate(options);
+  if (!valid.ok()) return valid;
+  if (options.clock == nullptr) options.clock = &Clock::Real();
+  auto metrics = ClientMetrics::Create(options.metrics_registry, options.max_metric_namespaces);
+  if (!metrics.ok()) return metrics.status();
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(options);
+  return std::unique_ptr<ClientCore>(
+      new ClientCore(std::move(options), *std::move(metrics), std::move(channel)));
+}
+
+ClientCore::ClientCore(ClientOptions options, std::unique_ptr<ClientMetrics> metrics,
+                       std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)),
+      metrics_(std::move(metrics)),
+      channel_(std::move(channel)),
+      stub_(v1::Cache::NewStub(channel_)),
+      budget_(options_.retry.budget_ratio, options_.retry.budget_min_retries_per_second,
+              *options_.clock) {}
+
+ClientCore::~ClientCore() {
+  absl::MutexLock lock(&mutex_, absl::Condition(this, &ClientCore::NoCallInFlight));
+}
+
+void ClientCore::CallStarted() {
+  budget_.RecordCall();
+  absl::MutexLock lock(&mutex_);
+  ++in_flight_;
+}
+
+void ClientCore::CallFinished() {
+  absl::MutexLock lock(&mutex_);
+  --in_flight_;
+}
+
+std::optional<absl::Time> ClientCore::RetryTime(const absl::Status& failure, int attempts_made,
+                                                absl::Time deadline) {
+  if (failure.code() != absl::StatusCode::kUnavailable) return std::nullopt;
+  if (attempts_made >= options_.retry.max_attempts) return std::nullopt;
+  thread_local absl::InsecureBitGen random;
+  const absl::Duration pause =
+      BackoffDelay(options_.retry, attempts_made, absl::Uniform(random, 0.0, 1.0));
+  const absl::Time when = absl::Now() + pause;
+  if (when >= deadline) return std::nullopt;
+  if (!budget_.TryRetry()) return std::nullopt;
+  metrics_->RecordRetry();
+  return when;
+}
+
+}  // namespace larder::client::internal

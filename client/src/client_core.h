@@ -1,0 +1,72 @@
+// ClientCore: what every RPC of a larder::Client shares — the channel and stub, the options,
+// metrics, retry budget and retry timers, and the count of calls in flight.
+//
+//   LARDER_ASSIGN_OR_RETURN(auto core, ClientCore::Create(options));
+//   StartUnaryCall<v1::GetRequest, v1::GetResponse>(*core, "Get", &Rpcs::Get, request, done);
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "client/src/retry_policy.h"
+#include "client/src/timer_queue.h"
+#include "grpcpp/channel.h"
+#include "larder/client_metrics.h"
+#include "larder/client_options.h"
+#include "larder/common/clock.h"
+#include "larder/v1/cache.grpc.pb.h"
+
+namespace larder::client::internal {
+
+// The stub's callback-API interface (stub->async()).
+using Rpcs = v1::Cache::StubInterface::async_interface;
+
+// Thread-safe.
+class ClientCore {
+ public:
+  // kInvalidArgument for unusable options (see Client::Create).
+  static absl::StatusOr<std::unique_ptr<ClientCore>> Create(ClientOptions options);
+  // Waits until no call is in flight.
+  ~ClientCore();
+
+  Rpcs& rpcs() { return *stub_->async(); }
+  const ClientOptions& options() const { return options_; }
+  ClientMetrics& metrics() const { return *metrics_; }
+  const Clock& clock() const { return *options_.clock; }
+
+  // Bracket every call, from its start until after its callback ran.
+  void CallStarted();
+  void CallFinished();
+
+  // When a call that made `attempts_made` attempts and failed with `failure` may try again,
+  // or nullopt: only kUnavailable, within max_attempts, before `deadline`, within the budget.
+  std::optional<absl::Time> RetryTime(const absl::Status& failure, int attempts_made,
+                                      absl::Time deadline);
+  // Runs `callback` at real time `when` on the retry timer thread.
+  void RunAt(absl::Time when, std::function<void()> callback) {
+    timers_.RunAt(when, std::move(callback));
+  }
+
+ private:
+  ClientCore(ClientOptions options, std::unique_ptr<ClientMetrics> metrics,
+             std::shared_ptr<grpc::Channel> channel);
+  bool NoCallInFlight() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return in_flight_ == 0; }
+
+  const ClientOptions options_;
+  std::unique_ptr<ClientMetrics> metrics_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::Cache::StubInterface> stub_;
+  RetryBudget budget_;
+  absl::Mutex mutex_;
+  int64_t in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Last: destroyed (and joined) first, once no call is in flight.
+  TimerQueue timers_;
+};
+
+}  // namespace larder::client::internal

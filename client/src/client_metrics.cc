@@ -1,0 +1,184 @@
+#include "larder/client_metrics.h"
+
+#include <algorithm>
+#include <array>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/histogram.h"
+#include "prometheus/registry.h"
+
+namespace larder {
+namespace {
+
+constexpr absl::string_view kOtherNamespace = "other";
+
+constexpr std::array<absl::string_view, 4> kResultLabels = {"hit", "miss", "stale", "error"};
+
+const prometheus::Histogram::BucketBoundaries& DurationBuckets() {
+  static const auto* const kBuckets = new prometheus::Histogram::BucketBoundaries{
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
+  return *kBuckets;
+}
+
+size_t ResultIndex(LookupResult result) {
+  switch (result) {
+    case LookupResult::kHit:
+      return 0;
+    case LookupResult::kMiss:
+      return 1;
+    case LookupResult::kStale:
+      return 2;
+    case LookupResult::kError:
+      return 3;
+  }
+  return 3;
+}
+
+}  // namespace
+
+struct ClientMetrics::Families {
+  std::shared_ptr<prometheus::Registry> registry;
+  size_t max_namespaces = 0;
+  prometheus::Family<prometheus::Counter>* requests = nullptr;
+  prometheus::Family<prometheus::Histogram>* durations = nullptr;
+  prometheus::Family<prometheus::Counter>* rpcs = nullptr;
+  prometheus::Counter* retries = nullptr;
+  prometheus::Counter* singleflight_waits = nullptr;
+  prometheus::Counter* coder_errors = nullptr;
+
+  absl::Mutex mutex;
+  absl::flat_hash_map<std::string, std::array<prometheus::Counter*, 4>> lookups
+      ABSL_GUARDED_BY(mutex);
+  absl::flat_hash_map<std::string, prometheus::Counter*> rpc_counts ABSL_GUARDED_BY(mutex);
+  absl::flat_hash_map<std::string, prometheus::Histogram*> rpc_durations ABSL_GUARDED_BY(mutex);
+
+  // Registers (or finds) every family on `registry`. Throws what prometheus-cpp throws.
+  void Register() {
+    prometheus::Registry& target = *registry;
+    requests = &prometheus::BuildCounter()
+                    .Name("larder_client_requests_total")
+                    .Help("Cache lookups by namespace and result (hit, miss, stale, error).")
+                    .Register(target);
+    durations = &prometheus::BuildHistogram()
+                     .Name("larder_client_request_duration_seconds")
+                     .Help("Time of larder RPCs by method, retries included.")
+                     .Register(target);
+    rpcs = &prometheus::BuildCounter()
+                .Name("larder_client_rpcs_total")
+                .Help("Finished larder RPCs by method and status code.")
+                .Register(target);
+    retries = &prometheus::BuildCounter()
+                   .Name("larder_client_retries_total")
+                   .Help("Retry attempts of larder RPCs that failed UNAVAILABLE.")
+                   .Register(target)
+                   .Add({});
+    singleflight_waits = &prometheus::BuildCounter()
+                              .Name("larder_client_singleflight_waits_total")
+                              .Help("Cached-function calls that waited for another caller.")
+                              .Register(target)
+                              .Add({});
+    coder_errors = &prometheus::BuildCounter()
+                        .Name("larder_client_coder_errors_total")
+                        .Help("Cached values that failed to encode or decode.")
+                        .Register(target)
+                        .Add({});
+  }
+
+  // The counters of `namespace_name`, or of "other" past the namespace cap.
+  std::array<prometheus::Counter*, 4>& LookupCounters(absl::string_view namespace_name)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+    auto it = lookups.find(namespace_name);
+    if (it != lookups.end()) return it->second;
+    std::string label(namespace_name);
+    if (lookups.size() >= max_namespaces) {
+      label = std::string(kOtherNamespace);
+      it = lookups.find(label);
+      if (it != lookups.end()) return it->second;
+    }
+    std::array<prometheus::Counter*, 4> counters;
+    for (size_t i = 0; i < counters.size(); ++i) {
+      counters[i] =
+          &requests->Add({{"namespace", label}, {"result", std::string(kResultLabels[i])}});
+    }
+    return lookups.emplace(label, counters).first->second;
+  }
+};
+
+std::shared_ptr<prometheus::Registry> DefaultMetricsRegistry() {
+  static const auto* const kRegistry =
+      new std::shared_ptr<prometheus::Registry>(std::make_shared<prometheus::Registry>());
+  return *kRegistry;
+}
+
+absl::StatusOr<std::unique_ptr<ClientMetrics>> ClientMetrics::Create(
+    std::shared_ptr<prometheus::Registry> registry, int max_namespaces) {
+  auto families = std::make_unique<Families>();
+  families->registry = registry != nullptr ? std::move(registry) : DefaultMetricsRegistry();
+  families->max_namespaces = static_cast<size_t>(std::max(1, max_namespaces));
+  try {  // prometheus-cpp throws on a conflicting family.
+    families->Register();
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cannot register larder client metrics: ", e.what()));
+  }
+  return std::unique_ptr<ClientMetrics>(new ClientMetrics(std::move(families)));
+}
+
+ClientMetrics::ClientMetrics(std::unique_ptr<Families> families) : families_(std::move(families)) {}
+
+ClientMetrics::~ClientMetrics() = default;
+
+void ClientMetrics::RecordLookup(absl::string_view namespace_name, LookupResult result) {
+  prometheus::Counter* counter;
+  {
+    absl::MutexLock lock(&families_->mutex);
+    counter = families_->LookupCounters(namespace_name)[ResultIndex(result)];
+  }
+  counter->Increment();
+}
+
+void ClientMetrics::RecordSingleFlightWait() { families_->singleflight_waits->Increment(); }
+
+void ClientMetrics::RecordCoderError() { families_->coder_errors->Increment(); }
+
+void ClientMetrics::RecordRetry() { families_->retries->Increment(); }
+
+void ClientMetrics::RecordRpc(absl::string_view method, absl::string_view code_name,
+                              absl::Duration took) {
+  prometheus::Counter* count;
+  prometheus::Histogram* duration;
+  {
+    absl::MutexLock lock(&families_->mutex);
+    const std::string count_key = absl::StrCat(method, "/", code_name);
+    auto counted = families_->rpc_counts.find(count_key);
+    if (counted == families_->rpc_counts.end()) {
+      prometheus::Counter& added =
+          families_->rpcs->Add({{"method", std::string(method)}, {"code", std::string(code_name)}});
+      counted = families_->rpc_counts.emplace(count_key, &added).first;
+    }
+    count = counted->second;
+    auto timed = families_->rpc_durations.find(method);
+    if (timed == families_->rpc_durations.end()) {
+      prometheus::Histogram& added =
+          families_->durations->Add({{"method", std::string(method)}}, DurationBuckets());
+      timed = families_->rpc_durations.emplace(std::string(method), &added).first;
+    }
+    duration = timed->second;
+  }
+  count->Increment();
+  duration->Observe(absl::ToDoubleSeconds(took));
+}
+
+const std::shared_ptr<prometheus::Registry>& ClientMetrics::registry() const {
+  return families_->registry;
+}
+
+}  // namespace larder

@@ -1,0 +1,53 @@
+// Coalescer: lets concurrent misses of one key share a single handler run.
+//
+//   Coalescer::Ticket ticket = coalescer.Join(key, /*may_lead=*/true);
+//   if (ticket.leader) { …render…; coalescer.Land(key, ticket.flight, stored_or_nullopt); }
+//   else if (ticket.flight) { auto shared = ticket.flight->Wait(); }
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "larder/http/response.h"
+
+namespace larder::http::internal {
+
+// One in-flight render. Thread-safe.
+class Flight {
+ public:
+  // Publishes the leader's stored response, or nullopt when nothing was stored (the handler
+  // failed or the response may not be shared): followers then render for themselves.
+  void Finish(std::optional<StoredResponse> result);
+  // Blocks until Finish.
+  std::optional<StoredResponse> Wait();
+
+ private:
+  absl::Mutex mutex_;
+  bool done_ ABSL_GUARDED_BY(mutex_) = false;
+  std::optional<StoredResponse> result_ ABSL_GUARDED_BY(mutex_);
+};
+
+// Thread-safe.
+class Coalescer {
+ public:
+  struct Ticket {
+    std::shared_ptr<Flight> flight;  // Null: no flight to join and not allowed to lead.
+    bool leader = false;
+  };
+
+  // Joins the flight of `key`, or starts one (as leader) when none runs and `may_lead`.
+  Ticket Join(const std::string& key, bool may_lead);
+  // The leader's last act: finishes the flight and forgets it, so later misses start anew.
+  void Land(const std::string& key, const std::shared_ptr<Flight>& flight,
+            std::optional<StoredResponse> result);
+
+ private:
+  absl::Mutex mutex_;
+  absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace larder::http::internal

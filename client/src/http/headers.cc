@@ -1,0 +1,56 @@
+#include "larder/http/headers.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_join.h"
+
+namespace larder::http {
+
+bool HeaderNameEquals(absl::string_view a, absl::string_view b) {
+  return absl::EqualsIgnoreCase(a, b);
+}
+
+void Headers::Add(absl::string_view name, absl::string_view value) {
+  fields_.emplace_back(std::string(name), std::string(value));
+}
+
+void Headers::Set(absl::string_view name, absl::string_view value) {
+  Remove(name);
+  Add(name, value);
+}
+
+size_t Headers::Remove(absl::string_view name) {
+  const size_t before = fields_.size();
+  fields_.erase(std::remove_if(fields_.begin(), fields_.end(),
+                               [&](const Field& f) { return HeaderNameEquals(f.first, name); }),
+                fields_.end());
+  return before - fields_.size();
+}
+
+bool Headers::Has(absl::string_view name) const {
+  return std::any_of(fields_.begin(), fields_.end(),
+                     [&](const Field& f) { return HeaderNameEquals(f.first, name); });
+}
+
+std::optional<std::string> Headers::Get(absl::string_view name) const {
+  for (const Field& f : fields_) {
+    if (HeaderNameEquals(f.first, name)) return f.second;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Headers::GetAll(absl::string_view name) const {
+  std::vector<std::string> values;
+  for (const Field& f : fields_) {
+    if (HeaderNameEquals(f.first, name)) values.push_back(f.second);
+  }
+  return values;
+}
+
+std::string Headers::GetJoined(absl::string_view name) const {
+  return absl::StrJoin(GetAll(name), ", ");
+}
+
+}  // namespace larder::http

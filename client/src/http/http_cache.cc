@@ -1,0 +1,400 @@
+#include "larder/http/http_cache.h"
+
+#include <exception>
+#include <utility>
+#include <vector>
+
+#include "client/src/http/coalescer.h"
+#include "client/src/http/http_metrics.h"
+#include "client/src/http/refresher.h"
+#include "larder/http/conditional.h"
+#include "larder/http/key.h"
+#include "larder/http/storable.h"
+
+namespace larder::http {
+
+struct HttpCache::Call {
+  const Request& request;
+  const RoutePolicy& policy;
+  RouteHandler& handler;
+  absl::Time now;
+  std::string key;
+};
+
+namespace {
+
+class FunctionRouteHandler final : public RouteHandler {
+ public:
+  FunctionRouteHandler(std::shared_ptr<const std::function<Response(const Request&)>> handler,
+                       Request request)
+      : handler_(std::move(handler)), request_(std::move(request)) {}
+  Response Render() override { return (*handler_)(request_); }
+  std::unique_ptr<RouteHandler> Detach() const override {
+    return std::make_unique<FunctionRouteHandler>(handler_, request_);
+  }
+
+ private:
+  std::shared_ptr<const std::function<Response(const Request&)>> handler_;
+  Request request_;
+};
+
+// A handler's result: a response, or the exception it threw.
+struct Rendered {
+  std::optional<Response> response;
+  std::exception_ptr error;
+  bool failed() const { return error != nullptr || IsServerError(response->status); }
+  int status() const { return error != nullptr ? 500 : response->status; }
+};
+
+Rendered RenderSafely(RouteHandler& handler) {
+  Rendered rendered;
+  try {
+    rendered.response = handler.Render();
+  } catch (...) {
+    rendered.error = std::current_exception();
+  }
+  return rendered;
+}
+
+std::string KeyFor(const Request& request, const RoutePolicy& policy) {
+  const Request* as_get = &request;
+  Request copy;
+  if (request.method == "HEAD") {
+    copy = request;
+    copy.method = "GET";
+    as_get = &copy;
+  }
+  if (policy.key_builder) return policy.key_builder(*as_get);
+  return DefaultCacheKey(*as_get, KeyOptions{policy.vary, policy.query_params});
+}
+
+std::vector<std::string> TagsFor(const Request& request, const RoutePolicy& policy) {
+  std::vector<std::string> tags = policy.tags;
+  if (policy.tags_for) {
+    for (std::string& tag : policy.tags_for(request)) {
+      if (!tag.empty() && tag.size() <= 256) tags.push_back(std::move(tag));
+    }
+  }
+  if (tags.size() > 31) tags.resize(31);
+  tags.push_back(PathTag(request.path));
+  return tags;
+}
+
+std::string FlightKey(const RoutePolicy& policy, const std::string& key) {
+  return policy.cache_namespace + "\n" + key;
+}
+
+// The path of a Location / Content-Location on this origin ("/a/b?x" -> "/a/b"), or "".
+std::string LocalPath(const std::optional<std::string>& location) {
+  if (!location.has_value() || location->empty() || (*location)[0] != '/' ||
+      (location->size() > 1 && (*location)[1] == '/')) {
+    return "";
+  }
+  return location->substr(0, location->find_first_of("?#"));
+}
+
+// Finishes the coalesced flight of a leader exactly once, even when the handler throws.
+class LeaderGuard {
+ public:
+  LeaderGuard(internal::Coalescer* coalescer, std::string key,
+              std::shared_ptr<internal::Flight> flight)
+      : coalescer_(coalescer), key_(std::move(key)), flight_(std::move(flight)) {}
+  ~LeaderGuard() { Land(std::nullopt); }
+  void Land(std::optional<StoredResponse> result) {
+    if (flight_ == nullptr) return;
+    coalescer_->Land(key_, flight_, std::move(result));
+    flight_ = nullptr;
+  }
+
+ private:
+  internal::Coalescer* coalescer_;
+  std::string key_;
+  std::shared_ptr<internal::Flight> flight_;
+};
+
+Delivery StaleDelivery(const StoredResponse& stored, absl::Time now, absl::string_view detail) {
+  Delivery delivery;
+  delivery.cache_result = "STALE";
+  delivery.status.hit = true;
+  delivery.status.ttl = stored.meta.fresh_until - now;
+  delivery.status.detail = std::string(detail);
+  delivery.age = now - stored.meta.stored_at;
+  return delivery;
+}
+
+Delivery StaleIfErrorDelivery(const StoredResponse& stored, absl::Time now, int failed_status) {
+  Delivery delivery = StaleDelivery(stored, now, "stale-if-error");
+  delivery.status.hit = false;
+  delivery.status.forward = Forward::kStale;
+  delivery.status.forward_status = failed_status;
+  return delivery;
+}
+
+}  // namespace
+
+std::unique_ptr<RouteHandler> MakeRouteHandler(std::function<Response(const Request&)> handler,
+                                               Request request) {
+  return std::make_unique<FunctionRouteHandler>(
+      std::make_shared<const std::function<Response(const Request&)>>(std::move(handler)),
+      std::move(request));
+}
+
+absl::StatusOr<std::unique_ptr<HttpCache>> HttpCache::Create(std::shared_ptr<ResponseStore> store,
+                                                             HttpCacheOptions options) {
+  if (store == nullptr) return absl::InvalidArgumentError("HttpCache needs a ResponseStore");
+  auto metrics = internal::HttpMetrics::Create(options.metrics_registry);
+  if (!metrics.ok()) return metrics.status();
+  return std::unique_ptr<HttpCache>(
+      new HttpCache(std::move(store), std::move(options), *std::move(metrics)));
+}
+
+HttpCache::HttpCache(std::shared_ptr<ResponseStore> store, HttpCacheOptions options,
+                     std::unique_ptr<internal::HttpMetrics> metrics)
+    : store_(std::move(store)),
+      options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : &Clock::Real()),
+      metrics_(std::move(metrics)),
+      coalescer_(std::make_unique<internal::Coalescer>()),
+      refresher_(std::make_unique<internal::Refresher>(options_.refresh_threads,
+                                                       options_.max_pending_refreshes)) {}
+
+HttpCache::~HttpCache() = default;
+
+Response HttpCache::Handle(const Request& request, const RoutePolicy& policy,
+                           RouteHandler& handler) {
+  for (const Check& check : policy.checks_before_lookup) {
+    if (std::optional<Response> answer = check(request)) {
+      metrics_->CountResponse(RouteLabel(policy), "bypass");
+      return *std::move(answer);
+    }
+  }
+  Call call{request, policy, handler, clock_->Now(), ""};
+  if (!IsCacheableMethod(request)) return HandleWrite(call);
+  return Lookup(call);
+}
+
+Response HttpCache::Lookup(Call& call) {
+  std::optional<StoredResponse> stored;
+  if (NeedsLookup(call.request, call.policy)) {
+    call.key = KeyFor(call.request, call.policy);
+    if (call.key.empty()) return Bypass(call, Forward::kBypass, "no-key");
+    auto found =
+        store_->Lookup(call.policy.cache_namespace, call.key, ResponseStore::LookupPurpose::kServe);
+    if (!found.ok()) {
+      metrics_->CountStoreError(RouteLabel(call.policy), "lookup");
+      return Bypass(call, Forward::kBypass, "store-unavailable");
+    }
+    stored = *std::move(found);
+  }
+  const Decision decision =
+      Decide(call.request, call.policy, stored.has_value() ? &stored->meta : nullptr, call.now);
+  switch (decision.action) {
+    case Action::kServe:
+    case Action::kNotModified:
+      return ServeHit(call, *stored);
+    case Action::kStale:
+      return ServeStale(call, *stored);
+    case Action::kMiss:
+      return Miss(call, decision, stored);
+    case Action::kBypass:
+      break;
+  }
+  return Bypass(call, decision.forward, decision.detail);
+}
+
+Response HttpCache::ServeHit(Call& call, const StoredResponse& stored) {
+  Delivery delivery;
+  delivery.cache_result = "HIT";
+  delivery.status.hit = true;
+  delivery.status.ttl = stored.meta.fresh_until - call.now;
+  delivery.age = call.now - stored.meta.stored_at;
+  return ServeStored(call, stored, std::move(delivery), "hit");
+}
+
+std::optional<StoredResponse> HttpCache::LookupFresh(Call& call) {
+  auto found =
+      store_->Lookup(call.policy.cache_namespace, call.key, ResponseStore::LookupPurpose::kRecheck);
+  if (!found.ok() || !found->has_value()) return std::nullopt;
+  const Action action = Decide(call.request, call.policy, &(*found)->meta, call.now).action;
+  if (action != Action::kServe && action != Action::kNotModified) return std::nullopt;
+  return *std::move(*found);
+}
+
+Response HttpCache::Bypass(Call& call, Forward forward, absl::string_view detail) {
+  Response response = call.handler.Render();
+  EnsureEtag(response);
+  Delivery delivery;
+  delivery.cache_result = "MISS";
+  delivery.status.forward = forward;
+  delivery.status.detail = std::string(detail);
+  return Finish(call, std::move(response), delivery, "bypass");
+}
+
+Response HttpCache::HandleWrite(Call& call) {
+  Response response = call.handler.Render();
+  const bool success = response.status >= 200 && response.status <= 299;
+  if (call.policy.invalidate_on_write && IsInvalidatingMethod(call.request) && success) {
+    InvalidateAfterWrite(call, response);
+  }
+  CacheStatus status;
+  status.forward = Forward::kMethod;
+  response.headers.Set("Cache-Status", FormatCacheStatus(options_.outgoing.cache_name, status));
+  metrics_->CountResponse(RouteLabel(call.policy), "bypass");
+  return response;
+}
+
+void HttpCache::InvalidateAfterWrite(const Call& call, const Response& response) {
+  std::vector<std::string> paths = {call.request.path};
+  for (const char* header : {"Location", "Content-Location"}) {
+    std::string path = LocalPath(response.headers.Get(header));
+    if (!path.empty() && path != call.request.path) paths.push_back(std::move(path));
+  }
+  for (const std::string& path : paths) {
+    if (!InvalidatePath(call.policy.cache_namespace, path).ok()) {
+      metrics_->CountStoreError(RouteLabel(call.policy), "invalidate");
+    }
+  }
+}
+
+Response HttpCache::Miss(Call& call, const Decision& decision,
+                         const std::optional<StoredResponse>& stored) {
+  if (call.key.empty()) call.key = KeyFor(call.request, call.policy);
+  if (call.key.empty()) return Bypass(call, Forward::kBypass, "no-key");
+  const std::string flight_key = FlightKey(call.policy, call.key);
+  internal::Coalescer::Ticket ticket;
+  if (decision.coalesce && call.policy.coalesce) {
+    ticket = coalescer_->Join(flight_key, /*may_lead=*/decision.store);
+    if (ticket.flight != nullptr && !ticket.leader) {
+      metrics_->CountCollapsed(RouteLabel(call.policy));
+      if (std::optional<StoredResponse> shared = ticket.flight->Wait()) {
+        return ServeCollapsed(call, decision, *shared);
+      }
+      ticket = {};  // Nothing shareable: render for ourselves.
+    }
+  }
+  LeaderGuard guard(coalescer_.get(), flight_key, ticket.leader ? ticket.flight : nullptr);
+  if (ticket.leader) {
+    // A leader that finished between our lookup and our Join may have stored it already.
+    if (std::optional<StoredResponse> fresh = LookupFresh(call)) {
+      guard.Land(fresh);
+      return ServeHit(call, *fresh);
+    }
+  }
+  Rendered rendered = RenderSafely(call.handler);
+  if (rendered.failed() && decision.stale_if_error && stored.has_value()) {
+    return ServeStored(call, *stored, StaleIfErrorDelivery(*stored, call.now, rendered.status()),
+                       "stale");
+  }
+  if (rendered.error != nullptr) std::rethrow_exception(rendered.error);
+  Response response = *std::move(rendered.response);
+  EnsureEtag(response);
+  std::optional<StoredResponse> kept;
+  if (decision.store) kept = StoreRendered(call.request, call.policy, call.key, response);
+  Delivery delivery;
+  delivery.cache_result = "MISS";
+  delivery.status.forward = decision.forward;
+  delivery.status.stored = kept.has_value();
+  guard.Land(std::move(kept));
+  return Finish(call, std::move(response), delivery, "miss");
+}
+
+std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
+                                                       const RoutePolicy& policy,
+                                                       const std::string& key,
+                                                       const Response& response) {
+  if (!CheckStorable(request, response, policy).storable) return std::nullopt;
+  const absl::Time now = clock_->Now();
+  StoredResponse record;
+  record.response.status = response.status;
+  record.response.headers = StorableHeaders(response.headers, options_.outgoing.cache_header);
+  record.response.body = response.body;
+  record.meta.etag = response.headers.Get("ETag").value_or("");
+  record.meta.stored_at = now;
+  record.meta.fresh_until = now + policy.ttl;
+  absl::Status status = store_->Store(policy.cache_namespace, key, record, StorageTtl(policy),
+                                      TagsFor(request, policy));
+  if (!status.ok()) {
+    metrics_->CountStoreError(RouteLabel(policy), "store");
+    return std::nullopt;
+  }
+  return record;
+}
+
+Response HttpCache::ServeCollapsed(Call& call, const Decision& decision,
+                                   const StoredResponse& shared) {
+  Delivery delivery;
+  delivery.cache_result = "HIT";
+  delivery.status.forward = decision.forward;
+  delivery.status.collapsed = true;
+  delivery.age = clock_->Now() - shared.meta.stored_at;
+  return ServeStored(call, shared, std::move(delivery), "hit");
+}
+
+Response HttpCache::ServeStale(Call& call, const StoredResponse& stored) {
+  if (call.request.method == "GET") {
+    std::shared_ptr<RouteHandler> detached = call.handler.Detach();
+    if (detached == nullptr) {
+      Decision decision = Decide(call.request, call.policy, nullptr, call.now);
+      decision.forward = Forward::kStale;
+      decision.stale_if_error = true;
+      return Miss(call, decision, stored);
+    }
+    const auto scheduled =
+        refresher_->Schedule(FlightKey(call.policy, call.key),
+                             [this, request = call.request, policy = call.policy, key = call.key,
+                              detached] { Refresh(request, policy, key, *detached); });
+    if (scheduled == internal::Refresher::Scheduled::kQueueFull) {
+      metrics_->CountRefresh(RouteLabel(call.policy), "skipped");
+    }
+  }
+  return ServeStored(call, stored, StaleDelivery(stored, call.now, "stale-while-revalidate"),
+                     "stale");
+}
+
+void HttpCache::Refresh(const Request& request, const RoutePolicy& policy, const std::string& key,
+                        RouteHandler& handler) {
+  Rendered rendered = RenderSafely(handler);
+  if (rendered.failed()) {
+    metrics_->CountRefresh(RouteLabel(policy), "failed");
+    return;
+  }
+  EnsureEtag(*rendered.response);
+  const bool stored = StoreRendered(request, policy, key, *rendered.response).has_value();
+  metrics_->CountRefresh(RouteLabel(policy), stored ? "stored" : "not_stored");
+}
+
+Response HttpCache::ServeStored(Call& call, const StoredResponse& stored, Delivery delivery,
+                                absl::string_view label) {
+  return Finish(call, stored.response, delivery, label);
+}
+
+Response HttpCache::Finish(Call& call, Response response, const Delivery& delivery,
+                           absl::string_view label) {
+  Decorate(response, call.request, call.policy, delivery, options_.outgoing);
+  if (response.status >= 200 && response.status <= 299) {
+    std::optional<std::string> last_modified_header = response.headers.Get("Last-Modified");
+    std::optional<absl::Time> last_modified;
+    if (last_modified_header.has_value()) last_modified = ParseHttpDate(*last_modified_header);
+    if (EvaluateConditional(call.request.headers, response.headers.Get("ETag").value_or(""),
+                            last_modified) == Conditional::kNotModified) {
+      response = MakeNotModified(response, {options_.outgoing.cache_header});
+      label = "not_modified";
+    }
+  }
+  metrics_->CountResponse(RouteLabel(call.policy), label);
+  return response;
+}
+
+absl::StatusOr<int64_t> HttpCache::InvalidateTag(absl::string_view cache_namespace,
+                                                 absl::string_view tag) {
+  return store_->InvalidateTag(cache_namespace, tag);
+}
+
+absl::StatusOr<int64_t> HttpCache::InvalidatePath(absl::string_view cache_namespace,
+                                                  absl::string_view path) {
+  return store_->InvalidateTag(cache_namespace, PathTag(path));
+}
+
+void HttpCache::WaitForRefreshes() { refresher_->WaitIdle(); }
+
+}  // namespace larder::http

@@ -1,0 +1,72 @@
+#include "client/src/http/http_metrics.h"
+
+#include <exception>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "prometheus/counter.h"
+#include "prometheus/family.h"
+#include "prometheus/registry.h"
+
+namespace larder::http::internal {
+namespace {
+
+void Increment(prometheus::Family<prometheus::Counter>* family, absl::string_view first_name,
+               absl::string_view first, absl::string_view second_name, absl::string_view second) {
+  if (family == nullptr) return;
+  family
+      ->Add({{std::string(first_name), std::string(first)},
+             {std::string(second_name), std::string(second)}})
+      .Increment();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HttpMetrics>> HttpMetrics::Create(
+    std::shared_ptr<prometheus::Registry> registry) {
+  auto metrics = std::unique_ptr<HttpMetrics>(new HttpMetrics());
+  if (registry == nullptr) return metrics;
+  try {
+    metrics->responses_ = &prometheus::BuildCounter()
+                               .Name("larder_http_responses_total")
+                               .Help("HTTP responses of cached routes, by how the cache answered.")
+                               .Register(*registry);
+    metrics->store_errors_ = &prometheus::BuildCounter()
+                                  .Name("larder_http_store_errors_total")
+                                  .Help(
+                                      "larder calls of the HTTP cache that failed (served "
+                                      "fail-open by the handler).")
+                                  .Register(*registry);
+    metrics->refreshes_ = &prometheus::BuildCounter()
+                               .Name("larder_http_refreshes_total")
+                               .Help("Background stale-while-revalidate refreshes, by result.")
+                               .Register(*registry);
+    metrics->collapsed_ = &prometheus::BuildCounter()
+                               .Name("larder_http_collapsed_total")
+                               .Help("Misses that waited for a concurrent render of their key.")
+                               .Register(*registry);
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(absl::StrCat("registering HTTP cache metrics: ", e.what()));
+  }
+  metrics->registry_ = std::move(registry);
+  return metrics;
+}
+
+void HttpMetrics::CountResponse(absl::string_view route, absl::string_view cache) {
+  Increment(responses_, "route", route, "cache", cache);
+}
+
+void HttpMetrics::CountStoreError(absl::string_view route, absl::string_view operation) {
+  Increment(store_errors_, "route", route, "operation", operation);
+}
+
+void HttpMetrics::CountRefresh(absl::string_view route, absl::string_view result) {
+  Increment(refreshes_, "route", route, "result", result);
+}
+
+void HttpMetrics::CountCollapsed(absl::string_view route) {
+  if (collapsed_ == nullptr) return;
+  collapsed_->Add({{"route", std::string(route)}}).Increment();
+}
+
+}  // namespace larder::http::internal

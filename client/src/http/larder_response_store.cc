@@ -1,0 +1,67 @@
+#include "larder/http/larder_response_store.h"
+
+#include <utility>
+
+#include "client/src/http/record_codec.h"
+#include "larder/client.h"
+#include "larder/client_metrics.h"
+
+namespace larder::http {
+namespace {
+
+class LarderResponseStore final : public ResponseStore {
+ public:
+  explicit LarderResponseStore(std::shared_ptr<Client> client) : client_(std::move(client)) {}
+
+  absl::StatusOr<std::optional<StoredResponse>> Lookup(absl::string_view ns, absl::string_view key,
+                                                       LookupPurpose purpose) override {
+    GetOptions options;
+    options.record_lookup = false;  // Classified below, where freshness is known.
+    absl::StatusOr<GetResult> got = client_->Get(ns, key, options);
+    const bool counted = purpose == LookupPurpose::kServe;
+    if (!got.ok()) {
+      if (counted) client_->metrics().RecordLookup(ns, LookupResult::kError);
+      return got.status();
+    }
+    absl::StatusOr<StoredResponse> decoded =
+        got->found ? internal::DecodeRecord(got->value) : absl::NotFoundError("absent");
+    if (!decoded.ok()) {
+      if (counted) client_->metrics().RecordLookup(ns, LookupResult::kMiss);
+      return std::nullopt;
+    }
+    const bool fresh = client_->clock().Now() < decoded->meta.fresh_until;
+    if (counted) {
+      client_->metrics().RecordLookup(ns, fresh ? LookupResult::kHit : LookupResult::kStale);
+    }
+    return std::optional<StoredResponse>(*std::move(decoded));
+  }
+
+  absl::Status Store(absl::string_view ns, absl::string_view key, const StoredResponse& response,
+                     absl::Duration ttl, const std::vector<std::string>& tags) override {
+    SetOptions options;
+    options.ttl = ttl;
+    options.tags = tags;
+    return client_->Set(ns, key, internal::EncodeRecord(response), options).status();
+  }
+
+  absl::StatusOr<int64_t> InvalidateTag(absl::string_view ns, absl::string_view tag) override {
+    return client_->Invalidate(ns, InvalidateTarget::Tag(std::string(tag)));
+  }
+
+  absl::StatusOr<int64_t> InvalidatePrefix(absl::string_view ns,
+                                           absl::string_view prefix) override {
+    return client_->Invalidate(ns, prefix.empty() ? InvalidateTarget::All()
+                                                  : InvalidateTarget::Prefix(std::string(prefix)));
+  }
+
+ private:
+  std::shared_ptr<Client> client_;
+};
+
+}  // namespace
+
+std::shared_ptr<ResponseStore> NewLarderResponseStore(std::shared_ptr<Client> client) {
+  return std::make_shared<LarderResponseStore>(std::move(client));
+}
+
+}  // namespace larder::http

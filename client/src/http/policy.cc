@@ -1,0 +1,70 @@
+#include "larder/http/policy.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace larder::http {
+namespace {
+
+bool IsNamespaceChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-';
+}
+
+}  // namespace
+
+absl::Status ValidatePolicy(const RoutePolicy& policy) {
+  const std::string& ns = policy.cache_namespace;
+  if (ns.empty() || ns.size() > 128 || !std::all_of(ns.begin(), ns.end(), IsNamespaceChar)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cache_namespace must be 1-128 of [A-Za-z0-9_.-], got \"", ns, "\""));
+  }
+  if (policy.ttl <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("ttl must be positive");
+  }
+  if (policy.stale_while_revalidate < absl::ZeroDuration() ||
+      policy.stale_if_error < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("stale windows must not be negative");
+  }
+  if (policy.tags.size() > 31) {  // One more is the path tag.
+    return absl::InvalidArgumentError("at most 31 tags (the path tag is the 32nd)");
+  }
+  for (const std::string& tag : policy.tags) {
+    if (tag.empty() || tag.size() > 256) {
+      return absl::InvalidArgumentError(absl::StrCat("tag \"", tag, "\" must be 1-256 bytes"));
+    }
+  }
+  if (policy.cached_statuses.empty()) {
+    return absl::InvalidArgumentError("cached_statuses must not be empty");
+  }
+  return absl::OkStatus();
+}
+
+absl::Duration StorageTtl(const RoutePolicy& policy) {
+  return policy.ttl + std::max(policy.stale_while_revalidate, policy.stale_if_error);
+}
+
+ResponseCacheControl ToCacheControl(const ClientDirectives& directives) {
+  ResponseCacheControl cc;
+  cc.max_age = directives.max_age;
+  cc.s_maxage = directives.s_maxage;
+  cc.is_public = directives.is_public;
+  cc.is_private = directives.is_private;
+  cc.no_cache = directives.no_cache;
+  cc.no_store = directives.no_store;
+  cc.immutable = directives.immutable;
+  cc.must_revalidate = directives.must_revalidate;
+  return cc;
+}
+
+std::string ClientCacheControl(const RoutePolicy& policy) {
+  std::string value = FormatCacheControl(ToCacheControl(policy.client));
+  return value.empty() ? "no-cache" : value;
+}
+
+const std::string& RouteLabel(const RoutePolicy& policy) {
+  return policy.route.empty() ? policy.cache_namespace : policy.route;
+}
+
+}  // namespace larder::http

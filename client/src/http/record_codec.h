@@ -1,0 +1,22 @@
+// The bytes of a StoredResponse in larder: a versioned, length-prefixed record.
+//
+//   std::string bytes = larder::http::internal::EncodeRecord(stored);
+//   absl::StatusOr<StoredResponse> back = larder::http::internal::DecodeRecord(bytes);
+//
+// Layout (integers big-endian): "LHR1", u16 status, i64 stored_at (Unix µs), i64 fresh_until
+// (Unix µs), str etag, u32 header count, {str name, str value}*, str body; str = u32 length +
+// bytes. Anything else, truncated or trailing, is kDataLoss.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "larder/http/response.h"
+
+namespace larder::http::internal {
+
+std::string EncodeRecord(const StoredResponse& stored);
+absl::StatusOr<StoredResponse> DecodeRecord(absl::string_view bytes);
+
+}  // namespace larder::http::internal

@@ -1,0 +1,51 @@
+// Retry policy pieces of the client: the jittered exponential backoff between attempts and the
+// client-wide retry budget that keeps retries a bounded fraction of calls.
+//
+//   absl::Duration pause = BackoffDelay(options.retry, /*retry=*/1, absl::Uniform(gen, 0.0, 1.0));
+//   budget.RecordCall();
+//   if (budget.TryRetry()) { /* schedule another attempt after `pause` */ }
+#pragma once
+
+#include <cstdint>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "larder/client_options.h"
+#include "larder/common/clock.h"
+
+namespace larder::client::internal {
+
+// The pause before retry number `retry` (1 for the first): initial_backoff *
+// multiplier^(retry - 1), capped at max_backoff, then scaled by 1 + jitter * (2u - 1) for the
+// uniform sample `uniform` in [0, 1). Pure.
+absl::Duration BackoffDelay(const RetryOptions& options, int retry, double uniform);
+
+// A token bucket shared by all calls of a client. Every call deposits `ratio` tokens (up to
+// the deposits of kBalanceCalls calls); a retry spends one token, or else one of the
+// `min_per_second` retries every second of the clock allows regardless. Thread-safe.
+class RetryBudget {
+ public:
+  static constexpr int kBalanceCalls = 1000;
+
+  RetryBudget(double ratio, int min_per_second, const Clock& clock);
+
+  // Counts a call (its first attempt).
+  void RecordCall();
+  // True, spending budget, when one more retry is allowed now.
+  bool TryRetry();
+
+ private:
+  // Tokens are counted in thousandths so that ten deposits of 0.1 make exactly one.
+  static constexpr int64_t kTokenUnits = 1000;
+
+  const int64_t deposit_;
+  const int min_per_second_;
+  const Clock& clock_;
+  absl::Mutex mutex_;
+  int64_t balance_ ABSL_GUARDED_BY(mutex_) = 0;
+  int64_t floor_second_ ABSL_GUARDED_BY(mutex_) = 0;
+  int floor_used_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+}  // namespace larder::client::internal

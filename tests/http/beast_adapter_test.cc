@@ -1,0 +1,61 @@
+// The Boost.Beast adapter: the same pipeline behind Beast's message types, proving the core
+// needs no particular framework.
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "larder/beast/cached.h"
+#include "tests/http/in_memory_response_store.h"
+#include "tests/testing/fake_clock.h"
+
+namespace larder::beast {
+namespace {
+
+namespace bhttp = boost::beast::http;
+
+TEST(BeastAdapterTest, CachesRevalidatesAndAnswersHead) {
+  larder::testing::FakeClock clock;
+  auto store = std::make_shared<http::testing::InMemoryResponseStore>(clock);
+  http::HttpCacheOptions options;
+  options.clock = &clock;
+  auto cache = *http::HttpCache::Create(store, options);
+  http::RoutePolicy policy;
+  policy.cache_namespace = "beast";
+  int renders = 0;
+  Handler cached = Cached(*cache, policy, [&renders](const BeastRequest& request) {
+    BeastResponse response{bhttp::status::ok, request.version()};
+    response.set(bhttp::field::content_type, "application/json");
+    response.body() = absl::StrCat("{\"render\":", ++renders, "}");
+    response.prepare_payload();
+    return response;
+  });
+
+  BeastRequest get{bhttp::verb::get, "/items/1?b=2&a=1", 11};
+  get.set(bhttp::field::host, "example.com");
+  const BeastResponse miss = cached(get);
+  BeastRequest reordered{bhttp::verb::get, "/items/1?a=1&b=2", 11};
+  reordered.set(bhttp::field::host, "example.com");
+  const BeastResponse hit = cached(reordered);
+  EXPECT_EQ(miss.result(), bhttp::status::ok);
+  EXPECT_EQ(miss["X-Cache"], "MISS");
+  EXPECT_EQ(hit["X-Cache"], "HIT");
+  EXPECT_EQ(hit.body(), miss.body());
+  EXPECT_EQ(hit[bhttp::field::content_length], std::to_string(miss.body().size()));
+
+  BeastRequest conditional = get;
+  conditional.set(bhttp::field::if_none_match, std::string(miss[bhttp::field::etag]));
+  const BeastResponse not_modified = cached(conditional);
+  EXPECT_EQ(not_modified.result(), bhttp::status::not_modified);
+  EXPECT_TRUE(not_modified.body().empty());
+
+  BeastRequest head = get;
+  head.method(bhttp::verb::head);
+  const BeastResponse head_response = cached(head);
+  EXPECT_TRUE(head_response.body().empty());
+  EXPECT_EQ(head_response[bhttp::field::content_length], std::to_string(miss.body().size()));
+  EXPECT_EQ(renders, 1);
+}
+
+}  // namespace
+}  // namespace larder::beast

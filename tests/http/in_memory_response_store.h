@@ -1,0 +1,135 @@
+// InMemoryResponseStore: a test double of our own ResponseStore interface (not of larder): a
+// map with TTLs on an injected clock, tags, prefix invalidation, an "unavailable" switch and
+// call counters. Records are kept encoded, exactly as the larder-backed store keeps them.
+//
+//   larder::testing::FakeClock clock;
+//   auto store = std::make_shared<InMemoryResponseStore>(clock);
+//   store->set_unavailable(true);   // every call now fails with kUnavailable
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/match.h"
+#include "absl/synchronization/mutex.h"
+#include "client/src/http/record_codec.h"
+#include "larder/common/clock.h"
+#include "larder/http/response_store.h"
+
+namespace larder::http::testing {
+
+class InMemoryResponseStore final : public ResponseStore {
+ public:
+  explicit InMemoryResponseStore(const Clock& clock) : clock_(clock) {}
+
+  absl::StatusOr<std::optional<StoredResponse>> Lookup(absl::string_view ns, absl::string_view key,
+                                                       LookupPurpose /*purpose*/) override {
+    absl::MutexLock lock(&mutex_);
+    ++lookups_;
+    if (unavailable_) return absl::UnavailableError("larder unreachable");
+    auto it = entries_.find({std::string(ns), std::string(key)});
+    if (it == entries_.end() || clock_.Now() >= it->second.expires_at) return std::nullopt;
+    auto decoded = internal::DecodeRecord(it->second.bytes);
+    if (!decoded.ok()) return decoded.status();
+    return std::optional<StoredResponse>(*std::move(decoded));
+  }
+
+  absl::Status Store(absl::string_view ns, absl::string_view key, const StoredResponse& response,
+                     absl::Duration ttl, const std::vector<std::string>& tags) override {
+    absl::MutexLock lock(&mutex_);
+    ++stores_;
+    if (unavailable_ || fail_writes_) return absl::UnavailableError("larder unreachable");
+    entries_[{std::string(ns), std::string(key)}] =
+        Entry{internal::EncodeRecord(response), clock_.Now() + ttl,
+              std::set<std::string>(tags.begin(), tags.end()), ttl};
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<int64_t> InvalidateTag(absl::string_view ns, absl::string_view tag) override {
+    return EraseIf(
+        ns, [&](const std::string&, const Entry& e) { return e.tags.count(std::string(tag)) > 0; });
+  }
+
+  absl::StatusOr<int64_t> InvalidatePrefix(absl::string_view ns,
+                                           absl::string_view prefix) override {
+    return EraseIf(
+        ns, [&](const std::string& key, const Entry&) { return absl::StartsWith(key, prefix); });
+  }
+
+  void set_unavailable(bool unavailable) {
+    absl::MutexLock lock(&mutex_);
+    unavailable_ = unavailable;
+  }
+  // Only Store fails (reads still work).
+  void set_fail_writes(bool fail) {
+    absl::MutexLock lock(&mutex_);
+    fail_writes_ = fail;
+  }
+  int lookups() {
+    absl::MutexLock lock(&mutex_);
+    return lookups_;
+  }
+  int stores() {
+    absl::MutexLock lock(&mutex_);
+    return stores_;
+  }
+  size_t size() {
+    absl::MutexLock lock(&mutex_);
+    return entries_.size();
+  }
+  // The one entry of `ns` (tests with a single key), its TTL and tags.
+  std::optional<std::pair<StoredResponse, absl::Duration>> Only(absl::string_view ns) {
+    absl::MutexLock lock(&mutex_);
+    for (const auto& [id, entry] : entries_) {
+      if (id.first == ns) return std::make_pair(*internal::DecodeRecord(entry.bytes), entry.ttl);
+    }
+    return std::nullopt;
+  }
+  std::set<std::string> TagsOfOnly(absl::string_view ns) {
+    absl::MutexLock lock(&mutex_);
+    for (const auto& [id, entry] : entries_) {
+      if (id.first == ns) return entry.tags;
+    }
+    return {};
+  }
+
+ private:
+  struct Entry {
+    std::string bytes;
+    absl::Time expires_at;
+    std::set<std::string> tags;
+    absl::Duration ttl;
+  };
+
+  template <typename Predicate>
+  absl::StatusOr<int64_t> EraseIf(absl::string_view ns, Predicate predicate) {
+    absl::MutexLock lock(&mutex_);
+    if (unavailable_) return absl::UnavailableError("larder unreachable");
+    int64_t erased = 0;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->first.first == ns && predicate(it->first.second, it->second)) {
+        it = entries_.erase(it);
+        ++erased;
+      } else {
+        ++it;
+      }
+    }
+    return erased;
+  }
+
+  const Clock& clock_;
+  absl::Mutex mutex_;
+  std::map<std::pair<std::string, std::string>, Entry> entries_ ABSL_GUARDED_BY(mutex_);
+  bool unavailable_ ABSL_GUARDED_BY(mutex_) = false;
+  bool fail_writes_ ABSL_GUARDED_BY(mutex_) = false;
+  int lookups_ ABSL_GUARDED_BY(mutex_) = 0;
+  int stores_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+}  // namespace larder::http::testing
