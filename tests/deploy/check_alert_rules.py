@@ -9,6 +9,8 @@ Usage: check_alert_rules.py ALERTS_YML ALERTS_TEST_YML CHART_RENDER_YAML OUT_RUL
 """
 import sys
 
+from checks import Checks
+
 import yaml
 
 
@@ -26,16 +28,7 @@ def main():
     if len(sys.argv) != 5:
         sys.exit(__doc__)
     alerts_path, tests_path, render_path, out_path = sys.argv[1:]
-    passed = failed = 0
-
-    def check(ok, what):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok: {what}")
-        else:
-            failed += 1
-            print(f"FAIL: {what}", file=sys.stderr)
+    check = Checks()
 
     with open(alerts_path) as f:
         groups = yaml.safe_load(f)["groups"]
@@ -75,8 +68,7 @@ def main():
         with open(out_path, "w") as f:
             yaml.safe_dump({"groups": chart_groups}, f, sort_keys=False)
 
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    check.finish()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ import json
 import re
 import sys
 
+from checks import Checks
+
 import yaml
 
 VARIABLES = {"namespace": ".*", "instance": ".*"}
@@ -25,25 +27,14 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     path, out_path = sys.argv[1:]
-    passed = failed = 0
-
-    def check(ok, what):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok: {what}")
-        else:
-            failed += 1
-            print(f"FAIL: {what}", file=sys.stderr)
-        return ok
+    check = Checks()
 
     try:
         with open(path) as f:
             dash = json.load(f)
     except (OSError, json.JSONDecodeError) as e:
         check(False, f"{path} parses as JSON: {e}")
-        print(f"{passed} passed, {failed} failed")
-        sys.exit(1)
+        check.finish()
     check(True, "the dashboard parses as JSON")
     check(bool(dash.get("uid")) and bool(dash.get("title")), "the dashboard has a uid and a title")
     check(isinstance(dash.get("schemaVersion"), int), "the dashboard has a schemaVersion")
@@ -116,8 +107,7 @@ def main():
     with open(out_path, "w") as f:
         yaml.safe_dump({"groups": [{"name": "larder-dashboard", "rules": rules}]}, f,
                        sort_keys=False, width=1000)
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    check.finish()
 
 
 if __name__ == "__main__":

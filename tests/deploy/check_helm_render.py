@@ -8,6 +8,8 @@ import os
 import shutil
 import subprocess
 import sys
+
+from checks import Checks
 import tempfile
 
 import yaml
@@ -16,21 +18,6 @@ RELEASE = "larder"
 NAMESPACE = "cache"
 GRPC_PORT = 50051
 METRICS_PORT = 9464
-
-
-class Checker:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what):
-        if ok:
-            self.passed += 1
-            print(f"ok: {what}")
-        else:
-            self.failed += 1
-            print(f"FAIL: {what}", file=sys.stderr)
-        return ok
 
 
 def render(helm, chart, args):
@@ -296,14 +283,13 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     helm, chart = sys.argv[1], sys.argv[2]
-    c = Checker()
+    c = Checks()
     for check in (check_defaults, check_memory, check_rocksdb, check_redis, check_notes):
         try:
             check(c, helm, chart)
         except (RuntimeError, KeyError, TypeError, IndexError, StopIteration) as e:
             c.check(False, f"{check.__name__}: {type(e).__name__}: {e}")
-    print(f"{c.passed} passed, {c.failed} failed")
-    sys.exit(1 if c.failed else 0)
+    c.finish()
 
 
 if __name__ == "__main__":

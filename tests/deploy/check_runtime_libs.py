@@ -14,6 +14,8 @@ import re
 import subprocess
 import sys
 
+from checks import Checks
+
 
 def read_list(path):
     with open(path) as f:
@@ -106,16 +108,7 @@ def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     binary, runtime_path, deps_path = sys.argv[1:]
-    passed = failed = 0
-
-    def check(ok, what):
-        nonlocal passed, failed
-        if ok:
-            passed += 1
-            print(f"ok: {what}")
-        else:
-            failed += 1
-            print(f"FAIL: {what}", file=sys.stderr)
+    check = Checks()
 
     runtime = read_list(runtime_path)
     build = install_deps_packages(deps_path)
@@ -148,8 +141,7 @@ def main():
         print(f"warning: {pkg} provides no library this larderd loads "
               "(expected when the build leaves its engine out)")
 
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    check.finish()
 
 
 if __name__ == "__main__":
