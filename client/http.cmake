@@ -14,6 +14,7 @@ add_library(larder_http STATIC
   src/http/http_metrics.cc
   src/http/key.cc
   src/http/larder_response_store.cc
+  src/http/local_response_store.cc
   src/http/outgoing.cc
   src/http/policy.cc
   src/http/record_codec.cc

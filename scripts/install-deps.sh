@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Installs every Debian package larder needs to build, run and test (idempotent).
-# Usage: scripts/install-deps.sh            (as root, or with sudo available)
+# Usage: scripts/install-deps.sh [more packages...]   (as root, or with sudo available)
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake pkg-config git ca-certificates curl unzip
+  build-essential cmake pkg-config git ca-certificates curl unzip openssl
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libhiredis-dev libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   nlohmann-json3-dev libmsgpack-cxx-dev libxxhash-dev
   redis-server prometheus python3-yaml
+  "$@"
 )
 
 SUDO=""

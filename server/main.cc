@@ -21,6 +21,10 @@
 using larder::server::ByteSize;
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port of the gRPC service");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve gRPC over TLS");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls-cert-file");
+ABSL_FLAG(std::string, tls_client_ca_file, "",
+          "PEM CA bundle: require client certificates it signed (mutual TLS)");
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
           "host:port of Prometheus /metrics; empty disables it");
 ABSL_FLAG(std::string, engine, "memory", "storage engine: memory, rocksdb or redis");
@@ -59,6 +63,9 @@ namespace larder::server {
 namespace {
 
 constexpr const char* kFlagNames[] = {"listen",
+                                      "tls_cert_file",
+                                      "tls_key_file",
+                                      "tls_client_ca_file",
                                       "metrics_address",
                                       "engine",
                                       "default_ttl",
@@ -127,6 +134,9 @@ storage::EngineOptions EngineOptionsFromFlags(int64_t max_value_bytes) {
 ServerOptions OptionsFromFlags() {
   ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
+  options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+  options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
+  options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
   options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   options.engine = absl::GetFlag(FLAGS_engine);
   options.handler.default_ttl = absl::GetFlag(FLAGS_default_ttl);

@@ -8,12 +8,15 @@
 #include "absl/time/time.h"
 #include "server/service/cache_handler.h"
 #include "server/storage/engine_options.h"
+#include "server/tls.h"
 
 namespace larder::server {
 
 struct ServerOptions {
   // host:port of the gRPC service; port 0 picks a free port. Default: 127.0.0.1:50051.
   std::string listen = "127.0.0.1:50051";
+  // TLS of the gRPC port; plaintext unless a certificate and key are given.
+  TlsServerOptions tls;
   // host:port of the Prometheus /metrics endpoint; empty disables it. Default: 127.0.0.1:9464.
   std::string metrics_address = "127.0.0.1:9464";
   // The storage engine: "memory", "rocksdb" or "redis". Default: memory.

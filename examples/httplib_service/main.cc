@@ -11,7 +11,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "larder/client.h"
+#include "larder/common/clock.h"
 #include "larder/http/larder_response_store.h"
+#include "larder/http/local_response_store.h"
 #include "larder/httplib/cached.h"
 #include "prometheus/registry.h"
 #include "routes.h"
@@ -22,6 +24,8 @@ ABSL_FLAG(absl::Duration, larder_deadline, absl::Milliseconds(50),
           "how long one larder call may take before the route is served uncached");
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on (0.0.0.0 for every interface)");
 ABSL_FLAG(int, threads, 16, "HTTP worker threads");
+ABSL_FLAG(absl::Duration, local_cache_max_age, absl::ZeroDuration(),
+          "serve repeats from this process for up to this long (0: always ask larder)");
 
 namespace {
 
@@ -54,8 +58,11 @@ int main(int argc, char** argv) {
   }
   larder::http::HttpCacheOptions cache_options;
   cache_options.metrics_registry = registry;
-  auto cache =
-      larder::http::HttpCache::Create(larder::http::NewLarderResponseStore(*client), cache_options);
+  larder::http::LocalCacheOptions local_cache;
+  local_cache.max_age = absl::GetFlag(FLAGS_local_cache_max_age);
+  auto store = larder::http::NewLocalResponseStore(larder::http::NewLarderResponseStore(*client),
+                                                   local_cache, larder::Clock::Real());
+  auto cache = larder::http::HttpCache::Create(store, cache_options);
   if (!cache.ok()) {
     std::cerr << "httplib_service: cannot create the HTTP cache: " << cache.status() << "\n";
     return 1;

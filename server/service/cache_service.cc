@@ -14,6 +14,18 @@ bool IsEngineFailure(absl::StatusCode code) {
 
 }  // namespace
 
+CacheService::CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedExecutor* executor)
+    : handler_(handler), metrics_(metrics), executor_(executor) {
+  SetMessageAllocatorFor_Get(&get_allocator_);
+  SetMessageAllocatorFor_Set(&set_allocator_);
+  SetMessageAllocatorFor_Delete(&delete_allocator_);
+  SetMessageAllocatorFor_Touch(&touch_allocator_);
+  SetMessageAllocatorFor_MultiGet(&multi_get_allocator_);
+  SetMessageAllocatorFor_MultiSet(&multi_set_allocator_);
+  SetMessageAllocatorFor_Invalidate(&invalidate_allocator_);
+  SetMessageAllocatorFor_Stats(&stats_allocator_);
+}
+
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* CacheService::Run(grpc::CallbackServerContext* context, Rpc rpc,
                                             HandlerMethod<Request, Response> method,

@@ -1,7 +1,8 @@
 // CacheService: the larder.v1.Cache gRPC service, a thin shell over CacheHandler using the
 // callback API. Calls run inline on gRPC's threads when the engine never blocks (memory), and
 // on a BoundedExecutor when it may (RocksDB, Redis), so a callback thread never waits on I/O.
-// Every call is counted in RpcMetrics by method, status code and latency.
+// Every call is counted in RpcMetrics by method, status code and latency. Requests and responses
+// live on one protobuf arena per call (ArenaMessageAllocator).
 //
 //   CacheService service(handler, rpc_metrics, executor.get());  // executor may be null
 //   builder.RegisterService(&service);
@@ -9,6 +10,7 @@
 
 #include "larder/v1/cache.grpc.pb.h"
 #include "server/metrics/rpc_metrics.h"
+#include "server/service/arena_message_allocator.h"
 #include "server/service/bounded_executor.h"
 #include "server/service/cache_handler.h"
 
@@ -17,8 +19,7 @@ namespace larder::server {
 class CacheService final : public v1::Cache::CallbackService {
  public:
   // `executor` null means every call runs inline. All referents must outlive the service.
-  CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedExecutor* executor)
-      : handler_(handler), metrics_(metrics), executor_(executor) {}
+  CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedExecutor* executor);
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
                                 v1::GetResponse* response) override;
@@ -52,9 +53,26 @@ class CacheService final : public v1::Cache::CallbackService {
                                 HandlerMethod<Request, Response> method, const Request* request,
                                 Response* response);
 
+  // Arena blocks kept inside each call: enough for a single-key call, and for a batch of about
+  // 16 keys (larger batches take further arena blocks from the heap).
+  static constexpr size_t kSingleCallBytes = 768;
+  static constexpr size_t kBatchCallBytes = 8192;
+  template <typename Request, typename Response>
+  using SingleAllocator = ArenaMessageAllocator<Request, Response, kSingleCallBytes>;
+  template <typename Request, typename Response>
+  using BatchAllocator = ArenaMessageAllocator<Request, Response, kBatchCallBytes>;
+
   CacheHandler& handler_;
   RpcMetrics& metrics_;
   BoundedExecutor* const executor_;
+  SingleAllocator<v1::GetRequest, v1::GetResponse> get_allocator_;
+  SingleAllocator<v1::SetRequest, v1::SetResponse> set_allocator_;
+  SingleAllocator<v1::DeleteRequest, v1::DeleteResponse> delete_allocator_;
+  SingleAllocator<v1::TouchRequest, v1::TouchResponse> touch_allocator_;
+  BatchAllocator<v1::MultiGetRequest, v1::MultiGetResponse> multi_get_allocator_;
+  BatchAllocator<v1::MultiSetRequest, v1::MultiSetResponse> multi_set_allocator_;
+  SingleAllocator<v1::InvalidateRequest, v1::InvalidateResponse> invalidate_allocator_;
+  SingleAllocator<v1::StatsRequest, v1::StatsResponse> stats_allocator_;
 };
 
 }  // namespace larder::server

@@ -1,0 +1,432 @@
+#!/usr/bin/env bash
+# bench/http_bench.sh: the HTTP rows of the larder benchmark. Measures with wrk, back to back on
+# loopback, the example cpp-httplib service (examples/httplib_service) answering a cached 1 KiB
+# response out of larderd (memory engine), the same service's /uncached route as a control,
+# nginx serving a 1 KiB static file, and Varnish caching that file in front of nginx. Prints rows
+# in the format of bench/table.sh (ratios against Varnish and against a fixed fastapi-cache
+# reference figure) and keeps one JSON line per measurement. Every server runs as the current
+# user on a free 127.0.0.1 port with its configuration in a temporary directory, and is stopped
+# on exit. Installs nothing: bench/install-bench-deps.sh provides nginx, varnishd and wrk.
+#
+#   bench/http_bench.sh                    # 10 s per measurement after a 3 s warm-up
+#   bench/http_bench.sh --quick            # 5 s per measurement after 1 s
+#   --build-dir=DIR        where larderd and the example are built (default: build-bench)
+#   --results=DIR          where the JSON lines go (default: BUILD/bench-results/http-TIME)
+#   --service-threads=N    the example's --threads (default: 64, above the 50 connections)
+#   --connections=N        wrk -c (default: 50); wrk always runs 2 threads
+#   --service=PATH         measure another build of the example service (same flags and routes)
+#   --service-arg=ARG      one more flag for the example service (repeatable)
+#   --rows-only            print the table rows alone (to append them to bench/run.sh's table)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PATH="$PATH:/usr/sbin:/sbin"  # nginx and varnishd live there, outside a user's usual PATH.
+BUILD="$ROOT/build-bench"
+RESULTS=""
+QUICK=0
+ROWS_ONLY=0
+SERVICE_THREADS=64
+CONNECTIONS=50
+SERVICE_OVERRIDE=""
+SERVICE_ARGS=()
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    --rows-only) ROWS_ONLY=1 ;;
+    --build-dir=*) BUILD="$(cd "$ROOT" && realpath -m "${arg#*=}")" ;;
+    --results=*) RESULTS="$(realpath -m "${arg#*=}")" ;;
+    --service-threads=*) SERVICE_THREADS="${arg#*=}" ;;
+    --connections=*) CONNECTIONS="${arg#*=}" ;;
+    --service=*) SERVICE_OVERRIDE="$(realpath -m "${arg#*=}")" ;;
+    --service-arg=*) SERVICE_ARGS+=("${arg#*=}") ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--quick] [--build-dir=DIR] [--results=DIR] [--service-threads=N]" \
+      "[--connections=N] [--service=PATH] [--service-arg=ARG]... [--rows-only]" >&2; exit 2 ;;
+  esac
+done
+
+if [[ "$QUICK" == 1 ]]; then
+  WARMUP=1 DURATION=5
+else
+  WARMUP=3 DURATION=10
+fi
+BODY_BYTES=1024
+# fastapi-cache on its Redis backend, 2 uvicorn workers, on a similar 2-core machine: a fixed
+# reference figure, since the Python stack is not run here.
+FASTAPI_CACHE_RPS=4000
+[[ -n "$RESULTS" ]] || RESULTS="$BUILD/bench-results/http-$(date -u +%Y%m%d-%H%M%S)"
+WORK="$(mktemp -d /tmp/larder-http-bench.XXXXXX)"
+LARDERD="$BUILD/server/larderd"
+SERVICE="${SERVICE_OVERRIDE:-$BUILD/examples/httplib_service/httplib_service}"
+WRK_SCRIPT="$ROOT/bench/http/wrk_report.lua"
+PIDS=()
+
+# Stops every server started here (its child processes too: nginx workers, the Varnish child).
+cleanup() {
+  local pid children=()
+  for pid in "${PIDS[@]}"; do
+    mapfile -t -O "${#children[@]}" children < <(pgrep -P "$pid" 2>/dev/null || true)
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}" "${children[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench-http: $*" >&2; }
+
+# --- building ---------------------------------------------------------------------------------
+
+# GCC 12 reports a false -Wmaybe-uninitialized at -O3 in the client's HTTP layer; -Werror would
+# stop the Release build on it, so that one warning stays a warning here.
+build() {
+  local common=(-S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLARDER_BUILD_TESTS=OFF
+    -DLARDER_BUILD_CLIENT=ON -DLARDER_BUILD_EXAMPLES=ON
+    "-DCMAKE_CXX_FLAGS=-Wno-error=maybe-uninitialized")
+  command -v ccache >/dev/null && common+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  if ! cmake "${common[@]}" >"$WORK/configure.log" 2>&1; then
+    log "configure with every engine failed; retrying without RocksDB and Redis engines"
+    cmake "${common[@]}" -DLARDER_WITH_ROCKSDB=OFF -DLARDER_WITH_REDIS=OFF \
+      >"$WORK/configure.log" 2>&1 || { cat "$WORK/configure.log" >&2; exit 1; }
+  fi
+  if ! make -C "$BUILD" -j2 larderd larder_example_httplib_service >"$WORK/build.log" 2>&1; then
+    tail -40 "$WORK/build.log" >&2
+    exit 1
+  fi
+  [[ -x "$SERVICE" ]] || { log "$SERVICE was not built (is cpp-httplib installed?)"; exit 1; }
+}
+
+# --- processes --------------------------------------------------------------------------------
+
+# A free TCP port on 127.0.0.1 (nothing answers a connect to it).
+free_port() {
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
+  done
+  log "no free port found"
+  return 1
+}
+
+# Waits up to $2 seconds for file $1 to contain $3, while process $4 lives.
+wait_for() {
+  for _ in $(seq $(($2 * 10))); do
+    grep -q "$3" "$1" 2>/dev/null && return 0
+    kill -0 "$4" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# Waits up to $2 seconds for URL $1 to answer 200, while process $3 lives.
+wait_http() {
+  for _ in $(seq $(($2 * 10))); do
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" || true)" == 200 ]] && return 0
+    kill -0 "$3" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# nginx: one worker per core serving $WORK/www/1k.bin; sets NGINX_PID and NGINX_PORT.
+start_nginx() {
+  NGINX_PORT="$(free_port)"
+  local dir="$WORK/nginx" user_line="" temp_paths="" module
+  mkdir -p "$dir/logs" "$dir/temp" "$WORK/www"
+  head -c "$BODY_BYTES" /dev/urandom | base64 -w 0 | head -c "$BODY_BYTES" >"$WORK/www/1k.bin"
+  # As root, nginx would hand its workers to "nobody"; keep them as the current user.
+  [[ "$(id -u)" == 0 ]] && user_line="user $(id -un) $(id -gn);"
+  for module in client_body proxy fastcgi uwsgi scgi; do
+    nginx -V 2>&1 | grep -q -- "--without-http_${module}_module" && continue
+    temp_paths+="    ${module}_temp_path $dir/temp/$module;"$'\n'
+  done
+  cat >"$dir/nginx.conf" <<EOF
+$user_line
+worker_processes $(nproc);
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nodelay on;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+    open_file_cache max=64 inactive=60s;
+    default_type application/octet-stream;
+$temp_paths
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $WORK/www;
+    }
+}
+EOF
+  nginx -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf" >"$dir/stdout.log" 2>&1 &
+  NGINX_PID=$!
+  PIDS+=("$NGINX_PID")
+  wait_http "http://127.0.0.1:$NGINX_PORT/1k.bin" 30 "$NGINX_PID" ||
+    { log "nginx did not start: $(tail -3 "$dir/logs/error.log" "$dir/stdout.log")"; return 1; }
+}
+
+# varnishd in front of nginx, caching every response for 60 s; sets VARNISH_PID, VARNISH_PORT.
+start_varnish() {
+  VARNISH_PORT="$(free_port)"
+  local dir="$WORK/varnish"
+  mkdir -p "$dir"
+  cat >"$dir/default.vcl" <<EOF
+vcl 4.1;
+backend nginx { .host = "127.0.0.1"; .port = "$NGINX_PORT"; }
+sub vcl_backend_response { set beresp.ttl = 60s; set beresp.grace = 10s; }
+sub vcl_deliver {
+    if (obj.hits > 0) { set resp.http.X-Cache = "HIT"; } else { set resp.http.X-Cache = "MISS"; }
+}
+EOF
+  # -j none: no privilege separation, the current user throughout; -T none: no admin port.
+  varnishd -F -j none -T none -n "$dir/state" -a "127.0.0.1:$VARNISH_PORT" -f "$dir/default.vcl" \
+    -s malloc,64m >"$dir/varnishd.log" 2>&1 &
+  VARNISH_PID=$!
+  PIDS+=("$VARNISH_PID")
+  wait_http "http://127.0.0.1:$VARNISH_PORT/1k.bin" 60 "$VARNISH_PID" ||
+    { log "varnishd did not start: $(tail -5 "$dir/varnishd.log")"; return 1; }
+}
+
+# larderd (memory engine) and the example service using it; sets LARDER_PID, SERVICE_PID and
+# SERVICE_PORT.
+start_service() {
+  "$LARDERD" --listen=127.0.0.1:0 --metrics-address= --engine=memory >"$WORK/larderd.log" 2>&1 &
+  LARDER_PID=$!
+  PIDS+=("$LARDER_PID")
+  wait_for "$WORK/larderd.log" 60 "larderd ready" "$LARDER_PID" ||
+    { log "larderd did not start: $(tail -3 "$WORK/larderd.log")"; exit 1; }
+  local target
+  target="$(grep -o 'grpc=[^ ]*' "$WORK/larderd.log" | head -1 | cut -d= -f2)"
+  "$SERVICE" --port=0 --host=127.0.0.1 --larder="$target" --threads="$SERVICE_THREADS" \
+    "${SERVICE_ARGS[@]}" >"$WORK/service.log" 2>&1 &
+  SERVICE_PID=$!
+  PIDS+=("$SERVICE_PID")
+  wait_for "$WORK/service.log" 60 "httplib_service ready" "$SERVICE_PID" ||
+    { log "the example service did not start: $(tail -3 "$WORK/service.log")"; exit 1; }
+  SERVICE_PORT="$(grep -o 'ready port=[0-9]*' "$WORK/service.log" | head -1 | cut -d= -f2)"
+}
+
+# Stores a JSON item under /items/1 whose rendered body is $BODY_BYTES long, and renders it
+# once, so /items/1 is then a cache hit of the same size as nginx's file.
+prepare_item() {
+  local base="http://127.0.0.1:$SERVICE_PORT/items/1" pad=900 size
+  for _ in 1 2 3; do
+    curl -sf -X PUT -H 'Content-Type: application/json' -o /dev/null \
+      --data "{\"name\":\"tea\",\"pad\":\"$(printf '%*s' "$pad" '' | tr ' ' x)\"}" "$base"
+    size="$(curl -sf -o /dev/null -w '%{size_download}' "$base")"
+    [[ "$size" == "$BODY_BYTES" ]] && return 0
+    pad=$((pad + BODY_BYTES - size))
+  done
+  log "the /items/1 body is $size bytes, not $BODY_BYTES"
+}
+
+# cpu_json PID...: {"NAME": {"user": s, "sys": s}, ...}, each PID counted with its children and
+# named after its command (/proc/PID/comm).
+cpu_json() {
+  local pid name p
+  for pid in "$@"; do
+    name="$(cat "/proc/$pid/comm" 2>/dev/null || echo "$pid")"
+    for p in $(with_children "$pid"); do
+      sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk -v n="$name" '{print n, $12, $13}' || true
+    done
+  done | awk -v hz="$(getconf CLK_TCK)" '{u[$1] += $2 / hz; s[$1] += $3 / hz}
+    END {sep = ""; printf "{"; for (n in u) {printf "%s\"%s\":{\"user\":%.2f,\"sys\":%.2f}", sep, n,
+      u[n], s[n]; sep = ","}; print "}"}'
+}
+
+# The process and its children (nginx workers, the Varnish cache process).
+with_children() {
+  local pid
+  for pid in "$@"; do echo "$pid"; pgrep -P "$pid" 2>/dev/null || true; done
+}
+
+# children_cpu FILE: CPU seconds (user + system) of this shell's finished children (wrk's share
+# of the machine) from FILE, where `builtin times` was written by this very shell (not by a
+# subshell, whose children are its own).
+children_cpu() {
+  tail -1 "$1" | awk '{t = 0; for (i = 1; i <= 2; ++i) {split($i, p, /[ms]/);
+    t += p[1] * 60 + p[2]}; print t}'
+}
+
+# The example's count of larder_http_responses_total{route="items",cache="hit"}.
+service_hits() {
+  curl -sf "http://127.0.0.1:$SERVICE_PORT/metrics" |
+    awk '/^larder_http_responses_total\{/ && /cache="hit"/ && /route="items"/ {n += $2}
+      END {printf "%d\n", n}'
+}
+
+# --- measuring --------------------------------------------------------------------------------
+
+# measure LABEL URL PIDS...: warms URL, then wrk -t2 -c$CONNECTIONS --latency for $DURATION s;
+# keeps one JSON line as $RESULTS/http-LABEL.json: wrk's figures, the servers' CPU per request
+# (PIDS and their children, from /proc: in total, and user / kernel per process), the body and
+# header sizes of the response and its X-Cache.
+measure() {
+  local label="$1" url="$2" before after client_before client_after hits_before=0 hits_after=0
+  local sizes xcache extra=" "
+  shift 2
+  # A cached route answers X-Cache: HIT before it is measured; a MISS (a store that timed out on
+  # the busy machine, say) is retried twice.
+  for _ in 1 2 3; do
+    sizes="$(curl -sf -o /dev/null -D "$WORK/$label.headers" \
+      -w '%{size_download} %{size_header}' "$url")" ||
+      { log "$label: $url does not answer 200; not measured"; return 0; }
+    xcache="$(awk -F': *' 'tolower($1) == "x-cache" {gsub(/\r/, "", $2); print $2}' \
+      "$WORK/$label.headers")"
+    [[ -z "$xcache" || "$xcache" == HIT ]] && break
+    sleep 0.5
+  done
+  log "$label: $url (body ${sizes% *} B, headers ${sizes#* } B${xcache:+, X-Cache: $xcache})"
+  timeout $((WARMUP + 30)) wrk -t2 -c"$CONNECTIONS" -d"${WARMUP}s" "$url" >/dev/null
+  [[ "$label" == service-hit ]] && hits_before="$(service_hits)"
+  before="$(cpu_json "$@")"
+  builtin times >"$WORK/times"
+  client_before="$(children_cpu "$WORK/times")"
+  timeout $((DURATION + 30)) wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+    -s "$WRK_SCRIPT" "$url" >"$WORK/$label.wrk"
+  builtin times >"$WORK/times"
+  client_after="$(children_cpu "$WORK/times")"
+  after="$(cpu_json "$@")"
+  if [[ "$label" == service-hit ]]; then
+    hits_after="$(service_hits)"
+    extra="+ {hits: $((hits_after - hits_before))}"
+  fi
+  sed -n 's/^JSON //p' "$WORK/$label.wrk" | jq -c --arg name "$label" --arg url "$url" \
+    --arg xcache "$xcache" --argjson body "${sizes% *}" --argjson headers "${sizes#* }" \
+    --argjson before "$before" --argjson after "$after" \
+    --argjson client "$(awk -v a="$client_after" -v b="$client_before" 'BEGIN {print a - b}')" \
+    --argjson connections "$CONNECTIONS" --argjson threads "$SERVICE_THREADS" "
+    def per_req(s): if .requests > 0 then s * 1e6 / .requests else null end;
+    . as \$r
+    | (\$after | with_entries(.key as \$k | .value = {
+        user_us_per_req: (\$r | per_req(\$after[\$k].user - \$before[\$k].user)),
+        sys_us_per_req: (\$r | per_req(\$after[\$k].sys - \$before[\$k].sys))})) as \$by
+    | . + {\"label\": \$name, url: \$url, x_cache: \$xcache, body_bytes: \$body,
+      header_bytes: \$headers, connections: \$connections, wrk_threads: 2,
+      server_cpu_us_per_req: ([\$by[] | .user_us_per_req + .sys_us_per_req] | add),
+      server_cpu_by_process: \$by, client_cpu_us_per_req: per_req(\$client)}
+      + (if \$name | startswith(\"service\") then {service_threads: \$threads} else {} end)
+      $extra" >"$RESULTS/http-$label.json"
+  [[ -s "$RESULTS/http-$label.json" ]] ||
+    { log "$label: no wrk result"; cat "$WORK/$label.wrk" >&2; }
+}
+
+# --- the table --------------------------------------------------------------------------------
+
+get() {
+  [[ -s "$RESULTS/$1.json" ]] || { echo n/a; return; }
+  jq -r --arg f "$2" '.[$f] // "n/a"' "$RESULTS/$1.json"
+}
+
+# row() and fmt() come from bench/table.sh, so these lines match the main table exactly.
+# shellcheck source=bench/table.sh
+source "$ROOT/bench/table.sh"
+
+print_http_rows() {
+  row "HTTP cached hit, req/s (vs fastapi-cache reference figure)" \
+    "$(get http-service-hit rps)" "$FASTAPI_CACHE_RPS" 0 ">=" 10
+  row "HTTP cached hit, req/s (vs Varnish in front of nginx)" \
+    "$(get http-service-hit rps)" "$(get http-varnish rps)" 0 ">=" 0.7
+  row "  HTTP cached hit, req/s (vs nginx static file)" \
+    "$(get http-service-hit rps)" "$(get http-nginx rps)" 0
+  row "  HTTP cached hit, server CPU per req, us (vs Varnish)" \
+    "$(get http-service-hit server_cpu_us_per_req)" "$(get http-varnish server_cpu_us_per_req)" 1
+  row "  HTTP cached hit, server CPU per req, us (vs /uncached)" \
+    "$(get http-service-hit server_cpu_us_per_req)" \
+    "$(get http-service-uncached server_cpu_us_per_req)" 1
+  row "  HTTP cached hit, p99, us (vs Varnish)" \
+    "$(get http-service-hit p99_us)" "$(get http-varnish p99_us)" 0
+  row "  HTTP /uncached control, req/s (vs nginx static file)" \
+    "$(get http-service-uncached rps)" "$(get http-nginx rps)" 0
+  row "  Varnish in front of nginx, req/s (vs nginx static file)" \
+    "$(get http-varnish rps)" "$(get http-nginx rps)" 0
+}
+
+print_http_notes() {
+  local label value
+  echo
+  echo "HTTP rows: wrk -t2 -c$CONNECTIONS -d${DURATION}s after ${WARMUP}s; example service" \
+    "--threads=$SERVICE_THREADS${SERVICE_ARGS[*]:+ ${SERVICE_ARGS[*]}}${SERVICE_OVERRIDE:+ ($SERVICE)}," \
+    "GET /items/1 (larderd memory engine):" \
+    "body $(get http-service-hit body_bytes) B, headers $(get http-service-hit header_bytes) B;" \
+    "nginx / Varnish: body $(get http-nginx body_bytes) B, headers" \
+    "$(get http-nginx header_bytes) / $(get http-varnish header_bytes) B;" \
+    "server CPU: the example + larderd, nginx's master + workers, varnishd + its child (/proc);" \
+    "fastapi-cache: fixed reference of $FASTAPI_CACHE_RPS req/s (2 uvicorn workers, Redis" \
+    "backend), not measured here."
+  for label in service-hit varnish; do
+    [[ -s "$RESULTS/http-$label.json" ]] || continue
+    value="$(get "http-$label" x_cache)"
+    [[ "$value" == HIT ]] || echo "WARNING: http-$label answered X-Cache: $value before measuring"
+  done
+  value="$(get http-service-hit hits)"
+  # wrk does not count the requests in flight when it stops, the example does.
+  if [[ "$value" != n/a && "$value" -lt "$(get http-service-hit requests)" ]]; then
+    echo "WARNING: http-service-hit: $value cache hits for $(get http-service-hit requests) requests"
+  fi
+  for label in nginx varnish service-hit service-uncached; do
+    [[ -s "$RESULTS/http-$label.json" ]] || continue
+    value="$(jq '.errors_connect + .errors_read + .errors_write + .errors_status
+      + .errors_timeout' "$RESULTS/http-$label.json")"
+    [[ "$value" == 0 ]] || echo "WARNING: http-$label had $value socket or status errors"
+  done
+  echo "Raw results: $RESULTS"
+}
+
+main() {
+  local have_nginx=1 have_varnish=1
+  command -v wrk >/dev/null ||
+    { log "wrk is missing: run bench/install-bench-deps.sh; no HTTP row can be measured"; exit 2; }
+  for tool in jq curl cmake; do
+    command -v "$tool" >/dev/null || { log "$tool is missing"; exit 2; }
+  done
+  command -v nginx >/dev/null ||
+    { have_nginx=0; log "nginx is missing: run bench/install-bench-deps.sh (its rows are n/a)"; }
+  command -v varnishd >/dev/null ||
+    { have_varnish=0; log "varnishd is missing: run bench/install-bench-deps.sh (its rows are n/a)"; }
+  [[ "$have_nginx" == 1 ]] || have_varnish=0
+  mkdir -p "$RESULTS"
+  log "building larderd and the example service in $BUILD"
+  build
+  log "results in $RESULTS"
+  [[ "$have_nginx" == 1 ]] && { start_nginx || have_nginx=0; }
+  [[ "$have_nginx" == 1 && "$have_varnish" == 1 ]] && { start_varnish || have_varnish=0; }
+  start_service
+  prepare_item
+  if [[ "$have_varnish" == 1 ]]; then
+    curl -sf -o /dev/null "http://127.0.0.1:$VARNISH_PORT/1k.bin"  # Stored; then a hit.
+  fi
+  # Back to back, the reference servers first.
+  [[ "$have_nginx" == 1 ]] && measure nginx "http://127.0.0.1:$NGINX_PORT/1k.bin" "$NGINX_PID"
+  [[ "$have_varnish" == 1 ]] &&
+    measure varnish "http://127.0.0.1:$VARNISH_PORT/1k.bin" "$VARNISH_PID"
+  measure service-hit "http://127.0.0.1:$SERVICE_PORT/items/1" "$SERVICE_PID" "$LARDER_PID"
+  measure service-uncached "http://127.0.0.1:$SERVICE_PORT/uncached" "$SERVICE_PID"
+  {
+    if [[ "$ROWS_ONLY" == 0 ]]; then
+      echo
+      echo "larder HTTP response caching, $(date -u '+%Y-%m-%d %H:%M UTC')$(
+        [[ "$QUICK" == 1 ]] && echo ', --quick')"
+      echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), Linux" \
+        "$(uname -r); wrk runs on the same cores, so read ratios, not absolute figures"
+      echo
+      printf '%-58s %12s %12s %8s %9s %6s\n' "metric" "larder" "reference" "ratio" "target" \
+        "result"
+      printf '%s\n' "$(printf '%.0s-' {1..110})"
+    fi
+    print_http_rows
+    [[ "$ROWS_ONLY" == 1 ]] || print_http_notes
+  } | tee "$RESULTS/http-table.txt"
+  [[ "$ROWS_ONLY" == 0 ]] || print_http_notes >&2
+}
+
+main

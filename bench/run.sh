@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# bench/run.sh: the larder benchmark, side by side with Redis, in one command. Builds what it
+# needs (Release, build-bench/), starts larderd (memory, then RocksDB and Redis engines when the
+# build has them) and redis-server on free loopback ports with matched settings, preloads the
+# same keys and values into both, measures them back to back (throughput, server CPU per
+# operation from /proc, p99 at half of peak, RSS), runs the eviction simulator and the
+# callgrind profile, stops everything and prints ONE table of ratios against the targets.
+# The machine is shared and small, so absolute numbers are noisy: read the ratios.
+#
+#   bench/run.sh            # full run, under ~10 minutes
+#   bench/run.sh --quick    # smoke check: short phases, 100k entries instead of 1M
+#   bench/run.sh --no-profile
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="$ROOT/build-bench"
+QUICK=0
+PROFILE=1
+for arg in "$@"; do
+  case "$arg" in
+    --quick) QUICK=1 ;;
+    --no-profile) PROFILE=0 ;;
+    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    *) echo "usage: $0 [--quick] [--no-profile]" >&2; exit 2 ;;
+  esac
+done
+
+VALUE_SIZE=1024
+HOT_KEYS=100000  # Working set of every throughput run: uniform over key ids [0, HOT_KEYS).
+INFLIGHT=50      # Requests in flight: redis-benchmark -c 50, loadgen --inflight=50.
+CHANNELS=4       # gRPC connections carrying them.
+if [[ "$QUICK" == 1 ]]; then
+  RSS_KEYS=100000 WARMUP=1s DURATION=4s ENGINE_WARMUP=2s
+  RB_GET=200000 RB_PIPE=800000 RB_MGET=40000
+  PROFILE_OPS=3000 PROFILE=0
+else
+  RSS_KEYS=1000000 WARMUP=3s DURATION=15s ENGINE_WARMUP=5s
+  RB_GET=1500000 RB_PIPE=6000000 RB_MGET=300000
+  PROFILE_OPS=20000
+fi
+SIM_ARGS=(--keys=100000 --requests=2000000)  # About 10 s; the same trace in both modes.
+
+RESULTS="$BUILD/bench-results/$(date -u +%Y%m%d-%H%M%S)"
+WORK="$(mktemp -d /tmp/larder-bench.XXXXXX)"
+LARDERD="$BUILD/server/larderd"
+LOADGEN="$BUILD/bench/larder_loadgen"
+SIM="$BUILD/bench/larder_eviction_sim"
+PIDS=()
+
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { echo "bench: $*" >&2; }
+
+# --- building ---------------------------------------------------------------------------------
+
+build() {
+  local common=(-S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLARDER_BUILD_BENCH=ON
+    -DLARDER_BUILD_TESTS=OFF -DLARDER_BUILD_CLIENT=OFF -DLARDER_BUILD_EXAMPLES=OFF)
+  command -v ccache >/dev/null && common+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  if ! cmake "${common[@]}" >"$WORK/configure.log" 2>&1; then
+    log "configure with every engine failed; retrying without RocksDB and Redis engines"
+    cmake "${common[@]}" -DLARDER_WITH_ROCKSDB=OFF -DLARDER_WITH_REDIS=OFF \
+      >"$WORK/configure.log" 2>&1 || { cat "$WORK/configure.log" >&2; exit 1; }
+  fi
+  if ! make -C "$BUILD" -j2 larderd larder_loadgen larder_eviction_sim >"$WORK/build.log" 2>&1
+  then
+    tail -40 "$WORK/build.log" >&2
+    exit 1
+  fi
+}
+
+# --- processes --------------------------------------------------------------------------------
+
+# A free TCP port on 127.0.0.1 (nothing answers a connect to it).
+free_port() {
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
+  done
+  log "no free port found"
+  return 1
+}
+
+# Waits up to $2 seconds for file $1 to contain $3, while process $4 lives.
+wait_for() {
+  for _ in $(seq $(($2 * 10))); do
+    grep -q "$3" "$1" 2>/dev/null && return 0
+    kill -0 "$4" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+# start_redis NAME: sets REDIS_PID and REDIS_PORT. No persistence, 4 GB without eviction.
+start_redis() {
+  REDIS_PORT="$(free_port)"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+    --maxmemory 4gb --maxmemory-policy noeviction --dir "$WORK" >"$WORK/$1.log" 2>&1 &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  wait_for "$WORK/$1.log" 30 "Ready to accept connections" "$REDIS_PID" ||
+    { cat "$WORK/$1.log" >&2; exit 1; }
+}
+
+# start_larderd NAME FLAGS...: sets LARDER_PID and LARDER_PORT; returns 1 when it cannot start.
+start_larderd() {
+  local name="$1"
+  shift
+  "$LARDERD" --listen=127.0.0.1:0 --metrics-address= "$@" >"$WORK/$name.log" 2>&1 &
+  LARDER_PID=$!
+  PIDS+=("$LARDER_PID")
+  if ! wait_for "$WORK/$name.log" 60 "larderd ready" "$LARDER_PID"; then
+    log "$name did not start: $(tail -1 "$WORK/$name.log")"
+    return 1
+  fi
+  LARDER_PORT="$(grep -o 'grpc=[^ ]*' "$WORK/$name.log" | cut -d: -f2)"
+}
+
+stop() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+cpu_seconds() {
+  sed 's/.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" '{print ($12 + $13) / hz}'
+}
+
+rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
+
+# --- measuring --------------------------------------------------------------------------------
+
+# loadgen LABEL FLAGS...: runs larder_loadgen, keeps its JSON line as $RESULTS/LABEL.json.
+loadgen() {
+  local label="$1"
+  shift
+  log "loadgen $label"
+  "$LOADGEN" --label="$label" --value-size="$VALUE_SIZE" --inflight="$INFLIGHT" \
+    --channels="$CHANNELS" "$@" >"$RESULTS/$label.json"
+}
+
+# redis_bench LABEL REQUESTS ARGS...: redis-benchmark against REDIS_PORT, with redis-server's
+# CPU over the run; keeps {rps, p50_us, p99_us, cpu_us_per_req} as $RESULTS/LABEL.json.
+redis_bench() {
+  local label="$1" requests="$2" before after
+  shift 2
+  log "redis-benchmark $label"
+  before="$(cpu_seconds "$REDIS_PID")"
+  timeout 600 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c "$INFLIGHT" -n "$requests" \
+    --csv "$@" >"$WORK/$label.csv"
+  after="$(cpu_seconds "$REDIS_PID")"
+  tail -1 "$WORK/$label.csv" | tr -d '"' | awk -F, -v b="$before" -v a="$after" -v n="$requests" \
+    '{printf "{\"rps\":%s,\"p50_us\":%.1f,\"p99_us\":%.1f,\"cpu_us_per_req\":%.3f}\n",
+      $2, $5 * 1000, $7 * 1000, (a - b) * 1e6 / n}' >"$RESULTS/$label.json"
+}
+
+# get LABEL FIELD: a field of a kept result, or "n/a".
+get() {
+  [[ -s "$RESULTS/$1.json" ]] || { echo n/a; return; }
+  jq -r --arg f "$2" '.[$f] // "n/a"' "$RESULTS/$1.json"
+}
+
+# --- the runs ---------------------------------------------------------------------------------
+
+run_memory_and_redis() {
+  start_redis redis
+  start_larderd memory --engine=memory --memory-limit=4GiB
+  local mem_pid="$LARDER_PID" mem_port="$LARDER_PORT"
+  echo "{\"larder\":$(rss_bytes "$mem_pid"),\"redis\":$(rss_bytes "$REDIS_PID")}" \
+    >"$RESULTS/rss-empty.json"
+  loadgen load-larder --target="127.0.0.1:$mem_port" --preload-keys="$RSS_KEYS" --duration=0 \
+    --server-pid="$mem_pid"
+  loadgen load-redis --protocol=redis --target="127.0.0.1:$REDIS_PORT" \
+    --preload-keys="$RSS_KEYS" --duration=0 --server-pid="$REDIS_PID" --inflight=1
+  local common=(--keys="$HOT_KEYS" --warmup="$WARMUP" --duration="$DURATION")
+  loadgen get-larder --target="127.0.0.1:$mem_port" "${common[@]}" --server-pid="$mem_pid"
+  redis_bench get-redis "$RB_GET" -r "$HOT_KEYS" -t get
+  loadgen get-redis-loadgen --protocol=redis --target="127.0.0.1:$REDIS_PORT" "${common[@]}" \
+    --server-pid="$REDIS_PID"
+  loadgen multiget-larder --target="127.0.0.1:$mem_port" "${common[@]}" --op=multiget \
+    --batch=16 --server-pid="$mem_pid"
+  redis_bench pipeline-redis "$RB_PIPE" -r "$HOT_KEYS" -P 16 -t get
+  redis_bench mget-redis "$RB_MGET" -r "$HOT_KEYS" MGET $(printf 'key:__rand_int__ %.0s' {1..16})
+  run_half_peak "$mem_pid" "$mem_port"
+  MEM_PID="$mem_pid" MEM_PORT="$mem_port"
+}
+
+# p99 at half of each server's own peak as the same load generator drives it (open loop,
+# latency counted from the intended send time).
+run_half_peak() {
+  local larder_rate redis_rate
+  larder_rate="$(jq '.ops_per_s / 2 | floor' "$RESULTS/get-larder.json")"
+  redis_rate="$(jq '.ops_per_s / 2 | floor' "$RESULTS/get-redis-loadgen.json")"
+  loadgen half-larder --target="127.0.0.1:$2" --keys="$HOT_KEYS" --warmup="$WARMUP" \
+    --duration="$DURATION" --rate="$larder_rate" --server-pid="$1"
+  loadgen half-redis --protocol=redis --target="127.0.0.1:$REDIS_PORT" --keys="$HOT_KEYS" \
+    --warmup="$WARMUP" --duration="$DURATION" --rate="$redis_rate" --server-pid="$REDIS_PID"
+}
+
+# RocksDB (warm: the working set fits its block cache), right after the memory engine again.
+run_rocksdb() {
+  if ! start_larderd rocksdb --engine=rocksdb --data-dir="$WORK/rocksdb"; then
+    log "RocksDB engine not available in this build: n/a"
+    return 0
+  fi
+  local common=(--keys="$HOT_KEYS" --duration="$DURATION")
+  loadgen rocksdb-memory --target="127.0.0.1:$MEM_PORT" "${common[@]}" --warmup="$WARMUP" \
+    --server-pid="$MEM_PID"
+  loadgen rocksdb-larder --target="127.0.0.1:$LARDER_PORT" "${common[@]}" \
+    --preload-keys="$HOT_KEYS" --warmup="$ENGINE_WARMUP" --server-pid="$LARDER_PID"
+  stop "$LARDER_PID"
+}
+
+# The Redis engine in front of the same redis-server (database 1), against raw Redis GETs.
+run_redis_engine() {
+  if ! start_larderd redis-engine --engine=redis \
+    --redis-url="redis://127.0.0.1:$REDIS_PORT/1"; then
+    log "Redis engine not available in this build: n/a"
+    return 0
+  fi
+  loadgen redis-engine-larder --target="127.0.0.1:$LARDER_PORT" --keys="$HOT_KEYS" \
+    --preload-keys="$HOT_KEYS" --warmup="$ENGINE_WARMUP" --duration="$DURATION" \
+    --server-pid="$LARDER_PID,$REDIS_PID"
+  redis_bench redis-engine-raw "$RB_GET" -r "$HOT_KEYS" -t get
+  stop "$LARDER_PID"
+}
+
+run_eviction() {
+  log "eviction simulator"
+  "$SIM" "${SIM_ARGS[@]}" --value-size="$VALUE_SIZE" --cache-fraction=0.1 --json \
+    >"$RESULTS/eviction.jsonl"
+  local name
+  for name in zipf scans loop; do
+    case "$name" in
+      zipf) grep '"zipf(0.99)"' "$RESULTS/eviction.jsonl" >"$RESULTS/eviction-$name.json" ;;
+      scans) grep '+scans' "$RESULTS/eviction.jsonl" >"$RESULTS/eviction-$name.json" ;;
+      loop) grep '"loop"' "$RESULTS/eviction.jsonl" >"$RESULTS/eviction-$name.json" ;;
+    esac
+  done
+}
+
+run_profile() {
+  [[ "$PROFILE" == 1 ]] || return 0
+  log "callgrind profile ($PROFILE_OPS Gets)"
+  LARDER_BENCH_BUILD="$BUILD" "$ROOT/bench/profile.sh" --ops="$PROFILE_OPS" --json \
+    --out="$RESULTS/profile" >"$RESULTS/profile.json"
+}
+
+source "$ROOT/bench/table.sh"
+
+main() {
+  for tool in redis-server redis-benchmark jq cmake; do
+    command -v "$tool" >/dev/null ||
+      { log "$tool is missing: run bench/install-bench-deps.sh"; exit 2; }
+  done
+  mkdir -p "$RESULTS"
+  log "building in $BUILD"
+  build
+  log "results in $RESULTS"
+  run_memory_and_redis
+  run_rocksdb
+  run_redis_engine
+  stop "$MEM_PID"
+  stop "$REDIS_PID"
+  run_eviction
+  run_profile
+  print_table | tee "$RESULTS/table.txt"
+  run_http | tee -a "$RESULTS/table.txt"
+}
+
+# The HTTP rows: the example service against nginx and Varnish, first asking larder on every hit,
+# then with its one-second in-process layer in front of larder.
+run_http() {
+  local quick=()
+  [[ "$QUICK" == 1 ]] && quick=(--quick)
+  echo "HTTP, every hit asks larderd:"
+  "$ROOT/bench/http_bench.sh" --rows-only --results="$RESULTS" --build-dir="$BUILD" "${quick[@]}"
+  echo "HTTP, with --local_cache_max_age=1s:"
+  "$ROOT/bench/http_bench.sh" --rows-only --results="$RESULTS/local" --build-dir="$BUILD" \
+    --service-arg=--local_cache_max_age=1s "${quick[@]}"
+}
+
+main
