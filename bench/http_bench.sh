@@ -102,26 +102,7 @@ build() {
 
 # --- processes --------------------------------------------------------------------------------
 
-# A free TCP port on 127.0.0.1 (nothing answers a connect to it).
-free_port() {
-  local port
-  for _ in $(seq 50); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-  log "no free port found"
-  return 1
-}
-
-# Waits up to $2 seconds for file $1 to contain $3, while process $4 lives.
-wait_for() {
-  for _ in $(seq $(($2 * 10))); do
-    grep -q "$3" "$1" 2>/dev/null && return 0
-    kill -0 "$4" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
+source "$ROOT/bench/lib.sh"
 
 # Waits up to $2 seconds for URL $1 to answer 200, while process $3 lives.
 wait_http() {
