@@ -3,6 +3,7 @@
 #include <map>
 #include <utility>
 
+#include "absl/time/clock.h"
 #include "prometheus/client_metric.h"
 
 namespace larder::server {
@@ -164,10 +165,6 @@ std::vector<MetricFamily> ServerMetrics::EngineFamilies() const {
   families.push_back(std::move(expirations));
   return families;
 }
-
-}  // namespace larder::server
-
-namespace larder::server {
 
 absl::StatusOr<storage::EngineStats> ServerMetrics::EngineStats() const {
   absl::MutexLock lock(&stats_mutex_);

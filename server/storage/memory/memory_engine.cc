@@ -75,8 +75,7 @@ int64_t MemoryEngine::SweepExpired() {
 
 absl::StatusOr<std::optional<StoredEntry>> MemoryEngine::Get(absl::string_view ns,
                                                              absl::string_view key) {
-  const uint64_t hash = HashOf(ns, key);
-  return ShardFor(hash).Get(ns, key, hash, clock_.Now());
+  return ShardFor(HashOf(ns, key)).Get(ns, key, clock_.Now());
 }
 
 absl::StatusOr<SetResult> MemoryEngine::Set(absl::string_view ns, absl::string_view key,

@@ -45,7 +45,7 @@ MemoryNode* MemoryShard::FindLocked(absl::string_view ns, absl::string_view key)
 }
 
 std::optional<StoredEntry> MemoryShard::Get(absl::string_view ns, absl::string_view key,
-                                            uint64_t /*hash*/, absl::Time now) {
+                                            absl::Time now) {
   {
     absl::ReaderMutexLock lock(&mutex_);
     MemoryNode* node = FindLocked(ns, key);

@@ -42,8 +42,8 @@ class MemoryShard {
  public:
   explicit MemoryShard(int64_t capacity_bytes) : queues_(capacity_bytes) {}
 
-  std::optional<StoredEntry> Get(absl::string_view ns, absl::string_view key, uint64_t hash,
-                                 absl::Time now) ABSL_LOCKS_EXCLUDED(mutex_);
+  std::optional<StoredEntry> Get(absl::string_view ns, absl::string_view key, absl::Time now)
+      ABSL_LOCKS_EXCLUDED(mutex_);
   SetResult Set(absl::string_view ns, absl::string_view key, uint64_t hash, absl::string_view value,
                 const SetOptions& options, absl::Time now) ABSL_LOCKS_EXCLUDED(mutex_);
   bool Delete(absl::string_view ns, absl::string_view key, absl::Time now)
