@@ -14,6 +14,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "larder/common/limits.h"
 #include "server/flag_types.h"
 #include "server/server.h"
 #include "server/storage/engine_registry.h"
@@ -34,6 +35,10 @@ ABSL_FLAG(absl::Duration, max_ttl, absl::ZeroDuration(), "largest TTL allowed; 0
 ABSL_FLAG(ByteSize, memory_limit, ByteSize{int64_t{1} << 30},
           "bytes the memory engine may hold before it evicts, e.g. 512MiB");
 ABSL_FLAG(ByteSize, max_value_bytes, ByteSize{int64_t{8} << 20}, "largest value a Set may store");
+ABSL_FLAG(ByteSize, max_response_bytes, ByteSize{larder::limits::kDefaultMaxResponseBytes},
+          "largest MultiGet response; past it the call fails with RESOURCE_EXHAUSTED");
+ABSL_FLAG(int, namespace_op_threads, 2,
+          "threads running Invalidate and Stats (never on gRPC's threads), on every engine");
 ABSL_FLAG(int, memory_shards, 16, "independently locked shards of the memory engine");
 ABSL_FLAG(int, metrics_max_namespaces, 100,
           "namespaces with their own label on /metrics; the rest are summed as _other");
@@ -72,6 +77,8 @@ constexpr const char* kFlagNames[] = {"listen",
                                       "max_ttl",
                                       "memory_limit",
                                       "max_value_bytes",
+                                      "max_response_bytes",
+                                      "namespace_op_threads",
                                       "memory_shards",
                                       "metrics_max_namespaces",
                                       "data_dir",
@@ -142,6 +149,8 @@ ServerOptions OptionsFromFlags() {
   options.handler.default_ttl = absl::GetFlag(FLAGS_default_ttl);
   options.handler.max_ttl = absl::GetFlag(FLAGS_max_ttl);
   options.handler.max_value_bytes = absl::GetFlag(FLAGS_max_value_bytes).bytes;
+  options.handler.max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes).bytes;
+  options.namespace_op_threads = absl::GetFlag(FLAGS_namespace_op_threads);
   options.engine_options = EngineOptionsFromFlags(options.handler.max_value_bytes);
   const int max_namespaces = absl::GetFlag(FLAGS_metrics_max_namespaces);
   if (max_namespaces < 1) Fail("--metrics-max-namespaces: must be at least 1");

@@ -17,6 +17,8 @@ namespace larder::server {
 namespace {
 
 constexpr char kServiceName[] = "larder.v1.Cache";
+// Engine Stats calls one round of forgetting idle namespaces may make.
+constexpr size_t kIdleNamespaceChecks = 64;
 
 // "host:port" with the port replaced by `port`.
 std::string WithPort(absl::string_view address, int port) {
@@ -37,8 +39,10 @@ absl::StatusOr<std::unique_ptr<LarderServer>> LarderServer::Start(
     server->executor_ =
         std::make_unique<BoundedExecutor>(options.storage_threads, options.storage_queue);
   }
-  server->service_ = std::make_unique<CacheService>(*server->handler_, server->rpc_metrics_,
-                                                    server->executor_.get());
+  server->namespace_ops_ =
+      std::make_unique<BoundedExecutor>(options.namespace_op_threads, options.namespace_op_queue);
+  server->service_ = std::make_unique<CacheService>(
+      *server->handler_, server->rpc_metrics_, server->executor_.get(), *server->namespace_ops_);
   LARDER_RETURN_IF_ERROR(server->StartMetrics());
   LARDER_RETURN_IF_ERROR(server->StartGrpc());
   server->SetServing(server->engine_->CheckHealth().ok());
@@ -57,9 +61,11 @@ absl::Status LarderServer::StartGrpc() {
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // No channelz service is served, so its per-call and per-socket counters are pure cost.
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
-  // Room for the largest value plus its key, tags and framing.
+  // Room for the largest value plus its key, tags and framing; and for the largest response.
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(
       options_.handler.max_value_bytes + (1 << 20), std::numeric_limits<int>::max())));
+  builder.SetMaxSendMessageSize(static_cast<int>(std::min<int64_t>(
+      options_.handler.max_response_bytes + (1 << 20), std::numeric_limits<int>::max())));
   builder.RegisterService(service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || port == 0) {
@@ -97,10 +103,16 @@ void LarderServer::SetServing(bool serving) {
 }
 
 void LarderServer::HealthLoop() {
+  absl::Time next_forget = absl::Now() + options_.forget_idle_namespaces_interval;
   absl::MutexLock lock(&mutex_);
   while (!mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.health_check_interval)) {
     mutex_.Unlock();
     const bool serving = engine_->CheckHealth().ok();
+    if (options_.forget_idle_namespaces_interval > absl::ZeroDuration() &&
+        absl::Now() >= next_forget) {
+      next_forget = absl::Now() + options_.forget_idle_namespaces_interval;
+      namespace_ops_->TrySubmit([this] { handler_->ForgetIdleNamespaces(kIdleNamespaceChecks); });
+    }
     mutex_.Lock();
     if (!stopping_) SetServing(serving);
   }
@@ -120,6 +132,7 @@ void LarderServer::Shutdown() {
     grpc_server_->Wait();
   }
   executor_.reset();  // Runs what is still queued.
+  namespace_ops_.reset();
   exposer_.reset();
 }
 

@@ -55,6 +55,7 @@ class LarderServer {
   std::unique_ptr<CacheHandler> handler_;
   RpcMetrics rpc_metrics_;
   std::unique_ptr<BoundedExecutor> executor_;
+  std::unique_ptr<BoundedExecutor> namespace_ops_;
   std::unique_ptr<CacheService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::shared_ptr<ServerMetrics> metrics_;

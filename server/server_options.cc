@@ -43,7 +43,16 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     return Invalid("--max-value-bytes",
                    absl::StrCat("must be 1 to 1073741824, got ", handler.max_value_bytes));
   }
+  if (handler.max_response_bytes < handler.max_value_bytes ||
+      handler.max_response_bytes > (int64_t{2} << 30) - (int64_t{1} << 20)) {
+    return Invalid("--max-response-bytes",
+                   absl::StrCat("must be --max-value-bytes (", handler.max_value_bytes,
+                                ") to 2 GiB - 1 MiB, got ", handler.max_response_bytes));
+  }
   if (options.metrics_max_namespaces < 1) return Invalid("--metrics-max-namespaces", ">= 1");
+  if (options.namespace_op_threads < 1) {
+    return Invalid("--namespace-op-threads", "must be at least 1");
+  }
   if (options.storage_threads < 1) return Invalid("--storage-threads", "must be at least 1");
   if (options.engine == "redis" &&
       options.engine_options.redis.pool_size < options.storage_threads) {

@@ -30,6 +30,13 @@ struct ServerOptions {
   // Threads and queue of the executor that runs blocking engines' calls. Default: 4 and 4096.
   int storage_threads = 4;
   size_t storage_queue = 4096;
+  // Threads and queue of the executor that runs Invalidate and Stats on every engine, so they
+  // never occupy gRPC's threads or the storage executor. Default: 2 and 256.
+  int namespace_op_threads = 2;
+  size_t namespace_op_queue = 256;
+  // How often hit/miss counters of idle, empty namespaces are forgotten (at most
+  // kIdleNamespaceChecks engine Stats calls each time); zero disables it. Default: 1 min.
+  absl::Duration forget_idle_namespaces_interval = absl::Minutes(1);
   // How often engine health is checked for grpc.health.v1. Default: 1 s.
   absl::Duration health_check_interval = absl::Seconds(1);
   // How long /metrics may reuse the engine's entry and byte counts when the engine answers

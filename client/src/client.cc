@@ -14,6 +14,8 @@ using client::internal::ClientCore;
 using client::internal::FromGetResponse;
 using client::internal::FromSetResponse;
 using client::internal::FromStatsResponse;
+using client::internal::Idempotency;
+using client::internal::IdempotencyOf;
 using client::internal::Rpcs;
 using client::internal::StartUnaryCall;
 
@@ -80,8 +82,8 @@ void Client::GetAsync(absl::string_view namespace_name, absl::string_view key,
     if (record) RecordLookups(core.metrics(), name, result);
     done(std::move(result));
   };
-  StartUnaryCall<v1::GetRequest, v1::GetResponse>(core, "Get", &Rpcs::Get, std::move(request),
-                                                  std::move(on_done));
+  StartUnaryCall<v1::GetRequest, v1::GetResponse>(core, "Get", &Rpcs::Get, Idempotency::kIdempotent,
+                                                  std::move(request), std::move(on_done));
 }
 
 void Client::SetAsync(absl::string_view namespace_name, absl::string_view key,
@@ -92,7 +94,7 @@ void Client::SetAsync(absl::string_view namespace_name, absl::string_view key,
     done(FromSetResponse(response));
   };
   StartUnaryCall<v1::SetRequest, v1::SetResponse>(
-      impl_->core(), "Set", &Rpcs::Set,
+      impl_->core(), "Set", &Rpcs::Set, IdempotencyOf(options),
       client::internal::ToSetRequest(namespace_name, key, value, options), std::move(on_done));
 }
 
@@ -106,6 +108,7 @@ void Client::DeleteAsync(absl::string_view namespace_name, absl::string_view key
     done(response.deleted());
   };
   StartUnaryCall<v1::DeleteRequest, v1::DeleteResponse>(impl_->core(), "Delete", &Rpcs::Delete,
+                                                        Idempotency::kIdempotent,
                                                         std::move(request), std::move(on_done));
 }
 
@@ -120,7 +123,8 @@ void Client::TouchAsync(absl::string_view namespace_name, absl::string_view key,
     done(TouchResult{response.found(), response.etag()});
   };
   StartUnaryCall<v1::TouchRequest, v1::TouchResponse>(impl_->core(), "Touch", &Rpcs::Touch,
-                                                      std::move(request), std::move(on_done));
+                                                      Idempotency::kIdempotent, std::move(request),
+                                                      std::move(on_done));
 }
 
 void Client::MultiGetAsync(absl::string_view namespace_name, const std::vector<std::string>& keys,
@@ -144,6 +148,7 @@ void Client::MultiGetAsync(absl::string_view namespace_name, const std::vector<s
     done(std::move(results));
   };
   StartUnaryCall<v1::MultiGetRequest, v1::MultiGetResponse>(core, "MultiGet", &Rpcs::MultiGet,
+                                                            Idempotency::kIdempotent,
                                                             std::move(request), std::move(on_done));
 }
 
@@ -161,8 +166,9 @@ void Client::MultiSetAsync(absl::string_view namespace_name, const std::vector<S
     for (const v1::SetResponse& one : response.results()) results.push_back(FromSetResponse(one));
     done(std::move(results));
   };
-  StartUnaryCall<v1::MultiSetRequest, v1::MultiSetResponse>(
-      impl_->core(), "MultiSet", &Rpcs::MultiSet, std::move(request), std::move(on_done));
+  StartUnaryCall<v1::MultiSetRequest, v1::MultiSetResponse>(impl_->core(), "MultiSet",
+                                                            &Rpcs::MultiSet, IdempotencyOf(entries),
+                                                            std::move(request), std::move(on_done));
 }
 
 void Client::InvalidateAsync(absl::string_view namespace_name, const InvalidateTarget& target,
@@ -172,7 +178,7 @@ void Client::InvalidateAsync(absl::string_view namespace_name, const InvalidateT
     done(response.deleted());
   };
   StartUnaryCall<v1::InvalidateRequest, v1::InvalidateResponse>(
-      impl_->core(), "Invalidate", &Rpcs::Invalidate,
+      impl_->core(), "Invalidate", &Rpcs::Invalidate, Idempotency::kIdempotent,
       client::internal::ToInvalidateRequest(namespace_name, target), std::move(on_done));
 }
 
@@ -184,7 +190,8 @@ void Client::StatsAsync(absl::string_view namespace_name, Callback<CacheStats> d
     done(FromStatsResponse(response));
   };
   StartUnaryCall<v1::StatsRequest, v1::StatsResponse>(impl_->core(), "Stats", &Rpcs::Stats,
-                                                      std::move(request), std::move(on_done));
+                                                      Idempotency::kIdempotent, std::move(request),
+                                                      std::move(on_done));
 }
 
 // --- Futures ----------------------------------------------------------------------------------

@@ -111,9 +111,10 @@ void ClientCore::CallFinished() {
   --in_flight_;
 }
 
-std::optional<absl::Time> ClientCore::RetryTime(const absl::Status& failure, int attempts_made,
+std::optional<absl::Time> ClientCore::RetryTime(const absl::Status& failure,
+                                                Idempotency idempotency, int attempts_made,
                                                 absl::Time deadline) {
-  if (failure.code() != absl::StatusCode::kUnavailable) return std::nullopt;
+  if (!MayRetry(failure.code(), idempotency)) return std::nullopt;
   if (attempts_made >= options_.retry.max_attempts) return std::nullopt;
   thread_local absl::InsecureBitGen random;
   const absl::Duration pause =

@@ -2,7 +2,8 @@
 // metrics, retry budget and retry timers, and the count of calls in flight.
 //
 //   LARDER_ASSIGN_OR_RETURN(auto core, ClientCore::Create(options));
-//   StartUnaryCall<v1::GetRequest, v1::GetResponse>(*core, "Get", &Rpcs::Get, request, done);
+//   StartUnaryCall<v1::GetRequest, v1::GetResponse>(*core, "Get", &Rpcs::Get,
+//                                                    Idempotency::kIdempotent, request, done);
 #pragma once
 
 #include <functional>
@@ -45,9 +46,10 @@ class ClientCore {
   void CallFinished();
 
   // When a call that made `attempts_made` attempts and failed with `failure` may try again,
-  // or nullopt: only kUnavailable, within max_attempts, before `deadline`, within the budget.
-  std::optional<absl::Time> RetryTime(const absl::Status& failure, int attempts_made,
-                                      absl::Time deadline);
+  // or nullopt: only when MayRetry(failure, idempotency) (kUnavailable of an idempotent call),
+  // within max_attempts, before `deadline`, within the budget.
+  std::optional<absl::Time> RetryTime(const absl::Status& failure, Idempotency idempotency,
+                                      int attempts_made, absl::Time deadline);
   // Runs `callback` at real time `when` on the retry timer thread.
   void RunAt(absl::Time when, std::function<void()> callback) {
     timers_.RunAt(when, std::move(callback));

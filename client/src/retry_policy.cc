@@ -5,6 +5,22 @@
 
 namespace larder::client::internal {
 
+Idempotency IdempotencyOf(const SetOptions& options) {
+  return options.if_absent || !options.if_match.empty() ? Idempotency::kAtMostOnce
+                                                        : Idempotency::kIdempotent;
+}
+
+Idempotency IdempotencyOf(const std::vector<SetEntry>& entries) {
+  for (const SetEntry& entry : entries) {
+    if (IdempotencyOf(entry.options) == Idempotency::kAtMostOnce) return Idempotency::kAtMostOnce;
+  }
+  return Idempotency::kIdempotent;
+}
+
+bool MayRetry(absl::StatusCode code, Idempotency idempotency) {
+  return code == absl::StatusCode::kUnavailable && idempotency == Idempotency::kIdempotent;
+}
+
 absl::Duration BackoffDelay(const RetryOptions& options, int retry, double uniform) {
   const double growth = std::pow(options.backoff_multiplier, std::max(0, retry - 1));
   absl::Duration pause = options.initial_backoff * growth;

@@ -1,20 +1,47 @@
-// Retry policy pieces of the client: the jittered exponential backoff between attempts and the
-// client-wide retry budget that keeps retries a bounded fraction of calls.
+// Retry policy pieces of the client: which failures may be retried, the jittered exponential
+// backoff between attempts and the client-wide retry budget that keeps retries a bounded
+// fraction of calls.
 //
+//   if (!MayRetry(status.code(), IdempotencyOf(set_options))) return status;
 //   absl::Duration pause = BackoffDelay(options.retry, /*retry=*/1, absl::Uniform(gen, 0.0, 1.0));
 //   budget.RecordCall();
 //   if (budget.TryRetry()) { /* schedule another attempt after `pause` */ }
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "larder/client.h"
 #include "larder/client_options.h"
 #include "larder/common/clock.h"
 
 namespace larder::client::internal {
+
+// Whether a call may be sent again after an attempt that the server may have applied before the
+// failure reached the client.
+enum class Idempotency {
+  // Repeating it leaves the same state as running it once: reads, unconditional writes,
+  // Delete, Touch, Invalidate.
+  kIdempotent,
+  // A conditional write (if_absent, if_match): a repeat of an applied attempt would report
+  // "not stored" for a value that was stored, so it is attempted at most once.
+  kAtMostOnce,
+};
+
+// kAtMostOnce when `options` has if_absent or if_match, else kIdempotent.
+Idempotency IdempotencyOf(const SetOptions& options);
+// kAtMostOnce when any entry is conditional, else kIdempotent.
+Idempotency IdempotencyOf(const std::vector<SetEntry>& entries);
+
+// Whether a failed attempt may be retried: only kUnavailable (the server could not be reached
+// or is shutting down), and only for kIdempotent calls. Never kDeadlineExceeded (the deadline
+// covers all attempts), nor kInvalidArgument, kResourceExhausted, kDataLoss, kInternal or any
+// other code, which a repeat would only meet again. Pure.
+bool MayRetry(absl::StatusCode code, Idempotency idempotency);
 
 // The pause before retry number `retry` (1 for the first): initial_backoff *
 // multiplier^(retry - 1), capped at max_backoff, then scaled by 1 + jitter * (2u - 1) for the

@@ -2,7 +2,7 @@
 // the timer thread, the deadline, status conversion and metrics — without a thread per call.
 //
 //   StartUnaryCall<v1::GetRequest, v1::GetResponse>(
-//       core, "Get", &Rpcs::Get, std::move(request),
+//       core, "Get", &Rpcs::Get, Idempotency::kIdempotent, std::move(request),
 //       [](absl::Status status, v1::GetResponse& response) { … });
 #pragma once
 
@@ -35,10 +35,11 @@ template <typename Request, typename Response>
 class UnaryCall : public std::enable_shared_from_this<UnaryCall<Request, Response>> {
  public:
   UnaryCall(ClientCore& core, const char* method_name, RpcMethod<Request, Response> method,
-            Request request, CallDone<Response> done)
+            Idempotency idempotency, Request request, CallDone<Response> done)
       : core_(core),
         method_name_(method_name),
         method_(method),
+        idempotency_(idempotency),
         request_(std::move(request)),
         done_(std::move(done)),
         deadline_(absl::Now() + core.options().deadline),
@@ -63,7 +64,8 @@ class UnaryCall : public std::enable_shared_from_this<UnaryCall<Request, Respons
   void OnAttemptDone(const grpc::Status& grpc_status) {
     absl::Status status = FromGrpcStatus(grpc_status, method_name_);
     const int attempts = static_cast<int>(contexts_.size());
-    if (std::optional<absl::Time> retry_at = core_.RetryTime(status, attempts, deadline_)) {
+    if (std::optional<absl::Time> retry_at =
+            core_.RetryTime(status, idempotency_, attempts, deadline_)) {
       auto self = this->shared_from_this();
       core_.RunAt(*retry_at, [self] { self->Attempt(); });
       return;
@@ -82,6 +84,7 @@ class UnaryCall : public std::enable_shared_from_this<UnaryCall<Request, Respons
   ClientCore& core_;
   const char* const method_name_;
   const RpcMethod<Request, Response> method_;
+  const Idempotency idempotency_;
   const Request request_;
   Response response_;
   CallDone<Response> done_;
@@ -90,12 +93,13 @@ class UnaryCall : public std::enable_shared_from_this<UnaryCall<Request, Respons
   std::vector<std::unique_ptr<grpc::ClientContext>> contexts_;
 };
 
-// Starts a call; `done` runs exactly once, on a gRPC or timer thread.
+// Starts a call; `done` runs exactly once, on a gRPC or timer thread. A kAtMostOnce call is
+// never retried: its first failure is final.
 template <typename Request, typename Response>
 void StartUnaryCall(ClientCore& core, const char* method_name, RpcMethod<Request, Response> method,
-                    Request request, CallDone<Response> done) {
-  std::make_shared<UnaryCall<Request, Response>>(core, method_name, method, std::move(request),
-                                                 std::move(done))
+                    Idempotency idempotency, Request request, CallDone<Response> done) {
+  std::make_shared<UnaryCall<Request, Response>>(core, method_name, method, idempotency,
+                                                 std::move(request), std::move(done))
       ->Start();
 }
 

@@ -3,10 +3,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "larder/common/etag.h"
 #include "larder/common/status_macros.h"
 #include "server/service/validation.h"
+#include "server/storage/glob.h"
 
 namespace larder::server {
 namespace {
@@ -28,18 +30,26 @@ absl::StatusOr<storage::InvalidateTarget> TargetOf(const v1::InvalidateRequest& 
       LARDER_RETURN_IF_ERROR(ValidateKey(request.prefix(), "prefix"));
       return storage::InvalidateTarget{Kind::kPrefix, request.prefix()};
     case v1::InvalidateRequest::kPattern:
-      LARDER_RETURN_IF_ERROR(ValidateKey(request.pattern(), "pattern"));
+      LARDER_RETURN_IF_ERROR(storage::CompiledGlob::Compile(request.pattern(), "pattern").status());
       return storage::InvalidateTarget{Kind::kPattern, request.pattern()};
     case v1::InvalidateRequest::kTag:
-      if (request.tag().empty() || request.tag().size() > kMaxTagBytes) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("tag: must be 1-", kMaxTagBytes, " bytes, got ", request.tag().size()));
-      }
+      LARDER_RETURN_IF_ERROR(ValidateTag(request.tag(), "tag"));
       return storage::InvalidateTarget{Kind::kTag, request.tag()};
     case v1::InvalidateRequest::TARGET_NOT_SET:
       break;
   }
   return absl::InvalidArgumentError("target: one of all, prefix, pattern or tag is required");
+}
+
+// What one result adds to a MultiGetResponse beyond its value and ETag: field tags, lengths,
+// the TTL and flags (an upper bound).
+constexpr int64_t kResultFramingBytes = 32;
+// Distinct keys read from the engine at a time: bounds what is held beyond the response limit.
+constexpr size_t kMultiGetChunkKeys = 16;
+
+int64_t ResponseBytesOf(const std::optional<storage::StoredEntry>& entry) {
+  if (!entry.has_value()) return kResultFramingBytes;
+  return kResultFramingBytes + static_cast<int64_t>(entry->value.size() + entry->etag.size());
 }
 
 }  // namespace
@@ -100,30 +110,30 @@ absl::Status CacheHandler::ValidateSet(const v1::SetRequest& request, absl::stri
       .status();
 }
 
-absl::Status CacheHandler::StoreValidated(const v1::SetRequest& request, absl::string_view ns,
-                                          v1::SetResponse& response) {
+storage::SetItem CacheHandler::ItemFor(const v1::SetRequest& request) const {
   absl::Duration ttl = options_.default_ttl;
   if (request.has_ttl()) {
     ttl = absl::Seconds(request.ttl().seconds()) + absl::Nanoseconds(request.ttl().nanos());
   }
-  storage::SetOptions set_options;
-  set_options.expires_at = ExpiryFor(ttl);
-  set_options.etag = StrongEtagFor(request.value());
-  if (!request.if_match().empty()) set_options.if_match = request.if_match();
-  set_options.if_absent = request.if_absent();
-  set_options.tags.assign(request.tags().begin(), request.tags().end());
-  LARDER_ASSIGN_OR_RETURN(storage::SetResult result,
-                          engine_.Set(ns, request.key(), request.value(), set_options));
-  response.set_stored(result.stored);
-  response.set_etag(std::move(result.etag));
-  return absl::OkStatus();
+  storage::SetItem item{request.key(), request.value(), {}};
+  item.options.expires_at = ExpiryFor(ttl);
+  item.options.etag = StrongEtagFor(request.value());
+  if (!request.if_match().empty()) item.options.if_match = request.if_match();
+  item.options.if_absent = request.if_absent();
+  item.options.tags.assign(request.tags().begin(), request.tags().end());
+  return item;
 }
 
 absl::Status CacheHandler::Set(const v1::SetRequest& request, v1::SetResponse& response) {
   LARDER_RETURN_IF_ERROR(ValidateNamespace(request.namespace_(), "namespace"));
   LARDER_RETURN_IF_ERROR(ValidateSet(request, request.namespace_(), ""));
   namespace_stats_.Register(request.namespace_());
-  return StoreValidated(request, request.namespace_(), response);
+  const storage::SetItem item = ItemFor(request);
+  LARDER_ASSIGN_OR_RETURN(storage::SetResult result,
+                          engine_.Set(request.namespace_(), item.key, item.value, item.options));
+  response.set_stored(result.stored);
+  response.set_etag(std::move(result.etag));
+  return absl::OkStatus();
 }
 
 absl::Status CacheHandler::Delete(const v1::DeleteRequest& request, v1::DeleteResponse& response) {
@@ -147,26 +157,65 @@ absl::Status CacheHandler::Touch(const v1::TouchRequest& request, v1::TouchRespo
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::optional<storage::StoredEntry>>>
+CacheHandler::ReadWithinResponseLimit(absl::string_view ns,
+                                      const std::vector<absl::string_view>& keys,
+                                      const std::vector<int>& uses) {
+  std::vector<std::optional<storage::StoredEntry>> entries;
+  entries.reserve(keys.size());
+  int64_t response_bytes = 0;
+  for (size_t begin = 0; begin < keys.size(); begin += kMultiGetChunkKeys) {
+    const size_t end = std::min(keys.size(), begin + kMultiGetChunkKeys);
+    const std::vector<absl::string_view> chunk(keys.begin() + begin, keys.begin() + end);
+    LARDER_ASSIGN_OR_RETURN(auto read, engine_.MultiGet(ns, chunk));
+    for (size_t i = 0; i < read.size(); ++i) {
+      response_bytes += uses[begin + i] * ResponseBytesOf(read[i]);
+      // Past the limit, keep counting the size but hold no more values.
+      if (response_bytes <= options_.max_response_bytes) entries.push_back(std::move(read[i]));
+    }
+  }
+  if (response_bytes > options_.max_response_bytes) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("keys: the response would be ", response_bytes, " bytes, over the limit of ",
+                     options_.max_response_bytes,
+                     " bytes (--max-response-bytes); split the keys over several "
+                     "MultiGet calls"));
+  }
+  return entries;
+}
+
 absl::Status CacheHandler::MultiGet(const v1::MultiGetRequest& request,
                                     v1::MultiGetResponse& response) {
   LARDER_RETURN_IF_ERROR(ValidateNamespace(request.namespace_(), "namespace"));
   LARDER_RETURN_IF_ERROR(ValidateBatchSize(request.keys_size(), "keys"));
-  std::vector<absl::string_view> keys;
-  keys.reserve(request.keys_size());
+  // Each distinct key is read once; `slot[i]` is request key i's place among them.
+  absl::flat_hash_map<absl::string_view, int> slot_of_key;
+  std::vector<absl::string_view> distinct;
+  std::vector<int> uses, slot(request.keys_size());
   for (int i = 0; i < request.keys_size(); ++i) {
     LARDER_RETURN_IF_ERROR(ValidateKey(request.keys(i), absl::StrCat("keys[", i, "]")));
-    keys.push_back(request.keys(i));
+    auto [it, added] = slot_of_key.try_emplace(request.keys(i), static_cast<int>(distinct.size()));
+    if (added) {
+      distinct.push_back(request.keys(i));
+      uses.push_back(0);
+    }
+    slot[i] = it->second;
+    ++uses[it->second];
   }
-  LARDER_ASSIGN_OR_RETURN(auto entries, engine_.MultiGet(request.namespace_(), keys));
+  LARDER_ASSIGN_OR_RETURN(auto entries,
+                          ReadWithinResponseLimit(request.namespace_(), distinct, uses));
   const absl::Time now = clock_.Now();
-  response.mutable_results()->Reserve(static_cast<int>(entries.size()));
+  response.mutable_results()->Reserve(request.keys_size());
   int64_t hits = 0;
-  for (auto& entry : entries) {
+  for (int i = 0; i < request.keys_size(); ++i) {
+    std::optional<storage::StoredEntry>& entry = entries[slot[i]];
     hits += entry.has_value();
-    FillGetResponse(std::move(entry), "", now, *response.add_results());
+    // The last request of a key takes the value; earlier duplicates copy it.
+    const bool last_use = --uses[slot[i]] == 0;
+    FillGetResponse(last_use ? std::move(entry) : std::optional<storage::StoredEntry>(entry), "",
+                    now, *response.add_results());
   }
-  namespace_stats_.RecordLookups(request.namespace_(), hits,
-                                 static_cast<int64_t>(entries.size()) - hits);
+  namespace_stats_.RecordLookups(request.namespace_(), hits, request.keys_size() - hits);
   return absl::OkStatus();
 }
 
@@ -179,8 +228,16 @@ absl::Status CacheHandler::MultiSet(const v1::MultiSetRequest& request,
         ValidateSet(request.entries(i), request.namespace_(), absl::StrCat("entries[", i, "].")));
   }
   namespace_stats_.Register(request.namespace_());
-  for (const v1::SetRequest& entry : request.entries()) {
-    LARDER_RETURN_IF_ERROR(StoreValidated(entry, request.namespace_(), *response.add_results()));
+  std::vector<storage::SetItem> items;
+  items.reserve(request.entries_size());
+  for (const v1::SetRequest& entry : request.entries()) items.push_back(ItemFor(entry));
+  LARDER_ASSIGN_OR_RETURN(std::vector<storage::SetResult> results,
+                          engine_.MultiSet(request.namespace_(), items));
+  response.mutable_results()->Reserve(static_cast<int>(results.size()));
+  for (storage::SetResult& result : results) {
+    v1::SetResponse& out = *response.add_results();
+    out.set_stored(result.stored);
+    out.set_etag(std::move(result.etag));
   }
   return absl::OkStatus();
 }
@@ -208,6 +265,13 @@ absl::Status CacheHandler::Stats(const v1::StatsRequest& request, v1::StatsRespo
   response.set_expirations(stats.expirations);
   response.set_engine(std::string(engine_.name()));
   return absl::OkStatus();
+}
+
+void CacheHandler::ForgetIdleNamespaces(size_t max_checks) {
+  for (const std::string& ns : namespace_stats_.TakeIdle(max_checks)) {
+    absl::StatusOr<storage::EngineStats> stats = engine_.Stats(ns);
+    if (stats.ok() && stats->entries == 0) namespace_stats_.ForgetIfIdle(ns);
+  }
 }
 
 }  // namespace larder::server

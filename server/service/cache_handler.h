@@ -7,8 +7,9 @@
 //   absl::Status status = handler.Get(request, response);
 //
 // Thread-safe (the engine is, and the handler keeps only atomic counters). Every method returns
-// kInvalidArgument naming the field and limit for bad input (storage untouched), kUnavailable
-// when the engine fails, and OK for a miss.
+// kInvalidArgument naming the field and limit for bad input (storage untouched), the engine's
+// code when it fails (kUnavailable, kDataLoss, kInternal), kResourceExhausted when a response
+// would pass max_response_bytes, and OK for a miss. Every limit is in larder/common/limits.h.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "larder/common/clock.h"
+#include "larder/common/limits.h"
 #include "larder/v1/cache.pb.h"
 #include "server/service/namespace_stats.h"
 #include "server/storage/storage_engine.h"
@@ -28,7 +30,9 @@ struct CacheHandlerOptions {
   // The largest TTL a request may ask for; zero means no limit. Default: none.
   absl::Duration max_ttl = absl::ZeroDuration();
   // The largest value a Set may store. Default: 8 MiB.
-  int64_t max_value_bytes = int64_t{8} << 20;
+  int64_t max_value_bytes = limits::kDefaultMaxValueBytes;
+  // The largest MultiGet response (values, ETags and framing). Default: 64 MiB.
+  int64_t max_response_bytes = limits::kDefaultMaxResponseBytes;
   // Namespaces with hit/miss counters of their own. Default: 10000.
   size_t max_tracked_namespaces = 10000;
 };
@@ -46,6 +50,10 @@ class CacheHandler {
   absl::Status Invalidate(const v1::InvalidateRequest& request, v1::InvalidateResponse& response);
   absl::Status Stats(const v1::StatsRequest& request, v1::StatsResponse& response);
 
+  // Forgets the hit/miss counters of up to `max_checks` namespaces that were idle since the
+  // previous call and hold no entries (one engine Stats call each). Run off gRPC's threads.
+  void ForgetIdleNamespaces(size_t max_checks);
+
   const NamespaceStats& namespace_stats() const { return namespace_stats_; }
   storage::StorageEngine& engine() { return engine_; }
 
@@ -53,9 +61,13 @@ class CacheHandler {
   // Checks one SetRequest (field names prefixed with `field_prefix`, e.g. "entries[3].").
   absl::Status ValidateSet(const v1::SetRequest& request, absl::string_view ns,
                            absl::string_view field_prefix) const;
-  // Stores a validated SetRequest under namespace `ns`.
-  absl::Status StoreValidated(const v1::SetRequest& request, absl::string_view ns,
-                              v1::SetResponse& response);
+  // The engine's view of a validated SetRequest (views into `request`).
+  storage::SetItem ItemFor(const v1::SetRequest& request) const;
+  // Reads the distinct `keys` in chunks; kResourceExhausted, naming the size the response would
+  // have reached, when `uses[i]` copies of each entry would pass max_response_bytes.
+  absl::StatusOr<std::vector<std::optional<storage::StoredEntry>>> ReadWithinResponseLimit(
+      absl::string_view ns, const std::vector<absl::string_view>& keys,
+      const std::vector<int>& uses);
   // Fills a GetResponse from an engine lookup (the caller counts the hit or miss).
   static void FillGetResponse(std::optional<storage::StoredEntry> entry,
                               absl::string_view if_none_match, absl::Time now,

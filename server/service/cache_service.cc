@@ -12,10 +12,23 @@ bool IsEngineFailure(absl::StatusCode code) {
          code == absl::StatusCode::kDataLoss;
 }
 
+// Why a queued call must not run any more: its client gave up, or its deadline passed.
+absl::Status AbandonedWhileQueued(grpc::CallbackServerContext& context) {
+  if (context.IsCancelled()) {
+    return absl::CancelledError("cancelled while waiting for a storage thread; not run");
+  }
+  if (context.deadline() <= std::chrono::system_clock::now()) {
+    return absl::DeadlineExceededError(
+        "deadline passed while waiting for a storage thread; not run");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-CacheService::CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedExecutor* executor)
-    : handler_(handler), metrics_(metrics), executor_(executor) {
+CacheService::CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedExecutor* storage,
+                           BoundedExecutor& namespace_ops)
+    : handler_(handler), metrics_(metrics), storage_(storage), namespace_ops_(namespace_ops) {
   SetMessageAllocatorFor_Get(&get_allocator_);
   SetMessageAllocatorFor_Set(&set_allocator_);
   SetMessageAllocatorFor_Delete(&delete_allocator_);
@@ -29,24 +42,26 @@ CacheService::CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedEx
 template <typename Request, typename Response>
 grpc::ServerUnaryReactor* CacheService::Run(grpc::CallbackServerContext* context, Rpc rpc,
                                             HandlerMethod<Request, Response> method,
-                                            const Request* request, Response* response) {
+                                            const Request* request, Response* response,
+                                            BoundedExecutor* executor) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   const auto started = std::chrono::steady_clock::now();
-  auto work = [this, rpc, method, request, response, reactor, started] {
-    const absl::Status status = (handler_.*method)(*request, *response);
+  auto finish = [this, rpc, reactor, started](const absl::Status& status) {
     if (IsEngineFailure(status.code())) metrics_.RecordEngineError();
     metrics_.Record(rpc, status.code(),
                     absl::FromChrono(std::chrono::steady_clock::now() - started));
     reactor->Finish(ToGrpcStatus(status));
   };
-  if (executor_ == nullptr) {
-    work();
-  } else if (!executor_->TrySubmit(work)) {
-    const absl::Status overloaded =
-        absl::UnavailableError("server overloaded: storage queue is full; retry later");
-    metrics_.Record(rpc, overloaded.code(),
-                    absl::FromChrono(std::chrono::steady_clock::now() - started));
-    reactor->Finish(ToGrpcStatus(overloaded));
+  if (executor == nullptr) {
+    finish((handler_.*method)(*request, *response));
+    return reactor;
+  }
+  auto work = [this, method, request, response, context, finish] {
+    absl::Status abandoned = AbandonedWhileQueued(*context);
+    finish(abandoned.ok() ? (handler_.*method)(*request, *response) : abandoned);
+  };
+  if (!executor->TrySubmit(work)) {
+    finish(absl::UnavailableError("server overloaded: storage queue is full; retry later"));
   }
   return reactor;
 }
@@ -54,49 +69,50 @@ grpc::ServerUnaryReactor* CacheService::Run(grpc::CallbackServerContext* context
 grpc::ServerUnaryReactor* CacheService::Get(grpc::CallbackServerContext* context,
                                             const v1::GetRequest* request,
                                             v1::GetResponse* response) {
-  return Run(context, Rpc::kGet, &CacheHandler::Get, request, response);
+  return Run(context, Rpc::kGet, &CacheHandler::Get, request, response, storage_);
 }
 
 grpc::ServerUnaryReactor* CacheService::Set(grpc::CallbackServerContext* context,
                                             const v1::SetRequest* request,
                                             v1::SetResponse* response) {
-  return Run(context, Rpc::kSet, &CacheHandler::Set, request, response);
+  return Run(context, Rpc::kSet, &CacheHandler::Set, request, response, storage_);
 }
 
 grpc::ServerUnaryReactor* CacheService::Delete(grpc::CallbackServerContext* context,
                                                const v1::DeleteRequest* request,
                                                v1::DeleteResponse* response) {
-  return Run(context, Rpc::kDelete, &CacheHandler::Delete, request, response);
+  return Run(context, Rpc::kDelete, &CacheHandler::Delete, request, response, storage_);
 }
 
 grpc::ServerUnaryReactor* CacheService::Touch(grpc::CallbackServerContext* context,
                                               const v1::TouchRequest* request,
                                               v1::TouchResponse* response) {
-  return Run(context, Rpc::kTouch, &CacheHandler::Touch, request, response);
+  return Run(context, Rpc::kTouch, &CacheHandler::Touch, request, response, storage_);
 }
 
 grpc::ServerUnaryReactor* CacheService::MultiGet(grpc::CallbackServerContext* context,
                                                  const v1::MultiGetRequest* request,
                                                  v1::MultiGetResponse* response) {
-  return Run(context, Rpc::kMultiGet, &CacheHandler::MultiGet, request, response);
+  return Run(context, Rpc::kMultiGet, &CacheHandler::MultiGet, request, response, storage_);
 }
 
 grpc::ServerUnaryReactor* CacheService::MultiSet(grpc::CallbackServerContext* context,
                                                  const v1::MultiSetRequest* request,
                                                  v1::MultiSetResponse* response) {
-  return Run(context, Rpc::kMultiSet, &CacheHandler::MultiSet, request, response);
+  return Run(context, Rpc::kMultiSet, &CacheHandler::MultiSet, request, response, storage_);
 }
 
 grpc::ServerUnaryReactor* CacheService::Invalidate(grpc::CallbackServerContext* context,
                                                    const v1::InvalidateRequest* request,
                                                    v1::InvalidateResponse* response) {
-  return Run(context, Rpc::kInvalidate, &CacheHandler::Invalidate, request, response);
+  return Run(context, Rpc::kInvalidate, &CacheHandler::Invalidate, request, response,
+             &namespace_ops_);
 }
 
 grpc::ServerUnaryReactor* CacheService::Stats(grpc::CallbackServerContext* context,
                                               const v1::StatsRequest* request,
                                               v1::StatsResponse* response) {
-  return Run(context, Rpc::kStats, &CacheHandler::Stats, request, response);
+  return Run(context, Rpc::kStats, &CacheHandler::Stats, request, response, &namespace_ops_);
 }
 
 }  // namespace larder::server

@@ -1,11 +1,14 @@
 // CacheService: the larder.v1.Cache gRPC service, a thin shell over CacheHandler using the
-// callback API. Calls run inline on gRPC's threads when the engine never blocks (memory), and
-// on a BoundedExecutor when it may (RocksDB, Redis), so a callback thread never waits on I/O.
-// Every call is counted in RpcMetrics by method, status code and latency. Requests and responses
-// live on one protobuf arena per call (ArenaMessageAllocator).
+// callback API. Single-key and batch calls run inline on gRPC's threads when the engine never
+// blocks (memory), and on the storage executor when it may (RocksDB, Redis), so a callback thread
+// never waits on I/O. Invalidate and Stats, whose cost grows with a namespace, always run on the
+// namespace executor, on every engine, so they never hold up other calls' threads. A call whose
+// deadline passed or which was cancelled while queued is dropped without running. Every call is
+// counted in RpcMetrics by method, status code and latency. Requests and responses live on one
+// protobuf arena per call (ArenaMessageAllocator).
 //
-//   CacheService service(handler, rpc_metrics, executor.get());  // executor may be null
-//   builder.RegisterService(&service);
+//   CacheService service(handler, rpc_metrics, storage.get(), namespace_ops);  // storage may be
+//   null builder.RegisterService(&service);
 #pragma once
 
 #include "larder/v1/cache.grpc.pb.h"
@@ -18,8 +21,10 @@ namespace larder::server {
 
 class CacheService final : public v1::Cache::CallbackService {
  public:
-  // `executor` null means every call runs inline. All referents must outlive the service.
-  CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedExecutor* executor);
+  // `storage` null means single-key and batch calls run inline. All referents must outlive the
+  // service.
+  CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedExecutor* storage,
+               BoundedExecutor& namespace_ops);
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
                                 v1::GetResponse* response) override;
@@ -48,10 +53,11 @@ class CacheService final : public v1::Cache::CallbackService {
   template <typename Request, typename Response>
   using HandlerMethod = absl::Status (CacheHandler::*)(const Request&, Response&);
 
+  // Runs `method` inline when `executor` is null, else queues it there.
   template <typename Request, typename Response>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, Rpc rpc,
                                 HandlerMethod<Request, Response> method, const Request* request,
-                                Response* response);
+                                Response* response, BoundedExecutor* executor);
 
   // Arena blocks kept inside each call: enough for a single-key call, and for a batch of about
   // 16 keys (larger batches take further arena blocks from the heap).
@@ -64,7 +70,8 @@ class CacheService final : public v1::Cache::CallbackService {
 
   CacheHandler& handler_;
   RpcMetrics& metrics_;
-  BoundedExecutor* const executor_;
+  BoundedExecutor* const storage_;
+  BoundedExecutor& namespace_ops_;
   SingleAllocator<v1::GetRequest, v1::GetResponse> get_allocator_;
   SingleAllocator<v1::SetRequest, v1::SetResponse> set_allocator_;
   SingleAllocator<v1::DeleteRequest, v1::DeleteResponse> delete_allocator_;

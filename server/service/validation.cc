@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "larder/common/status_macros.h"
 
 namespace larder::server {
 namespace {
@@ -25,14 +26,14 @@ bool IsWellFormed(const google::protobuf::Duration& d) {
 }  // namespace
 
 absl::Status ValidateNamespace(absl::string_view ns, absl::string_view field) {
-  if (ns.empty() || ns.size() > kMaxNamespaceLength) {
+  if (ns.empty() || ns.size() > limits::kMaxNamespaceBytes) {
     return Invalid(field,
-                   absl::StrCat("must be 1-", kMaxNamespaceLength,
+                   absl::StrCat("must be 1-", limits::kMaxNamespaceBytes,
                                 " characters of [A-Za-z0-9_.-], got ", ns.size(), " characters"));
   }
   for (char c : ns) {
     if (!IsNamespaceChar(c)) {
-      return Invalid(field, absl::StrCat("must be 1-", kMaxNamespaceLength,
+      return Invalid(field, absl::StrCat("must be 1-", limits::kMaxNamespaceBytes,
                                          " characters of [A-Za-z0-9_.-], got byte 0x",
                                          absl::Hex(static_cast<unsigned char>(c))));
     }
@@ -41,8 +42,9 @@ absl::Status ValidateNamespace(absl::string_view ns, absl::string_view field) {
 }
 
 absl::Status ValidateKey(absl::string_view key, absl::string_view field) {
-  if (key.empty() || key.size() > kMaxKeyBytes) {
-    return Invalid(field, absl::StrCat("must be 1-", kMaxKeyBytes, " bytes, got ", key.size()));
+  if (key.empty() || key.size() > limits::kMaxKeyBytes) {
+    return Invalid(field,
+                   absl::StrCat("must be 1-", limits::kMaxKeyBytes, " bytes, got ", key.size()));
   }
   return absl::OkStatus();
 }
@@ -58,22 +60,28 @@ absl::Status ValidateValue(absl::string_view value, int64_t max_value_bytes,
 
 absl::Status ValidateTags(const google::protobuf::RepeatedPtrField<std::string>& tags,
                           absl::string_view field) {
-  if (tags.size() > kMaxTagsPerEntry) {
-    return Invalid(field, absl::StrCat("at most ", kMaxTagsPerEntry, " tags, got ", tags.size()));
+  if (tags.size() > limits::kMaxTagsPerEntry) {
+    return Invalid(field,
+                   absl::StrCat("at most ", limits::kMaxTagsPerEntry, " tags, got ", tags.size()));
   }
   for (int i = 0; i < tags.size(); ++i) {
-    const std::string& tag = tags.Get(i);
-    if (tag.empty() || tag.size() > kMaxTagBytes) {
-      return Invalid(absl::StrCat(field, "[", i, "]"),
-                     absl::StrCat("must be 1-", kMaxTagBytes, " bytes, got ", tag.size()));
-    }
+    LARDER_RETURN_IF_ERROR(ValidateTag(tags.Get(i), absl::StrCat(field, "[", i, "]")));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTag(absl::string_view tag, absl::string_view field) {
+  if (tag.empty() || tag.size() > limits::kMaxTagBytes) {
+    return Invalid(field,
+                   absl::StrCat("must be 1-", limits::kMaxTagBytes, " bytes, got ", tag.size()));
   }
   return absl::OkStatus();
 }
 
 absl::Status ValidateBatchSize(int size, absl::string_view field) {
-  if (size < 1 || size > kMaxBatchSize) {
-    return Invalid(field, absl::StrCat("must hold 1-", kMaxBatchSize, " items, got ", size));
+  if (size < 1 || size > limits::kMaxBatchItems) {
+    return Invalid(field,
+                   absl::StrCat("must hold 1-", limits::kMaxBatchItems, " items, got ", size));
   }
   return absl::OkStatus();
 }

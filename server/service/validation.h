@@ -15,26 +15,23 @@
 #include "absl/time/time.h"
 #include "google/protobuf/duration.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
+#include "larder/common/limits.h"
 
 namespace larder::server {
 
-inline constexpr size_t kMaxNamespaceLength = 128;
-inline constexpr size_t kMaxKeyBytes = 4096;
-inline constexpr size_t kMaxTagBytes = 256;
-inline constexpr int kMaxTagsPerEntry = 32;
-inline constexpr int kMaxBatchSize = 1000;
-
-// 1-128 characters of [A-Za-z0-9_.-].
+// 1-128 characters of [A-Za-z0-9_.-] (limits::kMaxNamespaceBytes).
 absl::Status ValidateNamespace(absl::string_view ns, absl::string_view field);
-// 1-4096 bytes.
+// 1-4096 bytes, any bytes (limits::kMaxKeyBytes).
 absl::Status ValidateKey(absl::string_view key, absl::string_view field);
 // At most max_value_bytes.
 absl::Status ValidateValue(absl::string_view value, int64_t max_value_bytes,
                            absl::string_view field);
-// Each tag 1-256 bytes, at most 32 tags.
+// Each tag 1-256 bytes, at most 32 tags (limits::kMaxTagBytes, limits::kMaxTagsPerEntry).
 absl::Status ValidateTags(const google::protobuf::RepeatedPtrField<std::string>& tags,
                           absl::string_view field);
-// 1-1000 items.
+// One tag: 1-256 bytes.
+absl::Status ValidateTag(absl::string_view tag, absl::string_view field);
+// 1-1000 items (limits::kMaxBatchItems).
 absl::Status ValidateBatchSize(int size, absl::string_view field);
 
 // The TTL a request asks for: `ttl` when present (it must be positive, a valid Duration, and at

@@ -16,4 +16,16 @@ absl::StatusOr<std::vector<std::optional<StoredEntry>>> StorageEngine::MultiGet(
   return entries;
 }
 
+absl::StatusOr<std::vector<SetResult>> StorageEngine::MultiSet(absl::string_view ns,
+                                                               const std::vector<SetItem>& items) {
+  std::vector<SetResult> results;
+  results.reserve(items.size());
+  for (const SetItem& item : items) {
+    absl::StatusOr<SetResult> result = Set(ns, item.key, item.value, item.options);
+    if (!result.ok()) return std::move(result).status();
+    results.push_back(*std::move(result));
+  }
+  return results;
+}
+
 }  // namespace larder::storage

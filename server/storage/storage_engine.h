@@ -10,7 +10,11 @@
 // - Thread-safe: every method may be called concurrently from many threads.
 // - Arguments are already validated by the caller (CacheHandler); engines do not re-check
 //   limits. Namespaces never contain '\0' (they are [A-Za-z0-9_.-]+).
-// - A miss is OK with std::nullopt, never an error. Backend I/O trouble is kUnavailable.
+// - A miss is OK with std::nullopt, never an error. Backend I/O trouble (worth retrying) is
+//   kUnavailable; data the engine cannot read (corruption) is kDataLoss and an operation the
+//   backend refuses for good is kInternal: neither is retried by clients.
+// - Keys, prefixes, patterns and tags are arbitrary bytes (NUL and invalid UTF-8 included) of
+//   the sizes in larder/common/limits.h, and round-trip exactly.
 // - Expiry is judged by the injected Clock, never by the backend's own idea of time: an entry
 //   with expires_at <= clock.Now() is never returned, and is removed when touched (counted as
 //   an expiration). Engines may also reclaim expired entries in the background.
@@ -67,6 +71,13 @@ struct InvalidateTarget {
   std::string argument;
 };
 
+// One entry of a MultiSet.
+struct SetItem {
+  absl::string_view key;
+  absl::string_view value;
+  SetOptions options;
+};
+
 // Counters of one namespace, or of all namespaces when asked for "".
 struct EngineStats {
   int64_t entries = 0;      // Entries held (live; expired ones not yet reclaimed may count).
@@ -102,10 +113,14 @@ class StorageEngine {
                                                            absl::Time expires_at) = 0;
 
   // Removes the entries of `ns` selected by `target`; returns how many live entries went.
+  // Bounded: works in batches of at most limits::kKeysPerLockedBatch keys and holds no lock
+  // between batches, so calls on other namespaces (and on this one) proceed meanwhile. An entry
+  // written (Set, MultiSet) after the Invalidate began is never removed by it.
   virtual absl::StatusOr<int64_t> Invalidate(absl::string_view ns,
                                              const InvalidateTarget& target) = 0;
 
-  // Counters of `ns`, or of every namespace when `ns` is empty.
+  // Counters of `ns`, or of every namespace when `ns` is empty. Never holds a lock longer than
+  // one batch of limits::kKeysPerLockedBatch keys.
   virtual absl::StatusOr<EngineStats> Stats(absl::string_view ns) = 0;
 
   // OK when the engine can serve; kUnavailable (with the reason) when it cannot.
@@ -115,6 +130,14 @@ class StorageEngine {
   // the backend has a cheaper batch read. Fails as a whole on the first engine error.
   virtual absl::StatusOr<std::vector<std::optional<StoredEntry>>> MultiGet(
       absl::string_view ns, const std::vector<absl::string_view>& keys);
+
+  // Stores every item in order, as if by Set one after the other (a later item sees an earlier
+  // one of the same key), and returns one SetResult per item. All or nothing on an engine
+  // failure: when it returns an error, no item was stored. The default calls Set per item,
+  // which is all-or-nothing only for engines whose Set cannot fail (memory); engines that can
+  // fail mid-way override it (RocksDB: one WriteBatch).
+  virtual absl::StatusOr<std::vector<SetResult>> MultiSet(absl::string_view ns,
+                                                          const std::vector<SetItem>& items);
 };
 
 }  // namespace larder::storage

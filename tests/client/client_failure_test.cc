@@ -63,6 +63,31 @@ TEST_F(ClientFailureTest, ASilentListenerIsDeadlineExceeded) {
   const absl::Time start = absl::Now();
   EXPECT_THAT(client->Get("ns", "k"), StatusCodeIs(absl::StatusCode::kDeadlineExceeded));
   EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  EXPECT_EQ(Metric("larder_client_retries_total", {}), 0);
+}
+
+TEST_F(ClientFailureTest, ARequestTheServerRefusesIsNotRetried) {
+  EXPECT_THAT(client_->Set("not a namespace", "k", "v"),
+              StatusCodeIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_THAT(client_->Get("ns", ""), StatusCodeIs(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(Metric("larder_client_retries_total", {}), 0);
+  EXPECT_EQ(Metric("larder_client_rpcs_total", {{"method", "Set"}, {"code", "INVALID_ARGUMENT"}}),
+            1);
+}
+
+TEST_F(ClientFailureTest, AConditionalSetToAStoppedServerIsNotRetried) {
+  ASSERT_OK_AND_ASSIGN(auto stopped, LarderdProcess::Start());
+  ClientOptions options = OptionsFor(stopped->grpc_address());
+  options.retry.max_attempts = 1000;
+  options.retry.budget_min_retries_per_second = 100;
+  std::shared_ptr<Client> client = NewClient(options);
+  ASSERT_OK(client->Set("ns", "k", "before").status());  // Connected.
+  stopped->process().Stop();
+  SetOptions if_absent;
+  if_absent.if_absent = true;
+  EXPECT_THAT(client->Set("ns", "new", "v", if_absent),
+              StatusCodeIs(absl::StatusCode::kUnavailable));
+  EXPECT_EQ(Metric("larder_client_retries_total", {}), 0);
 }
 
 TEST_F(ClientFailureTest, AFrozenServerIsDeadlineExceeded) {

@@ -1,5 +1,8 @@
 #include "client/src/retry_policy.h"
 
+#include <string>
+#include <vector>
+
 #include "gtest/gtest.h"
 #include "tests/testing/fake_clock.h"
 
@@ -73,6 +76,50 @@ TEST(RetryBudgetTest, ZeroRatioAndFloorNeverRetries) {
   RetryBudget budget(0.0, 0, clock);
   for (int i = 0; i < 1000; ++i) budget.RecordCall();
   EXPECT_FALSE(budget.TryRetry());
+}
+
+// Every code the server or the channel can produce, and whether an idempotent call retries it.
+TEST(MayRetryTest, OnlyUnavailableOfAnIdempotentCall) {
+  for (int number = 0; number <= static_cast<int>(absl::StatusCode::kUnauthenticated); ++number) {
+    const auto code = static_cast<absl::StatusCode>(number);
+    SCOPED_TRACE(absl::StatusCodeToString(code));
+    EXPECT_EQ(MayRetry(code, Idempotency::kIdempotent), code == absl::StatusCode::kUnavailable);
+    EXPECT_FALSE(MayRetry(code, Idempotency::kAtMostOnce));
+  }
+}
+
+TEST(MayRetryTest, NamedCodesAreNeverRetried) {
+  for (absl::StatusCode code :
+       {absl::StatusCode::kDataLoss, absl::StatusCode::kInternal,
+        absl::StatusCode::kResourceExhausted, absl::StatusCode::kInvalidArgument,
+        absl::StatusCode::kDeadlineExceeded, absl::StatusCode::kCancelled,
+        absl::StatusCode::kUnknown}) {
+    EXPECT_FALSE(MayRetry(code, Idempotency::kIdempotent)) << absl::StatusCodeToString(code);
+  }
+}
+
+TEST(IdempotencyOfTest, ConditionalSetsAreAtMostOnce) {
+  SetOptions plain;
+  plain.ttl = absl::Seconds(5);
+  plain.tags = {"t"};
+  SetOptions if_absent;
+  if_absent.if_absent = true;
+  SetOptions if_match;
+  if_match.if_match = "\"abc\"";
+  EXPECT_EQ(IdempotencyOf(plain), Idempotency::kIdempotent);
+  EXPECT_EQ(IdempotencyOf(if_absent), Idempotency::kAtMostOnce);
+  EXPECT_EQ(IdempotencyOf(if_match), Idempotency::kAtMostOnce);
+}
+
+TEST(IdempotencyOfTest, OneConditionalEntryMakesAMultiSetAtMostOnce) {
+  std::vector<SetEntry> entries(3);
+  EXPECT_EQ(IdempotencyOf(entries), Idempotency::kIdempotent);
+  EXPECT_EQ(IdempotencyOf(std::vector<SetEntry>{}), Idempotency::kIdempotent);
+  entries[2].options.if_absent = true;
+  EXPECT_EQ(IdempotencyOf(entries), Idempotency::kAtMostOnce);
+  entries[2].options.if_absent = false;
+  entries[1].options.if_match = "*";
+  EXPECT_EQ(IdempotencyOf(entries), Idempotency::kAtMostOnce);
 }
 
 }  // namespace

@@ -79,6 +79,85 @@ TEST_F(S3FifoTest, ProtectedNodeIsTakenOnlyWhenNothingElseIsLeft) {
   EXPECT_EQ(queues.PopVictim(&fresh), &fresh);
 }
 
+TEST_F(S3FifoTest, ProtectedOldestOfSmallIsSkippedWhenOthersAreBehindIt) {
+  S3FifoQueues queues(100);  // Main is empty: the case that used to evict the protected node.
+  MemoryNode& overwritten = NewNode(1);
+  MemoryNode& second = NewNode(2);
+  MemoryNode& third = NewNode(3);
+  for (MemoryNode* node : {&overwritten, &second, &third}) queues.Insert(*node);
+  EXPECT_EQ(queues.PopVictim(&overwritten), &second);
+  EXPECT_EQ(queues.PopVictim(&overwritten), &third);
+  EXPECT_EQ(queues.PopVictim(&overwritten), &overwritten);
+  EXPECT_EQ(queues.PopVictim(&overwritten), nullptr);
+}
+
+TEST_F(S3FifoTest, ProtectedNodeInSmallSurvivesWhileMainHasNodes) {
+  S3FifoQueues queues(1000);
+  MemoryNode& in_main = NewNode(1);
+  queues.Insert(in_main);
+  ASSERT_EQ(queues.PopVictim(nullptr), &in_main);
+  queues.Insert(in_main);  // A ghost hit: straight to main.
+  ASSERT_EQ(in_main.queue, FifoQueue::kMain);
+  MemoryNode& fresh = NewNode(2);
+  queues.Insert(fresh);
+  EXPECT_EQ(queues.PopVictim(&fresh), &in_main);
+  EXPECT_EQ(fresh.queue, FifoQueue::kSmall);
+}
+
+TEST_F(S3FifoTest, ProtectedOldestOfMainIsSkippedEvenWhenRead) {
+  S3FifoQueues queues(20);
+  MemoryNode& protect = NewNode(1);
+  MemoryNode& other = NewNode(2);
+  for (MemoryNode* node : {&protect, &other}) {  // Both into main through ghost hits.
+    queues.Insert(*node);
+    ASSERT_EQ(queues.PopVictim(nullptr), node);
+    queues.Insert(*node);
+    ASSERT_EQ(node->queue, FifoQueue::kMain);
+  }
+  S3FifoQueues::RecordAccess(other);
+  S3FifoQueues::RecordAccess(other);
+  EXPECT_EQ(queues.PopVictim(&protect), &other);
+  EXPECT_EQ(protect.queue, FifoQueue::kMain);
+}
+
+TEST_F(S3FifoTest, ProtectedNodeIsNeverChosenWhileAnyOtherNodeIsLeft) {
+  for (int protected_index = 0; protected_index < 6; ++protected_index) {
+    S3FifoQueues queues(60);
+    std::vector<MemoryNode*> nodes;
+    for (int i = 0; i < 6; ++i) {
+      nodes.push_back(&NewNode(static_cast<uint64_t>(100 * protected_index + i)));
+      queues.Insert(*nodes.back());
+      if (i % 2 == 1) S3FifoQueues::RecordAccess(*nodes.back());
+    }
+    const MemoryNode* protect = nodes[protected_index];
+    for (int left = 6; left > 1; --left) {
+      MemoryNode* victim = queues.PopVictim(protect);
+      ASSERT_NE(victim, nullptr);
+      EXPECT_NE(victim, protect) << "protected " << protected_index << ", " << left << " left";
+    }
+    EXPECT_EQ(queues.PopVictim(protect), protect);
+  }
+}
+
+TEST_F(S3FifoTest, KeyEvictedAgainAfterReturningIsStillAGhost) {
+  S3FifoQueues queues(100);
+  MemoryNode& node = NewNode(7);
+  queues.Insert(node);
+  ASSERT_EQ(queues.PopVictim(nullptr), &node);
+  queues.Insert(node);  // Ghost hit, then out of main and back through small.
+  ASSERT_EQ(queues.PopVictim(nullptr), &node);
+  queues.Insert(node);
+  ASSERT_EQ(node.queue, FifoQueue::kSmall);
+  ASSERT_EQ(queues.PopVictim(nullptr), &node);               // Remembered again.
+  for (uint64_t other = 1000; other < 1000 + 63; ++other) {  // Age out one ghost slot.
+    MemoryNode& filler = NewNode(other);
+    queues.Insert(filler);
+    ASSERT_EQ(queues.PopVictim(nullptr), &filler);
+  }
+  queues.Insert(node);
+  EXPECT_EQ(node.queue, FifoQueue::kMain);
+}
+
 TEST_F(S3FifoTest, RemoveAndRechargeKeepTheByteCount) {
   S3FifoQueues queues(100);
   MemoryNode& node = NewNode(1, 30);

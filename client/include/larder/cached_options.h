@@ -17,7 +17,8 @@
 namespace larder {
 
 struct CachedOptions {
-  // The larder namespace results are stored in: 1-128 characters of [A-Za-z0-9_.-].
+  // The larder namespace results are stored in: 1-limits::kMaxNamespaceBytes (128) characters
+  // of [A-Za-z0-9_.-].
   // Default: "default"
   std::string namespace_name = "default";
   // The first part of every default key ("get_user:5d0e…"). Give each function sharing a

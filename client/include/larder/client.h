@@ -1,5 +1,6 @@
 // larder::Client: the C++ client of larderd (proto larder.v1.Cache), synchronous and
-// asynchronous, with deadlines, retries of UNAVAILABLE under a retry budget, and metrics.
+// asynchronous, with deadlines, retries of UNAVAILABLE for idempotent calls under a retry
+// budget (RetryOptions), and metrics.
 //
 //   larder::ClientOptions options;
 //   options.target = "localhost:7400";
@@ -13,7 +14,9 @@
 //
 // Errors are absl::Status with the gRPC code's number (kDeadlineExceeded past the deadline,
 // kUnavailable when no server answers, kInvalidArgument for a namespace, key or value the
-// server refuses). A miss is not an error: it is OK with found = false.
+// server refuses, past the bounds of larder/common/limits.h). A miss is not an error: it is OK
+// with found = false. A conditional Set or MultiSet (if_absent, if_match) is never retried, so
+// its kUnavailable means "maybe applied": read the entry back before deciding.
 //
 // Thread-safety: every method may be called from any thread at once. Asynchronous callbacks run
 // on gRPC's threads: they must not block, throw, call synchronous methods of the client, or
@@ -35,6 +38,7 @@
 #include "larder/client_metrics.h"
 #include "larder/client_options.h"
 #include "larder/common/clock.h"
+#include "larder/common/limits.h"
 
 namespace larder {
 
@@ -71,7 +75,8 @@ struct SetOptions {
   // Store only when no live entry exists.
   // Default: false
   bool if_absent = false;
-  // Tags for Invalidate(InvalidateTarget::Tag(…)): each 1-256 bytes, at most 32.
+  // Tags for Invalidate(InvalidateTarget::Tag(…)): each 1-limits::kMaxTagBytes bytes, at most
+  // limits::kMaxTagsPerEntry.
   // Default: none
   std::vector<std::string> tags;
 };
@@ -101,7 +106,7 @@ class InvalidateTarget {
   enum class Kind { kAll, kPrefix, kPattern, kTag };
   // Every entry of the namespace.
   static InvalidateTarget All() { return InvalidateTarget(Kind::kAll, ""); }
-  // Every key starting with `prefix` (1-4096 bytes).
+  // Every key starting with `prefix` (1-limits::kMaxKeyBytes bytes).
   static InvalidateTarget Prefix(std::string prefix) {
     return InvalidateTarget(Kind::kPrefix, std::move(prefix));
   }
@@ -153,6 +158,8 @@ class Client {
   // Synchronous calls: they block the calling thread for at most the deadline.
   absl::StatusOr<GetResult> Get(absl::string_view namespace_name, absl::string_view key,
                                 const GetOptions& options = {});
+  // A conditional Set (if_absent, if_match) is attempted once: see "Which calls are retried"
+  // in docs/client.md.
   absl::StatusOr<SetResult> Set(absl::string_view namespace_name, absl::string_view key,
                                 absl::string_view value, const SetOptions& options = {});
   // True when a live entry was removed.
@@ -160,10 +167,11 @@ class Client {
   // Restarts the TTL of a live entry: `ttl` from now, nullopt for the server's default.
   absl::StatusOr<TouchResult> Touch(absl::string_view namespace_name, absl::string_view key,
                                     std::optional<absl::Duration> ttl = std::nullopt);
-  // One result per key, in the order of `keys` (1-1000 of them).
+  // One result per key, in the order of `keys` (1-limits::kMaxBatchItems of them).
   absl::StatusOr<std::vector<GetResult>> MultiGet(absl::string_view namespace_name,
                                                   const std::vector<std::string>& keys);
-  // Validated as a whole by the server before anything is stored; results in entry order.
+  // 1-limits::kMaxBatchItems entries, validated as a whole by the server before anything is
+  // stored; results in entry order. Attempted once when any entry is conditional.
   absl::StatusOr<std::vector<SetResult>> MultiSet(absl::string_view namespace_name,
                                                   const std::vector<SetEntry>& entries);
   // The number of live entries removed.

@@ -19,8 +19,12 @@ class Registry;
 
 namespace larder {
 
-// How a call that failed with UNAVAILABLE is tried again. Nothing else is retried: a deadline
-// already spent, bad input and conditional-write refusals would fail the same way again.
+// How a call that failed with UNAVAILABLE is tried again. Only idempotent calls are retried:
+// Get, MultiGet, Stats, Delete, Touch, Invalidate, and Set / MultiSet without if_absent or
+// if_match. A conditional write is attempted at most once (its first attempt may have been
+// applied before the failure reached the client), so its UNAVAILABLE reaches the caller. No
+// other code is retried: a deadline already spent, bad input, RESOURCE_EXHAUSTED, DATA_LOSS
+// and INTERNAL would fail the same way again.
 struct RetryOptions {
   // Attempts per call, the first one included; 1 turns retries off.
   // Default: 3

@@ -68,14 +68,16 @@ std::string KeyFor(const Request& request, const RoutePolicy& policy) {
   return DefaultCacheKey(*as_get, KeyOptions{policy.vary, policy.query_params});
 }
 
-std::vector<std::string> TagsFor(const Request& request, const RoutePolicy& policy) {
+// Every tag of a response stored for `request`: the policy's, tags_for's and the path tag last.
+// kInvalidArgument (ValidateRouteTags) when the route's tags are not all storable: then nothing
+// is stored, since an entry missing one of its tags would escape that tag's invalidation.
+absl::StatusOr<std::vector<std::string>> TagsFor(const Request& request,
+                                                 const RoutePolicy& policy) {
   std::vector<std::string> tags = policy.tags;
   if (policy.tags_for) {
-    for (std::string& tag : policy.tags_for(request)) {
-      if (!tag.empty() && tag.size() <= 256) tags.push_back(std::move(tag));
-    }
+    for (std::string& tag : policy.tags_for(request)) tags.push_back(std::move(tag));
   }
-  if (tags.size() > 31) tags.resize(31);
+  if (absl::Status valid = ValidateRouteTags(tags); !valid.ok()) return valid;
   tags.push_back(PathTag(request.path));
   return tags;
 }
@@ -303,6 +305,11 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
                                                        const std::string& key,
                                                        const Response& response) {
   if (!CheckStorable(request, response, policy).storable) return std::nullopt;
+  absl::StatusOr<std::vector<std::string>> tags = TagsFor(request, policy);
+  if (!tags.ok()) {
+    metrics_->CountStoreError(RouteLabel(policy), "tags");
+    return std::nullopt;
+  }
   const absl::Time now = clock_->Now();
   StoredResponse record;
   record.response.status = response.status;
@@ -311,8 +318,8 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
   record.meta.etag = response.headers.Get("ETag").value_or("");
   record.meta.stored_at = now;
   record.meta.fresh_until = now + policy.ttl;
-  absl::Status status = store_->Store(policy.cache_namespace, key, record, StorageTtl(policy),
-                                      TagsFor(request, policy));
+  absl::Status status =
+      store_->Store(policy.cache_namespace, key, record, StorageTtl(policy), *tags);
   if (!status.ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "store");
     return std::nullopt;

@@ -1,7 +1,9 @@
 // HttpMetrics: every prometheus-cpp family of the HTTP caching layer, in one place.
 //
 //   larder_http_responses_total{route,cache}          cache: hit, miss, stale, not_modified, bypass
-//   larder_http_store_errors_total{route,operation}   operation: lookup, store, invalidate
+//   larder_http_store_errors_total{route,operation}   operation: lookup, store, invalidate, tags
+//                                                     (tags: a response not stored because its
+//                                                     route's tags fail ValidateRouteTags)
 //   larder_http_refreshes_total{route,result}         result: stored, not_stored, failed, skipped
 //   larder_http_collapsed_total{route}                requests that waited for another's render
 //

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "larder/common/etag.h"
+#include "larder/common/limits.h"
 
 namespace larder::http {
 namespace {
@@ -104,7 +105,10 @@ std::string DefaultCacheKey(const Request& request, const KeyOptions& options) {
 }
 
 std::string PathTag(absl::string_view path) {
-  if (path.size() <= 250) return absl::StrCat("path:", path);
+  // Part of every stored entry's tags, so fixed: "path:" plus up to 250 bytes is a valid tag.
+  constexpr size_t kMaxLiteralPathBytes = 250;
+  static_assert(5 + kMaxLiteralPathBytes <= limits::kMaxTagBytes);
+  if (path.size() <= kMaxLiteralPathBytes) return absl::StrCat("path:", path);
   return absl::StrCat("path:#", HashHex(path));
 }
 

@@ -14,11 +14,28 @@ bool IsNamespaceChar(char c) {
 
 }  // namespace
 
+absl::Status ValidateRouteTags(const std::vector<std::string>& tags) {
+  if (tags.size() > static_cast<size_t>(kMaxRouteTags)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("tags: at most ", kMaxRouteTags, " per route (with the path tag, ",
+                     limits::kMaxTagsPerEntry, " per entry), got ", tags.size()));
+  }
+  for (size_t i = 0; i < tags.size(); ++i) {
+    if (tags[i].empty() || tags[i].size() > limits::kMaxTagBytes) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "tags[", i, "]: must be 1-", limits::kMaxTagBytes, " bytes, got ", tags[i].size()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidatePolicy(const RoutePolicy& policy) {
   const std::string& ns = policy.cache_namespace;
-  if (ns.empty() || ns.size() > 128 || !std::all_of(ns.begin(), ns.end(), IsNamespaceChar)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cache_namespace must be 1-128 of [A-Za-z0-9_.-], got \"", ns, "\""));
+  if (ns.empty() || ns.size() > limits::kMaxNamespaceBytes ||
+      !std::all_of(ns.begin(), ns.end(), IsNamespaceChar)) {
+    return absl::InvalidArgumentError(absl::StrCat("cache_namespace must be 1-",
+                                                   limits::kMaxNamespaceBytes,
+                                                   " of [A-Za-z0-9_.-], got \"", ns, "\""));
   }
   if (policy.ttl <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("ttl must be positive");
@@ -27,14 +44,7 @@ absl::Status ValidatePolicy(const RoutePolicy& policy) {
       policy.stale_if_error < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("stale windows must not be negative");
   }
-  if (policy.tags.size() > 31) {  // One more is the path tag.
-    return absl::InvalidArgumentError("at most 31 tags (the path tag is the 32nd)");
-  }
-  for (const std::string& tag : policy.tags) {
-    if (tag.empty() || tag.size() > 256) {
-      return absl::InvalidArgumentError(absl::StrCat("tag \"", tag, "\" must be 1-256 bytes"));
-    }
-  }
+  if (absl::Status tags = ValidateRouteTags(policy.tags); !tags.ok()) return tags;
   if (policy.cached_statuses.empty()) {
     return absl::InvalidArgumentError("cached_statuses must not be empty");
   }

@@ -1,10 +1,13 @@
 #include "server/storage/memory/memory_engine.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
+#include <vector>
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "server/storage/glob.h"
 
 namespace larder::storage {
 namespace {
@@ -96,16 +99,58 @@ absl::StatusOr<std::optional<std::string>> MemoryEngine::Touch(absl::string_view
 
 absl::StatusOr<int64_t> MemoryEngine::Invalidate(absl::string_view ns,
                                                  const InvalidateTarget& target) {
+  internal::InvalidateScan scan;
+  scan.kind = target.kind;
+  std::optional<CompiledGlob> glob;
+  switch (target.kind) {
+    case InvalidateTarget::Kind::kAll:
+      break;
+    case InvalidateTarget::Kind::kPrefix:
+      scan.range_prefix = target.argument;
+      break;
+    case InvalidateTarget::Kind::kPattern: {
+      absl::StatusOr<CompiledGlob> compiled = CompiledGlob::Compile(target.argument);
+      if (!compiled.ok()) return std::move(compiled).status();
+      glob.emplace(*std::move(compiled));
+      scan.glob = &*glob;
+      scan.range_prefix = glob->literal_prefix();
+      break;
+    }
+    case InvalidateTarget::Kind::kTag:
+      scan.tag = target.argument;
+      break;
+  }
+  // Recorded for every shard before any is walked: whatever is stored from here on has a larger
+  // sequence and is left alone.
+  std::vector<uint64_t> written_up_to;
+  written_up_to.reserve(shards_.size());
+  for (auto& shard : shards_) written_up_to.push_back(shard->write_sequence());
   const absl::Time now = clock_.Now();
-  int64_t deleted = 0;
-  for (auto& shard : shards_) deleted += shard->Invalidate(ns, target, now);
-  return deleted;
+  int64_t removed = 0;
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    removed += shards_[i]->Invalidate(ns, scan, written_up_to[i], now);
+  }
+  return removed;
 }
 
 absl::StatusOr<EngineStats> MemoryEngine::Stats(absl::string_view ns) {
   EngineStats stats;
   for (auto& shard : shards_) shard->AddStats(ns, stats);
   return stats;
+}
+
+MemoryUsage MemoryEngine::Usage() {
+  MemoryUsage usage;
+  for (auto& shard : shards_) {
+    const internal::ShardUsage part = shard->Usage();
+    usage.charged_bytes += part.charged_bytes;
+    usage.max_shard_charged_bytes = std::max(usage.max_shard_charged_bytes, part.charged_bytes);
+    usage.shard_capacity_bytes = part.capacity_bytes;
+    usage.namespace_tables += part.namespace_tables;
+    usage.tag_sets += part.tag_sets;
+    usage.retired_namespaces += part.retired_namespaces;
+  }
+  return usage;
 }
 
 void RegisterMemoryEngine(EngineRegistry& registry) {

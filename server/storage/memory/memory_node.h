@@ -1,5 +1,9 @@
-// MemoryNode: one entry of the memory engine, with the intrusive links its eviction queues use.
+// MemoryNode: one entry of the memory engine, with the intrusive links its eviction queues use
+// and the write sequence number Invalidate uses to leave entries written after it began alone.
 // Internal to server/storage/memory.
+//
+//   MemoryNode& node = table.entries[key];   // the shard fills every field under its lock
+//   node.sequence = ++shard_write_sequence;
 #pragma once
 
 #include <atomic>
@@ -23,6 +27,8 @@ struct MemoryNode {
   NamespaceTable* table = nullptr;   // The namespace holding this node.
   const std::string* key = nullptr;  // Points at the key stored in table->entries.
   uint64_t hash = 0;                 // Hash of (namespace, key), for the ghost queue.
+  // The shard's write sequence when this value was stored: larger means written later.
+  uint64_t sequence = 0;
   std::string value;
   std::string etag;
   absl::Time expires_at = absl::InfiniteFuture();
@@ -39,8 +45,16 @@ struct MemoryNode {
   size_t expiry_slot = kNoExpirySlot;
 };
 
-// Bytes charged per entry beyond its key, value, ETag and tags: the node, map slot and
-// allocation headers, rounded up.
-inline constexpr int64_t kEntryOverheadBytes = 192;
+// Bytes charged per entry beyond its key, value, ETag and tags: the node and its key string in
+// the node_hash_map, the map slot, the entry's place in its namespace's ordered key index and in
+// the sweeper's list, and allocation headers, rounded up.
+inline constexpr int64_t kEntryOverheadBytes = 256;
+static_assert(sizeof(MemoryNode) + sizeof(std::string) + 3 * sizeof(void*) + 16 <=
+                  kEntryOverheadBytes,
+              "kEntryOverheadBytes no longer covers a node");
+
+// Bytes charged per tag of an entry beyond the tag's bytes: the entry's copy of the tag string
+// and its place in the namespace's ordered set of keys carrying the tag.
+inline constexpr int64_t kTagMembershipOverheadBytes = sizeof(std::string) + 16;
 
 }  // namespace larder::storage::internal

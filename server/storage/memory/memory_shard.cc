@@ -4,7 +4,7 @@
 
 #include "absl/strings/match.h"
 #include "larder/common/etag.h"
-#include "server/storage/glob.h"
+#include "larder/common/limits.h"
 
 namespace larder::storage::internal {
 namespace {
@@ -17,22 +17,10 @@ StoredEntry CopyOut(const MemoryNode& node) {
 
 int64_t ChargeOf(const MemoryNode& node) {
   int64_t charge = kEntryOverheadBytes + node.key->size() + node.value.size() + node.etag.size();
-  for (const std::string& tag : node.tags) charge += tag.size() + sizeof(std::string);
-  return charge;
-}
-
-bool Selected(const InvalidateTarget& target, const std::string& key) {
-  switch (target.kind) {
-    case InvalidateTarget::Kind::kAll:
-      return true;
-    case InvalidateTarget::Kind::kPrefix:
-      return absl::StartsWith(key, target.argument);
-    case InvalidateTarget::Kind::kPattern:
-      return GlobMatch(target.argument, key);
-    case InvalidateTarget::Kind::kTag:
-      return false;  // Tags go through the tag index.
+  for (const std::string& tag : node.tags) {
+    charge += kTagMembershipOverheadBytes + static_cast<int64_t>(tag.size());
   }
-  return false;
+  return charge;
 }
 
 }  // namespace
@@ -72,42 +60,60 @@ SetResult MemoryShard::Set(absl::string_view ns, absl::string_view key, uint64_t
   }
   const bool inserted = node == nullptr;
   if (inserted) node = &InsertLocked(ns, key, hash);
+  node->sequence = ++write_sequence_;
   AssignLocked(*node, value, options);
   if (inserted) queues_.Insert(*node);
   EvictOverBudgetLocked(node);
   return SetResult{true, options.etag};
 }
 
+// Creates the node (and its namespace table when new) and indexes its key; the caller assigns
+// the value and links the node into the queues.
 MemoryNode& MemoryShard::InsertLocked(absl::string_view ns, absl::string_view key, uint64_t hash) {
   auto [table_it, table_added] = namespaces_.try_emplace(ns);
   NamespaceTable& table = table_it->second;
   if (table_added) {
     table.name = &table_it->first;
-    table.counters = &counters_[ns];
+    bookkeeping_bytes_ += NamespaceCharge(ns);
+    if (std::optional<RetiredNamespaces::Counts> counts = retired_.Revive(ns)) {
+      table.evictions = counts->evictions;
+      table.expirations = counts->expirations;
+    }
   }
   auto [entry_it, entry_added] = table.entries.try_emplace(key);
   MemoryNode& node = entry_it->second;
   node.table = &table;
   node.key = &entry_it->first;
   node.hash = hash;
-  table.bytes += static_cast<int64_t>(key.size());
+  table.keys.insert(&node);
+  ++totals_.entries;
+  AddBytesLocked(table, static_cast<int64_t>(key.size()));
   return node;
 }
 
 // Replaces value, ETag, tags and expiry of a node already in its table; keeps the charge of the
-// node, the queue and the table's byte count in step.
+// node, the queue and the byte counts in step.
 void MemoryShard::AssignLocked(MemoryNode& node, absl::string_view value,
                                const SetOptions& options) {
-  IndexTagsLocked(node, /*add=*/false);
-  node.table->bytes += static_cast<int64_t>(value.size()) - static_cast<int64_t>(node.value.size());
+  const bool retag = node.tags != options.tags;  // Same tags: the tag sets stay as they are.
+  if (retag) IndexTagsLocked(node, /*add=*/false);
+  AddBytesLocked(*node.table,
+                 static_cast<int64_t>(value.size()) - static_cast<int64_t>(node.value.size()));
   node.value.assign(value.data(), value.size());
   node.etag = options.etag;
-  node.tags = options.tags;
-  IndexTagsLocked(node, /*add=*/true);
+  if (retag) {
+    node.tags = options.tags;
+    IndexTagsLocked(node, /*add=*/true);
+  }
   SetExpiryLocked(node, options.expires_at);
   const int64_t charge = ChargeOf(node);
   queues_.Recharge(node, charge - node.charge);
   node.charge = charge;
+}
+
+void MemoryShard::AddBytesLocked(NamespaceTable& table, int64_t delta) {
+  table.bytes += delta;
+  totals_.bytes += delta;
 }
 
 void MemoryShard::SetExpiryLocked(MemoryNode& node, absl::Time expires_at) {
@@ -125,42 +131,62 @@ void MemoryShard::SetExpiryLocked(MemoryNode& node, absl::Time expires_at) {
   }
 }
 
+// Adds the node to (or removes it from) the key set of each of its tags; a tag set exists, and
+// is charged, only while it holds a node.
 void MemoryShard::IndexTagsLocked(MemoryNode& node, bool add) {
+  NamespaceTable& table = *node.table;
   for (const std::string& tag : node.tags) {
     if (add) {
-      node.table->tags[tag].insert(&node);
+      auto [it, created] = table.tags.try_emplace(tag);
+      if (created) {
+        bookkeeping_bytes_ += TagSetCharge(tag);
+        ++tag_sets_;
+      }
+      it->second.insert(&node);
       continue;
     }
-    auto it = node.table->tags.find(tag);
-    if (it == node.table->tags.end()) continue;
+    auto it = table.tags.find(tag);
+    if (it == table.tags.end()) continue;  // A repeated tag already removed the node.
     it->second.erase(&node);
-    if (it->second.empty()) node.table->tags.erase(it);
+    if (!it->second.empty()) continue;
+    bookkeeping_bytes_ -= TagSetCharge(tag);
+    --tag_sets_;
+    table.tags.erase(it);
   }
 }
 
+// Erases the node, and its namespace table when it was the last (its counts retire).
 void MemoryShard::EraseLocked(MemoryNode& node) {
   queues_.Remove(node);
   IndexTagsLocked(node, /*add=*/false);
   SetExpiryLocked(node, absl::InfiniteFuture());
   NamespaceTable& table = *node.table;
-  table.bytes -= static_cast<int64_t>(node.key->size() + node.value.size());
-  auto entry = table.entries.find(*node.key);
-  table.entries.erase(entry);
-  if (table.entries.empty()) namespaces_.erase(namespaces_.find(*table.name));
+  table.keys.erase(&node);
+  --totals_.entries;
+  AddBytesLocked(table, -static_cast<int64_t>(node.key->size() + node.value.size()));
+  table.entries.erase(table.entries.find(*node.key));
+  if (!table.entries.empty()) return;
+  retired_.Retire(*table.name, table.evictions, table.expirations);
+  bookkeeping_bytes_ -= NamespaceCharge(*table.name);
+  namespaces_.erase(namespaces_.find(*table.name));
 }
 
 bool MemoryShard::EraseIfExpiredLocked(MemoryNode& node, absl::Time now) {
   if (!IsExpired(node, now)) return false;
-  ++node.table->counters->expirations;
+  ++node.table->expirations;
+  ++totals_.expirations;
   EraseLocked(node);
   return true;
 }
 
 void MemoryShard::EvictOverBudgetLocked(const MemoryNode* protect) {
-  while (queues_.charged_bytes() > queues_.capacity_bytes()) {
+  while (ChargedBytesLocked() > capacity_bytes_) {
+    if (retired_.DropOldest()) continue;  // Old counts go before any entry does.
     MemoryNode* victim = queues_.PopVictim(protect);
     if (victim == nullptr) return;
-    ++victim->table->counters->evictions;
+    if (victim == protect) protect = nullptr;  // It alone exceeded the budget.
+    ++victim->table->evictions;
+    ++totals_.evictions;
     EraseLocked(*victim);
   }
 }
@@ -183,47 +209,93 @@ std::optional<std::string> MemoryShard::Touch(absl::string_view ns, absl::string
   return node->etag;
 }
 
-int64_t MemoryShard::Invalidate(absl::string_view ns, const InvalidateTarget& target,
-                                absl::Time now) {
-  absl::MutexLock lock(&mutex_);
-  auto table = namespaces_.find(ns);
-  if (table == namespaces_.end()) return 0;
-  return EraseMatchingLocked(table->second, target, now);
+uint64_t MemoryShard::write_sequence() {
+  absl::ReaderMutexLock lock(&mutex_);
+  return write_sequence_;
 }
 
-// Erases the selected nodes of `table` (which may itself be erased); counts the live ones.
-int64_t MemoryShard::EraseMatchingLocked(NamespaceTable& table, const InvalidateTarget& target,
-                                         absl::Time now) {
-  std::vector<MemoryNode*> victims;
-  if (target.kind == InvalidateTarget::Kind::kTag) {
-    auto tagged = table.tags.find(target.argument);
-    if (tagged != table.tags.end()) victims.assign(tagged->second.begin(), tagged->second.end());
-  } else {
-    for (auto& [key, node] : table.entries) {
-      if (Selected(target, key)) victims.push_back(&node);
+int64_t MemoryShard::Invalidate(absl::string_view ns, const InvalidateScan& scan,
+                                uint64_t written_up_to, absl::Time now) {
+  std::optional<std::string> resume_after;
+  std::vector<MemoryNode*> batch;
+  batch.reserve(limits::kKeysPerLockedBatch);
+  int64_t removed = 0;
+  bool more = true;
+  while (more) {
+    absl::MutexLock lock(&mutex_);
+    more = CollectBatchLocked(ns, scan, written_up_to, resume_after, batch);
+    // Erasing a node never erases another one of the batch; the table goes with the last one.
+    for (MemoryNode* node : batch) {
+      if (EraseIfExpiredLocked(*node, now)) continue;
+      EraseLocked(*node);
+      ++removed;
     }
   }
-  int64_t deleted = 0;
-  for (MemoryNode* node : victims) {
-    if (EraseIfExpiredLocked(*node, now)) continue;
-    EraseLocked(*node);
-    ++deleted;
+  return removed;
+}
+
+bool MemoryShard::CollectBatchLocked(absl::string_view ns, const InvalidateScan& scan,
+                                     uint64_t written_up_to,
+                                     std::optional<std::string>& resume_after,
+                                     std::vector<MemoryNode*>& batch) {
+  batch.clear();
+  // Found again by name each batch: the table and the tag set vanish when they empty.
+  auto table = namespaces_.find(ns);
+  if (table == namespaces_.end()) return false;
+  const KeyIndex* index = &table->second.keys;
+  if (scan.kind == InvalidateTarget::Kind::kTag) {
+    auto tagged = table->second.tags.find(scan.tag);
+    if (tagged == table->second.tags.end()) return false;
+    index = &tagged->second;
   }
-  return deleted;
+  auto it = resume_after.has_value() ? index->upper_bound(absl::string_view(*resume_after))
+                                     : index->lower_bound(scan.range_prefix);
+  const MemoryNode* last = nullptr;
+  bool in_range = true;
+  for (int visited = 0; it != index->end() && visited < limits::kKeysPerLockedBatch;
+       ++it, ++visited) {
+    MemoryNode* node = *it;
+    if (!absl::StartsWith(*node->key, scan.range_prefix)) {
+      in_range = false;
+      break;
+    }
+    last = node;
+    if (node->sequence > written_up_to) continue;  // Written after the Invalidate began.
+    if (scan.glob != nullptr && !scan.glob->Matches(*node->key)) continue;
+    batch.push_back(node);
+  }
+  if (last != nullptr) resume_after = *last->key;
+  return in_range && it != index->end();
 }
 
 void MemoryShard::AddStats(absl::string_view ns, EngineStats& stats) {
   absl::ReaderMutexLock lock(&mutex_);
-  for (const auto& [name, table] : namespaces_) {
-    if (!ns.empty() && name != ns) continue;
-    stats.entries += static_cast<int64_t>(table.entries.size());
-    stats.bytes += table.bytes;
+  if (ns.empty()) {
+    stats.entries += totals_.entries;
+    stats.bytes += totals_.bytes;
+    stats.evictions += totals_.evictions;
+    stats.expirations += totals_.expirations;
+    return;
   }
-  for (const auto& [name, counters] : counters_) {
-    if (!ns.empty() && name != ns) continue;
-    stats.evictions += counters.evictions;
-    stats.expirations += counters.expirations;
+  auto it = namespaces_.find(ns);
+  if (it == namespaces_.end()) {
+    if (const RetiredNamespaces::Counts* counts = retired_.Find(ns)) {
+      stats.evictions += counts->evictions;
+      stats.expirations += counts->expirations;
+    }
+    return;
   }
+  const NamespaceTable& table = it->second;
+  stats.entries += static_cast<int64_t>(table.entries.size());
+  stats.bytes += table.bytes;
+  stats.evictions += table.evictions;
+  stats.expirations += table.expirations;
+}
+
+ShardUsage MemoryShard::Usage() {
+  absl::ReaderMutexLock lock(&mutex_);
+  return ShardUsage{ChargedBytesLocked(), capacity_bytes_, static_cast<int64_t>(namespaces_.size()),
+                    tag_sets_, retired_.size()};
 }
 
 int64_t MemoryShard::SweepExpired(absl::Time now, int budget) {

@@ -40,6 +40,8 @@ void S3FifoQueues::Recharge(MemoryNode& node, int64_t delta) {
   FifoOf(node).bytes += delta;
 }
 
+// Every step below skips `protect` without moving it, so each returns nullptr only when its
+// queue holds nothing but `protect`, and `protect` is taken only when it is the last node.
 MemoryNode* S3FifoQueues::PopVictim(const MemoryNode* protect) {
   MemoryNode* victim = nullptr;
   if (small_.bytes >= capacity_bytes_ / kSmallQueueDivisor) victim = PopFromSmall(protect);
@@ -52,9 +54,13 @@ MemoryNode* S3FifoQueues::PopVictim(const MemoryNode* protect) {
   return victim;
 }
 
+MemoryNode* S3FifoQueues::OldestExcept(const Fifo& fifo, const MemoryNode* protect) {
+  MemoryNode* oldest = fifo.oldest;
+  return oldest != nullptr && oldest == protect ? oldest->prev : oldest;
+}
+
 MemoryNode* S3FifoQueues::PopFromSmall(const MemoryNode* protect) {
-  while (MemoryNode* oldest = small_.oldest) {
-    if (oldest == protect) return nullptr;  // The protected node is alone in small.
+  while (MemoryNode* oldest = OldestExcept(small_, protect)) {
     Unlink(small_, *oldest);
     if (oldest->frequency.load(std::memory_order_relaxed) > 0) {  // Read while on probation.
       oldest->frequency.store(0, std::memory_order_relaxed);
@@ -69,16 +75,12 @@ MemoryNode* S3FifoQueues::PopFromSmall(const MemoryNode* protect) {
 
 MemoryNode* S3FifoQueues::PopFromMain(const MemoryNode* protect) {
   // Each pass either evicts or lowers a frequency, so this ends within a few rotations.
-  while (MemoryNode* oldest = main_.oldest) {
-    if (oldest == protect && main_.count == 1) return nullptr;
+  while (MemoryNode* oldest = OldestExcept(main_, protect)) {
     Unlink(main_, *oldest);
-    uint8_t frequency = oldest->frequency.load(std::memory_order_relaxed);
-    if (oldest == protect || frequency > 0) {
-      if (frequency > 0) oldest->frequency.store(frequency - 1, std::memory_order_relaxed);
-      PushNewest(main_, *oldest, FifoQueue::kMain);
-      continue;
-    }
-    return oldest;
+    const uint8_t frequency = oldest->frequency.load(std::memory_order_relaxed);
+    if (frequency == 0) return oldest;
+    oldest->frequency.store(frequency - 1, std::memory_order_relaxed);
+    PushNewest(main_, *oldest, FifoQueue::kMain);
   }
   return nullptr;
 }
@@ -107,20 +109,22 @@ void S3FifoQueues::Unlink(Fifo& fifo, MemoryNode& node) {
 
 void S3FifoQueues::RememberGhost(uint64_t hash) {
   ghost_order_.push_back(hash);
-  ++ghost_counts_[hash];
+  Ghost& ghost = ghosts_[hash];
+  ++ghost.slots;
+  ghost.live = true;
   // As many keys as the main queue holds, as in the S3-FIFO paper.
   const size_t limit = std::max<size_t>(kMinGhostEntries, main_.count);
   while (ghost_order_.size() > limit) {
-    auto it = ghost_counts_.find(ghost_order_.front());
-    if (it != ghost_counts_.end() && --it->second == 0) ghost_counts_.erase(it);
+    auto it = ghosts_.find(ghost_order_.front());
+    if (--it->second.slots == 0) ghosts_.erase(it);
     ghost_order_.pop_front();
   }
 }
 
 bool S3FifoQueues::TakeGhost(uint64_t hash) {
-  auto it = ghost_counts_.find(hash);
-  if (it == ghost_counts_.end()) return false;
-  ghost_counts_.erase(it);  // Its slots in ghost_order_ are skipped when they age out.
+  auto it = ghosts_.find(hash);
+  if (it == ghosts_.end() || !it->second.live) return false;
+  it->second.live = false;  // Its slots in ghost_order_ still count until they age out.
   return true;
 }
 

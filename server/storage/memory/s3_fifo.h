@@ -1,8 +1,10 @@
 // S3FifoQueues: the memory engine's eviction policy (S3-FIFO: a small probationary FIFO holding
 // 5% of the budget, whose entries move to the main FIFO if read while there; a main FIFO that
 // re-inserts entries read since their last pass; and a ghost list of keys recently evicted from
-// the small queue, which go straight to main when they return). Reads only bump a 2-bit counter, so a hit never takes a write lock.
-// Internal; one instance per shard, guarded by the shard's mutex.
+// the small queue, which go straight to main when they return). Reads only bump a 2-bit
+// counter, so a hit never takes a write lock. The node being written is protected: it is evicted
+// only when it is the last node left. Internal; one instance per shard, guarded by the shard's
+// mutex.
 //
 //   S3FifoQueues queues(budget_bytes);
 //   queues.Insert(node);                  // after the node is in the map
@@ -52,6 +54,8 @@ class S3FifoQueues {
   static void Unlink(Fifo& fifo, MemoryNode& node);
   Fifo& FifoOf(const MemoryNode& node) { return node.queue == FifoQueue::kSmall ? small_ : main_; }
 
+  // The oldest node of `fifo` other than `protect`, or nullptr.
+  static MemoryNode* OldestExcept(const Fifo& fifo, const MemoryNode* protect);
   MemoryNode* PopFromSmall(const MemoryNode* protect);
   MemoryNode* PopFromMain(const MemoryNode* protect);
   void RememberGhost(uint64_t hash);
@@ -60,8 +64,14 @@ class S3FifoQueues {
   int64_t capacity_bytes_;
   Fifo small_;
   Fifo main_;
+  // A key hash remembered by the ghost list: how many slots of ghost_order_ hold it, and whether
+  // it still counts as a ghost (false once its key returned, until it is evicted again).
+  struct Ghost {
+    uint32_t slots = 0;
+    bool live = false;
+  };
   std::deque<uint64_t> ghost_order_;
-  absl::flat_hash_map<uint64_t, uint32_t> ghost_counts_;
+  absl::flat_hash_map<uint64_t, Ghost> ghosts_;
 };
 
 }  // namespace larder::storage::internal

@@ -7,7 +7,8 @@
 namespace larder::storage::internal {
 namespace {
 
-constexpr char kFormatVersion = 1;
+constexpr char kFormatWithoutStamp = 1;
+constexpr char kFormatWithStamp = 2;
 
 void PutFixed32(std::string& out, uint32_t n) {
   for (int i = 0; i < 4; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
@@ -15,6 +16,18 @@ void PutFixed32(std::string& out, uint32_t n) {
 
 void PutBigEndian32(std::string& out, uint32_t n) {
   for (int i = 3; i >= 0; --i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+}
+
+void PutFixed64(std::string& out, uint64_t n) {
+  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+}
+
+bool GetFixed64(absl::string_view& in, uint64_t& n) {
+  if (in.size() < 8) return false;
+  n = 0;
+  for (int i = 0; i < 8; ++i) n |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
+  in.remove_prefix(8);
+  return true;
 }
 
 bool GetFixed32(absl::string_view& in, uint32_t& n) {
@@ -45,6 +58,15 @@ std::string TagPrefix(absl::string_view ns, absl::string_view tag) {
   return out;
 }
 
+// Everything after the format byte and the stamp.
+void AppendEntryBody(std::string& out, const EntryFields& fields) {
+  PutLengthPrefixed(out, fields.etag);
+  const size_t tag_count = fields.tags == nullptr ? 0 : fields.tags->size();
+  PutFixed32(out, static_cast<uint32_t>(tag_count));
+  for (size_t i = 0; i < tag_count; ++i) PutLengthPrefixed(out, (*fields.tags)[i]);
+  out.append(fields.value.data(), fields.value.size());
+}
+
 }  // namespace
 
 int64_t ExpiryMicros(absl::Time time) {
@@ -59,16 +81,13 @@ absl::Time ExpiryTime(int64_t micros) {
 
 std::string EncodeExpiry(int64_t micros) {
   std::string out;
-  const uint64_t bits = static_cast<uint64_t>(micros);
-  for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  PutFixed64(out, static_cast<uint64_t>(micros));
   return out;
 }
 
 std::optional<int64_t> ReadExpiry(absl::string_view row) {
-  if (row.size() < kExpiryBytes) return std::nullopt;
   uint64_t bits = 0;
-  for (int i = 0; i < 8; ++i)
-    bits |= static_cast<uint64_t>(static_cast<uint8_t>(row[i])) << (8 * i);
+  if (!GetFixed64(row, bits)) return std::nullopt;
   return static_cast<int64_t>(bits);
 }
 
@@ -79,12 +98,9 @@ void RewriteExpiry(std::string& row, int64_t micros) {
 
 std::string EncodeEntry(const EntryFields& fields) {
   std::string out = EncodeExpiry(fields.expires_at_micros);
-  out.push_back(kFormatVersion);
-  PutLengthPrefixed(out, fields.etag);
-  const size_t tag_count = fields.tags == nullptr ? 0 : fields.tags->size();
-  PutFixed32(out, static_cast<uint32_t>(tag_count));
-  for (size_t i = 0; i < tag_count; ++i) PutLengthPrefixed(out, (*fields.tags)[i]);
-  out.append(fields.value.data(), fields.value.size());
+  out.push_back(kFormatWithStamp);
+  PutFixed64(out, fields.stamp);
+  AppendEntryBody(out, fields);
   return out;
 }
 
@@ -93,9 +109,13 @@ std::optional<EntryView> DecodeEntry(absl::string_view row) {
   std::optional<int64_t> expiry = ReadExpiry(row);
   if (!expiry.has_value() || row.size() < kExpiryBytes + 1) return std::nullopt;
   view.expires_at_micros = *expiry;
-  absl::string_view rest = row.substr(kExpiryBytes);
-  if (rest[0] != kFormatVersion) return std::nullopt;
-  rest.remove_prefix(1);
+  absl::string_view rest = row.substr(kExpiryBytes + 1);
+  const char format = row[kExpiryBytes];
+  if (format == kFormatWithStamp) {
+    if (!GetFixed64(rest, view.stamp)) return std::nullopt;
+  } else if (format != kFormatWithoutStamp) {
+    return std::nullopt;
+  }
   uint32_t tag_count;
   if (!GetLengthPrefixed(rest, view.etag) || !GetFixed32(rest, tag_count)) return std::nullopt;
   if (tag_count > rest.size() / 4) return std::nullopt;

@@ -3,16 +3,21 @@
 //
 // Column family "entries":  key   = ns '\0' key
 //                           value = expiry (8 bytes, little-endian unix micros; INT64_MAX for
-//                                   never) | format (1 byte) | etag | tag count | tags | value
+//                                   never) | format (1 byte, 2) | write stamp (8 bytes,
+//                                   little-endian) | etag | tag count | tags | value
 //                           where etag and each tag are a 4-byte little-endian length + bytes.
+//                           Format 1 rows (written before stamps existed) have no stamp; they
+//                           decode with stamp 0, older than any stamp (rocksdb_stamps.h).
 // Column family "tags":     key   = ns '\0' tag length (4 bytes, big-endian) tag key
 //                           value = expiry (8 bytes, as above; the entry's expiry)
+// Column family "default":  the write-stamp epoch (rocksdb_stamps.h).
 //
 // Namespaces never contain '\0', so "ns\0" is a unique prefix of each namespace's rows and keys
 // (arbitrary bytes) sort bytewise inside it. Both values begin with the expiry, which is all the
 // compaction filter reads.
 //
-//   std::string row = EncodeEntry({.expires_at_micros = m, .etag = e, .tags = t, .value = v});
+//   std::string row = EncodeEntry({.expires_at_micros = m, .etag = e, .tags = t, .value = v,
+//                                  .stamp = s});
 //   std::optional<EntryView> view = DecodeEntry(row);
 #pragma once
 
@@ -47,17 +52,26 @@ struct EntryView {
   absl::string_view etag;
   std::vector<absl::string_view> tags;
   absl::string_view value;
+  // When the row was written (rocksdb_stamps.h); 0 for a format 1 row.
+  uint64_t stamp = 0;
 };
+
+// True while `entry` has not expired at `now`.
+inline bool IsLive(const EntryView& entry, absl::Time now) {
+  return ExpiryTime(entry.expires_at_micros) > now;
+}
 
 struct EntryFields {
   int64_t expires_at_micros = kNeverExpiresMicros;
   absl::string_view etag;
   const std::vector<std::string>* tags = nullptr;
   absl::string_view value;
+  uint64_t stamp = 0;
 };
 
+// A row in the current format (2).
 std::string EncodeEntry(const EntryFields& fields);
-// nullopt when the row is not a well-formed entry.
+// nullopt when the row is not a well-formed entry of format 1 or 2.
 std::optional<EntryView> DecodeEntry(absl::string_view row);
 
 // Row keys of the "entries" column family.

@@ -4,11 +4,9 @@
 #include <system_error>
 #include <utility>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "larder/common/etag.h"
 #include "larder/common/status_macros.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
@@ -17,6 +15,7 @@
 #include "rocksdb/write_batch.h"
 #include "server/storage/rocksdb/rocksdb_codec.h"
 #include "server/storage/rocksdb/rocksdb_expiry.h"
+#include "server/storage/rocksdb/rocksdb_stamps.h"
 #include "server/storage/rocksdb/rocksdb_status.h"
 
 namespace larder::storage {
@@ -28,8 +27,7 @@ using internal::EntryView;
 using internal::ExpiryMicros;
 using internal::ExpiryTime;
 using internal::FromRocksDb;
-using internal::ToSlice;
-using internal::ToView;
+using internal::IsLive;
 
 rocksdb::CompressionType CompressionOf(Compression compression) {
   switch (compression) {
@@ -65,24 +63,9 @@ absl::Status OpenError(const std::string& path, const rocksdb::Status& status) {
         absl::StrCat("rocksdb engine: data directory \"", path,
                      "\" is locked by another process (is another larderd using it?): ", reason));
   }
-  return absl::UnavailableError(
+  return absl::Status(
+      internal::CodeOf(status),
       absl::StrCat("rocksdb engine: cannot open data directory \"", path, "\": ", reason));
-}
-
-bool IsLive(const EntryView& entry, absl::Time now) {
-  return ExpiryTime(entry.expires_at_micros) > now;
-}
-
-// The SetResult of a Set that `live` (the current live entry, if any) refuses, or nullopt.
-std::optional<SetResult> RefusedBy(const SetOptions& options,
-                                   const std::optional<EntryView>& live) {
-  if (options.if_absent && live.has_value()) return SetResult{false, std::string(live->etag)};
-  if (!options.if_match.has_value()) return std::nullopt;
-  if (!live.has_value()) return SetResult{false, std::string()};
-  if (!IfMatchMatches(*options.if_match, live->etag)) {
-    return SetResult{false, std::string(live->etag)};
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -122,6 +105,8 @@ absl::Status RocksDbEngine::OpenDatabase() {
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 4;
   block_cache_ = rocksdb::NewLRUCache(static_cast<size_t>(options_.block_cache_bytes));
+  // The default family holds the stamp epoch (rocksdb_stamps.h), which is not an expiry: it must
+  // never get the expiry filter.
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, FamilyOptions(options_, block_cache_, nullptr)},
       {internal::kEntriesColumnFamily,
@@ -133,6 +118,7 @@ absl::Status RocksDbEngine::OpenDatabase() {
   db_.reset(db);
   entries_ = handles_[1];
   tags_ = handles_[2];
+  LARDER_ASSIGN_OR_RETURN(stamps_, internal::StampAllocator::Open(*db_, handles_[0]));
   return absl::OkStatus();
 }
 
@@ -145,20 +131,28 @@ RocksDbEngine::~RocksDbEngine() {
   db_.reset();
 }
 
-absl::Mutex& RocksDbEngine::KeyLock(absl::string_view ns, absl::string_view key) {
-  return key_locks_[absl::HashOf(ns, key) % kKeyLockStripes];
-}
-
-absl::Mutex& RocksDbEngine::NamespaceLock(absl::string_view ns) {
-  return namespace_locks_[absl::HashOf(ns) % kNamespaceLockStripes];
-}
-
 absl::StatusOr<std::optional<std::string>> RocksDbEngine::ReadRow(const std::string& row_key) {
   rocksdb::PinnableSlice row;
   rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), entries_, row_key, &row);
   if (status.IsNotFound()) return std::nullopt;
   LARDER_RETURN_IF_ERROR(FromRocksDb(status, "read"));
   return row.ToString();
+}
+
+absl::StatusOr<std::vector<std::optional<std::string>>> RocksDbEngine::ReadRows(
+    const std::vector<std::string>& row_keys) {
+  std::vector<rocksdb::Slice> slices(row_keys.begin(), row_keys.end());
+  std::vector<rocksdb::ColumnFamilyHandle*> families(row_keys.size(), entries_);
+  std::vector<std::string> values;
+  std::vector<rocksdb::Status> statuses =
+      db_->MultiGet(rocksdb::ReadOptions(), families, slices, &values);
+  std::vector<std::optional<std::string>> rows(row_keys.size());
+  for (size_t i = 0; i < row_keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    LARDER_RETURN_IF_ERROR(FromRocksDb(statuses[i], "read"));
+    rows[i] = std::move(values[i]);
+  }
+  return rows;
 }
 
 absl::Status RocksDbEngine::Write(rocksdb::WriteBatch& batch) {
@@ -185,8 +179,7 @@ void RocksDbEngine::PutTagRows(rocksdb::WriteBatch& batch, absl::string_view ns,
 
 absl::Status RocksDbEngine::ReclaimIfExpired(absl::string_view ns, absl::string_view key) {
   const std::string row_key = EntryKey(ns, key);
-  absl::ReaderMutexLock namespace_lock(&NamespaceLock(ns));
-  absl::MutexLock key_lock(&KeyLock(ns, key));
+  absl::MutexLock key_lock(&key_locks_.For(ns, key));
   LARDER_ASSIGN_OR_RETURN(std::optional<std::string> row, ReadRow(row_key));
   if (!row.has_value()) return absl::OkStatus();
   std::optional<EntryView> entry = DecodeEntry(*row);
@@ -224,66 +217,27 @@ absl::StatusOr<std::optional<StoredEntry>> RocksDbEngine::Get(absl::string_view 
 absl::StatusOr<std::vector<std::optional<StoredEntry>>> RocksDbEngine::MultiGet(
     absl::string_view ns, const std::vector<absl::string_view>& keys) {
   std::vector<std::string> row_keys;
-  std::vector<rocksdb::Slice> slices;
   row_keys.reserve(keys.size());
   for (absl::string_view key : keys) row_keys.push_back(EntryKey(ns, key));
-  for (const std::string& row_key : row_keys) slices.emplace_back(row_key);
-  std::vector<rocksdb::ColumnFamilyHandle*> families(keys.size(), entries_);
-  std::vector<std::string> rows;
-  std::vector<rocksdb::Status> statuses =
-      db_->MultiGet(rocksdb::ReadOptions(), families, slices, &rows);
+  LARDER_ASSIGN_OR_RETURN(std::vector<std::optional<std::string>> rows, ReadRows(row_keys));
   const absl::Time now = clock_.Now();
   std::vector<std::optional<StoredEntry>> entries;
   entries.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
-    if (statuses[i].IsNotFound()) {
+    if (!rows[i].has_value()) {
       entries.emplace_back();
       continue;
     }
-    LARDER_RETURN_IF_ERROR(FromRocksDb(statuses[i], "read"));
     LARDER_ASSIGN_OR_RETURN(std::optional<StoredEntry> entry,
-                            LiveEntryOf(ns, keys[i], rows[i], now));
+                            LiveEntryOf(ns, keys[i], *rows[i], now));
     entries.push_back(std::move(entry));
   }
   return entries;
 }
 
-absl::StatusOr<SetResult> RocksDbEngine::Set(absl::string_view ns, absl::string_view key,
-                                             absl::string_view value, const SetOptions& options) {
-  const absl::Time now = clock_.Now();
-  const std::string row_key = EntryKey(ns, key);
-  absl::ReaderMutexLock namespace_lock(&NamespaceLock(ns));
-  absl::MutexLock key_lock(&KeyLock(ns, key));
-  LARDER_ASSIGN_OR_RETURN(std::optional<std::string> row, ReadRow(row_key));
-  std::optional<EntryView> current;
-  if (row.has_value() && !(current = DecodeEntry(*row)).has_value()) {
-    return internal::UndecodableRow(ns);
-  }
-  rocksdb::WriteBatch batch;
-  if (current.has_value()) DeleteTagRows(batch, ns, key, *current);
-  const bool expired = current.has_value() && !IsLive(*current, now);
-  if (expired) current.reset();
-  if (std::optional<SetResult> refused = RefusedBy(options, current)) {
-    if (!expired) return *refused;
-    batch.Delete(entries_, row_key).PermitUncheckedError();
-    LARDER_RETURN_IF_ERROR(Write(batch));
-    expirations_->Add(ns);
-    return *refused;
-  }
-  const int64_t expiry = ExpiryMicros(options.expires_at);
-  const std::string new_row = internal::EncodeEntry({expiry, options.etag, &options.tags, value});
-  batch.Put(entries_, row_key, new_row).PermitUncheckedError();
-  PutTagRows(batch, ns, key,
-             std::vector<absl::string_view>(options.tags.begin(), options.tags.end()), expiry);
-  LARDER_RETURN_IF_ERROR(Write(batch));
-  if (expired) expirations_->Add(ns);
-  return SetResult{true, options.etag};
-}
-
 absl::StatusOr<bool> RocksDbEngine::Delete(absl::string_view ns, absl::string_view key) {
   const std::string row_key = EntryKey(ns, key);
-  absl::ReaderMutexLock namespace_lock(&NamespaceLock(ns));
-  absl::MutexLock key_lock(&KeyLock(ns, key));
+  absl::MutexLock key_lock(&key_locks_.For(ns, key));
   LARDER_ASSIGN_OR_RETURN(std::optional<std::string> row, ReadRow(row_key));
   if (!row.has_value()) return false;
   std::optional<EntryView> entry = DecodeEntry(*row);
@@ -301,8 +255,7 @@ absl::StatusOr<std::optional<std::string>> RocksDbEngine::Touch(absl::string_vie
                                                                 absl::string_view key,
                                                                 absl::Time expires_at) {
   const std::string row_key = EntryKey(ns, key);
-  absl::ReaderMutexLock namespace_lock(&NamespaceLock(ns));
-  absl::MutexLock key_lock(&KeyLock(ns, key));
+  absl::MutexLock key_lock(&key_locks_.For(ns, key));
   LARDER_ASSIGN_OR_RETURN(std::optional<std::string> row, ReadRow(row_key));
   if (!row.has_value()) return std::nullopt;
   std::optional<EntryView> entry = DecodeEntry(*row);
@@ -322,31 +275,6 @@ absl::StatusOr<std::optional<std::string>> RocksDbEngine::Touch(absl::string_vie
   batch.Put(entries_, row_key, *row).PermitUncheckedError();
   LARDER_RETURN_IF_ERROR(Write(batch));
   return etag;
-}
-
-absl::StatusOr<EngineStats> RocksDbEngine::Stats(absl::string_view ns) {
-  rocksdb::ReadOptions read_options;
-  read_options.fill_cache = false;
-  const std::string begin = internal::PrefixBegin(ns, "");
-  const std::string end = internal::PrefixEnd(ns, "");
-  rocksdb::Slice upper_bound(end);
-  if (!ns.empty()) read_options.iterate_upper_bound = &upper_bound;
-  std::unique_ptr<rocksdb::Iterator> rows(db_->NewIterator(read_options, entries_));
-  const absl::Time now = clock_.Now();
-  EngineStats stats;
-  for (ns.empty() ? rows->SeekToFirst() : rows->Seek(begin); rows->Valid(); rows->Next()) {
-    absl::string_view row_ns, key;
-    std::optional<EntryView> entry = DecodeEntry(ToView(rows->value()));
-    if (!internal::SplitEntryKey(ToView(rows->key()), row_ns, key) || !entry.has_value()) {
-      return internal::UndecodableRow(row_ns);
-    }
-    if (!IsLive(*entry, now)) continue;
-    ++stats.entries;
-    stats.bytes += static_cast<int64_t>(key.size() + entry->value.size());
-  }
-  LARDER_RETURN_IF_ERROR(FromRocksDb(rows->status(), "scan"));
-  stats.expirations = expirations_->Get(ns);
-  return stats;
 }
 
 absl::Status RocksDbEngine::CheckHealth() {

@@ -7,18 +7,20 @@ namespace larder::storage::internal {
 void ExpirationCounter::Add(absl::string_view ns, int64_t count) {
   if (count == 0) return;
   absl::MutexLock lock(&mutex_);
-  counts_[ns] += count;
+  total_ += count;
+  auto it = counts_.find(ns);
+  if (it != counts_.end()) {
+    it->second += count;
+  } else if (counts_.size() < max_namespaces_) {
+    counts_.emplace(ns, count);
+  }  // Else only in the total: the "other" bucket.
 }
 
 int64_t ExpirationCounter::Get(absl::string_view ns) const {
   absl::MutexLock lock(&mutex_);
-  if (!ns.empty()) {
-    auto it = counts_.find(ns);
-    return it == counts_.end() ? 0 : it->second;
-  }
-  int64_t total = 0;
-  for (const auto& [name, count] : counts_) total += count;
-  return total;
+  if (ns.empty()) return total_;
+  auto it = counts_.find(ns);
+  return it == counts_.end() ? 0 : it->second;
 }
 
 bool ExpiryCompactionFilter::Filter(int /*level*/, const rocksdb::Slice& key,

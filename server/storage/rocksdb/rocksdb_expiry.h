@@ -20,15 +20,28 @@
 namespace larder::storage::internal {
 
 // Expired entries removed since the engine opened, per namespace. Thread-safe.
+//
+// Bounded: counts are kept for at most `max_namespaces` namespaces (the first ones to expire
+// something). Expirations of any other namespace go to one "other" bucket: they count in the
+// total (Get("")) but Get(ns) of such a namespace is 0. Memory is O(max_namespaces * 128 bytes).
 class ExpirationCounter {
  public:
+  // Default: 4096 namespaces (about 1 MiB at most).
+  static constexpr size_t kDefaultMaxNamespaces = 4096;
+
+  explicit ExpirationCounter(size_t max_namespaces = kDefaultMaxNamespaces)
+      : max_namespaces_(max_namespaces) {}
+
   void Add(absl::string_view ns, int64_t count = 1) ABSL_LOCKS_EXCLUDED(mutex_);
-  // The count of `ns`, or of every namespace when `ns` is empty.
+  // The count of `ns`, or of every namespace (the other bucket included) when `ns` is empty.
+  // O(1).
   int64_t Get(absl::string_view ns) const ABSL_LOCKS_EXCLUDED(mutex_);
 
  private:
+  const size_t max_namespaces_;
   mutable absl::Mutex mutex_;
   absl::flat_hash_map<std::string, int64_t> counts_ ABSL_GUARDED_BY(mutex_);
+  int64_t total_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 // Drops every row (entry or tag-index row) whose leading expiry is <= clock.Now(). RocksDB turns

@@ -40,6 +40,12 @@ SetOptions OptionsFor(absl::string_view value, absl::Time expires_at) {
   return options;
 }
 
+SetItem ItemFor(absl::string_view key, absl::string_view value, std::vector<std::string> tags) {
+  SetItem item{key, value, OptionsFor(value)};
+  item.options.tags = std::move(tags);
+  return item;
+}
+
 void EngineTest::SetUp() {
   EngineOptions options;
   options.memory.sweep_interval = absl::ZeroDuration();
@@ -83,6 +89,19 @@ std::string EngineTest::ValueOf(absl::string_view ns, absl::string_view key) {
   EXPECT_TRUE(entry.ok()) << entry.status();
   if (!entry.ok() || !entry->has_value()) return "<miss>";
   return (*entry)->value;
+}
+
+std::vector<std::string> EngineTest::ValuesOf(absl::string_view ns,
+                                              const std::vector<std::string>& keys) {
+  absl::StatusOr<std::vector<std::optional<StoredEntry>>> entries =
+      engine_->MultiGet(ns, std::vector<absl::string_view>(keys.begin(), keys.end()));
+  EXPECT_TRUE(entries.ok()) << entries.status();
+  std::vector<std::string> values;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const bool hit = entries.ok() && i < entries->size() && (*entries)[i].has_value();
+    values.push_back(hit ? (*entries)[i]->value : std::string("<miss>"));
+  }
+  return values;
 }
 
 }  // namespace larder::storage::testing

@@ -37,6 +37,8 @@ class EngineTest : public ::testing::TestWithParam<std::string> {
            absl::Duration ttl = absl::ZeroDuration(), std::vector<std::string> tags = {});
   // The stored value, or "<miss>"; fails the test on an engine error.
   std::string ValueOf(absl::string_view ns, absl::string_view key);
+  // ValueOf of each key, read with one MultiGet.
+  std::vector<std::string> ValuesOf(absl::string_view ns, const std::vector<std::string>& keys);
 
  private:
   larder::testing::FakeClock clock_;
@@ -58,5 +60,15 @@ std::string EngineName(const ::testing::TestParamInfo<std::string>& info);
 
 // SetOptions storing `value` with its strong ETag and expiry.
 SetOptions OptionsFor(absl::string_view value, absl::Time expires_at = absl::InfiniteFuture());
+
+// A MultiSet item storing `value` with its strong ETag and `tags`. `key` and `value` must outlive
+// the item.
+SetItem ItemFor(absl::string_view key, absl::string_view value, std::vector<std::string> tags = {});
+
+// Matches a SetResult with the given `stored` and `etag`.
+MATCHER_P2(SetResultIs, stored, etag, "") {
+  *result_listener << "stored=" << arg.stored << " etag=" << arg.etag;
+  return arg.stored == stored && arg.etag == etag;
+}
 
 }  // namespace larder::storage::testing

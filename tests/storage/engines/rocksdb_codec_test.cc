@@ -1,28 +1,51 @@
-// The RocksDB engine's row layout: entry rows round-trip, and key ranges never leak across
-// namespaces, prefixes or tags.
+// The RocksDB engine's row layout: entry rows round-trip (rows of the older format without a
+// write stamp included), and key ranges never leak across namespaces, prefixes or tags.
 #include "server/storage/rocksdb/rocksdb_codec.h"
 
 #include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "tests/storage/engines/rocksdb_raw_db.h"
 
 namespace larder::storage::internal {
 namespace {
 
+using ::larder::storage::testing::Format1Row;
+
 TEST(RocksDbCodecTest, EntryRowRoundTripsEveryField) {
   const std::vector<std::string> tags = {"red", std::string("b\0g", 3), ""};
   const std::string value("v\0\xff", 3);
-  const std::string row =
-      EncodeEntry({.expires_at_micros = 1234, .etag = "\"e\"", .tags = &tags, .value = value});
+  const uint64_t stamp = (uint64_t{7} << 40) | 0xff00ff;
+  const std::string row = EncodeEntry(
+      {.expires_at_micros = 1234, .etag = "\"e\"", .tags = &tags, .value = value, .stamp = stamp});
   std::optional<EntryView> view = DecodeEntry(row);
   ASSERT_TRUE(view.has_value());
   EXPECT_EQ(view->expires_at_micros, 1234);
+  EXPECT_EQ(view->stamp, stamp);
   EXPECT_EQ(view->etag, "\"e\"");
   ASSERT_EQ(view->tags.size(), 3u);
   EXPECT_EQ(view->tags[1], tags[1]);
   EXPECT_EQ(view->value, value);
   EXPECT_EQ(ReadExpiry(row), 1234);
+}
+
+TEST(RocksDbCodecTest, Format1RowDecodesWithStampZero) {
+  const std::string row = Format1Row(99, "\"old\"", {"a", "bc"}, std::string("v\0", 2));
+  std::optional<EntryView> view = DecodeEntry(row);
+  ASSERT_TRUE(view.has_value());
+  EXPECT_EQ(view->stamp, 0u);
+  EXPECT_EQ(view->expires_at_micros, 99);
+  EXPECT_EQ(view->etag, "\"old\"");
+  ASSERT_EQ(view->tags.size(), 2u);
+  EXPECT_EQ(view->tags[1], "bc");
+  EXPECT_EQ(view->value, std::string("v\0", 2));
+}
+
+TEST(RocksDbCodecTest, UnknownFormatDoesNotDecode) {
+  std::string row = EncodeEntry({.etag = "\"e\"", .value = "v", .stamp = 1});
+  row[kExpiryBytes] = 3;
+  EXPECT_FALSE(DecodeEntry(row).has_value());
 }
 
 TEST(RocksDbCodecTest, TruncatedRowDoesNotDecode) {
@@ -34,12 +57,17 @@ TEST(RocksDbCodecTest, TruncatedRowDoesNotDecode) {
 }
 
 TEST(RocksDbCodecTest, RewriteExpiryChangesOnlyTheExpiry) {
-  std::string row = EncodeEntry({.expires_at_micros = 1, .etag = "\"e\"", .value = "v"});
+  std::string row =
+      EncodeEntry({.expires_at_micros = 1, .etag = "\"e\"", .value = "v", .stamp = 42});
   RewriteExpiry(row, kNeverExpiresMicros);
   std::optional<EntryView> view = DecodeEntry(row);
   ASSERT_TRUE(view.has_value());
   EXPECT_EQ(ExpiryTime(view->expires_at_micros), absl::InfiniteFuture());
   EXPECT_EQ(view->value, "v");
+  EXPECT_EQ(view->stamp, 42u);
+  std::string old_row = Format1Row(1, "\"e\"", {}, "v");
+  RewriteExpiry(old_row, 5);
+  EXPECT_EQ(DecodeEntry(old_row)->expires_at_micros, 5);
 }
 
 TEST(RocksDbCodecTest, NamespaceRangeHoldsOnlyItsOwnKeys) {

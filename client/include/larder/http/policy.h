@@ -18,6 +18,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "larder/common/limits.h"
 #include "larder/http/cache_control.h"
 #include "larder/http/request.h"
 #include "larder/http/response.h"
@@ -43,14 +44,15 @@ struct ClientDirectives {
 // limits). Returning a response short-circuits the request with it; nullopt lets it through.
 using Check = std::function<std::optional<Response>(const Request&)>;
 
-// Builds the larder key of a request (at most 4096 bytes; empty means "do not cache this one").
+// Builds the larder key of a request (at most limits::kMaxKeyBytes; empty means "do not cache
+// this one").
 // HEAD requests are presented as GET so they find the GET entry.
 using KeyBuilder = std::function<std::string(const Request&)>;
 
 struct RoutePolicy {
   // The `route` label of the metrics. Default: empty, meaning `cache_namespace`.
   std::string route;
-  // The larder namespace (1-128 of [A-Za-z0-9_.-]). Default: "http".
+  // The larder namespace (1-limits::kMaxNamespaceBytes of [A-Za-z0-9_.-]). Default: "http".
   std::string cache_namespace = "http";
   // How long a stored response is fresh. Default: 60 s.
   absl::Duration ttl = absl::Seconds(60);
@@ -60,9 +62,13 @@ struct RoutePolicy {
   std::optional<std::vector<std::string>> query_params;
   // Replaces the default key (DefaultCacheKey). Default: unset.
   KeyBuilder key_builder;
-  // larder tags of every stored response, for InvalidateTag. Default: none.
+  // larder tags of every stored response, for InvalidateTag: see ValidateRouteTags.
+  // Default: none.
   std::vector<std::string> tags;
-  // More tags computed per request. Default: unset.
+  // More tags computed per request, stored after `tags`. When `tags` and these together fail
+  // ValidateRouteTags, the response is served but not stored (an entry missing one of its tags
+  // would escape that tag's invalidation) and larder_http_store_errors_total{operation="tags"}
+  // counts it. Default: unset.
   std::function<std::vector<std::string>(const Request&)> tags_for;
   // Response statuses that may be stored. Default: {200}.
   std::set<int> cached_statuses = {200};
@@ -87,9 +93,17 @@ struct RoutePolicy {
   bool invalidate_on_write = true;
 };
 
+// The route tags one stored response may carry: every entry also carries its path tag
+// (PathTag), which takes the last of the limits::kMaxTagsPerEntry places.
+inline constexpr int kMaxRouteTags = limits::kMaxTagsPerEntry - 1;
+
+// kInvalidArgument naming the first offending tag unless every tag is 1-limits::kMaxTagBytes
+// bytes and there are at most kMaxRouteTags of them. O(tags).
+absl::Status ValidateRouteTags(const std::vector<std::string>& tags);
+
 // kInvalidArgument naming the field when the policy cannot work: empty or malformed
-// namespace, non-positive ttl, negative stale windows, more than 32 tags or a tag of 0 or more
-// than 256 bytes, an empty cached_statuses.
+// namespace, non-positive ttl, negative stale windows, `tags` failing ValidateRouteTags, an
+// empty cached_statuses.
 absl::Status ValidatePolicy(const RoutePolicy& policy);
 
 // How long larder keeps an entry: ttl + max(stale_while_revalidate, stale_if_error).
