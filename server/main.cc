@@ -26,6 +26,15 @@ ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve gRPC ove
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key of --tls-cert-file");
 ABSL_FLAG(std::string, tls_client_ca_file, "",
           "PEM CA bundle: require client certificates it signed (mutual TLS)");
+ABSL_FLAG(std::string, auth_tokens_file, "",
+          "tokens file (name sha256:<hex> namespaces permissions per line): callers must send "
+          "authorization: Bearer <token>; re-read on SIGHUP and when it changes");
+ABSL_FLAG(std::string, auth_tls_principal, "",
+          "with mutual TLS, a client certificate's cn or san names a principal of the tokens file");
+ABSL_FLAG(bool, reflection, true,
+          "serve gRPC server reflection; with --auth-tokens-file only when given explicitly");
+ABSL_FLAG(std::string, health_listen, "",
+          "host:port of an extra plaintext port serving only grpc.health.v1 (for probes)");
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
           "host:port of Prometheus /metrics; empty disables it");
 ABSL_FLAG(std::string, engine, "memory", "storage engine: memory, rocksdb or redis");
@@ -71,6 +80,10 @@ constexpr const char* kFlagNames[] = {"listen",
                                       "tls_cert_file",
                                       "tls_key_file",
                                       "tls_client_ca_file",
+                                      "auth_tokens_file",
+                                      "auth_tls_principal",
+                                      "reflection",
+                                      "health_listen",
                                       "metrics_address",
                                       "engine",
                                       "default_ttl",
@@ -138,12 +151,36 @@ storage::EngineOptions EngineOptionsFromFlags(int64_t max_value_bytes) {
   return engine;
 }
 
-ServerOptions OptionsFromFlags() {
+auth::TlsPrincipal ParseTlsPrincipal(const std::string& name) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  if (lower.empty()) return auth::TlsPrincipal::kNone;
+  if (lower == "cn") return auth::TlsPrincipal::kCommonName;
+  if (lower == "san") return auth::TlsPrincipal::kSubjectAltName;
+  Fail("--auth-tls-principal: must be cn or san, got \"" + name + "\"");
+}
+
+// True when `flag` was given on the command line (as --flag, --noflag or --flag=...) or through
+// its LARDER_ environment variable.
+bool FlagGiven(const std::vector<std::string>& arguments, const std::string& flag) {
+  if (getenv(EnvironmentVariableFor(flag).c_str()) != nullptr) return true;
+  for (const std::string& argument : arguments) {
+    for (const std::string& form : {"--" + flag, "--no" + flag}) {
+      if (argument == form || argument.rfind(form + "=", 0) == 0) return true;
+    }
+  }
+  return false;
+}
+
+ServerOptions OptionsFromFlags(const std::vector<std::string>& arguments) {
   ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.tls.cert_file = absl::GetFlag(FLAGS_tls_cert_file);
   options.tls.key_file = absl::GetFlag(FLAGS_tls_key_file);
   options.tls.client_ca_file = absl::GetFlag(FLAGS_tls_client_ca_file);
+  options.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);
+  options.auth_tls_principal = ParseTlsPrincipal(absl::GetFlag(FLAGS_auth_tls_principal));
+  if (FlagGiven(arguments, "reflection")) options.reflection = absl::GetFlag(FLAGS_reflection);
+  options.health_listen = absl::GetFlag(FLAGS_health_listen);
   options.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   options.engine = absl::GetFlag(FLAGS_engine);
   options.handler.default_ttl = absl::GetFlag(FLAGS_default_ttl);
@@ -183,12 +220,13 @@ int Run(int argc, char** argv) {
   std::vector<std::string> storage;
   std::vector<char*> arguments = NormalizedArguments(argc, argv, storage);
   absl::ParseCommandLine(static_cast<int>(arguments.size()), arguments.data());
-  const ServerOptions options = OptionsFromFlags();
+  const ServerOptions options = OptionsFromFlags(storage);
 
   sigset_t signals;  // Blocked before any thread starts, so only sigwait sees them.
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   storage::EngineRegistry registry;
@@ -199,7 +237,7 @@ int Run(int argc, char** argv) {
             << " metrics=" << (*server)->metrics_address() << " engine=" << options.engine
             << std::endl;
   int received = 0;
-  sigwait(&signals, &received);
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP) (*server)->ReloadAuth();
   std::cerr << "larderd: signal " << received << ", shutting down" << std::endl;
   (*server)->Shutdown();
   return 0;

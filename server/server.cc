@@ -1,11 +1,15 @@
 #include "server/server.h"
 
+#include <algorithm>
 #include <exception>
+#include <iostream>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/impl/server_builder_option.h"
+#include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/server_builder.h"
 #include "larder/common/status_macros.h"
 
@@ -17,6 +21,19 @@ namespace larder::server {
 namespace {
 
 constexpr char kServiceName[] = "larder.v1.Cache";
+// Removes gRPC's reflection plugin, which registers itself for every server once linked.
+class WithoutReflection final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->erase(std::remove_if(plugins->begin(), plugins->end(),
+                                  [](const std::unique_ptr<grpc::ServerBuilderPlugin>& plugin) {
+                                    return plugin->name() == "proto_server_reflection";
+                                  }),
+                   plugins->end());
+  }
+};
+
 // Engine Stats calls one round of forgetting idle namespaces may make.
 constexpr size_t kIdleNamespaceChecks = 64;
 
@@ -41,10 +58,17 @@ absl::StatusOr<std::unique_ptr<LarderServer>> LarderServer::Start(
   }
   server->namespace_ops_ =
       std::make_unique<BoundedExecutor>(options.namespace_op_threads, options.namespace_op_queue);
+  if (!options.auth_tokens_file.empty()) {
+    LARDER_ASSIGN_OR_RETURN(
+        server->authorizer_,
+        auth::Authorizer::Create({options.auth_tokens_file, options.auth_tls_principal}));
+  }
   server->service_ = std::make_unique<CacheService>(
-      *server->handler_, server->rpc_metrics_, server->executor_.get(), *server->namespace_ops_);
+      *server->handler_, server->rpc_metrics_, server->executor_.get(), *server->namespace_ops_,
+      server->authorizer_.get());
   LARDER_RETURN_IF_ERROR(server->StartMetrics());
   LARDER_RETURN_IF_ERROR(server->StartGrpc());
+  LARDER_RETURN_IF_ERROR(server->StartHealthPort());
   server->SetServing(server->engine_->CheckHealth().ok());
   server->health_thread_ = std::thread([s = server.get()] { s->HealthLoop(); });
   return server;
@@ -54,6 +78,10 @@ absl::Status LarderServer::StartGrpc() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
+  // Reflection lists every method to anyone: off by default once callers must authenticate.
+  if (!options_.reflection.value_or(options_.auth_tokens_file.empty())) {
+    builder.SetOption(std::make_unique<WithoutReflection>());
+  }
   int port = 0;
   LARDER_ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials,
                           ServerCredentialsFor(options_.tls));
@@ -76,6 +104,34 @@ absl::Status LarderServer::StartGrpc() {
   return absl::OkStatus();
 }
 
+absl::Status LarderServer::StartHealthPort() {
+  if (options_.health_listen.empty()) return absl::OkStatus();
+  grpc::ServerBuilder builder;
+  builder.SetOption(std::make_unique<WithoutReflection>());
+  // Every other method is UNIMPLEMENTED here; gRPC needs one callback service to poll for.
+  builder.RegisterCallbackGenericService(&health_port_others_);
+  builder.AddListeningPort(options_.health_listen, grpc::InsecureServerCredentials());
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  health_server_ = builder.BuildAndStart();  // Serves only the default health service.
+  if (health_server_ == nullptr) {
+    return absl::UnavailableError(absl::StrCat("health-listen: cannot serve on ",
+                                               options_.health_listen, " (address in use?)"));
+  }
+  return absl::OkStatus();
+}
+
+void LarderServer::ReloadAuth() {
+  if (authorizer_ == nullptr) return;
+  absl::StatusOr<size_t> loaded = authorizer_->Reload();
+  if (loaded.ok()) {
+    std::cerr << "larderd: auth: loaded " << *loaded << " principals from "
+              << authorizer_->tokens_file() << std::endl;
+  } else {
+    std::cerr << "larderd: auth: rejected the new tokens file, the previous one stays in force: "
+              << loaded.status().message() << std::endl;
+  }
+}
+
 absl::Status LarderServer::StartMetrics() {
   if (options_.metrics_address.empty()) return absl::OkStatus();
   ServerMetricsOptions metrics_options{options_.metrics_max_namespaces, LARDER_VERSION};
@@ -88,6 +144,10 @@ absl::Status LarderServer::StartMetrics() {
                                                options_.metrics_address, ": ", e.what()));
   }
   exposer_->RegisterCollectable(metrics_);
+  if (authorizer_ != nullptr) {
+    auth_metrics_ = std::make_shared<AuthMetrics>(*authorizer_);
+    exposer_->RegisterCollectable(auth_metrics_);
+  }
   const std::vector<int> ports = exposer_->GetListeningPorts();
   metrics_address_ = WithPort(options_.metrics_address, ports.empty() ? 0 : ports.front());
   return absl::OkStatus();
@@ -96,10 +156,13 @@ absl::Status LarderServer::StartMetrics() {
 // Service "" answers whether the process serves at all (liveness: restarting larderd would not
 // bring a lost Redis back); "larder.v1.Cache" follows the engine's health (readiness).
 void LarderServer::SetServing(bool serving) {
-  grpc::HealthCheckServiceInterface* health = grpc_server_->GetHealthCheckService();
-  if (health == nullptr) return;
-  health->SetServingStatus("", true);
-  health->SetServingStatus(kServiceName, serving);
+  for (grpc::Server* server : {grpc_server_.get(), health_server_.get()}) {
+    grpc::HealthCheckServiceInterface* health =
+        server == nullptr ? nullptr : server->GetHealthCheckService();
+    if (health == nullptr) continue;
+    health->SetServingStatus("", true);
+    health->SetServingStatus(kServiceName, serving);
+  }
 }
 
 void LarderServer::HealthLoop() {
@@ -108,6 +171,7 @@ void LarderServer::HealthLoop() {
   while (!mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.health_check_interval)) {
     mutex_.Unlock();
     const bool serving = engine_->CheckHealth().ok();
+    if (authorizer_ != nullptr && authorizer_->FileChanged()) ReloadAuth();
     if (options_.forget_idle_namespaces_interval > absl::ZeroDuration() &&
         absl::Now() >= next_forget) {
       next_forget = absl::Now() + options_.forget_idle_namespaces_interval;
@@ -125,6 +189,11 @@ void LarderServer::Shutdown() {
     shut_down_ = stopping_ = true;
   }
   if (health_thread_.joinable()) health_thread_.join();
+  if (health_server_ != nullptr) {
+    health_server_->GetHealthCheckService()->Shutdown();
+    health_server_->Shutdown(std::chrono::system_clock::now());
+    health_server_->Wait();
+  }
   if (grpc_server_ != nullptr) {
     grpc_server_->GetHealthCheckService()->Shutdown();
     grpc_server_->Shutdown(std::chrono::system_clock::now() +

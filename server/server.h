@@ -1,5 +1,6 @@
 // LarderServer: a running larderd: the storage engine, the larder.v1.Cache service, the
-// grpc.health.v1 service (NOT_SERVING while the engine is unhealthy), server reflection and the
+// grpc.health.v1 service (NOT_SERVING while the engine is unhealthy; also on an optional
+// plaintext health-only port), server reflection, access control (server/auth) and the
 // Prometheus /metrics endpoint.
 //
 //   auto server = LarderServer::Start(options, registry, Clock::Real());
@@ -14,9 +15,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
 #include "larder/common/clock.h"
 #include "prometheus/exposer.h"
+#include "server/metrics/auth_metrics.h"
 #include "server/metrics/rpc_metrics.h"
 #include "server/metrics/server_metrics.h"
 #include "server/server_options.h"
@@ -43,9 +46,14 @@ class LarderServer {
   // period), then stops the health checker. Idempotent.
   void Shutdown();
 
+  // Re-reads the tokens file (on SIGHUP, and by itself when the file changes) and writes one
+  // log line saying what is in force. Does nothing without --auth-tokens-file.
+  void ReloadAuth();
+
  private:
   explicit LarderServer(const ServerOptions& options) : options_(options) {}
   absl::Status StartGrpc();
+  absl::Status StartHealthPort();
   absl::Status StartMetrics();
   void HealthLoop();
   void SetServing(bool serving);
@@ -56,9 +64,13 @@ class LarderServer {
   RpcMetrics rpc_metrics_;
   std::unique_ptr<BoundedExecutor> executor_;
   std::unique_ptr<BoundedExecutor> namespace_ops_;
+  std::unique_ptr<auth::Authorizer> authorizer_;
   std::unique_ptr<CacheService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  grpc::CallbackGenericService health_port_others_;
+  std::unique_ptr<grpc::Server> health_server_;
   std::shared_ptr<ServerMetrics> metrics_;
+  std::shared_ptr<AuthMetrics> auth_metrics_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::string grpc_address_;
   std::string metrics_address_;

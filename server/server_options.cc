@@ -27,6 +27,16 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
       return s;
     }
   }
+  if (!options.health_listen.empty()) {
+    if (absl::Status s = ValidateAddress("--health-listen", options.health_listen); !s.ok()) {
+      return s;
+    }
+  }
+  if (options.auth_tls_principal != auth::TlsPrincipal::kNone &&
+      (options.auth_tokens_file.empty() || options.tls.client_ca_file.empty())) {
+    return Invalid("--auth-tls-principal",
+                   "needs --auth-tokens-file and --tls-client-ca-file (mutual TLS)");
+  }
   const CacheHandlerOptions& handler = options.handler;
   if (handler.default_ttl < absl::ZeroDuration()) {
     return Invalid("--default-ttl", "must be 0 (none) or positive");

@@ -2,10 +2,12 @@
 // (and LARDER_* environment variables) into them once; tests fill them directly.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "server/auth/authorizer.h"
 #include "server/service/cache_handler.h"
 #include "server/storage/engine_options.h"
 #include "server/tls.h"
@@ -17,6 +19,16 @@ struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
   // TLS of the gRPC port; plaintext unless a certificate and key are given.
   TlsServerOptions tls;
+  // The tokens file of --auth-tokens-file; empty turns authentication off. Default: empty.
+  std::string auth_tokens_file;
+  // With mutual TLS, whether a client certificate's CN or DNS SAN names a principal.
+  // Default: kNone (tokens only).
+  auth::TlsPrincipal auth_tls_principal = auth::TlsPrincipal::kNone;
+  // Server reflection; unset means on without authentication and off with it. Default: unset.
+  std::optional<bool> reflection;
+  // host:port of an extra plaintext port serving only grpc.health.v1, for probes that cannot
+  // speak TLS; empty disables it. Default: empty.
+  std::string health_listen;
   // host:port of the Prometheus /metrics endpoint; empty disables it. Default: 127.0.0.1:9464.
   std::string metrics_address = "127.0.0.1:9464";
   // The storage engine: "memory", "rocksdb" or "redis". Default: memory.

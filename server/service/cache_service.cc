@@ -24,11 +24,54 @@ absl::Status AbandonedWhileQueued(grpc::CallbackServerContext& context) {
   return absl::OkStatus();
 }
 
+// The permission an RPC needs on its namespace; server-wide Stats needs admin.
+auth::Permission PermissionFor(Rpc rpc, absl::string_view ns) {
+  switch (rpc) {
+    case Rpc::kGet:
+    case Rpc::kMultiGet:
+      return auth::Permission::kRead;
+    case Rpc::kStats:
+      return ns.empty() ? auth::Permission::kAdmin : auth::Permission::kRead;
+    case Rpc::kInvalidate:
+      return auth::Permission::kInvalidate;
+    default:
+      return auth::Permission::kWrite;
+  }
+}
+
+absl::string_view ToView(const grpc::string_ref& ref) {
+  return absl::string_view(ref.data(), ref.size());
+}
+
+// The credentials of a call: its authorization metadata and, without one, the names of a
+// verified client certificate.
+auth::Caller CallerOf(const grpc::CallbackServerContext& context) {
+  auth::Caller caller;
+  auto header = context.client_metadata().find("authorization");
+  if (header != context.client_metadata().end()) {
+    caller.authorization = ToView(header->second);
+    return caller;
+  }
+  std::shared_ptr<const grpc::AuthContext> peer = context.auth_context();
+  if (peer == nullptr || !peer->IsPeerAuthenticated()) return caller;
+  for (const grpc::string_ref& name : peer->FindPropertyValues("x509_common_name")) {
+    caller.certificate_common_names.emplace_back(ToView(name));
+  }
+  for (const grpc::string_ref& name : peer->FindPropertyValues("x509_subject_alternative_name")) {
+    caller.certificate_dns_names.emplace_back(ToView(name));
+  }
+  return caller;
+}
+
 }  // namespace
 
 CacheService::CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedExecutor* storage,
-                           BoundedExecutor& namespace_ops)
-    : handler_(handler), metrics_(metrics), storage_(storage), namespace_ops_(namespace_ops) {
+                           BoundedExecutor& namespace_ops, auth::Authorizer* authorizer)
+    : handler_(handler),
+      metrics_(metrics),
+      storage_(storage),
+      namespace_ops_(namespace_ops),
+      authorizer_(authorizer) {
   SetMessageAllocatorFor_Get(&get_allocator_);
   SetMessageAllocatorFor_Set(&set_allocator_);
   SetMessageAllocatorFor_Delete(&delete_allocator_);
@@ -52,6 +95,14 @@ grpc::ServerUnaryReactor* CacheService::Run(grpc::CallbackServerContext* context
                     absl::FromChrono(std::chrono::steady_clock::now() - started));
     reactor->Finish(ToGrpcStatus(status));
   };
+  if (authorizer_ != nullptr) {
+    absl::Status allowed = authorizer_->Check(CallerOf(*context), request->namespace_(),
+                                              PermissionFor(rpc, request->namespace_()));
+    if (!allowed.ok()) {
+      finish(allowed);
+      return reactor;
+    }
+  }
   if (executor == nullptr) {
     finish((handler_.*method)(*request, *response));
     return reactor;

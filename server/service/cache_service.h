@@ -4,14 +4,16 @@
 // never waits on I/O. Invalidate and Stats, whose cost grows with a namespace, always run on the
 // namespace executor, on every engine, so they never hold up other calls' threads. A call whose
 // deadline passed or which was cancelled while queued is dropped without running. Every call is
-// counted in RpcMetrics by method, status code and latency. Requests and responses live on one
-// protobuf arena per call (ArenaMessageAllocator).
+// counted in RpcMetrics by method, status code and latency. With an Authorizer, every call is
+// authenticated and its permission checked before it is queued or run. Requests and responses live
+// on one protobuf arena per call (ArenaMessageAllocator).
 //
 //   CacheService service(handler, rpc_metrics, storage.get(), namespace_ops);  // storage may be
 //   null builder.RegisterService(&service);
 #pragma once
 
 #include "larder/v1/cache.grpc.pb.h"
+#include "server/auth/authorizer.h"
 #include "server/metrics/rpc_metrics.h"
 #include "server/service/arena_message_allocator.h"
 #include "server/service/bounded_executor.h"
@@ -21,10 +23,10 @@ namespace larder::server {
 
 class CacheService final : public v1::Cache::CallbackService {
  public:
-  // `storage` null means single-key and batch calls run inline. All referents must outlive the
-  // service.
+  // `storage` null means single-key and batch calls run inline; `authorizer` null means every
+  // caller may do everything. All referents must outlive the service.
   CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedExecutor* storage,
-               BoundedExecutor& namespace_ops);
+               BoundedExecutor& namespace_ops, auth::Authorizer* authorizer = nullptr);
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
                                 v1::GetResponse* response) override;
@@ -53,7 +55,8 @@ class CacheService final : public v1::Cache::CallbackService {
   template <typename Request, typename Response>
   using HandlerMethod = absl::Status (CacheHandler::*)(const Request&, Response&);
 
-  // Runs `method` inline when `executor` is null, else queues it there.
+  // Checks the caller's permission, then runs `method` inline when `executor` is null, else
+  // queues it there.
   template <typename Request, typename Response>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, Rpc rpc,
                                 HandlerMethod<Request, Response> method, const Request* request,
@@ -72,6 +75,7 @@ class CacheService final : public v1::Cache::CallbackService {
   RpcMetrics& metrics_;
   BoundedExecutor* const storage_;
   BoundedExecutor& namespace_ops_;
+  auth::Authorizer* const authorizer_;
   SingleAllocator<v1::GetRequest, v1::GetResponse> get_allocator_;
   SingleAllocator<v1::SetRequest, v1::SetResponse> set_allocator_;
   SingleAllocator<v1::DeleteRequest, v1::DeleteResponse> delete_allocator_;
