@@ -56,9 +56,13 @@ class AuthTable {
   static bool Allows(const Principal& principal, absl::string_view ns, Permission permission);
 
   size_t principal_count() const { return principals_.size(); }
+  // Unique among the tables of this process (0 until set), for caches keyed by table.
+  uint64_t id() const { return id_; }
+  void set_id(uint64_t id) { id_ = id; }
   const std::vector<Principal>& principals() const { return principals_; }
 
  private:
+  uint64_t id_ = 0;
   std::vector<Principal> principals_;
   absl::flat_hash_map<std::string, size_t> by_name_;
   absl::flat_hash_map<std::string, size_t> by_token_hash_;  // 32 raw bytes -> principal.

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "grpc/grpc_security_constants.h"
 #include "server/service/status_conversion.h"
 
 namespace larder::server {
@@ -54,10 +55,10 @@ auth::Caller CallerOf(const grpc::CallbackServerContext& context) {
   }
   std::shared_ptr<const grpc::AuthContext> peer = context.auth_context();
   if (peer == nullptr || !peer->IsPeerAuthenticated()) return caller;
-  for (const grpc::string_ref& name : peer->FindPropertyValues("x509_common_name")) {
+  for (const grpc::string_ref& name : peer->FindPropertyValues(GRPC_X509_CN_PROPERTY_NAME)) {
     caller.certificate_common_names.emplace_back(ToView(name));
   }
-  for (const grpc::string_ref& name : peer->FindPropertyValues("x509_subject_alternative_name")) {
+  for (const grpc::string_ref& name : peer->FindPropertyValues(GRPC_PEER_DNS_PROPERTY_NAME)) {
     caller.certificate_dns_names.emplace_back(ToView(name));
   }
   return caller;

@@ -18,6 +18,7 @@ RELEASE = "larder"
 NAMESPACE = "cache"
 GRPC_PORT = 50051
 METRICS_PORT = 9464
+HEALTH_PORT = 50052
 
 
 def render(helm, chart, args):
@@ -42,7 +43,8 @@ def env_map(cont):
     return {e["name"]: e for e in cont.get("env", [])}
 
 
-def check_common(c, case, objs, engine):
+def check_common(c, case, objs, engine, tls=False):
+    """Checks every render shares; with tls, the probes use the plaintext health-only port."""
     workloads = of_kind(objs, "Deployment") + of_kind(objs, "StatefulSet")
     if not c.check(len(workloads) == 1, f"{case}: exactly one Deployment or StatefulSet"):
         return None
@@ -56,8 +58,15 @@ def check_common(c, case, objs, engine):
         c.check(flag in args, f"{case}: args contain {flag}")
 
     ports = {p["name"]: p["containerPort"] for p in cont.get("ports", [])}
-    c.check(ports == {"grpc": GRPC_PORT, "metrics": METRICS_PORT},
-            f"{case}: container ports grpc={GRPC_PORT} metrics={METRICS_PORT} (got {ports})")
+    expected_ports = {"grpc": GRPC_PORT, "metrics": METRICS_PORT}
+    if tls:
+        expected_ports["health"] = HEALTH_PORT
+    c.check(ports == expected_ports, f"{case}: container ports {expected_ports} (got {ports})")
+    health_flags = [a for a in args if a.startswith("--health-listen")]
+    c.check(health_flags == ([f"--health-listen=0.0.0.0:{HEALTH_PORT}"] if tls else []),
+            f"{case}: --health-listen {'on the health port' if tls else 'absent'} "
+            f"(got {health_flags})")
+    probe_port = HEALTH_PORT if tls else GRPC_PORT
 
     expected_service = {"livenessProbe": "", "readinessProbe": "larder.v1.Cache",
                         "startupProbe": ""}
@@ -68,7 +77,8 @@ def check_common(c, case, objs, engine):
         c.check(set(probe) & {"httpGet", "exec", "tcpSocket"} == set(),
                 f"{case}: {name} uses no httpGet/exec/tcpSocket")
         grpc = probe.get("grpc", {})
-        c.check(grpc.get("port") == GRPC_PORT, f"{case}: {name} is a grpc probe on {GRPC_PORT}")
+        c.check(grpc.get("port") == probe_port,
+                f"{case}: {name} is a grpc probe on {probe_port} (got {grpc.get('port')})")
         c.check(grpc.get("service") == service,
                 f"{case}: {name} asks health service {service!r} (got {grpc.get('service')!r})")
 
@@ -89,6 +99,11 @@ def check_common(c, case, objs, engine):
     mounts = {m["mountPath"]: m["name"] for m in cont.get("volumeMounts", [])}
     c.check("/tmp" in mounts and "emptyDir" in volumes.get(mounts["/tmp"], {}),
             f"{case}: /tmp is an emptyDir")
+    for m in cont.get("volumeMounts", []):
+        if "secret" in volumes.get(m["name"], {}):
+            c.check(m.get("readOnly") is True and "subPath" not in m,
+                    f"{case}: Secret volume {m['name']} is mounted read-only, without subPath "
+                    "(the kubelet updates it in place)")
     c.check("memory" in cont.get("resources", {}).get("limits", {}),
             f"{case}: a memory limit is set")
 
@@ -139,9 +154,10 @@ def check_memory(c, helm, chart):
     rules = of_kind(objs, "PrometheusRule")
     if c.check(len(rules) == 1, f"{case}: a PrometheusRule"):
         alerts = [r["alert"] for g in rules[0]["spec"]["groups"] for r in g["rules"]]
-        c.check(sorted(alerts) == ["LarderHighErrorRate", "LarderHighLatency",
-                                   "LarderInstanceDown", "LarderLowHitRatio"],
-                f"{case}: PrometheusRule has the four alerts (got {alerts})")
+        c.check(sorted(alerts) == ["LarderAuthDenied", "LarderHighErrorRate",
+                                   "LarderHighLatency", "LarderInstanceDown",
+                                   "LarderLowHitRatio"],
+                f"{case}: PrometheusRule has the five alerts (got {alerts})")
     pdbs = of_kind(objs, "PodDisruptionBudget")
     if c.check(len(pdbs) == 1, f"{case}: a PodDisruptionBudget") and wl:
         sel = pdbs[0]["spec"]["selector"]["matchLabels"]
@@ -244,10 +260,181 @@ def check_redis(c, helm, chart):
 def check_defaults(c, helm, chart):
     case = "defaults"
     objs = render(helm, chart, [])
-    check_common(c, case, objs, "memory")
+    wl = check_common(c, case, objs, "memory")
     for kind in ("ServiceMonitor", "PrometheusRule", "PodDisruptionBudget",
-                 "HorizontalPodAutoscaler", "Secret", "StatefulSet"):
+                 "HorizontalPodAutoscaler", "Secret", "StatefulSet", "NetworkPolicy"):
         c.check(not of_kind(objs, kind), f"{case}: no {kind} by default")
+    if wl:
+        security_flags = [a for a in container(wl)["args"]
+                          if a.startswith(("--auth", "--tls", "--reflection", "--health"))]
+        c.check(security_flags == [], f"{case}: no auth, TLS or reflection flags "
+                f"(larderd defaults; got {security_flags})")
+        c.check(all("secret" not in v for v in wl["spec"]["template"]["spec"]["volumes"]),
+                f"{case}: no Secret volumes")
+
+
+def secret_file(wl, path):
+    """(Secret name, key) of the file at `path` in the larderd container, or None."""
+    pod = wl["spec"]["template"]["spec"]
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    for m in container(wl).get("volumeMounts", []):
+        prefix = m["mountPath"].rstrip("/") + "/"
+        secret = volumes.get(m["name"], {}).get("secret")
+        if secret is None or not path.startswith(prefix):
+            continue
+        name = path[len(prefix):]
+        items = secret.get("items")
+        if items is None:
+            return secret["secretName"], name
+        key = next((i["key"] for i in items if i["path"] == name), None)
+        return (secret["secretName"], key) if key else None
+    return None
+
+
+def flag_value(args, flag):
+    values = [a.split("=", 1)[1] for a in args if a.startswith(f"{flag}=")]
+    return values[0] if len(values) == 1 else None
+
+
+def peer(pods=None, namespaces=None):
+    out = {}
+    if pods is not None:
+        out["podSelector"] = {"matchLabels": pods} if pods else {}
+    if namespaces is not None:
+        out["namespaceSelector"] = {"matchLabels": namespaces} if namespaces else {}
+    return out
+
+
+def rule(port, *peers):
+    out = {"ports": [{"port": port, "protocol": "TCP"}]}
+    if peers:
+        out["from"] = list(peers)
+    return out
+
+
+def check_network_policy(c, case, objs, wl, expected_ingress):
+    policies = of_kind(objs, "NetworkPolicy")
+    if not c.check(len(policies) == 1, f"{case}: a NetworkPolicy"):
+        return
+    spec = policies[0]["spec"]
+    c.check(spec.get("podSelector") == {"matchLabels": wl["spec"]["selector"]["matchLabels"]},
+            f"{case}: the NetworkPolicy selects the larderd pods")
+    c.check(spec.get("policyTypes") == ["Ingress"], f"{case}: the NetworkPolicy is ingress-only")
+    c.check(spec.get("ingress") == expected_ingress,
+            f"{case}: NetworkPolicy ingress rules are exactly {expected_ingress} "
+            f"(got {spec.get('ingress')})")
+
+
+def check_secure(c, helm, chart):
+    case = "secure"
+    objs = render(helm, chart, ["-f", f"{chart}/ci/secure-values.yaml"])
+    wl = check_common(c, case, objs, "memory", tls=True)
+    c.check(not of_kind(objs, "Secret"), f"{case}: the chart creates no Secret (tokens stay out)")
+    if not wl:
+        return
+    args = container(wl)["args"]
+    for flag in ("--tls-cert-file", "--tls-key-file", "--tls-client-ca-file",
+                 "--auth-tokens-file", "--auth-tls-principal", "--reflection", "--health-listen"):
+        c.check(flag_value(args, flag) is not None, f"{case}: {flag} given exactly once")
+    expected_files = {
+        "--tls-cert-file": ("larder-tls", "tls.crt"),
+        "--tls-key-file": ("larder-tls", "tls.key"),
+        "--tls-client-ca-file": ("larder-client-ca", "ca.crt"),
+        "--auth-tokens-file": ("larder-tokens", "tokens.txt"),
+    }
+    for flag, (secret, key) in expected_files.items():
+        path = flag_value(args, flag) or ""
+        got = secret_file(wl, path)
+        c.check(got == (secret, key),
+                f"{case}: {flag}={path} is key {key} of Secret {secret} (got {got})")
+    c.check(flag_value(args, "--auth-tls-principal") == "san",
+            f"{case}: --auth-tls-principal from auth.tlsPrincipal")
+    c.check(flag_value(args, "--reflection") == "false", f"{case}: --reflection=false")
+    c.check(args[:3] == ["--listen=0.0.0.0:50051", "--metrics-address=0.0.0.0:9464",
+                         "--engine=memory"], f"{case}: the listen flags are unchanged")
+    secret_mounts = [m["name"] for m in container(wl)["volumeMounts"] if m.get("readOnly")]
+    c.check(sorted(secret_mounts) == ["auth-tokens", "client-ca", "tls"],
+            f"{case}: three read-only Secret mounts (got {secret_mounts})")
+    modes = {v["name"]: v["secret"].get("defaultMode")
+             for v in wl["spec"]["template"]["spec"]["volumes"] if "secret" in v}
+    c.check(all(m == 0o440 for m in modes.values()),
+            f"{case}: Secret files are 0440, readable through fsGroup only (got {modes})")
+    check_network_policy(c, case, objs, wl, [
+        rule(GRPC_PORT, peer(pods={"app.kubernetes.io/name": "catalog"}),
+             peer(pods={"app.kubernetes.io/component": "indexer"},
+                  namespaces={"kubernetes.io/metadata.name": "search"})),
+        rule(METRICS_PORT, peer(pods={"app.kubernetes.io/name": "prometheus"},
+                                namespaces={"kubernetes.io/metadata.name": "monitoring"})),
+        rule(HEALTH_PORT),
+    ])
+
+
+def check_tls_and_auth_variants(c, helm, chart):
+    case = "tls-same-secret-ca"
+    objs = render(helm, chart, ["--set", "tls.enabled=true", "--set", "tls.secretName=cert",
+                                "--set", "tls.clientCA.enabled=true"])
+    wl = check_common(c, case, objs, "memory", tls=True)
+    if wl:
+        args = container(wl)["args"]
+        got = secret_file(wl, flag_value(args, "--tls-client-ca-file") or "")
+        c.check(got == ("cert", "ca.crt"),
+                f"{case}: the client CA defaults to ca.crt of tls.secretName (got {got})")
+        c.check(not any(a.startswith("--auth") for a in args), f"{case}: no auth flags")
+
+    case = "tls-only"
+    objs = render(helm, chart, ["--set", "tls.enabled=true", "--set", "tls.secretName=cert"])
+    wl = check_common(c, case, objs, "memory", tls=True)
+    if wl:
+        args = container(wl)["args"]
+        c.check(not any(a.startswith("--tls-client-ca-file") for a in args),
+                f"{case}: no --tls-client-ca-file without tls.clientCA.enabled")
+        names = [v["name"] for v in wl["spec"]["template"]["spec"]["volumes"]]
+        c.check(names == ["tmp", "tls"], f"{case}: only the tls Secret volume (got {names})")
+
+    case = "auth-only"
+    objs = render(helm, chart, ["--set", "auth.enabled=true", "--set", "auth.tokensSecret=tok"])
+    wl = check_common(c, case, objs, "memory", tls=False)
+    if wl:
+        args = container(wl)["args"]
+        got = secret_file(wl, flag_value(args, "--auth-tokens-file") or "")
+        c.check(got == ("tok", "tokens"), f"{case}: tokens file is key `tokens` (got {got})")
+        c.check(not any(a.startswith(("--tls", "--auth-tls-principal", "--reflection"))
+                        for a in args), f"{case}: no TLS, principal or reflection flags")
+
+    case = "rocksdb-secure"
+    objs = render(helm, chart, [
+        "--set", "engine=rocksdb", "--set", "tls.enabled=true", "--set", "tls.secretName=cert",
+        "--set", "auth.enabled=true", "--set", "auth.tokensSecret=tok",
+        "--set", "config.reflection=true"])
+    wl = check_common(c, case, objs, "rocksdb", tls=True)
+    if wl:
+        mounts = {m["name"]: m["mountPath"] for m in container(wl)["volumeMounts"]}
+        c.check(mounts.get("data") == "/var/lib/larder" and "tls" in mounts
+                and "auth-tokens" in mounts, f"{case}: data and Secret mounts side by side")
+        c.check(flag_value(container(wl)["args"], "--reflection") == "true",
+                f"{case}: --reflection=true from config.reflection")
+
+
+def check_network_policy_variants(c, helm, chart):
+    case = "networkpolicy-plaintext"
+    objs = render(helm, chart, [
+        "--set", "networkPolicy.enabled=true",
+        "--set-json", 'networkPolicy.allowedClients=[{"namespaceSelector":{}}]',
+        "--set-json", "networkPolicy.prometheus=[]"])
+    wl = check_common(c, case, objs, "memory", tls=False)
+    if wl:
+        check_network_policy(c, case, objs, wl, [rule(GRPC_PORT, peer(namespaces={}))])
+
+    case = "networkpolicy-default-prometheus"
+    objs = render(helm, chart, [
+        "--set", "networkPolicy.enabled=true",
+        "--set-json", 'networkPolicy.allowedClients=[{"podSelector":{"a":"b"}}]'])
+    wl = check_common(c, case, objs, "memory", tls=False)
+    if wl:
+        check_network_policy(c, case, objs, wl, [
+            rule(GRPC_PORT, peer(pods={"a": "b"})),
+            rule(METRICS_PORT, peer(pods={"app.kubernetes.io/name": "prometheus"}, namespaces={})),
+        ])
 
 
 def render_notes(helm, chart, args):
@@ -263,20 +450,33 @@ def render_notes(helm, chart, args):
 
 def check_notes(c, helm, chart):
     redis = ["--set", "redis.url=redis://redis:6379/0"]
+    auth = ["--set", "auth.enabled=true", "--set", "auth.tokensSecret=tok"]
+    tls = ["--set", "tls.enabled=true", "--set", "tls.secretName=cert"]
+    no_auth = "auth.enabled=false while larderd listens on 0.0.0.0:50051"
+    plaintext_tokens = "auth.enabled=true but tls.enabled=false"
     cases = [
-        ("memory x3", ["--set", "replicaCount=3"], "replicaCount=3 with the memory engine"),
+        ("memory x3", ["--set", "replicaCount=3"],
+         [no_auth, "replicaCount=3 with the memory engine"]),
         ("rocksdb x2", ["--set", "engine=rocksdb", "--set", "replicaCount=2"],
-         "replicaCount=2 with the rocksdb engine"),
-        ("memory x1", [], None),
-        ("redis x3", ["--set", "engine=redis", "--set", "replicaCount=3", *redis], None),
+         [no_auth, "replicaCount=2 with the rocksdb engine"]),
+        ("memory x1", [], [no_auth]),
+        ("redis x3", ["--set", "engine=redis", "--set", "replicaCount=3", *redis], [no_auth]),
+        ("tls without auth", tls, [no_auth]),
+        ("auth without tls", auth, [plaintext_tokens]),
+        ("auth and tls", [*auth, *tls], []),
+        ("secure values", ["-f", f"{chart}/ci/secure-values.yaml"], []),
+        ("loopback without auth", ["--set", "extraArgs[0]=--listen=127.0.0.1:50051"], []),
     ]
-    for name, args, warning in cases:
+    for name, args, warnings in cases:
         notes = render_notes(helm, chart, args)
         c.check("port-forward" in notes, f"NOTES ({name}): tell how to reach the service")
-        if warning:
-            c.check(f"WARNING: {warning}" in notes, f"NOTES ({name}): warn about separate caches")
-        else:
-            c.check("WARNING" not in notes, f"NOTES ({name}): no warning")
+        got = [line for line in notes.splitlines() if line.startswith("WARNING")]
+        c.check(len(got) == len(warnings) and
+                all(any(line.startswith(f"WARNING: {w}") for line in got) for w in warnings),
+                f"NOTES ({name}): warnings {warnings} (got {got})")
+    notes = render_notes(helm, chart, ["-f", f"{chart}/ci/secure-values.yaml"])
+    c.check("authorization: Bearer <token>" in notes and "over TLS" in notes,
+            "NOTES (secure values): tell clients to use TLS and send a bearer token")
 
 
 def main():
@@ -284,7 +484,8 @@ def main():
         sys.exit(__doc__)
     helm, chart = sys.argv[1], sys.argv[2]
     c = Checks()
-    for check in (check_defaults, check_memory, check_rocksdb, check_redis, check_notes):
+    for check in (check_defaults, check_memory, check_rocksdb, check_redis, check_secure,
+                  check_tls_and_auth_variants, check_network_policy_variants, check_notes):
         try:
             check(c, helm, chart)
         except (RuntimeError, KeyError, TypeError, IndexError, StopIteration) as e:

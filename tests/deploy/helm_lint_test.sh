@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `helm lint --strict` of helm/larder with its defaults and with every ci/*-values.yaml, and
-# a `# --` comment on every value of values.yaml.
+# `helm lint --strict` of helm/larder with its defaults and with every ci/*-values.yaml (one
+# per engine, and `secure` with auth, TLS and a NetworkPolicy), and a `# --` comment on every
+# value of values.yaml.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_helm
@@ -25,9 +26,9 @@ cases=("${CHART}"/ci/*-values.yaml)
 for values in "${cases[@]}"; do
   lint "ci/$(basename "${values}")" -f "${values}"
 done
-for engine in memory rocksdb redis; do
-  [ -f "${CHART}/ci/${engine}-values.yaml" ] && pass "ci/${engine}-values.yaml exists" \
-    || fail "ci/${engine}-values.yaml is missing"
+for case in memory rocksdb redis secure; do
+  [ -f "${CHART}/ci/${case}-values.yaml" ] && pass "ci/${case}-values.yaml exists" \
+    || fail "ci/${case}-values.yaml is missing"
 done
 if "${PYTHON}" "${DEPLOY_TESTS}/check_values_docs.py" "${CHART}/values.yaml"; then
   pass "every value in values.yaml has a '# --' comment"

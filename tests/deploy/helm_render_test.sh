@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Renders helm/larder per engine with `helm template` and asserts on the objects
-# (workload kind, PVCs, grpc probes, securityContext, Secret references, HPA, monitoring).
+# (workload kind, PVCs, grpc probes, securityContext, Secret references, HPA, monitoring,
+# auth and TLS flags and their read-only Secret mounts, the NetworkPolicy, NOTES warnings).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_helm

@@ -54,6 +54,39 @@ rejects "redis.password is ignored" --set engine=redis --set redis.existingSecre
 rejects "minReplicas is larger" --set engine=redis --set redis.url=redis://r:6379/0 \
   --set autoscaling.enabled=true --set autoscaling.minReplicas=5 --set autoscaling.maxReplicas=2
 
+# Access control, TLS and the NetworkPolicy.
+tls=(--set tls.enabled=true --set tls.secretName=larder-tls)
+auth=(--set auth.enabled=true --set auth.tokensSecret=larder-tokens)
+rejects "auth.enabled needs auth.tokensSecret" --set auth.enabled=true
+rejects "tls.enabled needs tls.secretName" --set tls.enabled=true
+rejects "tls.clientCA.enabled needs tls.enabled" --set tls.clientCA.enabled=true
+rejects "auth.tlsPrincipal needs auth.enabled" "${tls[@]}" --set tls.clientCA.enabled=true \
+  --set auth.tlsPrincipal=cn
+rejects "auth.tlsPrincipal needs tls.clientCA.enabled" "${auth[@]}" "${tls[@]}" \
+  --set auth.tlsPrincipal=san
+rejects "auth.tlsPrincipal" "${auth[@]}" "${tls[@]}" --set tls.clientCA.enabled=true \
+  --set auth.tlsPrincipal=email
+rejects "auth.tokensSecret" --set auth.enabled=true --set auth.tokensSecret=Larder_Tokens
+rejects "auth.tokensSecretKey" "${auth[@]}" --set auth.tokensSecretKey=a/b
+rejects "tls.secretName" --set tls.enabled=true --set tls.secretName=-cert
+rejects "tls.clientCA.key" "${tls[@]}" --set tls.clientCA.enabled=true --set tls.clientCA.key=
+rejects "config.reflection" --set config.reflection=maybe
+rejects "ports.health" --set ports.health=0
+rejects "ports.health must differ" "${tls[@]}" --set ports.health=50051
+rejects "ports.health must differ" "${tls[@]}" --set ports.health=9464
+rejects "networkPolicy.enabled needs networkPolicy.allowedClients" --set networkPolicy.enabled=true
+rejects "Additional property ipBlock" --set networkPolicy.enabled=true \
+  --set-json 'networkPolicy.allowedClients=[{"ipBlock":{"cidr":"10.0.0.0/8"}}]'
+rejects "networkPolicy.allowedClients" --set networkPolicy.enabled=true \
+  --set-json 'networkPolicy.allowedClients=[{}]'
+rejects "networkPolicy.prometheus" --set-json 'networkPolicy.prometheus=[{"podSelector":{"a":1}}]'
+
+accepts "${auth[@]}" "${tls[@]}" --set tls.clientCA.enabled=true --set auth.tlsPrincipal=cn
+accepts "${tls[@]}" --set tls.clientCA.enabled=true --set tls.clientCA.secretName=client-ca \
+  --set tls.clientCA.key=bundle.pem --set config.reflection=true
+accepts --set auth.tokensSecret=larder-tokens --set ports.health=50051
+accepts --set networkPolicy.enabled=true --set-json 'networkPolicy.prometheus=[]' \
+  --set-json 'networkPolicy.allowedClients=[{"namespaceSelector":{}}]'
 accepts --set config.defaultTtl=1h30m --set config.maxTtl=0 --set redis.timeout=250ms
 accepts --set memory.limitBytes=0 --set memory.limitBytes=17179869184
 accepts --set engine=redis --set redis.url=redis://user:p%2Fw@redis:6379/2

@@ -46,6 +46,7 @@ prometheusRule:
   maxErrorRatio: 0.1
   maxP99LatencySeconds: 0.25
   minHitRatio: 0.8
+  maxAuthDeniedPerSecond: 0.5
   additionalAlertLabels:
     team: platform
 VALUES
@@ -54,7 +55,8 @@ VALUES
   || die "helm template with custom thresholds failed"
 tr -s ' \n' '  ' <"${tmp}/custom.yaml" >"${tmp}/custom.flat"
 for needle in '> 0.1' 'More than 10% of' '> 0.25' 'above 250ms' ') < 0.8' 'below 80%' \
-  'up{job="cache"}' 'team: platform'; do
+  'up{job="cache"}' 'team: platform' 'principal) (rate(larder_auth_denied_total[5m])) > 0.5' \
+  'more than 0.5 calls per second'; do
   if grep -qF -- "${needle}" "${tmp}/custom.flat"; then
     pass "custom thresholds: rendered rules contain '${needle}'"
   else

@@ -65,12 +65,19 @@ class LarderdAuthTlsTest : public ::testing::Test {
     std::ofstream(dir_ + "/clients.pem")
         << ReadFile(dir_ + "/ops.crt") << ReadFile(dir_ + "/stranger.crt");
     std::ofstream(dir_ + "/tokens") << Line("ops", "unused-secret", "items", "read,write")
-                                    << Line("reader", "reader-token", "items", "read");
+                                    << Line("reader", "reader-token", "items", "read")
+                                    << Line("localhost", "unused-too", "items", "read");
+    StartServer("cn");
+  }
+
+  void StartServer(const std::string& principal_from) {
+    server_.reset();
     health_port_ = testing::PickFreePort();
     auto started = LarderdProcess::Start(
         {"--tls-cert-file=" + dir_ + "/localhost.crt", "--tls-key-file=" + dir_ + "/localhost.key",
          "--tls-client-ca-file=" + dir_ + "/clients.pem", "--auth-tokens-file=" + dir_ + "/tokens",
-         "--auth-tls-principal=cn", absl::StrCat("--health-listen=127.0.0.1:", health_port_)});
+         "--auth-tls-principal=" + principal_from,
+         absl::StrCat("--health-listen=127.0.0.1:", health_port_)});
     ASSERT_TRUE(started.ok()) << started.status();
     server_ = std::move(started).value();
   }
@@ -103,6 +110,13 @@ class LarderdAuthTlsTest : public ::testing::Test {
 
 TEST_F(LarderdAuthTlsTest, ACertificateCommonNameIsAPrincipal) {
   EXPECT_TRUE(Set(*StubAs("ops")).ok());
+}
+
+TEST_F(LarderdAuthTlsTest, WithSanTheCertificatesDnsNameIsThePrincipal) {
+  StartServer("san");
+  grpc::Status status = Set(*StubAs("ops"));  // Its DNS SAN is "localhost": read only.
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(status.error_message(), HasSubstr("\"localhost\""));
 }
 
 TEST_F(LarderdAuthTlsTest, ACertificateNamingNoPrincipalIsUnauthenticated) {

@@ -76,6 +76,32 @@ larder.dev/engine: {{ .Values.engine }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas is larger than autoscaling.maxReplicas" }}
 {{- end }}
+{{- if and .Values.auth.enabled (not .Values.auth.tokensSecret) }}
+{{- fail "auth.enabled needs auth.tokensSecret: the name of a Secret holding the tokens file (docs/security.md)" }}
+{{- end }}
+{{- if and .Values.auth.tlsPrincipal (not .Values.auth.enabled) }}
+{{- fail "auth.tlsPrincipal needs auth.enabled: certificate names are matched against the tokens file" }}
+{{- end }}
+{{- if and .Values.auth.tlsPrincipal (not .Values.tls.clientCA.enabled) }}
+{{- fail "auth.tlsPrincipal needs tls.clientCA.enabled: only verified client certificates name a principal" }}
+{{- end }}
+{{- if and .Values.tls.enabled (not .Values.tls.secretName) }}
+{{- fail "tls.enabled needs tls.secretName: a kubernetes.io/tls Secret with tls.crt and tls.key" }}
+{{- end }}
+{{- if and .Values.tls.clientCA.enabled (not .Values.tls.enabled) }}
+{{- fail "tls.clientCA.enabled needs tls.enabled: client certificates are only checked over TLS" }}
+{{- end }}
+{{- if and .Values.tls.enabled (has (int .Values.ports.health) (list (int .Values.ports.grpc) (int .Values.ports.metrics))) }}
+{{- fail "ports.health must differ from ports.grpc and ports.metrics" }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.allowedClients) }}
+{{- fail "networkPolicy.enabled needs networkPolicy.allowedClients: otherwise no client can reach the gRPC port" }}
+{{- end }}
+{{- end }}
+
+{{/* The port of the grpc probes: the plaintext health-only port when the gRPC port speaks TLS. */}}
+{{- define "larder.probePort" -}}
+{{- if .Values.tls.enabled }}{{ .Values.ports.health }}{{ else }}{{ .Values.ports.grpc }}{{ end }}
 {{- end }}
 
 {{/* larderd's command-line flags as a YAML list (toYaml quotes values that need it). */}}
@@ -113,6 +139,23 @@ larder.dev/engine: {{ .Values.engine }}
 {{- end }}
 {{- if and (not (kindIs "invalid" $v.redis.timeout)) (ne (toString $v.redis.timeout) "") }}
 {{- $args = append $args (printf "--redis-timeout=%v" $v.redis.timeout) }}
+{{- end }}
+{{- end }}
+{{- if not (kindIs "invalid" $v.config.reflection) }}
+{{- $args = append $args (printf "--reflection=%t" $v.config.reflection) }}
+{{- end }}
+{{- if $v.tls.enabled }}
+{{- $args = append $args "--tls-cert-file=/etc/larder/tls/tls.crt" }}
+{{- $args = append $args "--tls-key-file=/etc/larder/tls/tls.key" }}
+{{- if $v.tls.clientCA.enabled }}
+{{- $args = append $args "--tls-client-ca-file=/etc/larder/client-ca/ca.crt" }}
+{{- end }}
+{{- $args = append $args (printf "--health-listen=0.0.0.0:%d" (int $v.ports.health)) }}
+{{- end }}
+{{- if $v.auth.enabled }}
+{{- $args = append $args "--auth-tokens-file=/etc/larder/auth/tokens" }}
+{{- with $v.auth.tlsPrincipal }}
+{{- $args = append $args (printf "--auth-tls-principal=%s" .) }}
 {{- end }}
 {{- end }}
 {{- $args = concat $args $v.extraArgs }}
@@ -213,17 +256,23 @@ spec:
         - name: metrics
           containerPort: {{ .Values.ports.metrics }}
           protocol: TCP
+        {{- if .Values.tls.enabled }}
+        - name: health
+          containerPort: {{ .Values.ports.health }}
+          protocol: TCP
+        {{- end }}
+      {{- $probePort := include "larder.probePort" . | int }}
       {{- if .Values.probes.startup.enabled }}
       startupProbe:
-        {{- include "larder.grpcProbe" (dict "probe" .Values.probes.startup "port" .Values.ports.grpc) | nindent 8 }}
+        {{- include "larder.grpcProbe" (dict "probe" .Values.probes.startup "port" $probePort) | nindent 8 }}
       {{- end }}
       {{- if .Values.probes.liveness.enabled }}
       livenessProbe:
-        {{- include "larder.grpcProbe" (dict "probe" .Values.probes.liveness "port" .Values.ports.grpc) | nindent 8 }}
+        {{- include "larder.grpcProbe" (dict "probe" .Values.probes.liveness "port" $probePort) | nindent 8 }}
       {{- end }}
       {{- if .Values.probes.readiness.enabled }}
       readinessProbe:
-        {{- include "larder.grpcProbe" (dict "probe" .Values.probes.readiness "port" .Values.ports.grpc) | nindent 8 }}
+        {{- include "larder.grpcProbe" (dict "probe" .Values.probes.readiness "port" $probePort) | nindent 8 }}
       {{- end }}
       {{- with .Values.resources }}
       resources:
@@ -240,10 +289,55 @@ spec:
         - name: data
           mountPath: {{ .Values.rocksdb.dataDir }}
         {{- end }}
+        {{- /* Secrets are mounted whole, never with subPath: the kubelet then updates them in place. */}}
+        {{- if .Values.tls.enabled }}
+        - name: tls
+          mountPath: /etc/larder/tls
+          readOnly: true
+        {{- if .Values.tls.clientCA.enabled }}
+        - name: client-ca
+          mountPath: /etc/larder/client-ca
+          readOnly: true
+        {{- end }}
+        {{- end }}
+        {{- if .Values.auth.enabled }}
+        - name: auth-tokens
+          mountPath: /etc/larder/auth
+          readOnly: true
+        {{- end }}
   volumes:
     - name: tmp
       emptyDir:
         sizeLimit: {{ .Values.tmpSizeLimit }}
+    {{- if .Values.tls.enabled }}
+    - name: tls
+      secret:
+        secretName: {{ .Values.tls.secretName }}
+        defaultMode: 0440
+        items:
+          - key: tls.crt
+            path: tls.crt
+          - key: tls.key
+            path: tls.key
+    {{- if .Values.tls.clientCA.enabled }}
+    - name: client-ca
+      secret:
+        secretName: {{ .Values.tls.clientCA.secretName | default .Values.tls.secretName }}
+        defaultMode: 0440
+        items:
+          - key: {{ .Values.tls.clientCA.key }}
+            path: ca.crt
+    {{- end }}
+    {{- end }}
+    {{- if .Values.auth.enabled }}
+    - name: auth-tokens
+      secret:
+        secretName: {{ .Values.auth.tokensSecret }}
+        defaultMode: 0440
+        items:
+          - key: {{ .Values.auth.tokensSecretKey }}
+            path: tokens
+    {{- end }}
   {{- with .Values.nodeSelector }}
   nodeSelector:
     {{- toYaml . | nindent 4 }}
@@ -260,4 +354,20 @@ spec:
   topologySpreadConstraints:
     {{- toYaml . | nindent 4 }}
   {{- end }}
+{{- end }}
+
+{{/* NetworkPolicy peers from a list of {podSelector, namespaceSelector} label maps ({} = all). */}}
+{{- define "larder.networkPolicyPeers" -}}
+{{- $peers := list }}
+{{- range $item := . }}
+{{- $peer := dict }}
+{{- range $selector := list "podSelector" "namespaceSelector" }}
+{{- if hasKey $item $selector }}
+{{- $labels := get $item $selector }}
+{{- $_ := set $peer $selector (ternary (dict) (dict "matchLabels" $labels) (empty $labels)) }}
+{{- end }}
+{{- end }}
+{{- $peers = append $peers $peer }}
+{{- end }}
+{{- toYaml $peers }}
 {{- end }}
