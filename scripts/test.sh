@@ -9,7 +9,7 @@ scripts/install-deps.sh
 if [ -f scripts/install-helm.sh ]; then bash scripts/install-helm.sh; fi
 
 jobs="$(nproc)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLARDER_BUILD_TESTS=ON \
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLARDER_BUILD_TESTS=ON -DLARDER_WERROR=ON \
   -DLARDER_BUILD_CLIENT=ON -DLARDER_WITH_ROCKSDB=ON -DLARDER_WITH_REDIS=ON \
   -DLARDER_BUILD_EXAMPLES=ON
 cmake --build build -j"$jobs"
