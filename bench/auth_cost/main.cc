@@ -17,26 +17,15 @@ ABSL_FLAG(int, principals, 100, "principals in the tokens file");
 ABSL_FLAG(int, calls, 100000, "Check calls to make");
 ABSL_FLAG(std::string, tokens_file, "/tmp/larder-auth-cost-tokens", "where to write the file");
 
-namespace {
-
-using larder::server::auth::Sha256;
-
-std::string Hex(const larder::server::auth::TokenHash& hash) {
-  std::string hex;
-  for (uint8_t byte : hash) absl::StrAppend(&hex, absl::Hex(byte, absl::kZeroPad2));
-  return hex;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const std::string path = absl::GetFlag(FLAGS_tokens_file);
   {
     std::ofstream file(path, std::ios::trunc);
     for (int i = 0; i < absl::GetFlag(FLAGS_principals); ++i) {
-      file << "service" << i << " sha256:" << Hex(Sha256(absl::StrCat("token-", i, "-", 7919)))
-           << " ns" << i << ",shared* read,write\n";
+      file << larder::server::auth::TokensFileLine(absl::StrCat("service", i),
+                                                   absl::StrCat("token-", i, "-", 7919),
+                                                   absl::StrCat("ns", i, ",shared*"), "read,write");
     }
   }
   auto authorizer = larder::server::auth::Authorizer::Create({path});

@@ -164,4 +164,15 @@ TokenHash Sha256(absl::string_view bytes) {
   return hash;
 }
 
+std::string TokenColumnFor(absl::string_view token) {
+  std::string column(kTokenPrefix);
+  for (uint8_t byte : Sha256(token)) absl::StrAppend(&column, absl::Hex(byte, absl::kZeroPad2));
+  return column;
+}
+
+std::string TokensFileLine(absl::string_view name, absl::string_view token,
+                           absl::string_view namespaces, absl::string_view permissions) {
+  return absl::StrCat(name, " ", TokenColumnFor(token), " ", namespaces, " ", permissions, "\n");
+}
+
 }  // namespace larder::server::auth

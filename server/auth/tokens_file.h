@@ -34,4 +34,12 @@ absl::StatusOr<AuthTable> LoadTokensFile(const std::string& path);
 // SHA-256 of `bytes` (OpenSSL; no allocation per call).
 TokenHash Sha256(absl::string_view bytes);
 
+// "sha256:<64 hex digits>" of a secret token, as the file's token column holds it.
+std::string TokenColumnFor(absl::string_view token);
+
+// A whole line of a tokens file, e.g. TokensFileLine("catalog", secret, "items", "read"), ending
+// in '\n'. For tools and tests; operators write the file with `sha256sum`.
+std::string TokensFileLine(absl::string_view name, absl::string_view token,
+                           absl::string_view namespaces, absl::string_view permissions);
+
 }  // namespace larder::server::auth

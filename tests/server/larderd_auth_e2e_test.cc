@@ -28,14 +28,7 @@ namespace {
 using ::larder::testing::LarderdProcess;
 using ::testing::HasSubstr;
 
-std::string Line(const std::string& name, const std::string& token, const std::string& namespaces,
-                 const std::string& permissions) {
-  std::string hex;
-  for (uint8_t byte : server::auth::Sha256(token)) {
-    absl::StrAppend(&hex, absl::Hex(byte, absl::kZeroPad2));
-  }
-  return absl::StrCat(name, " sha256:", hex, " ", namespaces, " ", permissions, "\n");
-}
+constexpr auto Line = server::auth::TokensFileLine;
 
 // One principal per permission on namespace "items", plus one with every other permission.
 std::string PermissionTableFile() {

@@ -47,14 +47,7 @@ void MakeCertificate(const std::string& dir, const std::string& cn) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << (*openssl)->LogTail();
 }
 
-std::string Line(const std::string& name, const std::string& token, const std::string& namespaces,
-                 const std::string& permissions) {
-  std::string hex;
-  for (uint8_t byte : server::auth::Sha256(token)) {
-    absl::StrAppend(&hex, absl::Hex(byte, absl::kZeroPad2));
-  }
-  return absl::StrCat(name, " sha256:", hex, " ", namespaces, " ", permissions, "\n");
-}
+constexpr auto Line = server::auth::TokensFileLine;
 
 class LarderdAuthTlsTest : public ::testing::Test {
  protected:

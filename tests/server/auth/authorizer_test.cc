@@ -23,12 +23,7 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string Line(const std::string& name, const std::string& token, const std::string& namespaces,
-                 const std::string& permissions) {
-  std::string hex;
-  for (uint8_t byte : Sha256(token)) absl::StrAppend(&hex, absl::Hex(byte, absl::kZeroPad2));
-  return absl::StrCat(name, " sha256:", hex, " ", namespaces, " ", permissions, "\n");
-}
+constexpr auto Line = TokensFileLine;
 
 class AuthorizerTest : public ::testing::Test {
  protected:

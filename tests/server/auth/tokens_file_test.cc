@@ -23,11 +23,7 @@ std::string HexOf(const TokenHash& hash) {
   return hex;
 }
 
-std::string Line(const std::string& name, const std::string& token, const std::string& namespaces,
-                 const std::string& permissions) {
-  return absl::StrCat(name, "  sha256:", HexOf(Sha256(token)), "  ", namespaces, "  ", permissions,
-                      "\n");
-}
+constexpr auto Line = TokensFileLine;
 
 TEST(Sha256Test, MatchesTheStandardTestVector) {
   EXPECT_EQ(HexOf(Sha256("abc")),
@@ -61,7 +57,7 @@ struct BadLine {
 };
 
 TEST(TokensFileTest, EveryMalformedLineIsAnErrorNamingTheLineAndField) {
-  const std::string hash = "sha256:" + HexOf(Sha256("t"));
+  const std::string hash = TokenColumnFor("t");
   const BadLine cases[] = {
       {"catalog " + hash + " items", "line 2: expected 4 fields"},
       {"catalog " + hash + " items read extra", "line 2: expected 4 fields"},
