@@ -18,6 +18,7 @@ add_library(larder_http STATIC
   src/http/outgoing.cc
   src/http/policy.cc
   src/http/record_codec.cc
+  src/http/record_validation.cc
   src/http/refresher.cc
   src/http/request.cc
   src/http/storable.cc)

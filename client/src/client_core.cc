@@ -1,6 +1,7 @@
 #include "client/src/client_core.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <utility>
 
@@ -80,17 +81,20 @@ absl::StatusOr<std::unique_ptr<ClientCore>> ClientCore::Create(ClientOptions opt
   absl::Status valid = Validate(options);
   if (!valid.ok()) return valid;
   if (options.clock == nullptr) options.clock = &Clock::Real();
+  auto auth = AuthToken::Create(options, *options.clock, std::getenv);
+  if (!auth.ok()) return auth.status();
   auto metrics = ClientMetrics::Create(options.metrics_registry, options.max_metric_namespaces);
   if (!metrics.ok()) return metrics.status();
   std::shared_ptr<grpc::Channel> channel = MakeChannel(options);
-  return std::unique_ptr<ClientCore>(
-      new ClientCore(std::move(options), *std::move(metrics), std::move(channel)));
+  return std::unique_ptr<ClientCore>(new ClientCore(std::move(options), *std::move(metrics),
+                                                    *std::move(auth), std::move(channel)));
 }
 
 ClientCore::ClientCore(ClientOptions options, std::unique_ptr<ClientMetrics> metrics,
-                       std::shared_ptr<grpc::Channel> channel)
+                       std::unique_ptr<AuthToken> auth, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
       metrics_(std::move(metrics)),
+      auth_(std::move(auth)),
       channel_(std::move(channel)),
       stub_(v1::Cache::NewStub(channel_)),
       budget_(options_.retry.budget_ratio, options_.retry.budget_min_retries_per_second,
@@ -98,6 +102,11 @@ ClientCore::ClientCore(ClientOptions options, std::unique_ptr<ClientMetrics> met
 
 ClientCore::~ClientCore() {
   absl::MutexLock lock(&mutex_, absl::Condition(this, &ClientCore::NoCallInFlight));
+}
+
+void ClientCore::Authorize(grpc::ClientContext& context) {
+  const std::string value = auth_->HeaderValue();
+  if (!value.empty()) context.AddMetadata("authorization", value);
 }
 
 void ClientCore::CallStarted() {

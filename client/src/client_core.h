@@ -1,5 +1,5 @@
 // ClientCore: what every RPC of a larder::Client shares — the channel and stub, the options,
-// metrics, retry budget and retry timers, and the count of calls in flight.
+// the auth token, metrics, retry budget and retry timers, and the count of calls in flight.
 //
 //   LARDER_ASSIGN_OR_RETURN(auto core, ClientCore::Create(options));
 //   StartUnaryCall<v1::GetRequest, v1::GetResponse>(*core, "Get", &Rpcs::Get,
@@ -15,9 +15,11 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "client/src/auth_token.h"
 #include "client/src/retry_policy.h"
 #include "client/src/timer_queue.h"
 #include "grpcpp/channel.h"
+#include "grpcpp/client_context.h"
 #include "larder/client_metrics.h"
 #include "larder/client_options.h"
 #include "larder/common/clock.h"
@@ -31,7 +33,7 @@ using Rpcs = v1::Cache::StubInterface::async_interface;
 // Thread-safe.
 class ClientCore {
  public:
-  // kInvalidArgument for unusable options (see Client::Create).
+  // kInvalidArgument for unusable options, an unusable or unreadable token (see Client::Create).
   static absl::StatusOr<std::unique_ptr<ClientCore>> Create(ClientOptions options);
   // Waits until no call is in flight.
   ~ClientCore();
@@ -40,6 +42,10 @@ class ClientCore {
   const ClientOptions& options() const { return options_; }
   ClientMetrics& metrics() const { return *metrics_; }
   const Clock& clock() const { return *options_.clock; }
+
+  // Adds `authorization: Bearer <token>` to one attempt's context when a token is configured
+  // (re-reading a changed token file at most once per second).
+  void Authorize(grpc::ClientContext& context);
 
   // Bracket every call, from its start until after its callback ran.
   void CallStarted();
@@ -57,11 +63,12 @@ class ClientCore {
 
  private:
   ClientCore(ClientOptions options, std::unique_ptr<ClientMetrics> metrics,
-             std::shared_ptr<grpc::Channel> channel);
+             std::unique_ptr<AuthToken> auth, std::shared_ptr<grpc::Channel> channel);
   bool NoCallInFlight() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return in_flight_ == 0; }
 
   const ClientOptions options_;
   std::unique_ptr<ClientMetrics> metrics_;
+  std::unique_ptr<AuthToken> auth_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Cache::StubInterface> stub_;
   RetryBudget budget_;

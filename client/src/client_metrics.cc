@@ -22,6 +22,10 @@ constexpr absl::string_view kOtherNamespace = "other";
 
 constexpr std::array<absl::string_view, 4> kResultLabels = {"hit", "miss", "stale", "error"};
 
+// The codes of larder_client_denied_total, in the order of Families::denials' arrays.
+constexpr std::array<absl::StatusCode, 2> kDenialCodes = {absl::StatusCode::kUnauthenticated,
+                                                          absl::StatusCode::kPermissionDenied};
+
 const prometheus::Histogram::BucketBoundaries& DurationBuckets() {
   static const auto* const kBuckets = new prometheus::Histogram::BucketBoundaries{
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
@@ -42,6 +46,17 @@ size_t ResultIndex(LookupResult result) {
   return 3;
 }
 
+// The label `namespace_name` is counted under in a family whose labelled namespaces are the
+// keys of `seen`: itself, or "other" once `max_namespaces` are labelled.
+template <typename Map>
+std::string NamespaceLabel(const Map& seen, absl::string_view namespace_name,
+                           size_t max_namespaces) {
+  if (seen.size() >= max_namespaces && !seen.contains(namespace_name)) {
+    return std::string(kOtherNamespace);
+  }
+  return std::string(namespace_name);
+}
+
 }  // namespace
 
 struct ClientMetrics::Families {
@@ -50,12 +65,15 @@ struct ClientMetrics::Families {
   prometheus::Family<prometheus::Counter>* requests = nullptr;
   prometheus::Family<prometheus::Histogram>* durations = nullptr;
   prometheus::Family<prometheus::Counter>* rpcs = nullptr;
+  prometheus::Family<prometheus::Counter>* denied = nullptr;
   prometheus::Counter* retries = nullptr;
   prometheus::Counter* singleflight_waits = nullptr;
   prometheus::Counter* coder_errors = nullptr;
 
   absl::Mutex mutex;
   absl::flat_hash_map<std::string, std::array<prometheus::Counter*, 4>> lookups
+      ABSL_GUARDED_BY(mutex);
+  absl::flat_hash_map<std::string, std::array<prometheus::Counter*, kDenialCodes.size()>> denials
       ABSL_GUARDED_BY(mutex);
   absl::flat_hash_map<std::string, prometheus::Counter*> rpc_counts ABSL_GUARDED_BY(mutex);
   absl::flat_hash_map<std::string, prometheus::Histogram*> rpc_durations ABSL_GUARDED_BY(mutex);
@@ -75,6 +93,12 @@ struct ClientMetrics::Families {
                 .Name("larder_client_rpcs_total")
                 .Help("Finished larder RPCs by method and status code.")
                 .Register(target);
+    denied = &prometheus::BuildCounter()
+                  .Name("larder_client_denied_total")
+                  .Help(
+                      "larder RPCs refused by the server's access control, by namespace and "
+                      "code (UNAUTHENTICATED, PERMISSION_DENIED).")
+                  .Register(target);
     retries = &prometheus::BuildCounter()
                    .Name("larder_client_retries_total")
                    .Help("Retry attempts of larder RPCs that failed UNAVAILABLE.")
@@ -95,20 +119,29 @@ struct ClientMetrics::Families {
   // The counters of `namespace_name`, or of "other" past the namespace cap.
   std::array<prometheus::Counter*, 4>& LookupCounters(absl::string_view namespace_name)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
-    auto it = lookups.find(namespace_name);
+    const std::string label = NamespaceLabel(lookups, namespace_name, max_namespaces);
+    auto it = lookups.find(label);
     if (it != lookups.end()) return it->second;
-    std::string label(namespace_name);
-    if (lookups.size() >= max_namespaces) {
-      label = std::string(kOtherNamespace);
-      it = lookups.find(label);
-      if (it != lookups.end()) return it->second;
-    }
     std::array<prometheus::Counter*, 4> counters;
     for (size_t i = 0; i < counters.size(); ++i) {
       counters[i] =
           &requests->Add({{"namespace", label}, {"result", std::string(kResultLabels[i])}});
     }
     return lookups.emplace(label, counters).first->second;
+  }
+
+  // The denial counters of `namespace_name`, or of "other" past the namespace cap.
+  std::array<prometheus::Counter*, kDenialCodes.size()>& DenialCounters(
+      absl::string_view namespace_name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+    const std::string label = NamespaceLabel(denials, namespace_name, max_namespaces);
+    auto it = denials.find(label);
+    if (it != denials.end()) return it->second;
+    std::array<prometheus::Counter*, kDenialCodes.size()> counters;
+    for (size_t i = 0; i < counters.size(); ++i) {
+      counters[i] =
+          &denied->Add({{"namespace", label}, {"code", absl::StatusCodeToString(kDenialCodes[i])}});
+    }
+    return denials.emplace(label, counters).first->second;
   }
 };
 
@@ -141,6 +174,18 @@ void ClientMetrics::RecordLookup(absl::string_view namespace_name, LookupResult 
   {
     absl::MutexLock lock(&families_->mutex);
     counter = families_->LookupCounters(namespace_name)[ResultIndex(result)];
+  }
+  counter->Increment();
+}
+
+void ClientMetrics::RecordDenied(absl::string_view namespace_name, absl::StatusCode code) {
+  const auto* found = std::find(kDenialCodes.begin(), kDenialCodes.end(), code);
+  if (found == kDenialCodes.end()) return;
+  prometheus::Counter* counter;
+  {
+    absl::MutexLock lock(&families_->mutex);
+    counter = families_->DenialCounters(
+        namespace_name)[static_cast<size_t>(found - kDenialCodes.begin())];
   }
   counter->Increment();
 }

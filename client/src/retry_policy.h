@@ -39,9 +39,16 @@ Idempotency IdempotencyOf(const std::vector<SetEntry>& entries);
 
 // Whether a failed attempt may be retried: only kUnavailable (the server could not be reached
 // or is shutting down), and only for kIdempotent calls. Never kDeadlineExceeded (the deadline
-// covers all attempts), nor kInvalidArgument, kResourceExhausted, kDataLoss, kInternal or any
-// other code, which a repeat would only meet again. Pure.
+// covers all attempts), nor kInvalidArgument, kResourceExhausted, kDataLoss, kInternal, a
+// denial (IsDenial) or any other code, which a repeat would only meet again. Pure.
 bool MayRetry(absl::StatusCode code, Idempotency idempotency);
+
+// Whether larderd refused the caller: kUnauthenticated (no or unknown token) or
+// kPermissionDenied (a known principal without the permission). Never retried; counted in
+// larder_client_denied_total. Pure.
+inline bool IsDenial(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnauthenticated || code == absl::StatusCode::kPermissionDenied;
+}
 
 // The pause before retry number `retry` (1 for the first): initial_backoff *
 // multiplier^(retry - 1), capped at max_backoff, then scaled by 1 + jitter * (2u - 1) for the

@@ -1,5 +1,6 @@
-// StartUnaryCall: one client call over gRPC's callback API — attempts, retries after a pause on
-// the timer thread, the deadline, status conversion and metrics — without a thread per call.
+// StartUnaryCall: one client call over gRPC's callback API — attempts carrying the auth token,
+// retries after a pause on the timer thread, the deadline, status conversion and metrics
+// (denials counted per namespace) — without a thread per call.
 //
 //   StartUnaryCall<v1::GetRequest, v1::GetResponse>(
 //       core, "Get", &Rpcs::Get, Idempotency::kIdempotent, std::move(request),
@@ -55,6 +56,7 @@ class UnaryCall : public std::enable_shared_from_this<UnaryCall<Request, Respons
     contexts_.push_back(std::make_unique<grpc::ClientContext>());
     grpc::ClientContext& context = *contexts_.back();
     context.set_deadline(absl::ToChronoTime(deadline_));
+    core_.Authorize(context);
     response_.Clear();
     auto self = this->shared_from_this();
     (core_.rpcs().*method_)(&context, &request_, &response_,
@@ -72,6 +74,7 @@ class UnaryCall : public std::enable_shared_from_this<UnaryCall<Request, Respons
     }
     core_.metrics().RecordRpc(method_name_, StatusCodeName(status.code()),
                               core_.clock().Now() - started_);
+    if (IsDenial(status.code())) core_.metrics().RecordDenied(request_.namespace_(), status.code());
     ClientCore& core = core_;
     // Each context holds a reference to the channel. Dropped here, before the client may be
     // destroyed, so the channel is never destroyed on a gRPC callback thread (which would

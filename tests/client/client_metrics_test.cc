@@ -62,6 +62,31 @@ TEST(ClientMetricsTest, RecordsRpcsWithDurations) {
   EXPECT_EQ(MetricValue(*registry, "larder_client_retries_total", {}), 1);
 }
 
+TEST(ClientMetricsTest, CountsDenialsByNamespaceAndCodeUnderTheNamespaceCap) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  ASSERT_OK_AND_ASSIGN(auto metrics, ClientMetrics::Create(registry, 2));
+  metrics->RecordDenied("users", absl::StatusCode::kPermissionDenied);
+  metrics->RecordDenied("users", absl::StatusCode::kPermissionDenied);
+  metrics->RecordDenied("orders", absl::StatusCode::kUnauthenticated);
+  metrics->RecordDenied("carts", absl::StatusCode::kUnauthenticated);  // Past the cap of 2.
+  metrics->RecordDenied("users", absl::StatusCode::kUnavailable);      // Not a denial.
+  EXPECT_EQ(MetricValue(*registry, "larder_client_denied_total",
+                        {{"namespace", "users"}, {"code", "PERMISSION_DENIED"}}),
+            2);
+  EXPECT_EQ(MetricValue(*registry, "larder_client_denied_total",
+                        {{"namespace", "users"}, {"code", "UNAUTHENTICATED"}}),
+            0);
+  EXPECT_EQ(MetricValue(*registry, "larder_client_denied_total",
+                        {{"namespace", "orders"}, {"code", "UNAUTHENTICATED"}}),
+            1);
+  EXPECT_EQ(MetricValue(*registry, "larder_client_denied_total",
+                        {{"namespace", "other"}, {"code", "UNAUTHENTICATED"}}),
+            1);
+  EXPECT_EQ(MetricValue(*registry, "larder_client_denied_total",
+                        {{"namespace", "users"}, {"code", "UNAVAILABLE"}}),
+            -1);
+}
+
 TEST(ClientMetricsTest, TwoClientsShareARegistry) {
   auto registry = std::make_shared<prometheus::Registry>();
   ASSERT_OK_AND_ASSIGN(auto first, ClientMetrics::Create(registry, 8));

@@ -3,9 +3,10 @@
 // may have been applied before the failure reached the client.
 //
 // Two servers stand in for larderd: nothing listening (every attempt is UNAVAILABLE), and a
-// scripted larder.v1.Cache in this process that answers every call with one chosen status and
-// counts the attempts it receives, for the codes a real larderd cannot be made to return.
-#include <atomic>
+// larder.v1.Cache in this process (FakeLarder) that answers every call with one chosen status
+// and counts the attempts it receives, for the codes a real larderd cannot be made to return.
+// A Set attempt answered UNAVAILABLE stands for one the server applied before the answer was
+// lost.
 #include <functional>
 #include <memory>
 #include <ostream>
@@ -14,13 +15,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
-#include "grpcpp/security/server_credentials.h"
-#include "grpcpp/server.h"
-#include "grpcpp/server_builder.h"
 #include "gtest/gtest.h"
 #include "larder/client.h"
-#include "larder/v1/cache.grpc.pb.h"
 #include "prometheus/registry.h"
+#include "tests/client/fake_larder.h"
 #include "tests/client/metrics_reader.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/status_matchers.h"
@@ -28,51 +26,10 @@
 namespace larder {
 namespace {
 
+using ::larder::testing::FakeLarder;
 using ::larder::testing::MetricValue;
 using ::larder::testing::PickFreePort;
 using ::larder::testing::StatusCodeIs;
-
-// A larder.v1.Cache answering Get, Set and MultiSet with `answer`, counting every attempt. A
-// Set attempt counts as applied (as if the server stored it and the answer was then lost).
-class ScriptedCache final : public v1::Cache::CallbackService {
- public:
-  explicit ScriptedCache(grpc::Status answer) : answer_(std::move(answer)) {
-    grpc::ServerBuilder builder;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
-    builder.RegisterService(this);
-    server_ = builder.BuildAndStart();
-  }
-  ~ScriptedCache() override { server_->Shutdown(); }
-
-  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
-  int attempts() const { return attempts_.load(); }
-
-  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest*,
-                                v1::GetResponse*) override {
-    return Answer(context);
-  }
-  grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context, const v1::SetRequest*,
-                                v1::SetResponse*) override {
-    return Answer(context);
-  }
-  grpc::ServerUnaryReactor* MultiSet(grpc::CallbackServerContext* context,
-                                     const v1::MultiSetRequest*, v1::MultiSetResponse*) override {
-    return Answer(context);
-  }
-
- private:
-  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* context) {
-    ++attempts_;
-    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-    reactor->Finish(answer_);
-    return reactor;
-  }
-
-  const grpc::Status answer_;
-  int port_ = 0;
-  std::atomic<int> attempts_{0};
-  std::unique_ptr<grpc::Server> server_;
-};
 
 class ClientRetryTest : public ::testing::Test {
  protected:
@@ -163,7 +120,7 @@ INSTANTIATE_TEST_SUITE_P(Calls, RetriedCallsTest, ::testing::ValuesIn(CallCases(
                          });
 
 TEST_F(ClientRetryTest, AnAppliedConditionalSetIsAttemptedOnceAndReportsUnavailable) {
-  ScriptedCache server(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection reset"));
+  FakeLarder server(grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection reset"));
   std::shared_ptr<Client> client = NewClient(server.address());
   ASSERT_NE(client, nullptr);
   EXPECT_THAT(client->Set("ns", "k", "v", IfAbsent()),
@@ -178,7 +135,7 @@ TEST_F(ClientRetryTest, AnAppliedConditionalSetIsAttemptedOnceAndReportsUnavaila
 }
 
 TEST_F(ClientRetryTest, AnUnconditionalSetAnsweredUnavailableIsRetried) {
-  ScriptedCache server(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"));
+  FakeLarder server(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"));
   std::shared_ptr<Client> client = NewClient(server.address());
   ASSERT_NE(client, nullptr);
   EXPECT_THAT(client->Set("ns", "k", "v"), StatusCodeIs(absl::StatusCode::kUnavailable));
@@ -190,7 +147,7 @@ class NonRetriedCodesTest : public ClientRetryTest,
                             public ::testing::WithParamInterface<grpc::StatusCode> {};
 
 TEST_P(NonRetriedCodesTest, AnIdempotentCallIsAttemptedOnce) {
-  ScriptedCache server(grpc::Status(GetParam(), "scripted failure"));
+  FakeLarder server(grpc::Status(GetParam(), "scripted failure"));
   std::shared_ptr<Client> client = NewClient(server.address());
   ASSERT_NE(client, nullptr);
   const auto code = static_cast<absl::StatusCode>(GetParam());
@@ -200,16 +157,16 @@ TEST_P(NonRetriedCodesTest, AnIdempotentCallIsAttemptedOnce) {
   EXPECT_EQ(Retries(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Codes, NonRetriedCodesTest,
-                         ::testing::Values(grpc::StatusCode::DATA_LOSS, grpc::StatusCode::INTERNAL,
-                                           grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                           grpc::StatusCode::INVALID_ARGUMENT,
-                                           grpc::StatusCode::DEADLINE_EXCEEDED,
-                                           grpc::StatusCode::ABORTED, grpc::StatusCode::UNKNOWN),
-                         [](const ::testing::TestParamInfo<grpc::StatusCode>& info) {
-                           return absl::StatusCodeToString(
-                               static_cast<absl::StatusCode>(info.param));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Codes, NonRetriedCodesTest,
+    ::testing::Values(grpc::StatusCode::DATA_LOSS, grpc::StatusCode::INTERNAL,
+                      grpc::StatusCode::RESOURCE_EXHAUSTED, grpc::StatusCode::INVALID_ARGUMENT,
+                      grpc::StatusCode::DEADLINE_EXCEEDED, grpc::StatusCode::ABORTED,
+                      grpc::StatusCode::UNKNOWN, grpc::StatusCode::UNAUTHENTICATED,
+                      grpc::StatusCode::PERMISSION_DENIED),
+    [](const ::testing::TestParamInfo<grpc::StatusCode>& info) {
+      return absl::StatusCodeToString(static_cast<absl::StatusCode>(info.param));
+    });
 
 }  // namespace
 }  // namespace larder

@@ -1,10 +1,12 @@
 // InMemoryResponseStore: a test double of our own ResponseStore interface (not of larder): a
-// map with TTLs on an injected clock, tags, prefix invalidation, an "unavailable" switch and
-// call counters. Records are kept encoded, exactly as the larder-backed store keeps them.
+// map with TTLs on an injected clock, tags, prefix invalidation, an "unavailable" switch (or
+// any failure status) and call counters. Records are kept encoded, exactly as the larder-backed
+// store keeps them, and raw bytes can be planted (a record someone else wrote).
 //
 //   larder::testing::FakeClock clock;
 //   auto store = std::make_shared<InMemoryResponseStore>(clock);
 //   store->set_unavailable(true);   // every call now fails with kUnavailable
+//   store->PutRaw("items", key, "LHR9…", absl::Minutes(1));
 #pragma once
 
 #include <cstdint>
@@ -32,7 +34,7 @@ class InMemoryResponseStore final : public ResponseStore {
                                                        LookupPurpose /*purpose*/) override {
     absl::MutexLock lock(&mutex_);
     ++lookups_;
-    if (unavailable_) return absl::UnavailableError("larder unreachable");
+    if (!failure_.ok()) return failure_;
     auto it = entries_.find({std::string(ns), std::string(key)});
     if (it == entries_.end() || clock_.Now() >= it->second.expires_at) return std::nullopt;
     auto decoded = internal::DecodeRecord(it->second.bytes);
@@ -44,7 +46,8 @@ class InMemoryResponseStore final : public ResponseStore {
                      absl::Duration ttl, const std::vector<std::string>& tags) override {
     absl::MutexLock lock(&mutex_);
     ++stores_;
-    if (unavailable_ || fail_writes_) return absl::UnavailableError("larder unreachable");
+    if (!failure_.ok()) return failure_;
+    if (fail_writes_) return absl::UnavailableError("larder unreachable");
     entries_[{std::string(ns), std::string(key)}] =
         Entry{internal::EncodeRecord(response), clock_.Now() + ttl,
               std::set<std::string>(tags.begin(), tags.end()), ttl};
@@ -63,8 +66,25 @@ class InMemoryResponseStore final : public ResponseStore {
   }
 
   void set_unavailable(bool unavailable) {
+    set_failure(unavailable ? absl::UnavailableError("larder unreachable") : absl::OkStatus());
+  }
+  // Every call fails with `failure` (OK turns failures off).
+  void set_failure(absl::Status failure) {
     absl::MutexLock lock(&mutex_);
-    unavailable_ = unavailable;
+    failure_ = std::move(failure);
+  }
+  // Stores `bytes` as they are under (ns, key), as if another writer had put them there.
+  void PutRaw(absl::string_view ns, absl::string_view key, std::string bytes, absl::Duration ttl) {
+    absl::MutexLock lock(&mutex_);
+    entries_[{std::string(ns), std::string(key)}] =
+        Entry{std::move(bytes), clock_.Now() + ttl, {}, ttl};
+  }
+  // The bytes stored under (ns, key), if any.
+  std::optional<std::string> Raw(absl::string_view ns, absl::string_view key) {
+    absl::MutexLock lock(&mutex_);
+    auto it = entries_.find({std::string(ns), std::string(key)});
+    if (it == entries_.end()) return std::nullopt;
+    return it->second.bytes;
   }
   // Only Store fails (reads still work).
   void set_fail_writes(bool fail) {
@@ -110,7 +130,7 @@ class InMemoryResponseStore final : public ResponseStore {
   template <typename Predicate>
   absl::StatusOr<int64_t> EraseIf(absl::string_view ns, Predicate predicate) {
     absl::MutexLock lock(&mutex_);
-    if (unavailable_) return absl::UnavailableError("larder unreachable");
+    if (!failure_.ok()) return failure_;
     int64_t erased = 0;
     for (auto it = entries_.begin(); it != entries_.end();) {
       if (it->first.first == ns && predicate(it->first.second, it->second)) {
@@ -126,7 +146,7 @@ class InMemoryResponseStore final : public ResponseStore {
   const Clock& clock_;
   absl::Mutex mutex_;
   std::map<std::pair<std::string, std::string>, Entry> entries_ ABSL_GUARDED_BY(mutex_);
-  bool unavailable_ ABSL_GUARDED_BY(mutex_) = false;
+  absl::Status failure_ ABSL_GUARDED_BY(mutex_);
   bool fail_writes_ ABSL_GUARDED_BY(mutex_) = false;
   int lookups_ ABSL_GUARDED_BY(mutex_) = 0;
   int stores_ ABSL_GUARDED_BY(mutex_) = 0;

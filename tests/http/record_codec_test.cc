@@ -1,7 +1,10 @@
 #include "client/src/http/record_codec.h"
 
 #include <string>
+#include <vector>
 
+#include "client/src/http/record_validation.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
 
@@ -9,6 +12,10 @@ namespace larder::http::internal {
 namespace {
 
 using ::larder::testing::StatusCodeIs;
+using ::larder::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 StoredResponse Sample() {
   StoredResponse stored;
@@ -47,6 +54,61 @@ TEST(RecordCodecTest, EveryTruncationIsDataLoss) {
 TEST(RecordCodecTest, TrailingBytesAreDataLoss) {
   EXPECT_THAT(DecodeRecord(EncodeRecord(Sample()) + "x"),
               StatusCodeIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(RecordCodecTest, AnotherFormatVersionIsDataLossNamingTheVersion) {
+  std::string bytes = EncodeRecord(Sample());
+  ASSERT_EQ(bytes.substr(0, 4), "LHR1");
+  bytes[3] = '2';
+  EXPECT_THAT(DecodeRecord(bytes),
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("unknown format version 0x32")));
+}
+
+TEST(RecordCodecTest, RecordsUnsafeToReplayAreDataLossWithoutTheirValues) {
+  const std::vector<Headers::Field> unsafe = {
+      {"X-Note", "stolen\r\nX-Injected: 1"},
+      {"X-Note", std::string("stolen\0", 7)},
+      {"X-Note", "stolen\x01"},
+      {"Set-Cookie", "stolen=1"},
+      {"transfer-encoding", "stolen"},
+      {"Connection", "stolen"},
+      {"Content-Length", "0"},
+      {"X Stolen", "v"},
+      {"", "stolen"},
+      {"X-Stolen\r\n", "v"},
+  };
+  for (const Headers::Field& field : unsafe) {
+    StoredResponse stored = Sample();
+    stored.response.headers.Add(field.first, field.second);
+    EXPECT_THAT(DecodeRecord(EncodeRecord(stored)),
+                StatusIs(absl::StatusCode::kDataLoss, Not(HasSubstr("stolen"))))
+        << field.first;
+  }
+}
+
+TEST(RecordCodecTest, AnImpossibleStatusOrAControlByteInTheEtagIsDataLoss) {
+  StoredResponse stored = Sample();
+  stored.response.status = 70;
+  EXPECT_THAT(DecodeRecord(EncodeRecord(stored)), StatusCodeIs(absl::StatusCode::kDataLoss));
+  stored = Sample();
+  stored.meta.etag = "\"a\"\r\nX: 1";
+  EXPECT_THAT(DecodeRecord(EncodeRecord(stored)), StatusCodeIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(RecordValidationTest, AcceptsTokensTabsAndObsText) {
+  StoredResponse stored = Sample();
+  stored.response.headers = {{"X-!#$%&'*+-.^_`|~09az", "a\tb c"},
+                             {"Content-Disposition", "inline; filename=\"caf\xc3\xa9\""},
+                             {"Cache-Control", "max-age=60"}};
+  EXPECT_OK(ValidateRecord(stored));
+}
+
+TEST(RecordValidationTest, NamesALongHeaderByItsFirst64Bytes) {
+  StoredResponse stored = Sample();
+  stored.response.headers.Add(std::string(100, 'x'), "\n");
+  EXPECT_THAT(ValidateRecord(stored),
+              StatusIs(absl::StatusCode::kDataLoss, AllOf(HasSubstr(std::string(64, 'x') + "..."),
+                                                          Not(HasSubstr(std::string(65, 'x'))))));
 }
 
 }  // namespace

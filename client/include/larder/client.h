@@ -14,9 +14,11 @@
 //
 // Errors are absl::Status with the gRPC code's number (kDeadlineExceeded past the deadline,
 // kUnavailable when no server answers, kInvalidArgument for a namespace, key or value the
-// server refuses, past the bounds of larder/common/limits.h). A miss is not an error: it is OK
-// with found = false. A conditional Set or MultiSet (if_absent, if_match) is never retried, so
-// its kUnavailable means "maybe applied": read the entry back before deciding.
+// server refuses, past the bounds of larder/common/limits.h, kUnauthenticated without a token
+// larderd knows, kPermissionDenied for a principal lacking the namespace's permission; denials
+// are never retried). A miss is not an error: it is OK with found = false. A conditional Set or
+// MultiSet (if_absent, if_match) is never retried, so its kUnavailable means "maybe applied":
+// read the entry back before deciding.
 //
 // Thread-safety: every method may be called from any thread at once. Asynchronous callbacks run
 // on gRPC's threads: they must not block, throw, call synchronous methods of the client, or
@@ -147,8 +149,9 @@ using Callback = std::function<void(absl::StatusOr<T>)>;
 class Client {
  public:
   // Builds the channel (it connects lazily, so an absent server is not an error here).
-  // kInvalidArgument for an empty target, bad durations, half a TLS client identity, or a
-  // metrics registry holding conflicting families.
+  // kInvalidArgument for an empty target, bad durations, half a TLS client identity, an auth
+  // token that cannot be sent (empty file, CR/LF, control bytes) or a token file that cannot be
+  // read, or a metrics registry holding conflicting families.
   static absl::StatusOr<std::shared_ptr<Client>> Create(ClientOptions options);
   // Waits for the client's calls in flight (each bounded by the deadline) to finish.
   ~Client();

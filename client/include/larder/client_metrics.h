@@ -9,6 +9,8 @@
 //   larder_client_requests_total{namespace,result}   cache lookups: hit, miss, stale, error
 //   larder_client_request_duration_seconds{method}    one observation per RPC, retries included
 //   larder_client_rpcs_total{method,code}             finished RPCs by gRPC status code name
+//   larder_client_denied_total{namespace,code}        RPCs refused by larderd's access control:
+//                                                     UNAUTHENTICATED, PERMISSION_DENIED
 //   larder_client_retries_total                       retry attempts started
 //   larder_client_singleflight_waits_total            calls that joined another's lookup
 //   larder_client_coder_errors_total                  values that failed to encode or decode
@@ -17,6 +19,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -32,7 +35,8 @@ enum class LookupResult {
   kHit,    // A fresh value was served.
   kMiss,   // Nothing usable was stored; the value was computed.
   kStale,  // A value past its freshness was served while it is refreshed.
-  kError,  // larder failed (unreachable, deadline, bad input); the value was computed.
+  kError,  // larder failed (unreachable, deadline, bad input, access denied); the value was
+           // computed. A denial is also counted in larder_client_denied_total.
 };
 
 // The registry used by clients created without ClientOptions::metrics_registry. Never null;
@@ -58,6 +62,10 @@ class ClientMetrics {
   void RecordCoderError();
   // Used by the client itself: one finished RPC of `method` ("Get", "Set", …).
   void RecordRpc(absl::string_view method, absl::string_view code_name, absl::Duration took);
+  // Used by the client itself: one RPC on `namespace_name` ("" for a server-wide Stats) that
+  // larderd refused with kUnauthenticated or kPermissionDenied; other codes are ignored.
+  // Namespaces share the cap of RecordLookup's (past it: "other").
+  void RecordDenied(absl::string_view namespace_name, absl::StatusCode code);
   void RecordRetry();
 
   const std::shared_ptr<prometheus::Registry>& registry() const;

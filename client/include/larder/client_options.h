@@ -73,6 +73,20 @@ struct ClientOptions {
   RetryOptions retry;
   // Default: nullopt (plaintext)
   std::optional<TlsOptions> tls;
+  // The bearer token of a larderd started with --auth-tokens-file, sent as the gRPC metadata
+  // `authorization: Bearer <token>` on every attempt of every call. 1 or more bytes of visible
+  // ASCII (no space, CR, LF or control byte), else Client::Create fails. Never logged, never in
+  // a status message. Over plaintext it crosses the network in clear: use `tls`.
+  // Precedence: auth_token, then auth_token_file, then $LARDER_AUTH_TOKEN (when non-empty).
+  // Default: empty (no token from this field)
+  std::string auth_token;
+  // A file holding the token (surrounding whitespace trimmed), e.g. a mounted Kubernetes
+  // secret. Read by Client::Create (which fails when it is unreadable, empty or unusable), then
+  // looked at again at most once per second (on `clock`) from the calling thread: a changed
+  // modification time, size or inode makes the client re-read it. A re-read that fails keeps
+  // the last good token and logs one line per minute at most, naming the path, not the token.
+  // Default: empty (no token file)
+  std::string auth_token_file;
   // How long one connection attempt may take before the channel reports failure, so calls
   // fail fast (and fail open) instead of waiting out their deadline on a silent server.
   // Default: 1 s

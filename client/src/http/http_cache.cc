@@ -4,9 +4,12 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "client/src/http/coalescer.h"
 #include "client/src/http/http_metrics.h"
+#include "client/src/http/record_validation.h"
 #include "client/src/http/refresher.h"
+#include "client/src/rate_limited_log.h"
 #include "larder/http/conditional.h"
 #include "larder/http/key.h"
 #include "larder/http/storable.h"
@@ -156,6 +159,7 @@ HttpCache::HttpCache(std::shared_ptr<ResponseStore> store, HttpCacheOptions opti
       options_(std::move(options)),
       clock_(options_.clock != nullptr ? options_.clock : &Clock::Real()),
       metrics_(std::move(metrics)),
+      log_(std::make_unique<client::internal::RateLimitedLog>(*clock_, absl::Minutes(1))),
       coalescer_(std::make_unique<internal::Coalescer>()),
       refresher_(std::make_unique<internal::Refresher>(options_.refresh_threads,
                                                        options_.max_pending_refreshes)) {}
@@ -180,8 +184,7 @@ Response HttpCache::Lookup(Call& call) {
   if (NeedsLookup(call.request, call.policy)) {
     call.key = KeyFor(call.request, call.policy);
     if (call.key.empty()) return Bypass(call, Forward::kBypass, "no-key");
-    auto found =
-        store_->Lookup(call.policy.cache_namespace, call.key, ResponseStore::LookupPurpose::kServe);
+    auto found = LookupServable(call);
     if (!found.ok()) {
       metrics_->CountStoreError(RouteLabel(call.policy), "lookup");
       return Bypass(call, Forward::kBypass, "store-unavailable");
@@ -204,6 +207,27 @@ Response HttpCache::Lookup(Call& call) {
   return Bypass(call, decision.forward, decision.detail);
 }
 
+// The stored record of the call's key, or nullopt when there is none or it is refused: a record
+// the store could not decode (kDataLoss) or that ValidateRecord refuses is counted as
+// operation="decode", logged without its values, and treated as a miss (the render replaces it).
+absl::StatusOr<std::optional<StoredResponse>> HttpCache::LookupServable(const Call& call) {
+  auto found =
+      store_->Lookup(call.policy.cache_namespace, call.key, ResponseStore::LookupPurpose::kServe);
+  absl::Status refused;
+  if (!found.ok()) {
+    if (found.status().code() != absl::StatusCode::kDataLoss) return found.status();
+    refused = found.status();
+  } else if (found->has_value()) {
+    refused = internal::ValidateRecord(**found);
+  }
+  if (refused.ok()) return found;
+  metrics_->CountStoreError(RouteLabel(call.policy), "decode");
+  log_->Log("decode",
+            absl::StrCat("refused a stored HTTP record of route ", RouteLabel(call.policy), ": ",
+                         refused.message(), "; treated as a miss"));
+  return std::optional<StoredResponse>();
+}
+
 Response HttpCache::ServeHit(Call& call, const StoredResponse& stored) {
   Delivery delivery;
   delivery.cache_result = "HIT";
@@ -216,7 +240,10 @@ Response HttpCache::ServeHit(Call& call, const StoredResponse& stored) {
 std::optional<StoredResponse> HttpCache::LookupFresh(Call& call) {
   auto found =
       store_->Lookup(call.policy.cache_namespace, call.key, ResponseStore::LookupPurpose::kRecheck);
-  if (!found.ok() || !found->has_value()) return std::nullopt;
+  // A refused record was counted by the lookup that made this a miss; the render replaces it.
+  if (!found.ok() || !found->has_value() || !internal::ValidateRecord(**found).ok()) {
+    return std::nullopt;
+  }
   const Action action = Decide(call.request, call.policy, &(*found)->meta, call.now).action;
   if (action != Action::kServe && action != Action::kNotModified) return std::nullopt;
   return *std::move(*found);
@@ -318,6 +345,12 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
   record.meta.etag = response.headers.Get("ETag").value_or("");
   record.meta.stored_at = now;
   record.meta.fresh_until = now + policy.ttl;
+  if (absl::Status replayable = internal::ValidateRecord(record); !replayable.ok()) {
+    metrics_->CountStoreError(RouteLabel(policy), "encode");
+    log_->Log("encode", absl::StrCat("not storing a response of route ", RouteLabel(policy), ": ",
+                                     replayable.message()));
+    return std::nullopt;
+  }
   absl::Status status =
       store_->Store(policy.cache_namespace, key, record, StorageTtl(policy), *tags);
   if (!status.ok()) {

@@ -34,9 +34,11 @@ absl::StatusOr<std::unique_ptr<HttpMetrics>> HttpMetrics::Create(
     metrics->store_errors_ = &prometheus::BuildCounter()
                                   .Name("larder_http_store_errors_total")
                                   .Help(
-                                      "larder calls of the HTTP cache that failed, and "
+                                      "larder calls of the HTTP cache that failed, "
                                       "responses not stored because their tags were invalid "
-                                      "(operation=tags); the handler's response is served.")
+                                      "(operation=tags) or their headers unsafe to replay "
+                                      "(encode), and stored records refused (decode); the "
+                                      "handler's response is served.")
                                   .Register(*registry);
     metrics->refreshes_ = &prometheus::BuildCounter()
                                .Name("larder_http_refreshes_total")

@@ -1,9 +1,13 @@
 // HttpMetrics: every prometheus-cpp family of the HTTP caching layer, in one place.
 //
 //   larder_http_responses_total{route,cache}          cache: hit, miss, stale, not_modified, bypass
-//   larder_http_store_errors_total{route,operation}   operation: lookup, store, invalidate, tags
-//                                                     (tags: a response not stored because its
-//                                                     route's tags fail ValidateRouteTags)
+//   larder_http_store_errors_total{route,operation}   operation: lookup, store, invalidate (a
+//                                                     larder call failed, denials included),
+//                                                     tags (a response not stored because its
+//                                                     route's tags fail ValidateRouteTags),
+//                                                     decode (a stored record refused: not
+//                                                     decodable or not safe to replay), encode
+//                                                     (a render not stored: unsafe headers)
 //   larder_http_refreshes_total{route,result}         result: stored, not_stored, failed, skipped
 //   larder_http_collapsed_total{route}                requests that waited for another's render
 //

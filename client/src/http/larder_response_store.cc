@@ -23,11 +23,14 @@ class LarderResponseStore final : public ResponseStore {
       if (counted) client_->metrics().RecordLookup(ns, LookupResult::kError);
       return got.status();
     }
-    absl::StatusOr<StoredResponse> decoded =
-        got->found ? internal::DecodeRecord(got->value) : absl::NotFoundError("absent");
-    if (!decoded.ok()) {
+    if (!got->found) {
       if (counted) client_->metrics().RecordLookup(ns, LookupResult::kMiss);
       return std::nullopt;
+    }
+    absl::StatusOr<StoredResponse> decoded = internal::DecodeRecord(got->value);
+    if (!decoded.ok()) {  // kDataLoss: the pipeline counts it, renders and replaces the record.
+      if (counted) client_->metrics().RecordLookup(ns, LookupResult::kMiss);
+      return decoded.status();
     }
     const bool fresh = client_->clock().Now() < decoded->meta.fresh_until;
     if (counted) {

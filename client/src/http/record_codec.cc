@@ -3,11 +3,15 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "client/src/http/record_validation.h"
 
 namespace larder::http::internal {
 namespace {
 
-constexpr absl::string_view kMagic = "LHR1";
+constexpr absl::string_view kMagic = "LHR";
+constexpr char kVersion = '1';
 
 void PutInt(std::string& out, uint64_t value, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
@@ -68,6 +72,7 @@ bool ReadHeaders(Reader& reader, Headers& headers) {
 
 std::string EncodeRecord(const StoredResponse& stored) {
   std::string out(kMagic);
+  out.push_back(kVersion);
   PutInt(out, static_cast<uint16_t>(stored.response.status), 2);
   PutInt(out, static_cast<uint64_t>(absl::ToUnixMicros(stored.meta.stored_at)), 8);
   PutInt(out, static_cast<uint64_t>(absl::ToUnixMicros(stored.meta.fresh_until)), 8);
@@ -86,13 +91,19 @@ absl::StatusOr<StoredResponse> DecodeRecord(absl::string_view bytes) {
   StoredResponse stored;
   uint64_t status = 0;
   if (!reader.Literal(kMagic)) return absl::DataLossError("not an HTTP response record");
-  if (!reader.Int(2, status) || !reader.Time(stored.meta.stored_at) ||
-      !reader.Time(stored.meta.fresh_until) || !reader.String(stored.meta.etag) ||
-      !ReadHeaders(reader, stored.response.headers) || !reader.String(stored.response.body) ||
-      !reader.done()) {
+  if (bytes.size() > kMagic.size() && bytes[kMagic.size()] != kVersion) {
+    return absl::DataLossError(
+        absl::StrCat("an HTTP response record of unknown format version 0x",
+                     absl::BytesToHexString(bytes.substr(kMagic.size(), 1))));
+  }
+  if (!reader.Literal(absl::string_view(&kVersion, 1)) || !reader.Int(2, status) ||
+      !reader.Time(stored.meta.stored_at) || !reader.Time(stored.meta.fresh_until) ||
+      !reader.String(stored.meta.etag) || !ReadHeaders(reader, stored.response.headers) ||
+      !reader.String(stored.response.body) || !reader.done()) {
     return absl::DataLossError("truncated or malformed HTTP response record");
   }
   stored.response.status = static_cast<int>(status);
+  if (absl::Status valid = ValidateRecord(stored); !valid.ok()) return valid;
   return stored;
 }
 

@@ -3,9 +3,10 @@
 //   std::string bytes = larder::http::internal::EncodeRecord(stored);
 //   absl::StatusOr<StoredResponse> back = larder::http::internal::DecodeRecord(bytes);
 //
-// Layout (integers big-endian): "LHR1", u16 status, i64 stored_at (Unix µs), i64 fresh_until
-// (Unix µs), str etag, u32 header count, {str name, str value}*, str body; str = u32 length +
-// bytes. Anything else, truncated or trailing, is kDataLoss.
+// Layout (integers big-endian): "LHR" and the format version '1', u16 status, i64 stored_at
+// (Unix µs), i64 fresh_until (Unix µs), str etag, u32 header count, {str name, str value}*,
+// str body; str = u32 length + bytes. Anything else — another version, truncated, trailing, or
+// a record ValidateRecord refuses (record_validation.h) — is kDataLoss.
 #pragma once
 
 #include <string>
@@ -16,7 +17,10 @@
 
 namespace larder::http::internal {
 
+// Encodes whatever it is given: callers store only records ValidateRecord accepts.
 std::string EncodeRecord(const StoredResponse& stored);
+// The record in `bytes`, checked by ValidateRecord; kDataLoss saying why not (never quoting a
+// header value). Cost: O(bytes).
 absl::StatusOr<StoredResponse> DecodeRecord(absl::string_view bytes);
 
 }  // namespace larder::http::internal

@@ -7,10 +7,12 @@
 //   auto handler = larder::http::MakeRouteHandler(render_item, request);
 //   larder::http::Response response = (*cache)->Handle(request, policy, *handler);
 //
-// Guarantees: fail-open (a larder error is counted and the handler answers); one handler run
-// per key for concurrent misses (coalescing); one background refresh per key for
-// stale-while-revalidate; handler failures (exceptions, 5xx) never stored, and replaced by a
-// stale response within stale-if-error.
+// Guarantees: fail-open (a larder error, a denial included, is counted and the handler
+// answers); one handler run per key for concurrent misses (coalescing); one background refresh
+// per key for stale-while-revalidate; handler failures (exceptions, 5xx) never stored, and
+// replaced by a stale response within stale-if-error; stored records are data: one that could
+// not have been written by this layer (record_validation.h) is never replayed but counted,
+// logged (rate-limited, without its values) and treated as a miss that the render replaces.
 #pragma once
 
 #include <cstdint>
@@ -32,6 +34,10 @@
 namespace prometheus {
 class Registry;
 }
+
+namespace larder::client::internal {
+class RateLimitedLog;
+}  // namespace larder::client::internal
 
 namespace larder::http {
 
@@ -101,6 +107,7 @@ class HttpCache {
             std::unique_ptr<internal::HttpMetrics> metrics);
 
   Response Lookup(Call& call);
+  absl::StatusOr<std::optional<StoredResponse>> LookupServable(const Call& call);
   Response Bypass(Call& call, Forward forward, absl::string_view detail);
   Response ServeHit(Call& call, const StoredResponse& stored);
   std::optional<StoredResponse> LookupFresh(Call& call);
@@ -121,6 +128,8 @@ class HttpCache {
   HttpCacheOptions options_;
   const Clock* clock_;
   std::unique_ptr<internal::HttpMetrics> metrics_;
+  // Refused records and renders, one line per minute per cause at most.
+  std::unique_ptr<client::internal::RateLimitedLog> log_;
   std::unique_ptr<internal::Coalescer> coalescer_;
   // Last: destroyed first, so refreshes never outlive what they use.
   std::unique_ptr<internal::Refresher> refresher_;

@@ -18,9 +18,12 @@ class Client;
 namespace larder::http {
 
 // Records are encoded as described in client/src/http/record_codec.h. Lookups are counted in
-// the client's larder_client_requests_total as hit (fresh), stale, miss or error; a stored value
-// that is not a response record is a miss (and is replaced by the next store). Errors are the
-// client's: kUnavailable / kDeadlineExceeded when larderd does not answer in time.
+// the client's larder_client_requests_total as hit (fresh), stale, miss or error. A stored value
+// that is not a record this layer would replay (another format or version, a header it never
+// stores, a control byte in a value…) is kDataLoss, counted there as a miss: HttpCache refuses
+// it, renders, and the render replaces it. Other errors are the client's: kUnavailable /
+// kDeadlineExceeded when larderd does not answer in time, kUnauthenticated /
+// kPermissionDenied when larderd refuses the client's token (counted as error).
 std::shared_ptr<ResponseStore> NewLarderResponseStore(std::shared_ptr<Client> client);
 
 }  // namespace larder::http

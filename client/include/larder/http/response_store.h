@@ -21,9 +21,10 @@
 namespace larder::http {
 
 // Implementations are thread-safe. A miss is OK with nullopt, never an error; an unreachable
-// or failing backend is kUnavailable (or kDeadlineExceeded); a stored value that cannot be
-// decoded is kDataLoss. The pipeline treats every error as "cache unavailable" and serves the
-// handler's response (fail-open).
+// or failing backend is kUnavailable (or kDeadlineExceeded), a refusing one kUnauthenticated or
+// kPermissionDenied; a stored value that cannot be decoded is kDataLoss. The pipeline treats
+// kDataLoss, and any record it finds unsafe to replay, as a miss whose render replaces the
+// record; every other error as "cache unavailable", serving the handler's response (fail-open).
 class ResponseStore {
  public:
   virtual ~ResponseStore() = default;

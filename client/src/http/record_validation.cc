@@ -1,0 +1,83 @@
+#include "client/src/http/record_validation.h"
+
+#include <string>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "larder/http/headers.h"
+
+namespace larder::http::internal {
+namespace {
+
+constexpr size_t kMaxShownName = 64;
+
+// Fields this layer never stores (storable.cc drops or refuses them), so a record carrying one
+// was not written by it.
+constexpr const char* kNeverStored[] = {
+    "Connection",        "Keep-Alive", "Proxy-Connection", "TE",          "Trailer",
+    "Transfer-Encoding", "Upgrade",    "Set-Cookie",       "Set-Cookie2", "Content-Length",
+};
+
+// tchar of RFC 9110 section 5.6.2.
+bool IsTokenChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+         absl::string_view("!#$%&'*+-.^_`|~").find(c) != absl::string_view::npos;
+}
+
+bool IsToken(absl::string_view text) {
+  if (text.empty()) return false;
+  for (const char c : text) {
+    if (!IsTokenChar(c)) return false;
+  }
+  return true;
+}
+
+// field-value of RFC 9110 section 5.5: visible ASCII, SP, HTAB and obs-text; no other CTL.
+bool IsFieldValue(absl::string_view value) {
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && byte != '\t') || byte == 0x7f) return false;
+  }
+  return true;
+}
+
+std::string Shown(absl::string_view name) {
+  if (name.size() <= kMaxShownName) return std::string(name);
+  return absl::StrCat(name.substr(0, kMaxShownName), "...");
+}
+
+absl::Status ValidateField(const Headers::Field& field, size_t index) {
+  const auto& [name, value] = field;
+  if (!IsToken(name)) {
+    return absl::DataLossError(
+        absl::StrCat("header #", index + 1, " has a name that is not a token"));
+  }
+  for (const char* never : kNeverStored) {
+    if (HeaderNameEquals(name, never)) {
+      return absl::DataLossError(absl::StrCat("header ", Shown(name), " is never replayed"));
+    }
+  }
+  if (!IsFieldValue(value)) {
+    return absl::DataLossError(
+        absl::StrCat("the value of header ", Shown(name), " holds a control byte"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status ValidateRecord(const StoredResponse& stored) {
+  if (stored.response.status < 100 || stored.response.status > 599) {
+    return absl::DataLossError("the status is outside 100-599");
+  }
+  if (!IsFieldValue(stored.meta.etag)) {
+    return absl::DataLossError("the stored ETag holds a control byte");
+  }
+  const std::vector<Headers::Field>& fields = stored.response.headers.fields();
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (absl::Status valid = ValidateField(fields[i], i); !valid.ok()) return valid;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace larder::http::internal

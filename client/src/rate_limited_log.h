@@ -1,0 +1,55 @@
+// RateLimitedLog: the SDK's one-line diagnostics (a token file that cannot be re-read, a stored
+// HTTP record refused), at most one line per cause per interval, so a persistent fault never
+// floods the service's log. Lines carry no secrets and no untrusted bytes: callers pass only
+// their own words, paths and counts.
+//
+//   RateLimitedLog log(clock, absl::Minutes(1));
+//   log.Log("token-file", absl::StrCat("cannot re-read auth_token_file ", path, ": ", why));
+//   // -> "larder: cannot re-read auth_token_file /run/secrets/larder: …" on stderr, then
+//   //    silence for that cause for a minute; the next line says how many were suppressed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "larder/common/clock.h"
+
+namespace larder::client::internal {
+
+// Writes `line` (no trailing newline) and a newline to standard error.
+void WriteToStderr(absl::string_view line);
+
+// Thread-safe.
+class RateLimitedLog {
+ public:
+  using Sink = std::function<void(absl::string_view line)>;
+
+  // `clock` must outlive the log. A null `sink` writes to standard error.
+  RateLimitedLog(const Clock& clock, absl::Duration interval, Sink sink = nullptr);
+
+  // Writes "larder: " + message (plus " (N more suppressed)" when lines of this cause were
+  // dropped since the last one) unless a line of `cause` was written less than `interval`
+  // ago on the clock; then only counts it. Returns whether a line was written. Causes are a
+  // small fixed set of names chosen by the caller.
+  bool Log(absl::string_view cause, absl::string_view message);
+
+ private:
+  struct CauseState {
+    absl::Time last_written = absl::InfinitePast();
+    int64_t suppressed = 0;
+  };
+
+  const Clock& clock_;
+  const absl::Duration interval_;
+  const Sink sink_;
+  absl::Mutex mutex_;
+  absl::flat_hash_map<std::string, CauseState> causes_ ABSL_GUARDED_BY(mutex_);
+};
+
+}  // namespace larder::client::internal

@@ -1,0 +1,141 @@
+// FakeLarder: a larder.v1.Cache in the test's own process, on a free loopback port, for what a
+// real larderd cannot be made to do on demand: answer every call with one chosen status
+// (UNAVAILABLE, PERMISSION_DENIED, …), hand back bytes planted by the test, and report the
+// `authorization` metadata each call carried. Get, Set, Delete and MultiSet are served from a
+// map (no TTLs, no tags); other methods answer UNIMPLEMENTED unless a status is scripted.
+//
+//   FakeLarder larder;
+//   larder.set_answer(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "web may not read"));
+//   options.target = larder.address();
+//   … client->Get("ns", "k") …;
+//   EXPECT_THAT(larder.authorizations(), ElementsAre("Bearer s3cret"));
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "grpcpp/security/server_credentials.h"
+#include "grpcpp/server.h"
+#include "grpcpp/server_builder.h"
+#include "larder/v1/cache.grpc.pb.h"
+
+namespace larder::testing {
+
+// Thread-safe.
+class FakeLarder final : public v1::Cache::CallbackService {
+ public:
+  // Answers every call with `answer` when it is not OK.
+  explicit FakeLarder(grpc::Status answer = grpc::Status::OK) : answer_(std::move(answer)) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
+    builder.RegisterService(this);
+    server_ = builder.BuildAndStart();
+  }
+  ~FakeLarder() override { server_->Shutdown(); }
+
+  std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
+
+  void set_answer(grpc::Status answer) {
+    absl::MutexLock lock(&mutex_);
+    answer_ = std::move(answer);
+  }
+  // Stores `value` under (ns, key) as another writer would.
+  void Plant(const std::string& ns, const std::string& key, std::string value) {
+    absl::MutexLock lock(&mutex_);
+    entries_[{ns, key}] = std::move(value);
+  }
+  // The value under (ns, key), or nullopt.
+  std::optional<std::string> Stored(const std::string& ns, const std::string& key) const {
+    absl::MutexLock lock(&mutex_);
+    auto it = entries_.find({ns, key});
+    if (it == entries_.end()) return std::nullopt;
+    return it->second;
+  }
+  // Calls received, retries included.
+  int attempts() const {
+    absl::MutexLock lock(&mutex_);
+    return static_cast<int>(authorizations_.size());
+  }
+  // The `authorization` metadata of every call received, in order ("" when absent).
+  std::vector<std::string> authorizations() const {
+    absl::MutexLock lock(&mutex_);
+    return authorizations_;
+  }
+
+  grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
+                                v1::GetResponse* response) override {
+    grpc::Status status = Received(*context);
+    if (status.ok()) {
+      std::optional<std::string> value = Stored(request->namespace_(), request->key());
+      response->set_found(value.has_value());
+      if (value.has_value()) response->set_value(*std::move(value));
+    }
+    return Finish(context, status);
+  }
+  grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context, const v1::SetRequest* request,
+                                v1::SetResponse* response) override {
+    grpc::Status status = Received(*context);
+    if (status.ok()) {
+      Plant(request->namespace_(), request->key(), request->value());
+      response->set_stored(true);
+    }
+    return Finish(context, status);
+  }
+  grpc::ServerUnaryReactor* Delete(grpc::CallbackServerContext* context,
+                                   const v1::DeleteRequest* request,
+                                   v1::DeleteResponse* response) override {
+    grpc::Status status = Received(*context);
+    if (status.ok()) {
+      absl::MutexLock lock(&mutex_);
+      response->set_deleted(entries_.erase({request->namespace_(), request->key()}) > 0);
+    }
+    return Finish(context, status);
+  }
+  grpc::ServerUnaryReactor* MultiSet(grpc::CallbackServerContext* context,
+                                     const v1::MultiSetRequest* request,
+                                     v1::MultiSetResponse* response) override {
+    grpc::Status status = Received(*context);
+    if (status.ok()) {
+      for (const v1::SetRequest& entry : request->entries()) {
+        Plant(request->namespace_(), entry.key(), entry.value());
+        response->add_results()->set_stored(true);
+      }
+    }
+    return Finish(context, status);
+  }
+
+ private:
+  // Records the call's authorization and returns the scripted answer.
+  grpc::Status Received(const grpc::CallbackServerContext& context) {
+    std::string authorization;
+    auto found = context.client_metadata().find("authorization");
+    if (found != context.client_metadata().end()) {
+      authorization.assign(found->second.data(), found->second.size());
+    }
+    absl::MutexLock lock(&mutex_);
+    authorizations_.push_back(std::move(authorization));
+    return answer_;
+  }
+  static grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* context,
+                                          const grpc::Status& status) {
+    grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+    reactor->Finish(status);
+    return reactor;
+  }
+
+  mutable absl::Mutex mutex_;
+  grpc::Status answer_ ABSL_GUARDED_BY(mutex_);
+  std::map<std::pair<std::string, std::string>, std::string> entries_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::string> authorizations_ ABSL_GUARDED_BY(mutex_);
+  int port_ = 0;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace larder::testing

@@ -1,0 +1,125 @@
+// The pipeline over the production store (NewLarderResponseStore over larder::Client) against a
+// larder.v1.Cache in this process (tests/client/fake_larder.h): a poisoned record planted in
+// larder is refused, counted and replaced by the render; a larder that denies the client's token
+// leaves the route working (fail-open), counted as a lookup error and a denial.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "larder/client.h"
+#include "larder/http/http_cache.h"
+#include "larder/http/key.h"
+#include "larder/http/larder_response_store.h"
+#include "prometheus/registry.h"
+#include "tests/client/fake_larder.h"
+#include "tests/client/metrics_reader.h"
+#include "tests/http/poisoned_records.h"
+#include "tests/testing/fake_clock.h"
+#include "tests/testing/status_matchers.h"
+
+namespace larder::http::testing {
+namespace {
+
+using ::larder::testing::FakeClock;
+using ::larder::testing::FakeLarder;
+using ::larder::testing::MetricValue;
+
+class HttpLarderStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ClientOptions options;
+    options.target = larder_.address();
+    options.deadline = absl::Seconds(10);
+    options.metrics_registry = registry_;
+    options.clock = &clock_;
+    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Client> client, Client::Create(options));
+    HttpCacheOptions cache_options;
+    cache_options.clock = &clock_;
+    cache_options.metrics_registry = registry_;
+    ASSERT_OK_AND_ASSIGN(cache_, HttpCache::Create(NewLarderResponseStore(client), cache_options));
+    policy_.cache_namespace = "items";
+    policy_.ttl = absl::Seconds(30);
+  }
+
+  static Request Get(const std::string& path) {
+    Request request;
+    request.method = "GET";
+    request.host = "example.com";
+    request.path = path;
+    return request;
+  }
+  std::string Key() const { return DefaultCacheKey(Get("/items/1"), {}); }
+  Response Send() {
+    auto handler = MakeRouteHandler(
+        [this](const Request&) {
+          return Response{200,
+                          {{"Content-Type", "application/json"}},
+                          absl::StrCat("{\"render\":", ++renders_, "}")};
+        },
+        Get("/items/1"));
+    return cache_->Handle(Get("/items/1"), policy_, *handler);
+  }
+  double Metric(const std::string& name, const std::map<std::string, std::string>& labels) const {
+    return MetricValue(*registry_, name, labels);
+  }
+  double StoreErrors(const std::string& operation) const {
+    return Metric("larder_http_store_errors_total", {{"route", "items"}, {"operation", operation}});
+  }
+  double Lookups(const std::string& result) const {
+    return Metric("larder_client_requests_total", {{"namespace", "items"}, {"result", result}});
+  }
+
+  FakeClock clock_;
+  FakeLarder larder_;
+  std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<HttpCache> cache_;
+  RoutePolicy policy_;
+  std::atomic<int> renders_{0};
+};
+
+class PoisonedInLarderTest : public HttpLarderStoreTest,
+                             public ::testing::WithParamInterface<PoisonCase> {};
+
+TEST_P(PoisonedInLarderTest, IsRefusedCountedAndReplacedByTheRender) {
+  larder_.Plant("items", Key(), PoisonedBytes(GetParam(), clock_.Now()));
+  const Response response = Send();
+  EXPECT_EQ(response.body, "{\"render\":1}");
+  EXPECT_EQ(response.headers.Get("X-Cache"), "MISS");
+  EXPECT_EQ(StoreErrors("decode"), 1);
+  EXPECT_EQ(Lookups("miss"), 1);
+  ASSERT_OK_AND_ASSIGN(StoredResponse replaced,
+                       internal::DecodeRecord(larder_.Stored("items", Key()).value_or("")));
+  EXPECT_EQ(replaced.response.body, "{\"render\":1}");
+  const Response hit = Send();
+  EXPECT_EQ(hit.headers.Get("X-Cache"), "HIT");
+  EXPECT_EQ(hit.body, "{\"render\":1}");
+  EXPECT_EQ(Lookups("hit"), 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Records, PoisonedInLarderTest, ::testing::ValuesIn(PoisonCases()),
+                         [](const ::testing::TestParamInfo<PoisonCase>& info) {
+                           return info.param.name;
+                         });
+
+TEST_F(HttpLarderStoreTest, ADeniedTokenLeavesTheRouteWorking) {
+  larder_.set_answer(grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                  "principal web lacks read on namespace items"));
+  const Response first = Send();
+  const Response second = Send();
+  EXPECT_EQ(first.status, 200);
+  EXPECT_EQ(first.body, "{\"render\":1}");
+  EXPECT_EQ(second.body, "{\"render\":2}");
+  EXPECT_EQ(first.headers.Get("Cache-Status"), "larder; fwd=bypass; detail=store-unavailable");
+  EXPECT_EQ(larder_.attempts(), 2);  // One lookup each, never retried; nothing stored.
+  EXPECT_EQ(StoreErrors("lookup"), 2);
+  EXPECT_EQ(Lookups("error"), 2);
+  EXPECT_EQ(
+      Metric("larder_client_denied_total", {{"namespace", "items"}, {"code", "PERMISSION_DENIED"}}),
+      2);
+}
+
+}  // namespace
+}  // namespace larder::http::testing
