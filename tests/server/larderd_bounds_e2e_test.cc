@@ -132,6 +132,7 @@ class LarderdBoundsTest : public ::testing::TestWithParam<std::string> {
       slowest = std::max(slowest, absl::Now() - start);
     }
     invalidator.join();
+    RecordProperty("slowest_call_us", static_cast<int>(absl::ToInt64Microseconds(slowest)));
     return slowest;
   }
 
@@ -158,12 +159,15 @@ TEST_P(LarderdBoundsTest, MultiGetAmplificationIsRefusedAndTheServerKeepsServing
   grpc::ClientContext context;
   grpc::Status status = stub_->MultiGet(&context, request, &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  RecordProperty("error", status.error_message());
   EXPECT_THAT(status.error_message(), HasSubstr("--max-response-bytes"));
   EXPECT_THAT(status.error_message(), HasSubstr("67108864"));
   grpc::Status read;
   EXPECT_EQ(Get("big", "k7", &read).value().size(), four_mib.size());  // Nothing was lost.
   EXPECT_TRUE(read.ok());
-  EXPECT_LT(PeakRssBytes(server_->process().pid()), int64_t{1} << 30);
+  const int64_t peak_rss = PeakRssBytes(server_->process().pid());
+  RecordProperty("peak_rss_mib", static_cast<int>(peak_rss >> 20));
+  EXPECT_LT(peak_rss, int64_t{1} << 30);
 }
 
 TEST_P(LarderdBoundsTest, PathologicalPatternNeitherStallsOthersNorTakesLong) {
@@ -176,6 +180,7 @@ TEST_P(LarderdBoundsTest, PathologicalPatternNeitherStallsOthersNorTakesLong) {
   int64_t deleted = -1;
   const absl::Time start = absl::Now();
   const absl::Duration slowest = SlowestCallDuring(invalidate, &deleted);
+  RecordProperty("invalidate_us", static_cast<int>(absl::ToInt64Microseconds(absl::Now() - start)));
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   EXPECT_EQ(deleted, 0);
   EXPECT_LT(slowest, absl::Milliseconds(250));
@@ -190,6 +195,7 @@ TEST_P(LarderdBoundsTest, MaxLengthPatternOverAThousand4KiBKeysIsFast) {
   int64_t deleted = -1;
   const absl::Time start = absl::Now();
   ASSERT_TRUE(Invalidate(invalidate, &deleted).ok());
+  RecordProperty("invalidate_us", static_cast<int>(absl::ToInt64Microseconds(absl::Now() - start)));
   EXPECT_LT(absl::Now() - start, absl::Seconds(1));
   EXPECT_EQ(deleted, 0);
 }
