@@ -115,7 +115,8 @@ class StorageEngine {
   // Removes the entries of `ns` selected by `target`; returns how many live entries went.
   // Bounded: works in batches of at most limits::kKeysPerLockedBatch keys and holds no lock
   // between batches, so calls on other namespaces (and on this one) proceed meanwhile. An entry
-  // written (Set, MultiSet) after the Invalidate began is never removed by it.
+  // written (Set, MultiSet) after the Invalidate began is never removed by it (memory, RocksDB;
+  // the Redis engine does not guarantee this yet: docs/engines.md).
   virtual absl::StatusOr<int64_t> Invalidate(absl::string_view ns,
                                              const InvalidateTarget& target) = 0;
 
