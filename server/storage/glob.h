@@ -52,8 +52,6 @@ class CompiledGlob {
   static bool MatchesAt(const Segment& segment, absl::string_view text, size_t at);
 
   std::vector<Segment> segments_;
-  bool leading_star_ = false;
-  bool trailing_star_ = false;
   std::string literal_prefix_;
 };
 

@@ -92,6 +92,14 @@ TEST(ConditionalTest, HttpDateRoundTrips) {
   EXPECT_EQ(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT"), time);
 }
 
+TEST(ConditionalTest, AbseilsInfinityWordsAreNotHttpDates) {
+  EXPECT_EQ(ParseHttpDate("infinite-future"), std::nullopt);
+  EXPECT_EQ(ParseHttpDate(" infinite-past"), std::nullopt);
+  // So If-Modified-Since: infinite-future cannot turn every response into a 304.
+  Headers headers{{"If-Modified-Since", "infinite-future"}};
+  EXPECT_EQ(EvaluateConditional(headers, "", absl::FromUnixSeconds(784111777)), Conditional::kNone);
+}
+
 TEST(ConditionalTest, NotModifiedKeepsOnlyValidatorAndCachingHeaders) {
   Response full;
   full.status = 200;

@@ -45,6 +45,9 @@ std::optional<absl::Time> ParseHttpDate(absl::string_view value) {
                        absl::UTCTimeZone(), &time, &error)) {
     return std::nullopt;
   }
+  // absl::ParseTime also accepts the words "infinite-future" and "infinite-past", whatever the
+  // format: they are not HTTP-dates (found by tests/fuzz/cache_control_fuzz).
+  if (time == absl::InfiniteFuture() || time == absl::InfinitePast()) return std::nullopt;
   return time;
 }
 
