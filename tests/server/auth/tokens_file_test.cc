@@ -17,17 +17,11 @@ using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-std::string HexOf(const TokenHash& hash) {
-  std::string hex;
-  for (uint8_t byte : hash) absl::StrAppend(&hex, absl::Hex(byte, absl::kZeroPad2));
-  return hex;
-}
-
 constexpr auto Line = TokensFileLine;
 
 TEST(Sha256Test, MatchesTheStandardTestVector) {
-  EXPECT_EQ(HexOf(Sha256("abc")),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(TokenColumnFor("abc"),
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(TokensFileTest, ParsesPrincipalsCommentsAndBlankLines) {
