@@ -6,6 +6,10 @@
 # temporaries in client/src/http/http_cache.cc).
 function(larder_set_warnings target)
   target_compile_options(${target} PRIVATE -Wall -Wextra)
+  # clang checks the Abseil lock annotations (ABSL_GUARDED_BY and friends) the code carries.
+  if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    target_compile_options(${target} PRIVATE -Wthread-safety)
+  endif()
   if(LARDER_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
     if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")

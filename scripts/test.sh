@@ -8,31 +8,49 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=build
+build_type=RelWithDebInfo
 flags=""
 werror=ON
+bench=OFF
+compilers=()
+extra_packages=()
 if [[ "${1:-}" == --sanitize=* ]]; then
   sanitizers="${1#--sanitize=}"
   shift
   case "${sanitizers}" in
-    address,undefined | undefined,address) build=build-asan-ubsan ;;
-    thread) build=build-tsan ;;
+    address,undefined | undefined,address)
+      # GCC, Debug (assertions on) at -O1. GCC 12 raises false -Wrestrict / -Wstringop-overflow
+      # errors on libstdc++ code under ASan's instrumentation: warnings stay warnings here.
+      build=build-asan-ubsan
+      build_type=Debug
+      flags="-O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined"
+      werror=OFF
+      export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
+      export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+      ;;
+    thread)
+      # clang, Release, warnings as errors and -Wthread-safety: the second compiler and
+      # configuration CI builds. tests/tsan/ explains the Abseil shim and the suppressions.
+      build=build-tsan
+      build_type=Release
+      flags="-fsanitize=thread -gline-tables-only"
+      compilers=(CC=clang CXX=clang++)
+      bench=ON
+      extra_packages=(clang libclang-rt-14-dev)
+      export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/suppressions.txt}"
+      ;;
     *) echo "test.sh: --sanitize must be address,undefined or thread" >&2; exit 2 ;;
   esac
-  flags="-fsanitize=${sanitizers} -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
-  # GCC 12 raises false -Wrestrict / -Wstringop-overflow errors on libstdc++ code under the
-  # sanitizers' instrumentation; warnings stay errors in the plain build only.
-  werror=OFF
-  export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
-  export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
+  flags+=" -fno-omit-frame-pointer"
 fi
 
-scripts/install-deps.sh
+scripts/install-deps.sh ${extra_packages[@]+"${extra_packages[@]}"}
 if [ -f scripts/install-helm.sh ]; then bash scripts/install-helm.sh; fi
 
 jobs="$(nproc)"
-cmake -S . -B "${build}" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLARDER_BUILD_TESTS=ON -DLARDER_WERROR="${werror}" \
+env ${compilers[@]+"${compilers[@]}"} cmake -S . -B "${build}" -DCMAKE_BUILD_TYPE="${build_type}" -DLARDER_BUILD_TESTS=ON -DLARDER_WERROR="${werror}" \
   -DLARDER_BUILD_CLIENT=ON -DLARDER_WITH_ROCKSDB=ON -DLARDER_WITH_REDIS=ON \
-  -DLARDER_BUILD_EXAMPLES=ON -DCMAKE_CXX_FLAGS="${flags}" \
+  -DLARDER_BUILD_EXAMPLES=ON -DLARDER_BUILD_BENCH="${bench}" -DCMAKE_CXX_FLAGS="${flags}" \
   -DCMAKE_EXE_LINKER_FLAGS="${flags}" -DCMAKE_SHARED_LINKER_FLAGS="${flags}"
 cmake --build "${build}" -j"$jobs"
 ctest --test-dir "${build}" --output-on-failure -j"$jobs" --timeout 600 "$@"
