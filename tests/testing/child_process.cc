@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -33,6 +35,37 @@ std::vector<std::string> EnvironmentWith(const std::vector<std::string>& extra_e
   for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
   env.insert(env.end(), extra_env.begin(), extra_env.end());
   return env;
+}
+
+// How many threads of `pid` the kernel reports stopped ('T' or 't' in /proc/PID/task/*/stat),
+// and how many there are.
+std::pair<int, int> StoppedThreads(pid_t pid) {
+  int stopped = 0, total = 0;
+  std::error_code error;
+  for (const auto& task :
+       std::filesystem::directory_iterator(absl::StrCat("/proc/", pid, "/task"), error)) {
+    std::ifstream stat(task.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const size_t after_name = line.rfind(')');  // The name may hold spaces and parentheses.
+    if (after_name == std::string::npos || line.size() < after_name + 3) continue;
+    ++total;
+    const char state = line[after_name + 2];
+    if (state == 'T' || state == 't') ++stopped;
+  }
+  return {stopped, total};
+}
+
+// Polls StoppedThreads until `done` accepts it or `timeout` passes.
+template <typename Done>
+bool AwaitThreads(pid_t pid, absl::Duration timeout, Done done) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (true) {
+    const auto [stopped, total] = StoppedThreads(pid);
+    if (done(stopped, total)) return true;
+    if (absl::Now() >= give_up) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
 }
 
 }  // namespace
@@ -111,6 +144,7 @@ bool ChildProcess::WaitForExit(absl::Duration timeout, int* wait_status) {
 int ChildProcess::Stop(absl::Duration grace) {
   if (!running_) return wait_status_;
   kill(pid_, SIGTERM);
+  kill(pid_, SIGCONT);  // A paused process would hold the SIGTERM until the grace ran out.
   int status = 0;
   if (WaitForExit(grace, &status)) return status;
   return Kill();
@@ -126,6 +160,27 @@ int ChildProcess::Kill() {
 
 void ChildProcess::Signal(int signal_number) {
   if (running_) kill(pid_, signal_number);
+}
+
+absl::Status ChildProcess::Pause(absl::Duration timeout) {
+  if (!running_) return absl::FailedPreconditionError("the process is not running");
+  kill(pid_, SIGSTOP);
+  if (AwaitThreads(pid_, timeout,
+                   [](int stopped, int total) { return total > 0 && stopped == total; })) {
+    return absl::OkStatus();
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("pid ", pid_, " did not stop within ", absl::FormatDuration(timeout)));
+}
+
+absl::Status ChildProcess::Resume(absl::Duration timeout) {
+  if (!running_) return absl::FailedPreconditionError("the process is not running");
+  kill(pid_, SIGCONT);
+  if (AwaitThreads(pid_, timeout, [](int stopped, int) { return stopped == 0; })) {
+    return absl::OkStatus();
+  }
+  return absl::DeadlineExceededError(
+      absl::StrCat("pid ", pid_, " did not continue within ", absl::FormatDuration(timeout)));
 }
 
 std::string ChildProcess::LogTail(size_t max_bytes) const {

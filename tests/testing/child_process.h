@@ -4,6 +4,7 @@
 //   auto process = ChildProcess::Start({"/usr/bin/redis-server", "--port", "6390"});
 //   auto line = (*process)->WaitForLine("Ready to accept", absl::Seconds(10));
 //   (*process)->Stop();   // SIGTERM, then SIGKILL after a grace period
+//   (*process)->Pause();  ...  (*process)->Resume();   // SIGSTOP / SIGCONT: a frozen process
 #pragma once
 
 #include <sys/types.h>
@@ -36,6 +37,12 @@ class ChildProcess {
   int Kill();
   // Sends a signal without waiting.
   void Signal(int signal_number);
+  // SIGSTOP, then waits until the kernel reports every thread stopped (delivery is asynchronous):
+  // from then on the process runs no code, while its sockets still accept connections and
+  // buffer data. kDeadlineExceeded when not all are stopped within `timeout`.
+  absl::Status Pause(absl::Duration timeout = absl::Seconds(10));
+  // SIGCONT, then waits until no thread is stopped any more.
+  absl::Status Resume(absl::Duration timeout = absl::Seconds(10));
   // Waits up to `timeout` for the process to exit by itself; true with the status when it did.
   bool WaitForExit(absl::Duration timeout, int* wait_status);
 

@@ -67,6 +67,16 @@ void RedisServerProcess::Kill() {
   if (process_ != nullptr) process_->Kill();
 }
 
+absl::Status RedisServerProcess::Pause() {
+  if (process_ == nullptr) return absl::FailedPreconditionError("redis-server is not running");
+  return process_->Pause();
+}
+
+absl::Status RedisServerProcess::Resume() {
+  if (process_ == nullptr) return absl::FailedPreconditionError("redis-server is not running");
+  return process_->Resume();
+}
+
 absl::Status RedisServerProcess::Restart() {
   Kill();
   process_.reset();

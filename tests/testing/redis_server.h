@@ -1,10 +1,12 @@
 // RedisServerProcess: a real redis-server for tests, on a free loopback port, in its own
 // temporary directory, without persistence unless asked. It can be crashed (SIGKILL) and
-// restarted on the same port, to test how a client lives through a Redis outage.
+// restarted on the same port, or frozen (SIGSTOP) and resumed, to test how a client lives
+// through a Redis outage.
 //
 //   auto redis = RedisServerProcess::Start();
 //   options.redis.url = (*redis)->url();       // "redis://127.0.0.1:PORT/0"
 //   (*redis)->Kill();  ...  (*redis)->Restart();
+//   (*redis)->Pause();  ...  (*redis)->Resume();
 #pragma once
 
 #include <memory>
@@ -38,6 +40,12 @@ class RedisServerProcess {
   void Kill();
   // Starts the server again on the same port and directory (after Kill()).
   absl::Status Restart();
+  // SIGSTOP, returning once every thread of redis-server is stopped: a server that hangs. Its
+  // listening socket still completes TCP handshakes (up to its backlog) and takes in what
+  // clients write, but nothing is answered until Resume().
+  absl::Status Pause();
+  // SIGCONT, returning once redis-server runs again; it then serves what was buffered meanwhile.
+  absl::Status Resume();
 
  private:
   RedisServerProcess(RedisServerOptions options, std::string dir)
