@@ -1,16 +1,14 @@
 #include "server/storage/redis/redis_engine.h"
 
-#include <hiredis/hiredis.h>
-
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "larder/common/etag.h"
 #include "larder/common/status_macros.h"
 #include "server/storage/redis/redis_connection.h"
 #include "server/storage/redis/redis_pool.h"
+#include "server/storage/redis/redis_replies.h"
 #include "server/storage/redis/redis_url.h"
 
 namespace larder::storage {
@@ -100,18 +98,8 @@ absl::StatusOr<std::optional<StoredEntry>> RedisEngine::EntryOfReply(RedisConnec
                                                                      absl::string_view key,
                                                                      const redisReply& reply,
                                                                      absl::Time now) {
-  if (reply.type == REDIS_REPLY_ERROR) return internal::ErrorReplyStatus(reply);
-  const redisReply& value = internal::ElementOf(reply, 0);
-  if (internal::IsNil(value)) return std::nullopt;
-  const absl::string_view expiry = internal::StringOf(internal::ElementOf(reply, 2));
-  StoredEntry entry{std::string(internal::StringOf(value)),
-                    std::string(internal::StringOf(internal::ElementOf(reply, 1))),
-                    absl::InfiniteFuture()};
-  int64_t micros = 0;
-  if (!expiry.empty() && absl::SimpleAtoi(expiry, &micros)) {
-    entry.expires_at = absl::FromUnixMicros(micros);
-  }
-  if (entry.expires_at > now) return entry;
+  LARDER_ASSIGN_OR_RETURN(std::optional<StoredEntry> entry, internal::DecodeEntryReply(reply));
+  if (!entry.has_value() || entry->expires_at > now) return entry;
   const std::string now_text = MicrosText(now);
   const std::string entry_key = EntryKey(ns, key);
   LARDER_RETURN_IF_ERROR(
@@ -164,8 +152,7 @@ absl::StatusOr<SetResult> RedisEngine::Set(absl::string_view ns, absl::string_vi
   const std::string entry_key = EntryKey(ns, key);
   LARDER_ASSIGN_OR_RETURN(internal::RedisPool::Lease connection, pool_->Acquire());
   LARDER_ASSIGN_OR_RETURN(RedisReply reply, connection->Eval(Script::kSet, {entry_key}, args));
-  return SetResult{internal::IntegerOf(internal::ElementOf(*reply, 0)) == 1,
-                   std::string(internal::StringOf(internal::ElementOf(*reply, 1)))};
+  return internal::DecodeSetReply(*reply);
 }
 
 absl::StatusOr<bool> RedisEngine::Delete(absl::string_view ns, absl::string_view key) {
@@ -173,7 +160,7 @@ absl::StatusOr<bool> RedisEngine::Delete(absl::string_view ns, absl::string_view
   LARDER_ASSIGN_OR_RETURN(internal::RedisPool::Lease connection, pool_->Acquire());
   LARDER_ASSIGN_OR_RETURN(RedisReply reply, connection->Eval(Script::kDelete, {entry_key},
                                                              {now_text, options_.key_prefix, ns}));
-  return internal::IntegerOf(*reply) == 1;
+  return internal::DecodeDeleteReply(*reply);
 }
 
 absl::StatusOr<std::optional<std::string>> RedisEngine::Touch(absl::string_view ns,
@@ -186,8 +173,7 @@ absl::StatusOr<std::optional<std::string>> RedisEngine::Touch(absl::string_view 
   LARDER_ASSIGN_OR_RETURN(RedisReply reply,
                           connection->Eval(Script::kTouch, {entry_key},
                                            {now_text, options_.key_prefix, ns, expiry, ttl}));
-  if (internal::IsNil(*reply)) return std::nullopt;
-  return std::string(internal::StringOf(*reply));
+  return internal::DecodeTouchReply(*reply);
 }
 
 absl::Status RedisEngine::CheckHealth() {

@@ -2,8 +2,6 @@
 // KEYS) with a MATCH pattern narrowed to the namespace (and to a prefix's or glob's literal
 // start), and hand each page of keys to one script, so Redis is never blocked for long and a key
 // removed concurrently is simply not counted.
-#include <hiredis/hiredis.h>
-
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -12,6 +10,7 @@
 #include "server/storage/redis/redis_connection.h"
 #include "server/storage/redis/redis_engine.h"
 #include "server/storage/redis/redis_pool.h"
+#include "server/storage/redis/redis_replies.h"
 
 namespace larder::storage {
 namespace {
@@ -47,15 +46,7 @@ absl::StatusOr<std::vector<std::string>> RedisEngine::ScanPage(RedisConnection& 
     command = {"SSCAN", set_key, cursor, "COUNT", kScanCount};
   }
   LARDER_ASSIGN_OR_RETURN(RedisReply reply, connection.Run(command));
-  cursor = std::string(internal::StringOf(internal::ElementOf(*reply, 0)));
-  if (cursor.empty()) return absl::InternalError("redis: malformed SCAN reply");
-  const redisReply& page = internal::ElementOf(*reply, 1);
-  std::vector<std::string> keys;
-  keys.reserve(internal::ArraySize(page));
-  for (size_t i = 0; i < internal::ArraySize(page); ++i) {
-    keys.emplace_back(internal::StringOf(internal::ElementOf(page, i)));
-  }
-  return keys;
+  return internal::DecodeScanPage(*reply, cursor);
 }
 
 absl::StatusOr<int64_t> RedisEngine::RemoveBatch(RedisConnection& connection, absl::string_view ns,
@@ -68,7 +59,7 @@ absl::StatusOr<int64_t> RedisEngine::RemoveBatch(RedisConnection& connection, ab
                                          required_tag != nullptr ? "1" : "0"};
   if (required_tag != nullptr) args.push_back(*required_tag);
   LARDER_ASSIGN_OR_RETURN(RedisReply reply, connection.Eval(Script::kRemoveBatch, key_views, args));
-  return internal::IntegerOf(*reply);
+  return internal::DecodeCountReply(*reply);
 }
 
 absl::StatusOr<int64_t> RedisEngine::RemoveTagged(RedisConnection& connection, absl::string_view ns,
@@ -119,7 +110,7 @@ absl::StatusOr<int64_t> RedisEngine::Expirations(RedisConnection& connection,
   if (!ns.empty()) {
     const std::string stats_key = absl::StrCat(stats_prefix, ns);
     LARDER_ASSIGN_OR_RETURN(RedisReply reply, connection.Run({"HGET", stats_key, "expirations"}));
-    return internal::IntegerOf(*reply);
+    return internal::DecodeCountReply(*reply);
   }
   const std::string match = EscapeForMatch(stats_prefix) + "*";
   int64_t total = 0;
@@ -129,7 +120,10 @@ absl::StatusOr<int64_t> RedisEngine::Expirations(RedisConnection& connection,
     std::vector<std::vector<absl::string_view>> commands;
     for (const std::string& key : keys) commands.push_back({"HGET", key, "expirations"});
     LARDER_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, connection.RunPipeline(commands));
-    for (const RedisReply& reply : replies) total += internal::IntegerOf(*reply);
+    for (const RedisReply& reply : replies) {
+      LARDER_ASSIGN_OR_RETURN(int64_t expirations, internal::DecodeCountReply(*reply));
+      total += expirations;
+    }
   } while (cursor != "0");
   return total;
 }
@@ -148,8 +142,10 @@ absl::StatusOr<EngineStats> RedisEngine::Stats(absl::string_view ns) {
     LARDER_ASSIGN_OR_RETURN(
         RedisReply reply,
         connection->Eval(Script::kStatsBatch, key_views, {now_text, options_.key_prefix, ""}));
-    stats.entries += internal::IntegerOf(internal::ElementOf(*reply, 0));
-    stats.bytes += internal::IntegerOf(internal::ElementOf(*reply, 1));
+    LARDER_ASSIGN_OR_RETURN(internal::StatsBatchCounts counts,
+                            internal::DecodeStatsBatchReply(*reply));
+    stats.entries += counts.entries;
+    stats.bytes += counts.bytes;
   } while (cursor != "0");
   LARDER_ASSIGN_OR_RETURN(stats.expirations, Expirations(*connection, ns));
   return stats;

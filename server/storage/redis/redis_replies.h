@@ -1,0 +1,60 @@
+// What the Redis engine reads out of each reply Redis sends it: pure functions from a hiredis
+// reply tree to larder values, with no connection and no side effect, so they can be unit-tested
+// on replies built by hiredis's own reader and fuzzed (tests/fuzz/redis_reply_fuzz.cc). Internal
+// to server/storage/redis; the engine keeps what needs a connection (reclaiming an expired entry
+// it has just decoded, for one).
+//
+//   absl::StatusOr<RedisReply> reply = connection.Run({"HMGET", entry_key, "v", "e", "x"});
+//   absl::StatusOr<std::optional<StoredEntry>> entry = DecodeEntryReply(**reply);
+//
+// Cost: O(size of the reply). Thread-safe (they only read the reply).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "server/storage/storage_engine.h"
+
+struct redisReply;
+
+namespace larder::storage::internal {
+
+// An entry's counters as the kStatsBatch script returns them.
+struct StatsBatchCounts {
+  int64_t entries = 0;
+  int64_t bytes = 0;
+};
+
+// The reply to HMGET <entry> v e x: std::nullopt when there is no value; else the entry with
+// its value and ETag and expires_at from the expiry field (unix micros; never when it is not a
+// number). An error reply is ErrorReplyStatus. Expiry is not judged here: the caller compares
+// it with its clock.
+absl::StatusOr<std::optional<StoredEntry>> DecodeEntryReply(const redisReply& reply);
+
+// The reply to SCAN / SSCAN: [cursor, [member...]]. Returns the members and sets `cursor` to the
+// next cursor ("0" when the iteration is complete). kInternal when there is no cursor.
+absl::StatusOr<std::vector<std::string>> DecodeScanPage(const redisReply& reply,
+                                                        std::string& cursor);
+
+// The kSet script's reply {stored (0 or 1), etag}: the stored ETag, or when not stored the
+// current live entry's ETag ("" when there is none).
+absl::StatusOr<SetResult> DecodeSetReply(const redisReply& reply);
+
+// The kDelete script's reply: 1 (a live entry removed), 0 (an expired one), -1 (none). True
+// only for 1.
+absl::StatusOr<bool> DecodeDeleteReply(const redisReply& reply);
+
+// The kTouch script's reply: the entry's ETag, or nil when there was no live entry.
+absl::StatusOr<std::optional<std::string>> DecodeTouchReply(const redisReply& reply);
+
+// A count: the kRemoveBatch script's integer, or a counter field read with HGET (a decimal
+// string, nil for zero).
+absl::StatusOr<int64_t> DecodeCountReply(const redisReply& reply);
+
+// The kStatsBatch script's reply {live entries, bytes}.
+absl::StatusOr<StatsBatchCounts> DecodeStatsBatchReply(const redisReply& reply);
+
+}  // namespace larder::storage::internal

@@ -1,0 +1,122 @@
+// The Redis engine's reply decoders (server/storage/redis/redis_replies.h) on replies built by
+// hiredis's own RESP reader from the bytes Redis sends, without a Redis server.
+#include "server/storage/redis/redis_replies.h"
+
+#include <hiredis/hiredis.h>
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "server/storage/redis/redis_connection.h"
+#include "tests/testing/status_matchers.h"
+
+namespace larder::storage::internal {
+namespace {
+
+using ::larder::testing::StatusCodeIs;
+using ::testing::ElementsAre;
+
+// The one reply encoded by `resp` (RESP2, as Redis writes it).
+RedisReply Read(absl::string_view resp) {
+  redisReader* reader = redisReaderCreate();
+  redisReaderFeed(reader, resp.data(), resp.size());
+  void* reply = nullptr;
+  EXPECT_EQ(redisReaderGetReply(reader, &reply), REDIS_OK) << reader->errstr;
+  redisReaderFree(reader);
+  EXPECT_NE(reply, nullptr) << "incomplete reply: " << resp;
+  return RedisReply(static_cast<redisReply*>(reply));
+}
+
+TEST(RedisRepliesTest, EntryReplyGivesValueEtagAndExpiry) {
+  const RedisReply reply =
+      Read("*3\r\n$7\r\nv\0\r\nal\xff\r\n$4\r\n\"ab\"\r\n$16\r\n1767225600000001\r\n");
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, DecodeEntryReply(*reply));
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->value, std::string("v\0\r\nal\xff", 7));
+  EXPECT_EQ(entry->etag, "\"ab\"");
+  EXPECT_EQ(entry->expires_at, absl::FromUnixMicros(1767225600000001));
+}
+
+TEST(RedisRepliesTest, EntryReplyWithEmptyExpiryNeverExpires) {
+  const RedisReply reply = Read("*3\r\n$0\r\n\r\n$4\r\n\"ab\"\r\n$0\r\n\r\n");
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, DecodeEntryReply(*reply));
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->value, "");
+  EXPECT_EQ(entry->expires_at, absl::InfiniteFuture());
+}
+
+TEST(RedisRepliesTest, EntryReplyWithoutValueIsAMiss) {
+  const RedisReply reply = Read("*3\r\n$-1\r\n$-1\r\n$-1\r\n");
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, DecodeEntryReply(*reply));
+  EXPECT_FALSE(entry.has_value());
+}
+
+TEST(RedisRepliesTest, ErrorRepliesBecomeTheirStatus) {
+  EXPECT_THAT(DecodeEntryReply(*Read("-LOADING Redis is loading\r\n")),
+              StatusCodeIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(DecodeEntryReply(*Read("-WRONGTYPE Operation against a key\r\n")),
+              StatusCodeIs(absl::StatusCode::kInternal));
+}
+
+TEST(RedisRepliesTest, ScanPageGivesMembersAndNextCursor) {
+  const RedisReply reply = Read("*2\r\n$2\r\n17\r\n*2\r\n$1\r\na\r\n$3\r\nb\0c\r\n");
+  std::string cursor = "0";
+  ASSERT_OK_AND_ASSIGN(std::vector<std::string> members, DecodeScanPage(*reply, cursor));
+  EXPECT_THAT(members, ElementsAre("a", std::string("b\0c", 3)));
+  EXPECT_EQ(cursor, "17");
+}
+
+TEST(RedisRepliesTest, ScanPageWithoutCursorIsInternal) {
+  std::string cursor = "0";
+  EXPECT_THAT(DecodeScanPage(*Read("*0\r\n"), cursor), StatusCodeIs(absl::StatusCode::kInternal));
+}
+
+TEST(RedisRepliesTest, SetReplySaysWhetherStoredAndWhichEtag) {
+  ASSERT_OK_AND_ASSIGN(SetResult stored, DecodeSetReply(*Read("*2\r\n:1\r\n$4\r\n\"ab\"\r\n")));
+  EXPECT_TRUE(stored.stored);
+  EXPECT_EQ(stored.etag, "\"ab\"");
+  ASSERT_OK_AND_ASSIGN(SetResult refused, DecodeSetReply(*Read("*2\r\n:0\r\n$0\r\n\r\n")));
+  EXPECT_FALSE(refused.stored);
+  EXPECT_EQ(refused.etag, "");
+}
+
+// The decoded value of `reply`, or `fallback` after a failed expectation.
+template <typename T>
+T ValueOr(absl::StatusOr<T> decoded, T fallback) {
+  EXPECT_TRUE(decoded.ok()) << decoded.status();
+  return decoded.ok() ? *std::move(decoded) : fallback;
+}
+
+TEST(RedisRepliesTest, DeleteReplyIsTrueOnlyForALiveEntry) {
+  EXPECT_TRUE(ValueOr(DecodeDeleteReply(*Read(":1\r\n")), false));
+  EXPECT_FALSE(ValueOr(DecodeDeleteReply(*Read(":0\r\n")), true));
+  EXPECT_FALSE(ValueOr(DecodeDeleteReply(*Read(":-1\r\n")), true));
+}
+
+TEST(RedisRepliesTest, TouchReplyIsTheEtagOrNil) {
+  using Etag = std::optional<std::string>;
+  EXPECT_EQ(ValueOr(DecodeTouchReply(*Read("$4\r\n\"ab\"\r\n")), Etag()), Etag("\"ab\""));
+  EXPECT_EQ(ValueOr(DecodeTouchReply(*Read("$-1\r\n")), Etag("x")), Etag());
+}
+
+TEST(RedisRepliesTest, CountReplyIsAnIntegerACounterFieldOrNil) {
+  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*Read(":7\r\n")), -1), 7);
+  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*Read("$2\r\n12\r\n")), -1), 12);
+  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*Read("$-1\r\n")), -1), 0);
+}
+
+TEST(RedisRepliesTest, StatsBatchReplyGivesEntriesAndBytes) {
+  ASSERT_OK_AND_ASSIGN(StatsBatchCounts counts,
+                       DecodeStatsBatchReply(*Read("*2\r\n:3\r\n:120\r\n")));
+  EXPECT_EQ(counts.entries, 3);
+  EXPECT_EQ(counts.bytes, 120);
+}
+
+}  // namespace
+}  // namespace larder::storage::internal
