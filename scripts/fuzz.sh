@@ -2,17 +2,19 @@
 # Builds the libFuzzer targets of tests/fuzz (clang, ASan + UBSan) in build-fuzz/ and runs each
 # for a while on a copy of its seed corpus, with its dictionary. Exits non-zero when a target
 # crashes (or times out, or runs out of memory); the input that did it is kept in
-# build-fuzz/fuzz-artifacts/.
+# build-fuzz/fuzz-artifacts/. Up to JOBS targets (default: nproc) build and run at once, so every
+# target for 60 s takes about (targets / JOBS) minutes.
 # Usage: scripts/fuzz.sh [target|all] [seconds] [extra libFuzzer flags...]
 #   scripts/fuzz.sh                          every target, 60 s each
 #   scripts/fuzz.sh glob_fuzz 300            one target for 5 minutes
 #   scripts/fuzz.sh all 120 -runs=1000000    stop each at 1M executions (or 120 s)
-#   JOBS=1 nice -n 19 scripts/fuzz.sh        on a shared machine
+#   JOBS=1 nice -n 19 scripts/fuzz.sh        on a shared machine, one target at a time
 # A crash reproduces with: build-fuzz/tests/fuzz/<target> <crash file>
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ALL_TARGETS=(glob_fuzz tokens_file_fuzz http_record_fuzz cache_control_fuzz rocksdb_codec_fuzz)
+ALL_TARGETS=(glob_fuzz tokens_file_fuzz http_record_fuzz cache_control_fuzz rocksdb_codec_fuzz
+  http_key_fuzz request_path_fuzz redis_reply_fuzz redis_url_fuzz)
 which="${1:-all}"
 seconds="${2:-60}"
 shift $(($# < 2 ? $# : 2))
@@ -29,7 +31,7 @@ else
   exit 2
 fi
 
-scripts/install-deps.sh clang libfuzzer-14-dev
+scripts/install-deps.sh clang libfuzzer-14-dev libhiredis-dev
 
 # Product code in the linked libraries gets ASan + UBSan and libFuzzer's coverage
 # (fuzzer-no-link); tests/fuzz/CMakeLists.txt adds -fsanitize=fuzzer to the targets themselves.
@@ -39,10 +41,11 @@ CC=clang CXX=clang++ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInf
   -DCMAKE_CXX_FLAGS="$cxx_flags" \
   -DLARDER_BUILD_FUZZ=ON -DLARDER_BUILD_TESTS=OFF -DLARDER_BUILD_EXAMPLES=OFF \
   -DLARDER_BUILD_BENCH=OFF -DLARDER_BUILD_CLIENT=OFF -DLARDER_WITH_ROCKSDB=OFF \
-  -DLARDER_WITH_REDIS=OFF -DLARDER_WITH_HTTPLIB=OFF >/dev/null
+  -DLARDER_WITH_REDIS=ON -DLARDER_WITH_HTTPLIB=OFF >/dev/null
 cmake --build "$build_dir" -j"$jobs" --target "${targets[@]}"
 
-# Longest input per target: glob_fuzz checks against an O(pattern * text) reference matcher.
+# Longest input per target: glob_fuzz checks against an O(pattern * text) reference matcher;
+# request_path_fuzz skips inputs over 4096 bytes (its engine budget is sized for them).
 max_len_of() {
   case "$1" in
     glob_fuzz) echo 1024 ;;
@@ -56,39 +59,54 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 
-failed=()
-summary=()
-for target in "${targets[@]}"; do
-  corpus="$work/$target"
+# Runs one target on a copy of its corpus; prints its report in one piece when done and leaves
+# its summary line in $work/<target>.summary and "failed" in $work/<target>.failed on a crash.
+run_target() {
+  local target="$1" corpus="$work/$1" log="$work/$1.log" status=0
   mkdir -p "$corpus"
   cp -R "tests/fuzz/corpus/$target/." "$corpus/"
-  log="$work/$target.log"
-  echo "== $target: ${seconds}s on a copy of tests/fuzz/corpus/$target"
-  status=0
   "$build_dir/tests/fuzz/$target" "$corpus" -dict="tests/fuzz/$target.dict" \
     -max_total_time="$seconds" -max_len="$(max_len_of "$target")" -timeout=25 \
     -print_final_stats=1 -artifact_prefix="$artifacts/$target-" \
     ${extra_flags[@]+"${extra_flags[@]}"} >"$log" 2>&1 || status=$?
+  local final execs rate cov ft line report
   final="$(grep -E '^#[0-9]+[[:space:]]+(DONE|INITED|NEW|REDUCE|pulse)' "$log" | tail -n 1 || true)"
   execs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
   rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")"
   cov="$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$final")"
   ft="$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$final")"
-  echo "   $final"
+  report="== $target: ${seconds}s on a copy of tests/fuzz/corpus/$target"$'\n'"   $final"
   line="$(printf '%-20s execs=%-10s exec/s=%-8s cov=%-6s ft=%-6s' "$target" "${execs:-?}" \
     "${rate:-?}" "${cov:-?}" "${ft:-?}")"
   if [ "$status" -ne 0 ]; then
-    echo "   FAILED (exit $status); the end of its log:"
-    tail -n 60 "$log" | sed 's/^/   | /'
+    report+=$'\n'"   FAILED (exit $status); the end of its log:"$'\n'
+    report+="$(tail -n 60 "$log" | sed 's/^/   | /')"
     cp "$log" "$artifacts/$target.log"
     line="$line  FAILED (log: $artifacts/$target.log)"
+    echo failed >"$work/$target.failed"
+  fi
+  echo "$line" >"$work/$target.summary"
+  printf '%s\n' "$report"
+}
+
+# At most $jobs targets at a time; each is one libFuzzer process (one core).
+for target in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  run_target "$target" &
+done
+wait
+
+failed=()
+echo "== summary"
+for target in "${targets[@]}"; do
+  if [ -e "$work/$target.summary" ]; then
+    cat "$work/$target.summary"
+  else
+    echo "$target: did not run to the end"
     failed+=("$target")
   fi
-  summary+=("$line")
+  if [ -e "$work/$target.failed" ]; then failed+=("$target"); fi
 done
-
-echo "== summary"
-printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz.sh: ${failed[*]} failed; crashing inputs in $artifacts/" >&2
   exit 1

@@ -1,0 +1,264 @@
+// libFuzzer target for how the Redis engine reads what Redis sends: hiredis's own RESP reader
+// (redisReaderCreate / redisReaderFeed / redisReaderGetReply) turns the input into reply trees,
+// and each tree goes to every decoder of server/storage/redis/redis_replies.h and every accessor
+// of server/storage/redis/redis_connection.h.
+//
+// Each decoder is held to a reference written here from the shapes Redis and larder's scripts
+// send (redis_scripts.cc): it must accept exactly the well-formed replies, and then return
+// exactly the bytes and numbers they carry; anything else is a clean error (an error reply is
+// its ErrorReplyStatus; otherwise kInternal or kDataLoss), never a value made up from a reply of
+// the wrong shape. Aborts when:
+//  - IsNil, StringOf, IntegerOf, ArraySize or ElementOf disagree with the reply's fields (a
+//    wrong type reads as absent: nil, "", 0, no elements);
+//  - ErrorReplyStatus is not kUnavailable for Redis's transient errors and kInternal otherwise,
+//    or its message is not "redis: " + the error text;
+//  - a decoder accepts a malformed reply, refuses a well-formed one, or decodes other values.
+//
+//   build-fuzz/tests/fuzz/redis_reply_fuzz tests/fuzz/corpus/redis_reply_fuzz \
+//       -dict=tests/fuzz/redis_reply_fuzz.dict
+#include <hiredis/hiredis.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+#include "absl/time/time.h"
+#include "server/storage/redis/redis_connection.h"
+#include "server/storage/redis/redis_replies.h"
+
+namespace {
+
+namespace redis = larder::storage::internal;
+using larder::storage::SetResult;
+using larder::storage::StoredEntry;
+
+void Fail(const char* what) {
+  std::fprintf(stderr, "redis_reply_fuzz: %s\n", what);
+  std::abort();
+}
+
+absl::string_view Text(const redisReply& reply) { return absl::string_view(reply.str, reply.len); }
+bool IsArray(const redisReply& reply, size_t size) {
+  return reply.type == REDIS_REPLY_ARRAY && reply.elements == size;
+}
+bool IsBulk(const redisReply& reply) { return reply.type == REDIS_REPLY_STRING; }
+bool IsInteger(const redisReply& reply) { return reply.type == REDIS_REPLY_INTEGER; }
+
+// `-?[0-9]+` within int64: what larder writes for expiries and counters (absl::StrCat).
+std::optional<int64_t> ReferenceDecimal(absl::string_view text) {
+  const bool negative = absl::ConsumePrefix(&text, "-");
+  if (text.empty()) return std::nullopt;
+  uint64_t magnitude = 0;
+  const uint64_t limit = uint64_t{std::numeric_limits<int64_t>::max()} + (negative ? 1 : 0);
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (magnitude > (limit - digit) / 10) return std::nullopt;
+    magnitude = magnitude * 10 + digit;
+  }
+  if (!negative) return static_cast<int64_t>(magnitude);
+  return magnitude == 0 ? 0 : -static_cast<int64_t>(magnitude - 1) - 1;
+}
+
+void CheckAccessors(const redisReply& reply) {
+  if (redis::IsNil(reply) != (reply.type == REDIS_REPLY_NIL)) Fail("IsNil disagrees");
+  const bool stringy = reply.type == REDIS_REPLY_STRING || reply.type == REDIS_REPLY_STATUS;
+  if (redis::StringOf(reply) != (stringy ? Text(reply) : "")) Fail("StringOf disagrees");
+  if (IsInteger(reply) && redis::IntegerOf(reply) != reply.integer) Fail("IntegerOf disagrees");
+  if (!IsInteger(reply) && !IsBulk(reply) && redis::IntegerOf(reply) != 0) {
+    Fail("IntegerOf of a non-number is not 0");
+  }
+  const size_t size = reply.type == REDIS_REPLY_ARRAY ? reply.elements : 0;
+  if (redis::ArraySize(reply) != size) Fail("ArraySize disagrees");
+  for (size_t i = 0; i < size; ++i) {
+    if (&redis::ElementOf(reply, i) != reply.element[i]) Fail("ElementOf is not the element");
+  }
+  if (!redis::IsNil(redis::ElementOf(reply, size))) Fail("ElementOf past the end is not nil");
+}
+
+bool IsTransient(absl::string_view message) {
+  for (absl::string_view transient :
+       {"LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"}) {
+    if (absl::StartsWith(message, transient)) return true;
+  }
+  return false;
+}
+
+void CheckErrorReplyStatus(const redisReply& reply) {
+  if (reply.type != REDIS_REPLY_ERROR) return;
+  const absl::Status status = redis::ErrorReplyStatus(reply);
+  const absl::StatusCode want =
+      IsTransient(Text(reply)) ? absl::StatusCode::kUnavailable : absl::StatusCode::kInternal;
+  if (status.code() != want) Fail("ErrorReplyStatus gives the wrong code");
+  if (status.message() != absl::StrCat("redis: ", Text(reply))) {
+    Fail("ErrorReplyStatus does not carry the error text");
+  }
+}
+
+// Common to every decoder: an error reply is ErrorReplyStatus; a refusal is a clean code. Returns
+// true when the decoder's result is a value the caller must compare with the reference.
+template <typename T>
+bool CheckOutcome(const redisReply& reply, const absl::StatusOr<T>& decoded, bool well_formed,
+                  const char* decoder) {
+  if (reply.type == REDIS_REPLY_ERROR) {
+    if (decoded.status() != redis::ErrorReplyStatus(reply)) {
+      Fail(absl::StrCat(decoder, ": an error reply is not its ErrorReplyStatus").c_str());
+    }
+    return false;
+  }
+  if (decoded.ok() != well_formed) {
+    Fail(absl::StrCat(decoder, decoded.ok() ? ": accepts a malformed reply"
+                                            : ": refuses a well-formed reply")
+             .c_str());
+  }
+  const absl::StatusCode code = decoded.status().code();
+  if (!decoded.ok() && code != absl::StatusCode::kInternal && code != absl::StatusCode::kDataLoss) {
+    Fail(absl::StrCat(decoder, ": refusal is neither kInternal nor kDataLoss").c_str());
+  }
+  return decoded.ok();
+}
+
+// HMGET v e x: [nil, *, *] is a miss; [value, etag, expiry] bulk strings with expiry "" or a
+// decimal number of unix micros is an entry.
+std::optional<absl::Time> ReferenceExpiry(const redisReply& expiry) {
+  if (!IsBulk(expiry)) return std::nullopt;
+  if (Text(expiry).empty()) return absl::InfiniteFuture();
+  const std::optional<int64_t> micros = ReferenceDecimal(Text(expiry));
+  if (!micros.has_value()) return std::nullopt;
+  return absl::FromUnixMicros(*micros);
+}
+
+void CheckEntryReply(const redisReply& reply) {
+  const absl::StatusOr<std::optional<StoredEntry>> decoded = redis::DecodeEntryReply(reply);
+  const bool shaped = IsArray(reply, 3);
+  const bool miss = shaped && reply.element[0]->type == REDIS_REPLY_NIL;
+  const std::optional<absl::Time> expiry =
+      shaped ? ReferenceExpiry(*reply.element[2]) : std::nullopt;
+  const bool entry =
+      shaped && IsBulk(*reply.element[0]) && IsBulk(*reply.element[1]) && expiry.has_value();
+  if (!CheckOutcome(reply, decoded, miss || entry, "DecodeEntryReply")) return;
+  if (miss) {
+    if (decoded->has_value()) Fail("DecodeEntryReply: a nil value is not a miss");
+    return;
+  }
+  if (!decoded->has_value() || (*decoded)->value != Text(*reply.element[0]) ||
+      (*decoded)->etag != Text(*reply.element[1]) || (*decoded)->expires_at != *expiry) {
+    Fail("DecodeEntryReply: the entry is not the reply's fields");
+  }
+}
+
+void CheckScanPage(const redisReply& reply) {
+  std::string cursor = "previous";
+  const absl::StatusOr<std::vector<std::string>> decoded = redis::DecodeScanPage(reply, cursor);
+  bool well_formed = IsArray(reply, 2) && IsBulk(*reply.element[0]) &&
+                     !Text(*reply.element[0]).empty() &&
+                     Text(*reply.element[0]).find_first_not_of("0123456789") == std::string::npos &&
+                     reply.element[1]->type == REDIS_REPLY_ARRAY;
+  for (size_t i = 0; well_formed && i < reply.element[1]->elements; ++i) {
+    well_formed = IsBulk(*reply.element[1]->element[i]);
+  }
+  if (!CheckOutcome(reply, decoded, well_formed, "DecodeScanPage")) {
+    if (cursor != "previous") Fail("DecodeScanPage: a refused page moves the cursor");
+    return;
+  }
+  if (cursor != Text(*reply.element[0])) Fail("DecodeScanPage: the cursor is not the reply's");
+  const redisReply& page = *reply.element[1];
+  if (decoded->size() != page.elements) Fail("DecodeScanPage: members lost or added");
+  for (size_t i = 0; i < page.elements; ++i) {
+    if ((*decoded)[i] != Text(*page.element[i])) Fail("DecodeScanPage: a member changed");
+  }
+}
+
+void CheckSetReply(const redisReply& reply) {
+  const absl::StatusOr<SetResult> decoded = redis::DecodeSetReply(reply);
+  const bool well_formed = IsArray(reply, 2) && IsInteger(*reply.element[0]) &&
+                           (reply.element[0]->integer == 0 || reply.element[0]->integer == 1) &&
+                           IsBulk(*reply.element[1]);
+  if (!CheckOutcome(reply, decoded, well_formed, "DecodeSetReply")) return;
+  if (decoded->stored != (reply.element[0]->integer == 1) ||
+      decoded->etag != Text(*reply.element[1])) {
+    Fail("DecodeSetReply: the result is not the reply's fields");
+  }
+}
+
+void CheckDeleteAndTouchReplies(const redisReply& reply) {
+  const absl::StatusOr<bool> deleted = redis::DecodeDeleteReply(reply);
+  const bool delete_shaped = IsInteger(reply) && reply.integer >= -1 && reply.integer <= 1;
+  if (CheckOutcome(reply, deleted, delete_shaped, "DecodeDeleteReply") &&
+      *deleted != (reply.integer == 1)) {
+    Fail("DecodeDeleteReply: true for other than 1");
+  }
+  const absl::StatusOr<std::optional<std::string>> etag = redis::DecodeTouchReply(reply);
+  const bool touch_shaped = reply.type == REDIS_REPLY_NIL || IsBulk(reply);
+  if (CheckOutcome(reply, etag, touch_shaped, "DecodeTouchReply") &&
+      (etag->has_value() != IsBulk(reply) || (etag->has_value() && **etag != Text(reply)))) {
+    Fail("DecodeTouchReply: the ETag is not the reply's");
+  }
+}
+
+// A count: a non-negative integer, a non-negative decimal bulk string, or nil for zero.
+std::optional<int64_t> ReferenceCount(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_NIL) return 0;
+  std::optional<int64_t> count;
+  if (IsInteger(reply)) count = reply.integer;
+  if (IsBulk(reply)) count = ReferenceDecimal(Text(reply));
+  if (count.has_value() && *count < 0) return std::nullopt;
+  return count;
+}
+
+void CheckCountReplies(const redisReply& reply) {
+  const absl::StatusOr<int64_t> count = redis::DecodeCountReply(reply);
+  const std::optional<int64_t> want = ReferenceCount(reply);
+  if (CheckOutcome(reply, count, want.has_value(), "DecodeCountReply") && *count != *want) {
+    Fail("DecodeCountReply: the count is not the reply's");
+  }
+  const absl::StatusOr<redis::StatsBatchCounts> stats = redis::DecodeStatsBatchReply(reply);
+  const bool well_formed = IsArray(reply, 2) && IsInteger(*reply.element[0]) &&
+                           IsInteger(*reply.element[1]) && reply.element[0]->integer >= 0 &&
+                           reply.element[1]->integer >= 0;
+  if (CheckOutcome(reply, stats, well_formed, "DecodeStatsBatchReply") &&
+      (stats->entries != reply.element[0]->integer || stats->bytes != reply.element[1]->integer)) {
+    Fail("DecodeStatsBatchReply: the counts are not the reply's");
+  }
+}
+
+// Every check on `reply` and, so that nested shapes are reached too, on each of its elements.
+void CheckTree(const redisReply& reply) {
+  CheckAccessors(reply);
+  CheckErrorReplyStatus(reply);
+  CheckEntryReply(reply);
+  CheckScanPage(reply);
+  CheckSetReply(reply);
+  CheckDeleteAndTouchReplies(reply);
+  CheckCountReplies(reply);
+  if (reply.type != REDIS_REPLY_ARRAY) return;
+  for (size_t i = 0; i < reply.elements; ++i) CheckTree(*reply.element[i]);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  redisReader* reader = redisReaderCreate();
+  if (reader == nullptr) Fail("redisReaderCreate failed");
+  if (redisReaderFeed(reader, reinterpret_cast<const char*>(data), size) == REDIS_OK) {
+    void* raw = nullptr;
+    while (redisReaderGetReply(reader, &raw) == REDIS_OK && raw != nullptr) {
+      const redis::RedisReply reply(static_cast<redisReply*>(raw));
+      CheckTree(*reply);
+      raw = nullptr;
+    }
+  }
+  redisReaderFree(reader);
+  return 0;
+}
