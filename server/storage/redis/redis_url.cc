@@ -66,6 +66,9 @@ absl::Status ParseHostPort(absl::string_view host_port, RedisEndpoint& endpoint)
     if (colon != absl::string_view::npos && port_text.empty()) return UrlError("empty port");
   }
   if (endpoint.host.empty()) return UrlError("missing host");
+  if (endpoint.host.find_first_of("[]") != std::string::npos) {
+    return UrlError("'[' or ']' inside the host (only a whole IPv6 address goes in brackets)");
+  }
   if (port_text.empty()) return absl::OkStatus();
   if (!absl::SimpleAtoi(port_text, &endpoint.port) || endpoint.port < 1 || endpoint.port > 65535) {
     return UrlError(absl::StrCat("port \"", port_text, "\" is not a number in 1-65535"));
@@ -87,19 +90,21 @@ absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url) {
   absl::string_view rest = url;
   if (!absl::ConsumePrefix(&rest, "redis://")) return UrlError("must start with redis://");
   RedisEndpoint endpoint;
+  // The user information ends at the last '@', before any '/': a password may hold '/' (base64
+  // passwords do), and must never be read as, or echoed with, the database.
+  const size_t at = rest.rfind('@');
+  if (at != absl::string_view::npos) {
+    absl::Status user_info = ParseUserInfo(rest.substr(0, at), endpoint);
+    if (!user_info.ok()) return user_info;
+    rest = rest.substr(at + 1);
+  }
   const size_t slash = rest.find('/');
-  absl::string_view authority = rest.substr(0, slash);
+  const absl::string_view authority = rest.substr(0, slash);
   if (slash != absl::string_view::npos) {
     absl::string_view db_text = rest.substr(slash + 1);
     if (!db_text.empty() && (!absl::SimpleAtoi(db_text, &endpoint.db) || endpoint.db < 0)) {
       return UrlError(absl::StrCat("database \"", db_text, "\" is not a non-negative number"));
     }
-  }
-  const size_t at = authority.rfind('@');
-  if (at != absl::string_view::npos) {
-    absl::Status user_info = ParseUserInfo(authority.substr(0, at), endpoint);
-    if (!user_info.ok()) return user_info;
-    authority = authority.substr(at + 1);
   }
   absl::Status host_port = ParseHostPort(authority, endpoint);
   if (!host_port.ok()) return host_port;

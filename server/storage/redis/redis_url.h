@@ -25,8 +25,10 @@ struct RedisEndpoint {
 
 // Accepts redis://host, redis://host:port, redis://host:port/db and any of them with
 // "user:password@", ":password@" or "password@" in front of the host; an IPv6 host goes in
-// brackets. User and password may be percent-encoded. kInvalidArgument, saying what is wrong
-// (never echoing the password), for anything else, including rediss:// (no TLS in this build).
+// brackets. User and password may be percent-encoded; everything before the last '@' is user
+// information, so a password may also hold '/' or '@' as they are. kInvalidArgument, saying what
+// is wrong (never echoing the password), for anything else, including rediss:// (no TLS in this
+// build).
 absl::StatusOr<RedisEndpoint> ParseRedisUrl(absl::string_view url);
 
 }  // namespace larder::storage::internal

@@ -68,6 +68,11 @@ TEST(RedisUrlTest, MalformedUrlsSayWhatIsWrong) {
       {"redis://h:1/-1", "database"},
       {"redis://[::1:1/0", "unclosed"},
       {"redis://u:p%zz@h:1/0", "escape"},
+      // Found by redis_url_fuzz (regression-bracket-inside-host): accepted, and Describe() then
+      // gave "[:6[]1:]:379/3", which is no URL of the same endpoint.
+      {"redis://:6[]1::379/3", "inside the host"},
+      {"redis://a]b:1/0", "inside the host"},
+      {"redis://[a[b]:1/0", "inside the host"},
   };
   for (const auto& [url, message] : cases) {
     EXPECT_THAT(ParseRedisUrl(url), StatusIs(absl::StatusCode::kInvalidArgument,
@@ -78,6 +83,20 @@ TEST(RedisUrlTest, MalformedUrlsSayWhatIsWrong) {
 
 TEST(RedisUrlTest, ErrorsNeverEchoThePassword) {
   EXPECT_THAT(ParseRedisUrl("redis://u:hunter2@h:badport/0"),
+              StatusIs(absl::StatusCode::kInvalidArgument, Not(HasSubstr("hunter2"))));
+}
+
+// Found by redis_url_fuzz (corpus: regression-password-with-slash): the path was split off at the
+// first '/', inside a base64 password, and the rest of the password was echoed as the database.
+TEST(RedisUrlTest, PasswordsMayHoldSlashesAndAreNeverEchoedAsTheDatabase) {
+  ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint, ParseRedisUrl("redis://:ab/cd+ef==@h:6380/2"));
+  EXPECT_EQ(endpoint.password, "ab/cd+ef==");
+  EXPECT_EQ(endpoint.host, "h");
+  EXPECT_EQ(endpoint.port, 6380);
+  EXPECT_EQ(endpoint.db, 2);
+  EXPECT_THAT(ParseRedisUrl("redis://:ab/hunter2@h:badport/0"),
+              StatusIs(absl::StatusCode::kInvalidArgument, Not(HasSubstr("hunter2"))));
+  EXPECT_THAT(ParseRedisUrl("redis:///hunter2@"),
               StatusIs(absl::StatusCode::kInvalidArgument, Not(HasSubstr("hunter2"))));
 }
 
