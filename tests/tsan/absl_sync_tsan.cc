@@ -135,14 +135,14 @@ void Mutex::LockWhen(const Condition& cond) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   PollUntil(this, cond, absl::InfiniteFuture(), /*reader=*/false);
 }
 
-bool Mutex::LockWhenWithDeadline(const Condition& cond, absl::Time deadline)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+bool Mutex::LockWhenWithDeadline(const Condition& cond,
+                                 absl::Time deadline) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   Lock();
   return PollUntil(this, cond, deadline, /*reader=*/false);
 }
 
-bool Mutex::LockWhenWithTimeout(const Condition& cond, absl::Duration timeout)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+bool Mutex::LockWhenWithTimeout(const Condition& cond,
+                                absl::Duration timeout) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   return LockWhenWithDeadline(cond, absl::Now() + timeout);
 }
 
@@ -151,14 +151,14 @@ void Mutex::ReaderLockWhen(const Condition& cond) ABSL_NO_THREAD_SAFETY_ANALYSIS
   PollUntil(this, cond, absl::InfiniteFuture(), /*reader=*/true);
 }
 
-bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, absl::Time deadline)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond,
+                                       absl::Time deadline) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   ReaderLock();
   return PollUntil(this, cond, deadline, /*reader=*/true);
 }
 
-bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond, absl::Duration timeout)
-    ABSL_NO_THREAD_SAFETY_ANALYSIS {
+bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond,
+                                      absl::Duration timeout) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   return ReaderLockWhenWithDeadline(cond, absl::Now() + timeout);
 }
 
