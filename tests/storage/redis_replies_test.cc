@@ -122,5 +122,57 @@ TEST(RedisRepliesTest, StatsBatchReplyGivesEntriesAndBytes) {
   EXPECT_EQ(counts.bytes, 120);
 }
 
+// Found by redis_reply_fuzz: the decoders made values up from replies of the wrong shape, and
+// served entries larder cannot have written (corpus: regression-scan-page-read-as-entry,
+// regression-expiry-not-a-number, regression-entry-without-etag).
+TEST(RedisRepliesTest, EntryReplyOfAnotherShapeIsInternal) {
+  for (const char* resp :
+       {"*2\r\n$1\r\n0\r\n*0\r\n", "+OK\r\n", "$-1\r\n", "*3\r\n$1\r\nv\r\n:1\r\n$0\r\n\r\n"}) {
+    EXPECT_THAT(DecodeEntryReply(*Read(resp)), StatusCodeIs(absl::StatusCode::kInternal)) << resp;
+  }
+}
+
+TEST(RedisRepliesTest, EntryLarderCannotHaveWrittenIsDataLoss) {
+  for (const char* resp :
+       {"*3\r\n$1\r\nv\r\n$4\r\n\"ab\"\r\n$3\r\nabc\r\n",
+        "*3\r\n$1\r\nv\r\n$4\r\n\"ab\"\r\n$3\r\n 12\r\n",
+        "*3\r\n$1\r\nv\r\n$4\r\n\"ab\"\r\n$-1\r\n", "*3\r\n$1\r\nv\r\n$-1\r\n$0\r\n\r\n"}) {
+    EXPECT_THAT(DecodeEntryReply(*Read(resp)), StatusCodeIs(absl::StatusCode::kDataLoss)) << resp;
+  }
+}
+
+TEST(RedisRepliesTest, MalformedScriptAndScanRepliesAreInternal) {
+  std::string cursor = "5";
+  EXPECT_THAT(DecodeScanPage(*Read("*2\r\n$1\r\nx\r\n*0\r\n"), cursor),
+              StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeScanPage(*Read("*2\r\n$1\r\n0\r\n*1\r\n:1\r\n"), cursor),
+              StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_EQ(cursor, "5");
+  EXPECT_THAT(DecodeSetReply(*Read("*2\r\n:1\r\n:7\r\n")),
+              StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeSetReply(*Read("*2\r\n:2\r\n$0\r\n\r\n")),
+              StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeDeleteReply(*Read("$1\r\n1\r\n")), StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeTouchReply(*Read(":1\r\n")), StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeCountReply(*Read(":-1\r\n")), StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeCountReply(*Read("$3\r\nabc\r\n")), StatusCodeIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeStatsBatchReply(*Read("*1\r\n:3\r\n")),
+              StatusCodeIs(absl::StatusCode::kInternal));
+}
+
+// Found by redis_reply_fuzz (regression-error-reply-read-as-value): an error reply in a pipeline
+// (Stats' HGET of each namespace's expirations) was read as a count of 0.
+TEST(RedisRepliesTest, EveryDecoderReturnsAnErrorReplyAsItsStatus) {
+  const RedisReply error = Read("-WRONGTYPE Operation against a key\r\n");
+  const absl::Status want = ErrorReplyStatus(*error);
+  std::string cursor = "0";
+  EXPECT_EQ(DecodeScanPage(*error, cursor).status(), want);
+  EXPECT_EQ(DecodeSetReply(*error).status(), want);
+  EXPECT_EQ(DecodeDeleteReply(*error).status(), want);
+  EXPECT_EQ(DecodeTouchReply(*error).status(), want);
+  EXPECT_EQ(DecodeCountReply(*error).status(), want);
+  EXPECT_EQ(DecodeStatsBatchReply(*error).status(), want);
+}
+
 }  // namespace
 }  // namespace larder::storage::internal

@@ -1,53 +1,125 @@
 // The Redis engine's reply decoders (redis_replies.h): hiredis reply trees to larder values.
+// Each accepts exactly the shapes its command or script sends and refuses anything else, so no
+// value is ever made up from a reply of the wrong shape.
 #include "server/storage/redis/redis_replies.h"
 
 #include <hiredis/hiredis.h>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "server/storage/redis/redis_connection.h"
 
 namespace larder::storage::internal {
+namespace {
+
+bool IsBulk(const redisReply& reply) { return reply.type == REDIS_REPLY_STRING; }
+bool IsArrayOf(const redisReply& reply, size_t size) {
+  return reply.type == REDIS_REPLY_ARRAY && reply.elements == size;
+}
+absl::string_view BulkOf(const redisReply& reply) { return {reply.str, reply.len}; }
+
+absl::Status Malformed(absl::string_view what) {
+  return absl::InternalError(absl::StrCat("redis: malformed reply to ", what));
+}
+
+// `-?[0-9]+` within int64, as larder writes numbers (absl::StrCat); nothing else.
+std::optional<int64_t> ParseDecimal(absl::string_view text) {
+  const absl::string_view digits = text.substr(!text.empty() && text[0] == '-' ? 1 : 0);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != absl::string_view::npos) {
+    return std::nullopt;
+  }
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(text, &value)) return std::nullopt;  // Out of range.
+  return value;
+}
+
+// The expiry field: "" for never, else unix micros.
+absl::StatusOr<absl::Time> ExpiryOf(const redisReply& field) {
+  if (!IsBulk(field)) return absl::DataLossError("redis: an entry without an expiry field");
+  if (field.len == 0) return absl::InfiniteFuture();
+  const std::optional<int64_t> micros = ParseDecimal(BulkOf(field));
+  if (!micros.has_value()) return absl::DataLossError("redis: an entry's expiry is not a number");
+  return absl::FromUnixMicros(*micros);
+}
+
+}  // namespace
 
 absl::StatusOr<std::optional<StoredEntry>> DecodeEntryReply(const redisReply& reply) {
   if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
-  const redisReply& value = ElementOf(reply, 0);
-  if (IsNil(value)) return std::nullopt;
-  const absl::string_view expiry = StringOf(ElementOf(reply, 2));
-  StoredEntry entry{std::string(StringOf(value)), std::string(StringOf(ElementOf(reply, 1))),
-                    absl::InfiniteFuture()};
-  int64_t micros = 0;
-  if (!expiry.empty() && absl::SimpleAtoi(expiry, &micros)) {
-    entry.expires_at = absl::FromUnixMicros(micros);
+  if (!IsArrayOf(reply, 3)) return Malformed("HMGET");
+  for (size_t i = 0; i < 3; ++i) {
+    if (!IsBulk(*reply.element[i]) && !IsNil(*reply.element[i])) return Malformed("HMGET");
   }
-  return entry;
+  if (IsNil(*reply.element[0])) return std::nullopt;
+  if (!IsBulk(*reply.element[1])) return absl::DataLossError("redis: an entry without an ETag");
+  absl::StatusOr<absl::Time> expires_at = ExpiryOf(*reply.element[2]);
+  if (!expires_at.ok()) return expires_at.status();
+  return StoredEntry{std::string(BulkOf(*reply.element[0])), std::string(BulkOf(*reply.element[1])),
+                     *expires_at};
 }
 
 absl::StatusOr<std::vector<std::string>> DecodeScanPage(const redisReply& reply,
                                                         std::string& cursor) {
-  cursor = std::string(StringOf(ElementOf(reply, 0)));
-  if (cursor.empty()) return absl::InternalError("redis: malformed SCAN reply");
-  const redisReply& page = ElementOf(reply, 1);
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  if (!IsArrayOf(reply, 2) || !IsBulk(*reply.element[0]) || reply.element[0]->len == 0 ||
+      BulkOf(*reply.element[0]).find_first_not_of("0123456789") != absl::string_view::npos ||
+      reply.element[1]->type != REDIS_REPLY_ARRAY) {
+    return Malformed("SCAN");
+  }
+  const redisReply& page = *reply.element[1];
   std::vector<std::string> members;
-  members.reserve(ArraySize(page));
-  for (size_t i = 0; i < ArraySize(page); ++i) members.emplace_back(StringOf(ElementOf(page, i)));
+  members.reserve(page.elements);
+  for (size_t i = 0; i < page.elements; ++i) {
+    if (!IsBulk(*page.element[i])) return Malformed("SCAN");
+    members.emplace_back(BulkOf(*page.element[i]));
+  }
+  cursor = std::string(BulkOf(*reply.element[0]));
   return members;
 }
 
 absl::StatusOr<SetResult> DecodeSetReply(const redisReply& reply) {
-  return SetResult{IntegerOf(ElementOf(reply, 0)) == 1, std::string(StringOf(ElementOf(reply, 1)))};
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  if (!IsArrayOf(reply, 2) || reply.element[0]->type != REDIS_REPLY_INTEGER ||
+      (reply.element[0]->integer != 0 && reply.element[0]->integer != 1) ||
+      !IsBulk(*reply.element[1])) {
+    return Malformed("the set script");
+  }
+  return SetResult{reply.element[0]->integer == 1, std::string(BulkOf(*reply.element[1]))};
 }
 
-absl::StatusOr<bool> DecodeDeleteReply(const redisReply& reply) { return IntegerOf(reply) == 1; }
+absl::StatusOr<bool> DecodeDeleteReply(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  if (reply.type != REDIS_REPLY_INTEGER || reply.integer < -1 || reply.integer > 1) {
+    return Malformed("the delete script");
+  }
+  return reply.integer == 1;
+}
 
 absl::StatusOr<std::optional<std::string>> DecodeTouchReply(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
   if (IsNil(reply)) return std::nullopt;
-  return std::string(StringOf(reply));
+  if (!IsBulk(reply)) return Malformed("the touch script");
+  return std::string(BulkOf(reply));
 }
 
-absl::StatusOr<int64_t> DecodeCountReply(const redisReply& reply) { return IntegerOf(reply); }
+absl::StatusOr<int64_t> DecodeCountReply(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  if (IsNil(reply)) return 0;
+  if (reply.type == REDIS_REPLY_INTEGER && reply.integer >= 0) return reply.integer;
+  if (!IsBulk(reply)) return Malformed("a count");
+  const std::optional<int64_t> count = ParseDecimal(BulkOf(reply));
+  if (!count.has_value() || *count < 0) return absl::DataLossError("redis: a corrupt counter");
+  return *count;
+}
 
 absl::StatusOr<StatsBatchCounts> DecodeStatsBatchReply(const redisReply& reply) {
-  return StatsBatchCounts{IntegerOf(ElementOf(reply, 0)), IntegerOf(ElementOf(reply, 1))};
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  if (!IsArrayOf(reply, 2) || reply.element[0]->type != REDIS_REPLY_INTEGER ||
+      reply.element[1]->type != REDIS_REPLY_INTEGER || reply.element[0]->integer < 0 ||
+      reply.element[1]->integer < 0) {
+    return Malformed("the stats script");
+  }
+  return StatsBatchCounts{reply.element[0]->integer, reply.element[1]->integer};
 }
 
 }  // namespace larder::storage::internal

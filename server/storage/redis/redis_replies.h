@@ -7,6 +7,10 @@
 //   absl::StatusOr<RedisReply> reply = connection.Run({"HMGET", entry_key, "v", "e", "x"});
 //   absl::StatusOr<std::optional<StoredEntry>> entry = DecodeEntryReply(**reply);
 //
+// Every decoder accepts exactly the replies its command or script sends and returns exactly what
+// they carry. An error reply becomes ErrorReplyStatus (kUnavailable or kInternal); a reply of
+// another shape is kInternal ("redis: malformed reply to ..."); an entry or counter larder cannot
+// have written (no ETag, an expiry or count that is not a decimal number) is kDataLoss.
 // Cost: O(size of the reply). Thread-safe (they only read the reply).
 #pragma once
 
@@ -29,13 +33,12 @@ struct StatsBatchCounts {
 };
 
 // The reply to HMGET <entry> v e x: std::nullopt when there is no value; else the entry with
-// its value and ETag and expires_at from the expiry field (unix micros; never when it is not a
-// number). An error reply is ErrorReplyStatus. Expiry is not judged here: the caller compares
-// it with its clock.
+// its value and ETag and expires_at from the expiry field ("" for never, else decimal unix
+// micros). Expiry is not judged here: the caller compares it with its clock.
 absl::StatusOr<std::optional<StoredEntry>> DecodeEntryReply(const redisReply& reply);
 
 // The reply to SCAN / SSCAN: [cursor, [member...]]. Returns the members and sets `cursor` to the
-// next cursor ("0" when the iteration is complete). kInternal when there is no cursor.
+// next cursor (decimal; "0" when the iteration is complete). On error `cursor` is unchanged.
 absl::StatusOr<std::vector<std::string>> DecodeScanPage(const redisReply& reply,
                                                         std::string& cursor);
 
@@ -50,8 +53,8 @@ absl::StatusOr<bool> DecodeDeleteReply(const redisReply& reply);
 // The kTouch script's reply: the entry's ETag, or nil when there was no live entry.
 absl::StatusOr<std::optional<std::string>> DecodeTouchReply(const redisReply& reply);
 
-// A count: the kRemoveBatch script's integer, or a counter field read with HGET (a decimal
-// string, nil for zero).
+// A count, never negative: the kRemoveBatch script's integer, or a counter field read with
+// HGET (a decimal string, nil for zero).
 absl::StatusOr<int64_t> DecodeCountReply(const redisReply& reply);
 
 // The kStatsBatch script's reply {live entries, bytes}.
