@@ -165,12 +165,26 @@ void LarderServer::SetServing(bool serving) {
   }
 }
 
+// One line per change of readiness, so an engine outage is in the log once, not once per check.
+void LarderServer::LogReadinessChange(bool serving, const absl::Status& health) {
+  if (serving == last_logged_serving_) return;
+  last_logged_serving_ = serving;
+  if (serving) {
+    std::cerr << "larderd: engine healthy again; larder.v1.Cache is SERVING\n";
+  } else {
+    std::cerr << "larderd: engine unhealthy; larder.v1.Cache is NOT_SERVING until it recovers: "
+              << health << "\n";
+  }
+}
+
 void LarderServer::HealthLoop() {
   absl::Time next_forget = absl::Now() + options_.forget_idle_namespaces_interval;
   absl::MutexLock lock(&mutex_);
   while (!mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.health_check_interval)) {
     mutex_.Unlock();
-    const bool serving = engine_->CheckHealth().ok();
+    const absl::Status health = engine_->CheckHealth();
+    const bool serving = health.ok();
+    LogReadinessChange(serving, health);
     if (authorizer_ != nullptr && authorizer_->FileChanged()) ReloadAuth();
     if (options_.forget_idle_namespaces_interval > absl::ZeroDuration() &&
         absl::Now() >= next_forget) {

@@ -57,6 +57,7 @@ class LarderServer {
   absl::Status StartMetrics();
   void HealthLoop();
   void SetServing(bool serving);
+  void LogReadinessChange(bool serving, const absl::Status& health);
 
   const ServerOptions options_;
   std::unique_ptr<storage::StorageEngine> engine_;
@@ -79,6 +80,7 @@ class LarderServer {
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mutex_) = false;
   std::thread health_thread_;
+  bool last_logged_serving_ = true;  // Only HealthLoop's thread reads and writes it.
 };
 
 }  // namespace larder::server

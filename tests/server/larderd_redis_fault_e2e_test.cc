@@ -361,6 +361,8 @@ class RedisFaultE2eTest : public ::testing::Test {
     ASSERT_TRUE(ReadinessBecomes(HealthState::kNotServing))
         << "readiness stayed SERVING while Redis was frozen";
     Figure("not_serving_after_freeze_ms", absl::Now() - frozen.begin);
+    EXPECT_THAT(server_->process().LogTail(1 << 16),
+                ::testing::HasSubstr("engine unhealthy; larder.v1.Cache is NOT_SERVING"));
     ASSERT_TRUE(load.AwaitCalls(frozen.begin, kCallsWhileFrozen, absl::Seconds(30)))
         << "a client thread stopped making calls while Redis was frozen";
     ASSERT_TRUE(load.AwaitCalls(frozen.begin + kFreezeAtLeast, 1, absl::Seconds(30)))
@@ -415,6 +417,8 @@ TEST_F(RedisFaultE2eTest, FrozenRedisFailsFastThenServiceReturnsWithoutRestart) 
     calls = load.calls();
   }
   ASSERT_TRUE(ReadinessBecomes(HealthState::kServing)) << "readiness stayed NOT_SERVING";
+  EXPECT_THAT(server_->process().LogTail(1 << 16),
+              ::testing::HasSubstr("engine healthy again; larder.v1.Cache is SERVING"));
   Figure("serving_after_resume_ms", absl::Now() - frozen.end);
   ExpectKeptEntries();
   v1::StatsResponse stats;
