@@ -138,6 +138,11 @@ TEST_P(CacheStatusTest, Formats) {
   EXPECT_EQ(FormatCacheStatus("larder", GetParam().status), GetParam().expected);
 }
 
+TEST(CacheStatusNameTest, UnprintableCacheNameIsQuotedPrintably) {
+  EXPECT_EQ(FormatCacheStatus("edge\ncache", CacheStatus{}), "\"edge?cache\"");
+  EXPECT_EQ(FormatCacheStatus("my \"cache\"", CacheStatus{}), "\"my \\\"cache\\\"\"");
+}
+
 CacheStatus Status(std::function<void(CacheStatus&)> set) {
   CacheStatus status;
   set(status);
@@ -171,7 +176,19 @@ INSTANTIATE_TEST_SUITE_P(
         CacheStatusCase{"Method", Status([](auto& s) { s.forward = Forward::kMethod; }),
                         "larder; fwd=method"},
         CacheStatusCase{"Request", Status([](auto& s) { s.forward = Forward::kRequest; }),
-                        "larder; fwd=request"}),
+                        "larder; fwd=request"},
+        // Found by http_key_fuzz (corpus: regression-cache-status-ttl-out-of-range): an infinite
+        // or huge ttl gave 16-19 digits, which no Structured Fields parser accepts.
+        CacheStatusCase{"InfiniteTtl", Status([](auto& s) { s.ttl = absl::InfiniteDuration(); }),
+                        "larder; ttl=999999999999999"},
+        CacheStatusCase{"HugeNegativeTtl",
+                        Status([](auto& s) { s.ttl = -absl::Hours(int64_t{1} << 40); }),
+                        "larder; ttl=-999999999999999"},
+        // Found by http_key_fuzz (regression-cache-status-unprintable-name): CR, LF and other bytes
+        // outside printable ASCII were copied into the header.
+        CacheStatusCase{"UnprintableDetail",
+                        Status([](auto& s) { s.detail = "bad\r\nSet-Cookie: x\x7f\xc3\xa9"; }),
+                        "larder; detail=\"bad??Set-Cookie: x???\""}),
     [](const ::testing::TestParamInfo<CacheStatusCase>& info) { return info.param.name; });
 
 }  // namespace

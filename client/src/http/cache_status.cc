@@ -1,5 +1,8 @@
 #include "larder/http/cache_status.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
@@ -21,14 +24,24 @@ bool IsToken(absl::string_view text) {
   return true;
 }
 
+// A Structured Fields string holds printable ASCII only (RFC 8941 section 3.3.3): any other byte
+// (a control character, CR, LF, UTF-8) becomes '?', so the header stays one valid field line.
 std::string Quote(absl::string_view text) {
   std::string out = "\"";
   for (char c : text) {
     if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
+    out.push_back(c >= 0x20 && c <= 0x7e ? c : '?');
   }
   out.push_back('"');
   return out;
+}
+
+// ttl in whole seconds, floored, within the range of a Structured Fields Integer (15 digits);
+// an infinite ttl is that range's end.
+int64_t TtlSeconds(absl::Duration ttl) {
+  constexpr int64_t kMaxInteger = 999'999'999'999'999;
+  const int64_t seconds = absl::ToInt64Seconds(absl::Floor(ttl, absl::Seconds(1)));
+  return std::clamp(seconds, -kMaxInteger, kMaxInteger);
 }
 
 }  // namespace
@@ -61,8 +74,7 @@ std::string FormatCacheStatus(absl::string_view cache_name, const CacheStatus& s
     absl::StrAppend(&out, "; fwd-status=", *status.forward_status);
   }
   if (status.ttl.has_value()) {
-    absl::StrAppend(&out,
-                    "; ttl=", absl::ToInt64Seconds(absl::Floor(*status.ttl, absl::Seconds(1))));
+    absl::StrAppend(&out, "; ttl=", TtlSeconds(*status.ttl));
   }
   if (status.stored) absl::StrAppend(&out, "; stored");
   if (status.collapsed) absl::StrAppend(&out, "; collapsed");

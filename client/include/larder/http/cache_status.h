@@ -39,6 +39,9 @@ struct CacheStatus {
 };
 
 absl::string_view ForwardName(Forward forward);
+// The header value: an RFC 8941 List of one Item, the cache name, with a parameter for each field
+// set. Names and details go as Tokens when they can, else as Strings, where a byte outside
+// printable ASCII becomes '?'; ttl is in whole seconds, floored and kept within +-10^15 - 1.
 std::string FormatCacheStatus(absl::string_view cache_name, const CacheStatus& status);
 
 }  // namespace larder::http
