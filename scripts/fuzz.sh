@@ -62,7 +62,7 @@ export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 # Runs one target on a copy of its corpus; prints its report in one piece when done and leaves
 # its summary line in $work/<target>.summary and "failed" in $work/<target>.failed on a crash.
 run_target() {
-  local target="$1" corpus="$work/$1" log="$work/$1.log" status=0
+  local target="$1" corpus="$work/$1" log="$work/$1.log" status=0 start=$SECONDS
   mkdir -p "$corpus"
   cp -R "tests/fuzz/corpus/$target/." "$corpus/"
   "$build_dir/tests/fuzz/$target" "$corpus" -dict="tests/fuzz/$target.dict" \
@@ -76,8 +76,8 @@ run_target() {
   cov="$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$final")"
   ft="$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$final")"
   report="== $target: ${seconds}s on a copy of tests/fuzz/corpus/$target"$'\n'"   $final"
-  line="$(printf '%-20s execs=%-10s exec/s=%-8s cov=%-6s ft=%-6s' "$target" "${execs:-?}" \
-    "${rate:-?}" "${cov:-?}" "${ft:-?}")"
+  line="$(printf '%-20s execs=%-10s exec/s=%-8s cov=%-6s ft=%-6s wall=%ss' "$target" \
+    "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "$((SECONDS - start))")"
   if [ "$status" -ne 0 ]; then
     report+=$'\n'"   FAILED (exit $status); the end of its log:"$'\n'
     report+="$(tail -n 60 "$log" | sed 's/^/   | /')"

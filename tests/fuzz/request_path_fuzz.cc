@@ -11,6 +11,10 @@
 // namespaces (up to length); those three take no bytes. Inputs over 4096 bytes are skipped: the
 // budget below is sized so that every entry such an input can write fits a shard alone.
 //
+// A custom mutator keeps the framing: it mutates one record's request bytes (and fixes its
+// length), duplicates, drops or swaps records, or changes a selector, a length or the config; a
+// quarter of the time it mutates the raw input as libFuzzer would.
+//
 // Aborts when:
 //  - a call fails with other than INVALID_ARGUMENT (or RESOURCE_EXHAUSTED for MultiGet), or an
 //    INVALID_ARGUMENT does not name its field ("keys[3]: ..."), or changes anything: Stats,
@@ -32,9 +36,17 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "tests/fuzz/request_path_harness.h"
+
+// libFuzzer's own mutators, for the custom mutator below.
+extern "C" size_t LLVMFuzzerMutate(uint8_t* data, size_t size, size_t max_size);
 
 namespace {
 
@@ -42,19 +54,93 @@ namespace {
 // every entry such an input can write fits a shard alone.
 constexpr size_t kMaxInputBytes = 4096;
 
+using larder::fuzz::RequestPathHarness;
+
+struct Record {
+  uint8_t selector = 0;
+  uint16_t length = 0;  // For records without bytes: the clock step or forget budget.
+  std::string bytes;
+};
+
+// The config byte and the records of `data`, as LLVMFuzzerTestOneInput reads them.
+std::pair<uint8_t, std::vector<Record>> Split(const uint8_t* data, size_t size) {
+  std::vector<Record> records;
+  size_t at = 1;
+  while (at + 3 <= size) {
+    Record record{data[at], static_cast<uint16_t>(data[at + 1] << 8 | data[at + 2]), ""};
+    at += 3;
+    if (RequestPathHarness::TakesBytes(record.selector)) {
+      const size_t take = std::min<size_t>(record.length, size - at);
+      record.bytes.assign(reinterpret_cast<const char*>(data) + at, take);
+      at += take;
+    }
+    records.push_back(std::move(record));
+  }
+  return {size == 0 ? 0 : data[0], std::move(records)};
+}
+
+// Writes the input back into `data`, dropping the last records when it would pass `max_size`.
+size_t Join(uint8_t config, const std::vector<Record>& records, uint8_t* data, size_t max_size) {
+  std::string out(1, static_cast<char>(config));
+  for (const Record& record : records) {
+    const bool takes = RequestPathHarness::TakesBytes(record.selector);
+    const size_t length = takes ? record.bytes.size() : record.length;
+    if (out.size() + 3 + (takes ? length : 0) > max_size || length > 0xffff) break;
+    out.push_back(static_cast<char>(record.selector));
+    out.push_back(static_cast<char>(length >> 8));
+    out.push_back(static_cast<char>(length & 0xff));
+    if (takes) out += record.bytes;
+  }
+  const size_t size = std::min(out.size(), max_size);
+  std::memcpy(data, out.data(), size);
+  return size;
+}
+
+// Mutates one record's request bytes with libFuzzer's own mutators.
+void MutateBytes(Record& record, size_t room) {
+  std::string& bytes = record.bytes;
+  const size_t size = bytes.size();
+  bytes.resize(size + room);
+  bytes.resize(LLVMFuzzerMutate(reinterpret_cast<uint8_t*>(bytes.data()), size, size + room));
+}
+
 }  // namespace
+
+extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max_size,
+                                          unsigned int seed) {
+  std::minstd_rand random(seed);
+  auto [config, records] = Split(data, size);
+  const unsigned choice = random() % 16;
+  if (choice < 4 || records.empty()) return LLVMFuzzerMutate(data, size, max_size);
+  const size_t room = max_size > size ? max_size - size : 0;
+  Record& some = records[random() % records.size()];
+  if (choice < 10) {
+    MutateBytes(some, std::min<size_t>(room, 64));
+  } else if (choice < 12) {
+    records.insert(records.begin() + random() % (records.size() + 1), Record(some));
+  } else if (choice < 13) {
+    records.erase(records.begin() + random() % records.size());
+  } else if (choice < 14) {
+    std::swap(some, records[random() % records.size()]);
+  } else if (choice < 15) {
+    some.selector = static_cast<uint8_t>(random());
+    some.length = static_cast<uint16_t>(random() % 1000);
+  } else {
+    config = static_cast<uint8_t>(random());
+  }
+  return Join(config, records, data, max_size);
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0 || size > kMaxInputBytes) return 0;
-  larder::fuzz::RequestPathHarness harness(data[0]);
+  RequestPathHarness harness(data[0]);
   size_t at = 1;
   while (at + 3 <= size) {
     const uint8_t selector = data[at];
     const uint16_t length = static_cast<uint16_t>(data[at + 1] << 8 | data[at + 2]);
     at += 3;
-    const size_t take = larder::fuzz::RequestPathHarness::TakesBytes(selector)
-                            ? std::min<size_t>(length, size - at)
-                            : 0;
+    const size_t take =
+        RequestPathHarness::TakesBytes(selector) ? std::min<size_t>(length, size - at) : 0;
     harness.Run(selector, length,
                 absl::string_view(reinterpret_cast<const char*>(data) + at, take));
     harness.CheckEngine();
