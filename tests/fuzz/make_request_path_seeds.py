@@ -150,6 +150,13 @@ SEEDS = {
         3, record(SET, set_("t", "k", "v", ttl=(7200, 0))), record(SET, set_("t", "k", "v", ttl=(1800, 5))),
         record(TOUCH, key_request("t", "k", ttl=(7200, 0))), record(TOUCH, key_request("t", "k")),
         record(GET, get("t", "k"))),
+    "invalidate_batches": seed(
+        16, record(MULTI_SET, multi_set("big", [set_("", "k%03d" % i, "", tags=["t"] if i % 3 == 0 else [])
+                                                for i in range(280)])),
+        record(INVALIDATE, invalidate("big", pattern="k*9")),
+        record(INVALIDATE, invalidate("big", tag="t")), record(INVALIDATE, invalidate("big", prefix="k1")),
+        record(STATS, stats("big")),
+        record(INVALIDATE, invalidate("big", all_=True))),
     "forget_and_overflow": seed(
         8, *[record(SET, set_("ns%d" % i, "k", "v", ttl=(1, 0))) for i in range(4)],
         *[record(GET, get("ns%d" % i, "k")) for i in range(4)], record(ADVANCE, length=200),

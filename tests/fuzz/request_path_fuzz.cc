@@ -5,11 +5,12 @@
 //
 // Input: one config byte (bit 0: --default-ttl 30s, bit 1: --max-ttl 1h, bit 2:
 // --max-response-bytes 2 KiB instead of 64 KiB, bit 3: two tracked namespaces instead of
-// 10,000), then records [selector][length, 2 bytes big-endian][length bytes]. Selector % 11 picks
-// Get, Set, Delete, Touch, MultiGet, MultiSet, Invalidate, Stats (the bytes are the request,
-// ParseFromArray'd), or: advance the clock by length * 10 ms, sweep expired entries, forget idle
-// namespaces (up to length); those three take no bytes. Inputs over 4096 bytes are skipped: the
-// budget below is sized so that every entry such an input can write fits a shard alone.
+// 10,000, bit 4: one shard of 256 KiB instead of two of 16 KiB), then records [selector][length, 2
+// bytes big-endian][length bytes]. Selector % 11 picks Get, Set, Delete, Touch, MultiGet, MultiSet,
+// Invalidate, Stats (the bytes are the request, ParseFromArray'd), or: advance the clock by length
+// * 10 ms, sweep expired entries, forget idle namespaces (up to length); those three take no bytes.
+// Inputs over 4096 bytes are skipped: the budget below is sized so that every entry such an input
+// can write fits a shard alone.
 //
 // A custom mutator keeps the framing: it mutates one record's request bytes (and fixes its
 // length), duplicates, drops or swaps records, or changes a selector, a length or the config; a

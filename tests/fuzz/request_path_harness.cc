@@ -77,13 +77,18 @@ RequestPathHarness::RequestPathHarness(uint8_t config) {
   options_.max_response_bytes = config & 4 ? 2 << 10 : 64 << 10;
   options_.max_tracked_namespaces = config & 8 ? 2 : 10000;
   exact_namespace_counts_ = !(config & 8);
+  // Two small shards, where evictions are frequent; or one large enough for more than
+  // limits::kKeysPerLockedBatch entries, so that Invalidate works in several batches.
+  const bool large = config & 16;
   storage::MemoryEngineOptions engine_options;
-  engine_options.max_bytes = 2 * kFuzzShardBytes;
-  engine_options.shards = 2;
+  engine_options.shards = large ? 1 : 2;
+  engine_options.max_bytes = large ? kFuzzLargeShardBytes : 2 * kFuzzShardBytes;
   engine_options.max_entry_bytes = kFuzzShardBytes;
   engine_options.sweep_interval = absl::ZeroDuration();
   auto engine = storage::MemoryEngine::Create(engine_options, clock_);
-  if (!engine.ok() || (*engine)->shard_count() != 2) Fail("cannot create the memory engine");
+  if (!engine.ok() || (*engine)->shard_count() != engine_options.shards) {
+    Fail("cannot create the memory engine");
+  }
   engine_ = *std::move(engine);
   handler_ = std::make_unique<server::CacheHandler>(*engine_, clock_, options_);
 }

@@ -27,6 +27,8 @@ namespace larder::fuzz {
 // Each shard's budget: an entry of a 4 KiB input is charged at most ~15.5 KiB (its bytes, tags
 // twice, a node, an ETag, a namespace table and 32 tag sets), so any one entry fits alone.
 inline constexpr int64_t kFuzzShardBytes = 16 << 10;
+// With config bit 4, one shard this large: room for more than 256 small entries.
+inline constexpr int64_t kFuzzLargeShardBytes = 256 << 10;
 inline constexpr int64_t kFuzzMaxValueBytes = 1024;
 
 [[noreturn]] void Fail(const char* what);
@@ -46,7 +48,7 @@ absl::Duration DurationOf(const google::protobuf::Duration& duration);
 class RequestPathHarness {
  public:
   // Config bits: 0 --default-ttl 30s; 1 --max-ttl 1h; 2 --max-response-bytes 2 KiB (else 64
-  // KiB); 3 two tracked namespaces (else 10,000).
+  // KiB); 3 two tracked namespaces (else 10,000); 4 one 256 KiB shard (else two of 16 KiB).
   explicit RequestPathHarness(uint8_t config);
 
   // True for the selectors whose record carries request bytes.
