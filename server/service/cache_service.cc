@@ -108,9 +108,11 @@ grpc::ServerUnaryReactor* CacheService::Run(grpc::CallbackServerContext* context
     finish((handler_.*method)(*request, *response));
     return reactor;
   }
-  auto work = [this, method, request, response, context, finish] {
+  // Captures the handler rather than `this`: GCC 12's -fsanitize=vptr checks `this->handler_` in
+  // this lambda against the wrong address and aborts a correct larderd (ASan+UBSan build).
+  auto work = [handler = &handler_, method, request, response, context, finish] {
     absl::Status abandoned = AbandonedWhileQueued(*context);
-    finish(abandoned.ok() ? (handler_.*method)(*request, *response) : abandoned);
+    finish(abandoned.ok() ? (handler->*method)(*request, *response) : abandoned);
   };
   if (!executor->TrySubmit(work)) {
     finish(absl::UnavailableError("server overloaded: storage queue is full; retry later"));

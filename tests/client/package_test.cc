@@ -45,7 +45,12 @@ TEST(PackageTest, AnOutsideProjectBuildsAndRunsAgainstTheInstalledPackage) {
       RunCommand({LARDER_CMAKE_COMMAND, "--install", LARDER_BUILD_DIR, "--prefix", prefix}, "")
           .status());
   ASSERT_OK(RunCommand({LARDER_CMAKE_COMMAND, "-S", LARDER_CONSUMER_SOURCE_DIR, "-B", build,
-                        "-DCMAKE_PREFIX_PATH=" + prefix, "-DCMAKE_BUILD_TYPE=Release"},
+                        "-DCMAKE_PREFIX_PATH=" + prefix, "-DCMAKE_BUILD_TYPE=Release",
+                        // The build's compiler and flags: a sanitized build installs sanitized
+                        // libraries, which their consumer must link the same way.
+                        std::string("-DCMAKE_CXX_COMPILER=") + LARDER_CONSUMER_CXX_COMPILER,
+                        std::string("-DCMAKE_CXX_FLAGS=") + LARDER_CONSUMER_CXX_FLAGS,
+                        std::string("-DCMAKE_EXE_LINKER_FLAGS=") + LARDER_CONSUMER_CXX_FLAGS},
                        "")
                 .status());
   ASSERT_OK(RunCommand({LARDER_CMAKE_COMMAND, "--build", build, "-j", "2"}, "").status());
