@@ -83,6 +83,13 @@ struct RoutePolicy {
   absl::Duration stale_if_error = absl::ZeroDuration();
   // Checks run, in order, before a cached response can be served. Default: none.
   std::vector<Check> checks_before_lookup;
+  // Cookies the response depends on: their values are part of the key, and a request carrying
+  // other cookies may still share the stored response. Default: none.
+  std::vector<std::string> vary_cookies;
+  // Whether the response never depends on the request's cookies, so requests carrying Cookie
+  // share stored responses. Default: false: a request with a Cookie header bypasses the shared
+  // cache unless `vary_cookies` names the cookies that matter.
+  bool ignore_cookies = false;
   // Whether requests carrying Authorization may be served from and stored into the shared
   // cache. Only for routes whose response does not depend on who asks. Default: false.
   bool shared = false;

@@ -17,6 +17,8 @@ namespace larder::http {
 
 // A plain value; copy it to keep it beyond the request (background refreshes do).
 struct Request {
+  // "http" or "https": part of the cache key.
+  std::string scheme = "http";
   // Upper-case method token, e.g. "GET".
   std::string method;
   // The Host header's value (or the authority), e.g. "example.com:8080".

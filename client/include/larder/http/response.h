@@ -26,6 +26,9 @@ struct StoredMeta {
   absl::Time stored_at = absl::InfinitePast();
   // Until when it may be served without revalidation (stored_at + the route's ttl).
   absl::Time fresh_until = absl::InfinitePast();
+  // Which variant of the URL this is when the response carries Vary: the hash of the request's
+  // values of the Vary headers it was rendered for (variants.h). Empty without Vary.
+  std::string variant;
 };
 
 // A response as kept in larder: the handler's status, headers (with ETag) and body, plus meta.
