@@ -2,12 +2,12 @@
 // arguments. Writers use the same function to find the key to invalidate after an update.
 //
 //   LARDER_ASSIGN_OR_RETURN(std::string key, larder::MakeKey("get_user", user_id, region));
-//   // "get_user:5d0e0e8a3c1b2f47"
+//   // "get_user:v2:e4d103e7ab64eedfaff4bc94446fbe28"
 //   client->Delete("users", key);
 //
 // The default key is stable across processes, machines, compilers and restarts — never
-// std::hash or addresses. It is specified as:
-//   key   = function_name ":" hex16(XXH3_64(A))       (just hex16(…) when the name is empty)
+// std::hash or addresses. Key format version 2 is specified as:
+//   key   = function_name ":v2:" hex32(XXH3_128(A))   (function_name: 1 or more bytes)
 //   A     = for each argument: u64le(len(E)) E
 //   E     = std::string, std::string_view, absl::string_view, char arrays and char pointers:
 //           the bytes
@@ -15,9 +15,18 @@
 //           a type with a default coder (CoderFor<T>): that coder's Encode
 //           std::optional<T> without one: 0x00, or 0x01 E(value)
 //           std::vector<T> without one: u64le(count), then u64le(len(E)) E per element
-// where hex16 is 16 lowercase hex digits and u64le an 8-byte little-endian length.
+// where hex32 is the 128-bit hash as 32 lowercase hex digits, high 64 bits first (the canonical
+// form xxhsum -H2 prints), and u64le an 8-byte little-endian length.
 // Arguments with no encoding fail to compile; encoding errors (e.g. a JSON string that is not
-// UTF-8) come back as a status.
+// UTF-8) and an empty function_name come back as kInvalidArgument.
+//
+// Version 1 (`function_name ":" hex16(XXH3_64(A))`) is no longer written or read: entries
+// stored under it are never looked up again and leave larder when their TTL ends. 64 bits were
+// too few: XXH3's secret is public, so arguments colliding with another caller's key can be
+// built at will. XXH3-128 makes such a collision cost about 2^64 hash evaluations by brute
+// force; XXH3 is still not a cryptographic hash, so callers that mix untrusted arguments with
+// keys whose confusion would leak data should use a key builder over a keyed or cryptographic
+// hash (WithKeyBuilder).
 #pragma once
 
 #include <optional>
@@ -34,7 +43,10 @@
 namespace larder {
 namespace internal {
 
-// function_name ":" hex16(XXH3_64(encoded_arguments)).
+// The current key format version, the "v2" of every default key.
+inline constexpr absl::string_view kKeyFormatVersion = "v2";
+
+// function_name ":v2:" hex32(XXH3_128(encoded_arguments)); function_name must not be empty.
 std::string HashKey(absl::string_view function_name, absl::string_view encoded_arguments);
 
 template <typename T>
@@ -102,9 +114,13 @@ absl::StatusOr<std::string> EncodeKeyPart(const T& value) {
 }  // namespace internal
 
 // The default key of a call of `function_name` with `args` (see the specification above).
-// Pure and thread-safe. Fails only when a coder fails to encode an argument.
+// Pure and thread-safe. kInvalidArgument for an empty function_name (two functions would share
+// keys) or when a coder fails to encode an argument.
 template <typename... Args>
 absl::StatusOr<std::string> MakeKey(absl::string_view function_name, const Args&... args) {
+  if (function_name.empty()) {
+    return absl::InvalidArgumentError("MakeKey: function_name must not be empty");
+  }
   std::string encoded;
   absl::Status status = absl::OkStatus();
   ((status.ok() ? status = internal::AppendKeyPart(encoded, args) : status), ...);
