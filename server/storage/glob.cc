@@ -65,16 +65,19 @@ CompiledGlob::Segment CompiledGlob::MakeSegment(std::string bytes, std::vector<b
     segment.failure = FailureFunction(segment.bytes);
     return segment;
   }
-  // Shift-And: bit i of masks[c] is set when byte c may stand at position i.
+  // Shift-And: bit i of byte c's mask is set when c may stand at position i. One allocation;
+  // a literal position sets one bit, a '?' one bit in each of the 256 masks.
   const size_t words = (segment.bytes.size() + kWordBits - 1) / kWordBits;
-  segment.masks.assign(256, std::vector<uint64_t>(words, 0));
+  segment.words = words;
+  segment.masks.assign(256 * words, 0);
   for (size_t i = 0; i < segment.bytes.size(); ++i) {
     const uint64_t bit = uint64_t{1} << (i % kWordBits);
-    for (int c = 0; c < 256; ++c) {
-      if (segment.any[i] || static_cast<unsigned char>(segment.bytes[i]) == c) {
-        segment.masks[c][i / kWordBits] |= bit;
-      }
+    if (!segment.any[i]) {
+      const size_t c = static_cast<unsigned char>(segment.bytes[i]);
+      segment.masks[c * words + i / kWordBits] |= bit;
+      continue;
     }
+    for (size_t c = 0; c < 256; ++c) segment.masks[c * words + i / kWordBits] |= bit;
   }
   return segment;
 }
@@ -120,12 +123,12 @@ size_t CompiledGlob::FindAfter(const Segment& segment, absl::string_view text, s
     }
     return absl::string_view::npos;
   }
-  const size_t words = segment.masks[0].size();
+  const size_t words = segment.words;
   const size_t last_word = (length - 1) / kWordBits;
   const uint64_t last_bit = uint64_t{1} << ((length - 1) % kWordBits);
   std::vector<uint64_t> state(words, 0);
   for (size_t t = from; t < text.size(); ++t) {
-    const std::vector<uint64_t>& mask = segment.masks[static_cast<unsigned char>(text[t])];
+    const uint64_t* mask = &segment.masks[static_cast<unsigned char>(text[t]) * words];
     uint64_t carry = 1;  // A match may start at every position.
     for (size_t w = 0; w < words; ++w) {
       const uint64_t next_carry = state[w] >> (kWordBits - 1);

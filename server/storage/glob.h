@@ -42,8 +42,10 @@ class CompiledGlob {
     std::string bytes;
     std::vector<bool> any;
     bool has_any = false;
-    std::vector<int32_t> failure;              // KMP failure function, for literal segments.
-    std::vector<std::vector<uint64_t>> masks;  // Shift-And masks by byte, for '?' segments.
+    std::vector<int32_t> failure;  // KMP failure function, for literal segments.
+    // Shift-And masks for '?' segments: words per byte value, byte c's at [c * words, +words).
+    size_t words = 0;
+    std::vector<uint64_t> masks;
   };
 
   static Segment MakeSegment(std::string bytes, std::vector<bool> any);
