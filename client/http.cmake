@@ -5,6 +5,7 @@
 #   larder::beast    the Boost.Beast adapter (when Boost's headers are found)
 add_library(larder_http STATIC
   src/http/cache_control.cc
+  src/http/cache_key.cc
   src/http/cache_status.cc
   src/http/coalescer.cc
   src/http/conditional.cc

@@ -40,7 +40,10 @@ TEST_P(DecideTest, Decides) {
   policy.stale_while_revalidate = c.swr;
   policy.stale_if_error = c.sie;
   policy.shared = c.shared;
-  StoredMeta meta{"\"v1\"", kStoredAt, kStoredAt + kTtl};
+  StoredMeta meta;
+  meta.etag = "\"v1\"";
+  meta.stored_at = kStoredAt;
+  meta.fresh_until = kStoredAt + kTtl;
   const StoredMeta* stored = c.elapsed.has_value() ? &meta : nullptr;
   const absl::Time now = kStoredAt + c.elapsed.value_or(absl::ZeroDuration());
 

@@ -18,6 +18,7 @@ struct StorableCase {
   int status = 200;
   Headers response_headers;
   bool shared = false;
+  bool ignore_cookies = false;
   std::string reason;  // Empty: storable.
 };
 
@@ -33,6 +34,7 @@ TEST_P(StorableTest, Verdict) {
   response.headers = c.response_headers;
   RoutePolicy policy;
   policy.shared = c.shared;
+  policy.ignore_cookies = c.ignore_cookies;
   policy.cached_statuses = {200, 203, 500};
   const StoreVerdict verdict = CheckStorable(request, response, policy);
   EXPECT_EQ(verdict.storable, c.reason.empty());
@@ -88,6 +90,14 @@ INSTANTIATE_TEST_SUITE_P(
              [](auto& c) {
                c.request_headers = {{"Authorization", "Bearer a"}}, c.shared = true;
              }),
+        Case("CookieRequestIsPrivateByDefault",
+             [](auto& c) {
+               c.request_headers = {{"Cookie", "session=alice"}}, c.reason = "cookie";
+             }),
+        Case("CookieRequestOnRouteIgnoringCookies",
+             [](auto& c) {
+               c.request_headers = {{"Cookie", "session=alice"}}, c.ignore_cookies = true;
+             }),
         Case("RequestNoStore",
              [](auto& c) {
                c.request_headers = {{"Cache-Control", "no-store"}}, c.reason = "request-no-store";
@@ -96,7 +106,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case("PostIsNotStored", [](auto& c) { c.method = "POST", c.reason = "method"; })),
     [](const ::testing::TestParamInfo<StorableCase>& info) { return info.param.name; });
 
-TEST(StorableHeadersTest, DropsHopByHopLengthAgeAndOwnHeaders) {
+TEST(StorableHeadersTest, DropsHopByHopLengthAgeSetCookieAndOwnHeaders) {
   Headers headers{{"Content-Type", "text/plain"},
                   {"Connection", "close, X-Hop"},
                   {"X-Hop", "1"},
@@ -107,6 +117,8 @@ TEST(StorableHeadersTest, DropsHopByHopLengthAgeAndOwnHeaders) {
                   {"X-Cache", "MISS"},
                   {"Cache-Status", "larder; fwd=uri-miss"},
                   {"Proxy-Authenticate", "Basic"},
+                  {"Set-Cookie", "session=alice"},
+                  {"set-cookie2", "old=1"},
                   {"ETag", "\"e\""},
                   {"X-Total-Count", "42"}};
   EXPECT_THAT(StorableHeaders(headers, "X-Cache").fields(),

@@ -40,6 +40,9 @@ std::optional<Decision> DecideBeforeLookup(const Request& request, const RoutePo
   if (request.headers.Has("Authorization") && !policy.shared) {
     return Make(Action::kBypass, Forward::kBypass, "authorization");
   }
+  if (absl::string_view cookie = CookieBypass(request, policy); !cookie.empty()) {
+    return Make(Action::kBypass, Forward::kBypass, std::string(cookie));
+  }
   const RequestCacheControl cc = RequestDirectives(request);
   if (cc.no_store) return Make(Action::kBypass, Forward::kRequest, "no-store");
   if (cc.no_cache || cc.max_age == absl::ZeroDuration()) {

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "client/src/http/cache_key.h"
 #include "client/src/http/coalescer.h"
 #include "client/src/http/http_metrics.h"
 #include "client/src/http/record_validation.h"
@@ -57,18 +58,6 @@ Rendered RenderSafely(RouteHandler& handler) {
     rendered.error = std::current_exception();
   }
   return rendered;
-}
-
-std::string KeyFor(const Request& request, const RoutePolicy& policy) {
-  const Request* as_get = &request;
-  Request copy;
-  if (request.method == "HEAD") {
-    copy = request;
-    copy.method = "GET";
-    as_get = &copy;
-  }
-  if (policy.key_builder) return policy.key_builder(*as_get);
-  return DefaultCacheKey(*as_get, KeyOptions{policy.vary, policy.query_params});
 }
 
 // Every tag of a response stored for `request`: the policy's, tags_for's and the path tag last.
@@ -182,7 +171,7 @@ Response HttpCache::Handle(const Request& request, const RoutePolicy& policy,
 Response HttpCache::Lookup(Call& call) {
   std::optional<StoredResponse> stored;
   if (NeedsLookup(call.request, call.policy)) {
-    call.key = KeyFor(call.request, call.policy);
+    call.key = internal::KeyFor(call.request, call.policy);
     if (call.key.empty()) return Bypass(call, Forward::kBypass, "no-key");
     auto found = LookupServable(call);
     if (!found.ok()) {
@@ -287,7 +276,7 @@ void HttpCache::InvalidateAfterWrite(const Call& call, const Response& response)
 
 Response HttpCache::Miss(Call& call, const Decision& decision,
                          const std::optional<StoredResponse>& stored) {
-  if (call.key.empty()) call.key = KeyFor(call.request, call.policy);
+  if (call.key.empty()) call.key = internal::KeyFor(call.request, call.policy);
   if (call.key.empty()) return Bypass(call, Forward::kBypass, "no-key");
   const std::string flight_key = FlightKey(call.policy, call.key);
   internal::Coalescer::Ticket ticket;

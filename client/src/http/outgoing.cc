@@ -14,7 +14,8 @@ namespace {
 
 bool NeedsPrivate(const Response& response, const Request& request, const RoutePolicy& policy) {
   return response.headers.Has("Set-Cookie") ||
-         (request.headers.Has("Authorization") && !policy.shared);
+         (request.headers.Has("Authorization") && !policy.shared) ||
+         !CookieBypass(request, policy).empty();
 }
 
 std::string PrivateVariant(const RoutePolicy& policy) {

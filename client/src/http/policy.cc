@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "client/src/http/cache_key.h"
 
 namespace larder::http {
 namespace {
@@ -49,6 +50,15 @@ absl::Status ValidatePolicy(const RoutePolicy& policy) {
     return absl::InvalidArgumentError("cached_statuses must not be empty");
   }
   return absl::OkStatus();
+}
+
+bool CookiesInKey() { return internal::kKeyCarriesCookies; }
+
+absl::string_view CookieBypass(const Request& request, const RoutePolicy& policy) {
+  if (policy.ignore_cookies || !request.headers.Has("Cookie")) return "";
+  // A key builder of the route's own is trusted to select by the cookies it names.
+  if (!policy.vary_cookies.empty() && (policy.key_builder || CookiesInKey())) return "";
+  return "cookie";
 }
 
 absl::Duration StorageTtl(const RoutePolicy& policy) {

@@ -22,8 +22,9 @@ StoreVerdict No(std::string reason) { return StoreVerdict{false, std::move(reaso
 bool IsDropped(absl::string_view name, const std::vector<std::string>& connection_named,
                absl::string_view cache_header) {
   static constexpr const char* kDropped[] = {
-      "Connection", "Keep-Alive", "Transfer-Encoding", "TE", "Trailer", "Upgrade", "Content-Length",
-      "Age",        "Date",       "Cache-Status",
+      "Connection", "Keep-Alive",   "Transfer-Encoding", "TE",
+      "Trailer",    "Upgrade",      "Content-Length",    "Age",
+      "Date",       "Cache-Status", "Set-Cookie",        "Set-Cookie2",
   };
   for (const char* dropped : kDropped) {
     if (HeaderNameEquals(name, dropped)) return true;
@@ -44,6 +45,7 @@ StoreVerdict CheckStorable(const Request& request, const Response& response,
   if (request.method == "HEAD") return No("head");
   if (request.method != "GET") return No("method");
   if (request.headers.Has("Authorization") && !policy.shared) return No("authorization");
+  if (!CookieBypass(request, policy).empty()) return No("cookie");
   if (ParseRequestCacheControl(request.headers.GetJoined("Cache-Control")).no_store) {
     return No("request-no-store");
   }

@@ -7,6 +7,9 @@
 // The rules, in order (RFC 9111 where it applies, this layer's policy elsewhere):
 //  1. A method other than GET/HEAD: bypass (fwd=method).
 //  2. Authorization on a route not marked shared: bypass (fwd=bypass, detail=authorization).
+//  2b. Cookie on a route that neither ignores cookies nor names the ones that matter
+//     (RoutePolicy::vary_cookies, see CookieBypass): bypass (fwd=bypass, detail=cookie): one
+//     user's response is never stored for, nor served to, another.
 //  3. Request Cache-Control no-store: bypass; the response is not stored and the stored one
 //     stays (fwd=request, detail=no-store).
 //  4. Request no-cache, max-age=0, or Pragma: no-cache without Cache-Control: miss that

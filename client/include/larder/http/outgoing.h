@@ -40,7 +40,8 @@ std::string EnsureEtag(Response& response);
 // Sets the client-facing headers:
 //  - Cache-Control: the handler's own when it set one; otherwise the policy's (ClientCacheControl),
 //    made private (public becomes private; nothing set becomes "private, no-cache") when the
-//    response sets a cookie or the request carries Authorization on a route not marked shared.
+//    response sets a cookie, the request carries Authorization on a route not marked shared, or
+//    its cookies keep it out of the shared cache (CookieBypass).
 //  - Vary: the handler's, plus the policy's vary names not already listed.
 //  - Age (whole seconds, never negative) when given; cache_header; Cache-Status.
 // For HEAD the body is dropped and Content-Length announces the GET body's length.

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "larder/common/limits.h"
 #include "larder/http/cache_control.h"
@@ -112,6 +113,15 @@ absl::Status ValidateRouteTags(const std::vector<std::string>& tags);
 // namespace, non-positive ttl, negative stale windows, `tags` failing ValidateRouteTags, an
 // empty cached_statuses.
 absl::Status ValidatePolicy(const RoutePolicy& policy);
+
+// Why a request must not use the shared cache because of its cookies: "cookie" when it carries
+// Cookie and the route neither ignores cookies (ignore_cookies) nor names the ones that matter
+// (vary_cookies, which must then be part of the key: see CookiesInKey); "" otherwise. O(1).
+absl::string_view CookieBypass(const Request& request, const RoutePolicy& policy);
+
+// True when the route's vary_cookies are part of the default key (KeyOptions::cookies). While
+// the key cannot carry cookies, a request with Cookie on a vary_cookies route bypasses.
+bool CookiesInKey();
 
 // How long larder keeps an entry: ttl + max(stale_while_revalidate, stale_if_error).
 absl::Duration StorageTtl(const RoutePolicy& policy);

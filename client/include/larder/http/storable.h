@@ -17,22 +17,24 @@ namespace larder::http {
 
 struct StoreVerdict {
   bool storable = false;
-  // Why not, as a short token: "method", "head", "authorization", "request-no-store", "status",
-  // "no-store", "private", "set-cookie", "vary-star". Empty when storable.
+  // Why not, as a short token: "method", "head", "authorization", "cookie", "request-no-store",
+  // "status", "no-store", "private", "set-cookie", "vary-star". Empty when storable.
   std::string reason;
 };
 
 // A response is never stored when: the request is not a GET (HEAD renders may omit the body);
-// it carries Authorization and the route is not shared; it says Cache-Control: no-store; its
-// status is not in the route's cached statuses (so 5xx never is, unless listed — and 5xx is
-// refused even then); it says Cache-Control: no-store or private (qualified forms included); it
-// sets a cookie; or it says Vary: *.
+// it carries Authorization and the route is not shared; it carries Cookie and the route
+// neither ignores cookies nor names those that matter (CookieBypass); it says Cache-Control:
+// no-store; its status is not in the route's cached statuses (so 5xx never is, unless listed — and
+// 5xx is refused even then); it says Cache-Control: no-store or private (qualified forms included);
+// it sets a cookie; or it says Vary: *.
 StoreVerdict CheckStorable(const Request& request, const Response& response,
                            const RoutePolicy& policy);
 
 // The headers kept with a stored response: all but hop-by-hop fields (Connection and those it
 // names, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade, Proxy-*), Content-Length, Age,
-// Date, and this layer's own X-Cache / Cache-Status (named by `cache_header`).
+// Date, Set-Cookie / Set-Cookie2 (never replayed to another client), and this layer's own
+// X-Cache / Cache-Status (named by `cache_header`).
 Headers StorableHeaders(const Headers& headers, absl::string_view cache_header);
 
 }  // namespace larder::http
