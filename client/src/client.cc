@@ -75,7 +75,7 @@ void Client::GetAsync(absl::string_view namespace_name, absl::string_view key,
   auto on_done = [&core, name = std::string(namespace_name), record = options.record_lookup,
                   done = std::move(done)](absl::Status status, v1::GetResponse& response) {
     if (!status.ok()) {
-      if (record) core.metrics().RecordLookup(name, LookupResult::kError);
+      if (record) core.metrics().RecordLookupError(name, status.code());
       return done(std::move(status));
     }
     GetResult result = FromGetResponse(response);
@@ -136,7 +136,7 @@ void Client::MultiGetAsync(absl::string_view namespace_name, const std::vector<s
   auto on_done = [&core, name = std::string(namespace_name), done = std::move(done)](
                      absl::Status status, v1::MultiGetResponse& response) {
     if (!status.ok()) {
-      core.metrics().RecordLookup(name, LookupResult::kError);
+      core.metrics().RecordLookupError(name, status.code());
       return done(std::move(status));
     }
     std::vector<GetResult> results;

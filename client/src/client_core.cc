@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <string>
 #include <utility>
 
@@ -44,6 +45,12 @@ absl::Status Validate(const ClientOptions& options) {
       options.max_reconnect_backoff <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("connect_timeout and max_reconnect_backoff must be positive");
   }
+  if (options.max_receive_message_bytes < 1 ||
+      options.max_receive_message_bytes > std::numeric_limits<int>::max()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ClientOptions.max_receive_message_bytes must be 1 to ",
+                     std::numeric_limits<int>::max(), ", got ", options.max_receive_message_bytes));
+  }
   if (options.tls.has_value() &&
       options.tls->client_cert_chain_pem.empty() != options.tls->client_private_key_pem.empty()) {
     return absl::InvalidArgumentError("TLS client certificate and key go together");
@@ -60,6 +67,8 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options) {
   args.SetServiceConfigJSON(kServiceConfig);
   // The client retries itself, under its budget; gRPC's retries would multiply attempts.
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 0);
+  // Validated to fit an int.
+  args.SetMaxReceiveMessageSize(static_cast<int>(options.max_receive_message_bytes));
   const int max_backoff = Milliseconds(options.max_reconnect_backoff);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(100, max_backoff));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff);

@@ -66,6 +66,7 @@ struct ClientMetrics::Families {
   prometheus::Family<prometheus::Histogram>* durations = nullptr;
   prometheus::Family<prometheus::Counter>* rpcs = nullptr;
   prometheus::Family<prometheus::Counter>* denied = nullptr;
+  prometheus::Family<prometheus::Counter>* lookup_errors = nullptr;
   prometheus::Counter* retries = nullptr;
   prometheus::Counter* singleflight_waits = nullptr;
   prometheus::Counter* coder_errors = nullptr;
@@ -76,6 +77,9 @@ struct ClientMetrics::Families {
   absl::flat_hash_map<std::string, std::array<prometheus::Counter*, kDenialCodes.size()>> denials
       ABSL_GUARDED_BY(mutex);
   absl::flat_hash_map<std::string, prometheus::Counter*> rpc_counts ABSL_GUARDED_BY(mutex);
+  // Per namespace label, one counter per status code (created when first counted).
+  absl::flat_hash_map<std::string, absl::flat_hash_map<int, prometheus::Counter*>> error_counts
+      ABSL_GUARDED_BY(mutex);
   absl::flat_hash_map<std::string, prometheus::Histogram*> rpc_durations ABSL_GUARDED_BY(mutex);
 
   // Registers (or finds) every family on `registry`. Throws what prometheus-cpp throws.
@@ -99,6 +103,12 @@ struct ClientMetrics::Families {
                       "larder RPCs refused by the server's access control, by namespace and "
                       "code (UNAUTHENTICATED, PERMISSION_DENIED).")
                   .Register(target);
+    lookup_errors = &prometheus::BuildCounter()
+                         .Name("larder_client_lookup_errors_total")
+                         .Help(
+                             "Cache lookups counted as error in larder_client_requests_total, by "
+                             "namespace and status code.")
+                         .Register(target);
     retries = &prometheus::BuildCounter()
                    .Name("larder_client_retries_total")
                    .Help("Retry attempts of larder RPCs that failed UNAVAILABLE.")
@@ -128,6 +138,21 @@ struct ClientMetrics::Families {
           &requests->Add({{"namespace", label}, {"result", std::string(kResultLabels[i])}});
     }
     return lookups.emplace(label, counters).first->second;
+  }
+
+  // The counter of `code` for `namespace_name`, or of "other" past the namespace cap. At most
+  // 17 codes per namespace label.
+  prometheus::Counter& LookupErrorCounter(absl::string_view namespace_name, absl::StatusCode code)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+    const std::string label = NamespaceLabel(error_counts, namespace_name, max_namespaces);
+    absl::flat_hash_map<int, prometheus::Counter*>& by_code = error_counts[label];
+    prometheus::Counter*& counter = by_code[static_cast<int>(code)];
+    if (counter == nullptr) {
+      std::string code_name = absl::StatusCodeToString(code);
+      if (code_name.empty()) code_name = "UNKNOWN";
+      counter = &lookup_errors->Add({{"namespace", label}, {"code", code_name}});
+    }
+    return *counter;
   }
 
   // The denial counters of `namespace_name`, or of "other" past the namespace cap.
@@ -176,6 +201,18 @@ void ClientMetrics::RecordLookup(absl::string_view namespace_name, LookupResult 
     counter = families_->LookupCounters(namespace_name)[ResultIndex(result)];
   }
   counter->Increment();
+}
+
+void ClientMetrics::RecordLookupError(absl::string_view namespace_name, absl::StatusCode code) {
+  prometheus::Counter* lookup;
+  prometheus::Counter* by_code;
+  {
+    absl::MutexLock lock(&families_->mutex);
+    lookup = families_->LookupCounters(namespace_name)[ResultIndex(LookupResult::kError)];
+    by_code = &families_->LookupErrorCounter(namespace_name, code);
+  }
+  lookup->Increment();
+  by_code->Increment();
 }
 
 void ClientMetrics::RecordDenied(absl::string_view namespace_name, absl::StatusCode code) {

@@ -64,7 +64,8 @@ class UnaryCall : public std::enable_shared_from_this<UnaryCall<Request, Respons
   }
 
   void OnAttemptDone(const grpc::Status& grpc_status) {
-    absl::Status status = FromGrpcStatus(grpc_status, method_name_);
+    absl::Status status =
+        FromGrpcStatus(grpc_status, method_name_, core_.options().max_receive_message_bytes);
     const int attempts = static_cast<int>(contexts_.size());
     if (std::optional<absl::Time> retry_at =
             core_.RetryTime(status, idempotency_, attempts, deadline_)) {

@@ -165,6 +165,9 @@ TEST_P(DenialTest, ACachedFunctionFailsOpenAndCountsAnError) {
   EXPECT_EQ(larder_.attempts(), 2);  // One lookup each; nothing stored after a failed lookup.
   EXPECT_EQ(Metric("larder_client_requests_total", {{"namespace", "users"}, {"result", "error"}}),
             2);
+  EXPECT_EQ(
+      Metric("larder_client_lookup_errors_total", {{"namespace", "users"}, {"code", code_name()}}),
+      2);
   EXPECT_EQ(Denied("users"), 2);
 }
 

@@ -32,6 +32,26 @@ TEST(ClientMetricsTest, CountsLookupsByNamespaceAndResult) {
             0);
 }
 
+TEST(ClientMetricsTest, CountsLookupErrorsAsErrorsWithTheirCode) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  ASSERT_OK_AND_ASSIGN(auto metrics, ClientMetrics::Create(registry, 8));
+  metrics->RecordLookupError("users", absl::StatusCode::kOutOfRange);
+  metrics->RecordLookupError("users", absl::StatusCode::kOutOfRange);
+  metrics->RecordLookupError("users", absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(MetricValue(*registry, "larder_client_requests_total",
+                        {{"namespace", "users"}, {"result", "error"}}),
+            3);
+  EXPECT_EQ(MetricValue(*registry, "larder_client_requests_total",
+                        {{"namespace", "users"}, {"result", "miss"}}),
+            0);
+  EXPECT_EQ(MetricValue(*registry, "larder_client_lookup_errors_total",
+                        {{"namespace", "users"}, {"code", "OUT_OF_RANGE"}}),
+            2);
+  EXPECT_EQ(MetricValue(*registry, "larder_client_lookup_errors_total",
+                        {{"namespace", "users"}, {"code", "FAILED_PRECONDITION"}}),
+            1);
+}
+
 TEST(ClientMetricsTest, NamespacesPastTheCapCountAsOther) {
   auto registry = std::make_shared<prometheus::Registry>();
   ASSERT_OK_AND_ASSIGN(auto metrics, ClientMetrics::Create(registry, 2));

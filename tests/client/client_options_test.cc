@@ -26,6 +26,13 @@ TEST(ClientCreateTest, AcceptsValidOptionsWithoutAServer) {
   EXPECT_EQ(client->options().deadline, absl::Milliseconds(50));
 }
 
+// Every value larderd can be configured to accept (--max-value-bytes up to 1 GiB) reads back.
+TEST(ClientCreateTest, ReceivesTheLargestValueLarderdAcceptsByDefault) {
+  EXPECT_EQ(ClientOptions().max_receive_message_bytes,
+            limits::kMaxMaxValueBytes + limits::kMessageOverheadBytes);
+  EXPECT_GE(ClientOptions().max_receive_message_bytes, int64_t{1} << 30);
+}
+
 TEST(ClientCreateTest, UsesTheDefaultRegistryWhenNoneIsGiven) {
   ClientOptions options = ValidOptions();
   options.metrics_registry = nullptr;
@@ -34,7 +41,7 @@ TEST(ClientCreateTest, UsesTheDefaultRegistryWhenNoneIsGiven) {
 }
 
 TEST(ClientCreateTest, RejectsUnusableOptions) {
-  std::vector<ClientOptions> bad(6, ValidOptions());
+  std::vector<ClientOptions> bad(8, ValidOptions());
   bad[0].target = "";
   bad[1].deadline = absl::ZeroDuration();
   bad[2].retry.max_attempts = 0;
@@ -42,6 +49,8 @@ TEST(ClientCreateTest, RejectsUnusableOptions) {
   bad[4].retry.max_backoff = absl::Microseconds(1);
   bad[5].tls = TlsOptions{};
   bad[5].tls->client_cert_chain_pem = "cert without key";
+  bad[6].max_receive_message_bytes = 0;
+  bad[7].max_receive_message_bytes = int64_t{1} << 31;  // Past what gRPC takes (an int).
   for (const ClientOptions& options : bad) {
     EXPECT_THAT(Client::Create(options), StatusCodeIs(absl::StatusCode::kInvalidArgument));
   }

@@ -16,8 +16,14 @@
 //   value past its ttl but inside stale_while_revalidate -> this caller runs fn and stores the
 //                          fresh result, while callers arriving meanwhile get the stale value
 //                          at once ("stale");
-//   larder failing (down, slower than the client deadline, refusing the key) -> fn runs and its
-//                          result is returned, not stored ("error"): fail-open.
+//   larder failing (down, slower than the client deadline, refusing the key, the value or the
+//                          ttl, a response over ClientOptions::max_receive_message_bytes) -> fn
+//                          runs and its result is returned ("error", labelled with the status
+//                          code in larder_client_lookup_errors_total, logged at most once a
+//                          minute per code): fail-open. A store the server refuses after a
+//                          lookup found nothing is an "error" too, never a "miss".
+//   options invalid (ValidateCachedOptions, checked once at creation) -> every call runs fn
+//                          and counts as "error" (INVALID_ARGUMENT); status() says why.
 // Concurrent calls with one key in a process share one lookup and one run of fn (single-flight).
 // A value that fails to decode counts in larder_client_coder_errors_total and is a miss.
 // Exceptions from fn reach the caller (and callers waiting on it) and are never cached.
@@ -72,16 +78,20 @@ class CachedFunction<Fn, R(Args...), Coder, KeyBuilder> {
   R operator()(Args... args) const {
     State& state = *state_;
     if (!state.runtime.caching()) return std::invoke(state.fn, std::forward<Args>(args)...);
+    if (!state.runtime.validation().ok()) {
+      state.runtime.RecordError(state.runtime.validation());
+      return std::invoke(state.fn, std::forward<Args>(args)...);
+    }
     absl::StatusOr<std::string> key = KeyFor(args...);
     if (!key.ok()) {
-      state.runtime.RecordLookup(LookupResult::kError);
+      state.runtime.RecordError(key.status());
       return std::invoke(state.fn, std::forward<Args>(args)...);
     }
     auto joined = state.flights.Join(*key);
     if (!joined.leader) {
       state.runtime.RecordSingleFlightWait();
       auto outcome = joined.flight->Wait();
-      state.runtime.RecordLookup(outcome.result);
+      state.runtime.RecordOutcome(outcome.result, outcome.error);
       return std::move(outcome.value);
     }
     FinishFlight finish{state.flights, *key, joined.flight};
@@ -92,6 +102,10 @@ class CachedFunction<Fn, R(Args...), Coder, KeyBuilder> {
       throw;
     }
   }
+
+  // OK, or why the options are invalid (ValidateCachedOptions): then every call goes straight
+  // to the function and counts as `error` with code INVALID_ARGUMENT.
+  const absl::Status& status() const { return state_->runtime.validation(); }
 
   // The key a call with these arguments uses (inside options().namespace_name).
   absl::StatusOr<std::string> KeyFor(const std::remove_reference_t<Args>&... args) const {
@@ -105,8 +119,10 @@ class CachedFunction<Fn, R(Args...), Coder, KeyBuilder> {
     }
   }
 
-  // Removes the stored result of a call with these arguments. Errors as Client::Delete.
+  // Removes the stored result of a call with these arguments. kFailedPrecondition without a
+  // client, the validation error for invalid options, else errors as Client::Delete.
   absl::Status Invalidate(const std::remove_reference_t<Args>&... args) const {
+    if (absl::Status usable = state_->runtime.CheckUsable(); !usable.ok()) return usable;
     absl::StatusOr<std::string> key = KeyFor(args...);
     if (!key.ok()) return key.status();
     return state_->runtime.Invalidate(*key);
@@ -166,37 +182,46 @@ class CachedFunction<Fn, R(Args...), Coder, KeyBuilder> {
     }
   }
 
-  // The leader's path: look up, serve or compute, publish, store.
+  // The leader's path: look up, serve or compute, store, publish. Waiters get a stale value at
+  // once, and otherwise the result once it is stored, so they count what the leader counts
+  // (a refused store is an `error`, never a miss).
   R Lead(const std::string& key, internal::Flight<R>& flight, Args&&... args) const {
     const internal::CacheRuntime& runtime = state_->runtime;
     internal::Found found = runtime.Lookup(key);
     if (found.result == LookupResult::kHit || found.result == LookupResult::kStale) {
       absl::StatusOr<R> stored = coder().Decode(found.payload);
-      if (stored.ok()) {
-        flight.Publish(*stored, found.result);
-        runtime.RecordLookup(found.result);
-        if (found.result == LookupResult::kHit) return *std::move(stored);
-      } else {
+      if (!stored.ok()) {
         runtime.RecordCoderError();
         found.result = LookupResult::kMiss;
-        runtime.RecordLookup(found.result);
+      } else {
+        flight.Publish(*stored, found.result);
+        if (found.result == LookupResult::kHit) {
+          runtime.RecordLookup(found.result);
+          return *std::move(stored);
+        }
       }
-    } else {
-      runtime.RecordLookup(found.result);
     }
     R value = std::invoke(state_->fn, std::forward<Args>(args)...);
-    flight.Publish(value, found.result);
-    if (found.result != LookupResult::kError) Store(key, value);
+    if (found.result != LookupResult::kError) {
+      absl::Status stored = Store(key, value);
+      if (!stored.ok()) {
+        found.result = LookupResult::kError;
+        found.error = std::move(stored);
+      }
+    }
+    flight.Publish(value, found.result, found.error);
+    runtime.RecordOutcome(found.result, found.error);
     return value;
   }
 
-  void Store(const std::string& key, const R& value) const {
+  // The Set's status; a value the coder cannot encode is counted as a coder error and is OK.
+  absl::Status Store(const std::string& key, const R& value) const {
     absl::StatusOr<std::string> encoded = coder().Encode(value);
     if (!encoded.ok()) {
       state_->runtime.RecordCoderError();
-      return;
+      return absl::OkStatus();
     }
-    state_->runtime.Store(key, *encoded);
+    return state_->runtime.Store(key, *encoded);
   }
 
   std::shared_ptr<State> state_;
@@ -205,7 +230,10 @@ class CachedFunction<Fn, R(Args...), Coder, KeyBuilder> {
 // Wraps `fn` (a function, function pointer, lambda or functor with one call operator; for
 // generic lambdas give the signature: Cached<User(int64_t)>(…)). Results use CoderFor<R>
 // unless WithCoder is called, and keys DefaultKeyBuilder(options.function_name) unless
-// WithKeyBuilder is. A null client makes every call go straight to fn.
+// WithKeyBuilder is. A null client makes every call go straight to fn. Options are validated
+// here (ValidateCachedOptions): Cached keeps its plain return type so wrapping a function never
+// needs error handling at the call site, and invalid options fail open — calls go straight to
+// fn, each counted as `error` (INVALID_ARGUMENT) and logged — with status() telling why.
 template <typename Signature = void, typename Fn>
 auto Cached(std::shared_ptr<Client> client, CachedOptions options, Fn fn) {
   using Resolved = typename internal::ResolveSignature<Signature, Fn>::type;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/time/time.h"
 
 namespace larder {
@@ -21,12 +22,15 @@ struct CachedOptions {
   // of [A-Za-z0-9_.-].
   // Default: "default"
   std::string namespace_name = "default";
-  // The first part of every default key ("get_user:5d0e…"). Give each function sharing a
-  // namespace its own name; writers pass the same name to larder::MakeKey to invalidate.
-  // Default: empty (the key is the argument hash alone)
+  // The first part of every default key ("get_user:v2:e4d1…"): 1 to 4060 bytes (the key is at
+  // most limits::kMaxKeyBytes). Give each function sharing a namespace its own name; writers
+  // pass the same name to larder::MakeKey to invalidate. Required, even with WithKeyBuilder.
+  // Default: empty (invalid)
   std::string function_name;
-  // How long a stored result is fresh. nullopt keeps it for the server's --default-ttl and
-  // never serves it stale.
+  // How long a stored result is fresh: positive, and ttl + stale_while_revalidate at most
+  // 10,000 years (google.protobuf.Duration). nullopt keeps it for the server's --default-ttl and
+  // never serves it stale. larderd refuses a ttl above its --max-ttl: calls then count as
+  // `error` with that code (see ValidateCachedOptions).
   // Default: nullopt
   std::optional<absl::Duration> ttl;
   // How long after `ttl` a result may still be served while one caller in the process
@@ -34,12 +38,21 @@ struct CachedOptions {
   // being fresh is stored with it and judged on this process's clock. Needs `ttl`.
   // Default: zero (no stale serving)
   absl::Duration stale_while_revalidate = absl::ZeroDuration();
-  // Tags stored with every result, for Client::Invalidate(InvalidateTarget::Tag(…)).
+  // Tags stored with every result, for Client::Invalidate(InvalidateTarget::Tag(…)): each
+  // 1-limits::kMaxTagBytes bytes, at most limits::kMaxTagsPerEntry.
   // Default: none
   std::vector<std::string> tags;
   // When false, calls go straight to the function: no lookups, no stores, no metrics.
   // Default: true
   bool enabled = true;
 };
+
+// OK, or kInvalidArgument naming the first field outside the bounds above (namespace format and
+// length, an empty or too long function_name, a ttl that is not positive or too long, a
+// negative stale window or one without ttl, tags). larder::Cached checks this when it is
+// created: a cached function with invalid options calls straight through to its function,
+// counts every call as `error` (code INVALID_ARGUMENT) and logs the reason once a minute at
+// most. Call it at start-up to fail fast instead.
+absl::Status ValidateCachedOptions(const CachedOptions& options);
 
 }  // namespace larder

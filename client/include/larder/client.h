@@ -15,10 +15,12 @@
 // Errors are absl::Status with the gRPC code's number (kDeadlineExceeded past the deadline,
 // kUnavailable when no server answers, kInvalidArgument for a namespace, key or value the
 // server refuses, past the bounds of larder/common/limits.h, kUnauthenticated without a token
-// larderd knows, kPermissionDenied for a principal lacking the namespace's permission; denials
-// are never retried). A miss is not an error: it is OK with found = false. A conditional Set or
-// MultiSet (if_absent, if_match) is never retried, so its kUnavailable means "maybe applied":
-// read the entry back before deciding.
+// larderd knows, kPermissionDenied for a principal lacking the namespace's permission, neither
+// ever retried; kResourceExhausted naming ClientOptions::max_receive_message_bytes for a
+// response above it). A miss is not an error: it is OK with found = false. A failed Get or
+// MultiGet counts as `error` with its code in the metrics. A conditional Set or MultiSet
+// (if_absent, if_match) is never retried, so its kUnavailable means "maybe applied": read the
+// entry back before deciding.
 //
 // Thread-safety: every method may be called from any thread at once. Asynchronous callbacks run
 // on gRPC's threads: they must not block, throw, call synchronous methods of the client, or

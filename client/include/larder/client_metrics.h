@@ -7,6 +7,13 @@
 //
 // Families (all counters but the histogram):
 //   larder_client_requests_total{namespace,result}   cache lookups: hit, miss, stale, error
+//   larder_client_lookup_errors_total{namespace,code} the `error` lookups by status code name:
+//                                                     the server's refusal (INVALID_ARGUMENT,
+//                                                     OUT_OF_RANGE, PERMISSION_DENIED, …), an
+//                                                     outage (UNAVAILABLE, DEADLINE_EXCEEDED),
+//                                                     RESOURCE_EXHAUSTED for a response over
+//                                                     the receive limit, INVALID_ARGUMENT for a
+//                                                     cached function's invalid options
 //   larder_client_request_duration_seconds{method}    one observation per RPC, retries included
 //   larder_client_rpcs_total{method,code}             finished RPCs by gRPC status code name
 //   larder_client_denied_total{namespace,code}        RPCs refused by larderd's access control:
@@ -58,6 +65,9 @@ class ClientMetrics {
   // told not to (GetOptions::record_lookup); layers that judge freshness themselves (cached
   // functions, an HTTP cache) record here instead.
   void RecordLookup(absl::string_view namespace_name, LookupResult result);
+  // Counts one lookup of `namespace_name` that ended in `error` because of `code` (not kOk):
+  // in larder_client_requests_total{result="error"} and larder_client_lookup_errors_total.
+  void RecordLookupError(absl::string_view namespace_name, absl::StatusCode code);
   void RecordSingleFlightWait();
   void RecordCoderError();
   // Used by the client itself: one finished RPC of `method` ("Get", "Set", …).

@@ -6,12 +6,14 @@
 //   auto client = larder::Client::Create(options);
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/time/time.h"
 #include "larder/common/clock.h"
+#include "larder/common/limits.h"
 
 namespace prometheus {
 class Registry;
@@ -95,6 +97,15 @@ struct ClientOptions {
   // default (two minutes) would leave a cache unused long after a short outage.
   // Default: 1 s
   absl::Duration max_reconnect_backoff = absl::Seconds(1);
+  // The largest response the client accepts from larderd, in bytes: 1 to 2147483647. A larger
+  // response fails with kResourceExhausted naming this field and its value, counted in
+  // larder_client_rpcs_total and, for lookups, as an `error` (never a miss). The default reads
+  // a value of the largest --max-value-bytes larderd accepts (1 GiB) plus the message's
+  // overhead; gRPC's own default of 4 MiB would make every value above it unreadable while
+  // larderd stores up to 8 MiB by default. A MultiGet response is bounded by larderd's
+  // --max-response-bytes (64 MiB by default), so raising that past this limit needs this too.
+  // Default: limits::kMaxMaxValueBytes + limits::kMessageOverheadBytes (1 GiB + 1 MiB)
+  int64_t max_receive_message_bytes = limits::kMaxMaxValueBytes + limits::kMessageOverheadBytes;
   // Where the larder_client_* metrics are registered. Several clients may share a registry.
   // Default: null, meaning larder::DefaultMetricsRegistry()
   std::shared_ptr<prometheus::Registry> metrics_registry;

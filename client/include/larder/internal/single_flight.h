@@ -16,6 +16,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "larder/client_metrics.h"
@@ -30,6 +31,8 @@ class Flight {
     R value;
     // How the leader's lookup ended; waiters count themselves under it.
     LookupResult result;
+    // For kError: why (its code labels the waiters' error counts too).
+    absl::Status error;
   };
 
   // Blocks until something is published; returns a copy of it, or rethrows the exception.
@@ -41,9 +44,9 @@ class Flight {
 
   // Publishes a value. The first publication wins: a stale value published while refreshing
   // is what waiters get, even when the fresh one follows.
-  void Publish(const R& value, LookupResult result) {
+  void Publish(const R& value, LookupResult result, absl::Status error = absl::OkStatus()) {
     absl::MutexLock lock(&mutex_);
-    if (!HasAnswerLocked()) outcome_.emplace(Outcome{value, result});
+    if (!HasAnswerLocked()) outcome_.emplace(Outcome{value, result, std::move(error)});
   }
   void PublishException(std::exception_ptr error) {
     absl::MutexLock lock(&mutex_);

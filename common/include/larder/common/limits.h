@@ -25,6 +25,12 @@ inline constexpr size_t kMaxPatternBytes = 4096;
 inline constexpr int kMaxPatternStars = 32;
 // The default of --max-value-bytes: the largest value a Set stores.
 inline constexpr int64_t kDefaultMaxValueBytes = int64_t{8} << 20;
+// The largest --max-value-bytes larderd accepts (1 GiB).
+inline constexpr int64_t kMaxMaxValueBytes = int64_t{1} << 30;
+// What a message carries besides its value (namespace, key, tags, ETag, framing): larderd
+// receives max-value-bytes plus this, and the SDK's default receive limit is
+// kMaxMaxValueBytes plus this, so every value larderd can store can be read back.
+inline constexpr int64_t kMessageOverheadBytes = int64_t{1} << 20;
 // The default of --max-response-bytes: the largest MultiGet response larderd builds.
 inline constexpr int64_t kDefaultMaxResponseBytes = int64_t{64} << 20;
 // Long namespace operations (Invalidate, Stats) work in batches of at most this many keys and
