@@ -1,6 +1,7 @@
 #include "larder/http/local_response_store.h"
 
 #include <array>
+#include <cstdint>
 #include <deque>
 #include <string>
 #include <utility>
@@ -33,9 +34,17 @@ int64_t BytesOf(const std::string& key, const StoredResponse& stored) {
   return bytes;
 }
 
-// One lock's worth of entries, evicted oldest-first beyond its byte budget.
+// One lock's worth of entries, evicted oldest-first beyond its byte budget. Every removal
+// (Erase, EraseWithPrefix) advances the shard's generation; a response read from the backend is
+// installed only if the generation is still the one taken before the read, so a lookup in
+// flight never re-installs what this process has just replaced or invalidated.
 class LocalShard {
  public:
+  uint64_t generation() {
+    absl::MutexLock lock(&mutex_);
+    return generation_;
+  }
+
   std::optional<StoredResponse> Find(const std::string& key, absl::Time now) {
     absl::MutexLock lock(&mutex_);
     auto it = entries_.find(key);
@@ -48,10 +57,13 @@ class LocalShard {
     return it->second.response;
   }
 
-  void Put(const std::string& key, StoredResponse response, absl::Time expires_at, int64_t budget) {
+  // Installs `response` unless the shard lost an entry since `read_generation` was taken.
+  void Put(const std::string& key, StoredResponse response, absl::Time expires_at, int64_t budget,
+           uint64_t read_generation) {
     const int64_t bytes = BytesOf(key, response);
     if (bytes > budget) return;
     absl::MutexLock lock(&mutex_);
+    if (generation_ != read_generation) return;
     EraseLocked(key);
     entries_[key] = LocalEntry{std::move(response), expires_at, bytes};
     bytes_ += bytes;
@@ -65,11 +77,13 @@ class LocalShard {
 
   void Erase(const std::string& key) {
     absl::MutexLock lock(&mutex_);
+    ++generation_;
     EraseLocked(key);
   }
 
   void EraseWithPrefix(const std::string& prefix) {
     absl::MutexLock lock(&mutex_);
+    ++generation_;
     for (auto it = entries_.begin(); it != entries_.end();) {
       if (absl::StartsWith(it->first, prefix)) {
         bytes_ -= it->second.bytes;
@@ -100,6 +114,7 @@ class LocalShard {
   absl::flat_hash_map<std::string, LocalEntry> entries_ ABSL_GUARDED_BY(mutex_);
   std::deque<std::string> order_ ABSL_GUARDED_BY(mutex_);
   int64_t bytes_ ABSL_GUARDED_BY(mutex_) = 0;
+  uint64_t generation_ ABSL_GUARDED_BY(mutex_) = 0;
 };
 
 class LocalResponseStore final : public ResponseStore {
@@ -112,13 +127,13 @@ class LocalResponseStore final : public ResponseStore {
                                                        LookupPurpose purpose) override {
     const std::string local_key = LocalKey(ns, key);
     const absl::Time now = clock_.Now();
-    if (std::optional<StoredResponse> local = ShardFor(local_key).Find(local_key, now)) {
-      return local;
-    }
+    LocalShard& shard = ShardFor(local_key);
+    if (std::optional<StoredResponse> local = shard.Find(local_key, now)) return local;
+    const uint64_t read_generation = shard.generation();
     auto found = backend_->Lookup(ns, key, purpose);
     if (found.ok() && found->has_value() && now < (*found)->meta.fresh_until) {
       const absl::Time expires_at = std::min(now + options_.max_age, (*found)->meta.fresh_until);
-      ShardFor(local_key).Put(local_key, **found, expires_at, options_.max_bytes / kShards);
+      shard.Put(local_key, **found, expires_at, options_.max_bytes / kShards, read_generation);
     }
     return found;
   }
@@ -126,20 +141,21 @@ class LocalResponseStore final : public ResponseStore {
   absl::Status Store(absl::string_view ns, absl::string_view key, const StoredResponse& response,
                      absl::Duration ttl, const std::vector<std::string>& tags) override {
     const std::string local_key = LocalKey(ns, key);
-    ShardFor(local_key).Erase(local_key);
-    return backend_->Store(ns, key, response, ttl, tags);
+    LocalShard& shard = ShardFor(local_key);
+    shard.Erase(local_key);
+    absl::Status stored = backend_->Store(ns, key, response, ttl, tags);
+    shard.Erase(local_key);  // Also what a lookup read meanwhile installed.
+    return stored;
   }
 
   // Tags are not tracked here: the namespace's local entries all go.
   absl::StatusOr<int64_t> InvalidateTag(absl::string_view ns, absl::string_view tag) override {
-    DropNamespace(ns);
-    return backend_->InvalidateTag(ns, tag);
+    return Invalidating(ns, [&] { return backend_->InvalidateTag(ns, tag); });
   }
 
   absl::StatusOr<int64_t> InvalidatePrefix(absl::string_view ns,
                                            absl::string_view prefix) override {
-    DropNamespace(ns);
-    return backend_->InvalidatePrefix(ns, prefix);
+    return Invalidating(ns, [&] { return backend_->InvalidatePrefix(ns, prefix); });
   }
 
  private:
@@ -148,6 +164,18 @@ class LocalResponseStore final : public ResponseStore {
   }
   LocalShard& ShardFor(const std::string& local_key) {
     return shards_[absl::HashOf(local_key) % kShards];
+  }
+  // Drops the namespace's local entries and advances every shard's generation (one counter per
+  // shard, all advanced: invalidations are rare, and a per-namespace count would need a map of
+  // namespaces that grows without bound). Done before the backend call, so nothing local is
+  // served meanwhile, and after it, so no lookup that read the backend before the invalidation
+  // completed keeps or installs what it read.
+  template <typename InvalidateFn>
+  absl::StatusOr<int64_t> Invalidating(absl::string_view ns, InvalidateFn invalidate) {
+    DropNamespace(ns);
+    absl::StatusOr<int64_t> removed = invalidate();
+    DropNamespace(ns);
+    return removed;
   }
   void DropNamespace(absl::string_view ns) {
     const std::string prefix = LocalKey(ns, "");

@@ -7,7 +7,10 @@
 //   auto cache = larder::http::HttpCache::Create(store);
 //
 // Trade-off: a write or invalidation made through another process is seen here only after up
-// to max_age (this process's own Store and Invalidate calls take effect at once). Entries never
+// to max_age. This process's own Store and Invalidate calls take effect at once, and for good:
+// a lookup that read the backend before one of them completed never installs what it read
+// (a per-shard generation taken before the read is checked before installing; Store and every
+// invalidation advance it). Entries never
 // outlive the response's own freshness, so stale serving and revalidation still go to larder.
 // Thread-safe; sharded locks.
 #pragma once
