@@ -8,10 +8,10 @@
 //
 // Trade-off: a write or invalidation made through another process is seen here only after up
 // to max_age. This process's own Store and Invalidate calls take effect at once, and for good:
-// a lookup that read the backend before one of them completed never installs what it read
-// (a per-shard generation taken before the read is checked before installing; Store and every
-// invalidation advance it). Entries never
-// outlive the response's own freshness, so stale serving and revalidation still go to larder.
+// a lookup that read the backend before one of them completed never installs what it read (a
+// per-shard generation taken before the read is checked before installing; Store and every
+// invalidation advance it). Entries never outlive the response's own freshness, so stale
+// serving and revalidation still go to larder.
 // Thread-safe; sharded locks.
 #pragma once
 
