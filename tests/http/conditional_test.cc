@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/time/civil_time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "larder/common/etag.h"
@@ -90,6 +91,118 @@ TEST(ConditionalTest, HttpDateRoundTrips) {
   const absl::Time time = absl::FromUnixSeconds(784111777);
   EXPECT_EQ(FormatHttpDate(time), "Sun, 06 Nov 1994 08:49:37 GMT");
   EXPECT_EQ(ParseHttpDate("Sun, 06 Nov 1994 08:49:37 GMT"), time);
+}
+
+// RFC 9110 section 5.6.7's example, 1994-11-06 08:49:37 UTC, in its three formats.
+constexpr int64_t kRfcExampleSeconds = 784111777;
+
+absl::Time At(int year, int month, int day, int hour = 0, int minute = 0, int second = 0) {
+  return absl::FromCivil(absl::CivilSecond(year, month, day, hour, minute, second),
+                         absl::UTCTimeZone());
+}
+
+class HttpDateFormatsTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HttpDateFormatsTest, ParsesTheRfcExample) {
+  EXPECT_EQ(ParseHttpDate(GetParam(), At(2026, 11, 30)), absl::FromUnixSeconds(kRfcExampleSeconds));
+}
+
+INSTANTIATE_TEST_SUITE_P(Rfc9110, HttpDateFormatsTest,
+                         ::testing::Values("Sun, 06 Nov 1994 08:49:37 GMT",   // IMF-fixdate
+                                           "Sunday, 06-Nov-94 08:49:37 GMT",  // RFC 850
+                                           "Sun Nov  6 08:49:37 1994",        // asctime
+                                           "Sun Nov 06 08:49:37 1994",        // asctime, 2DIGIT
+                                           "  Sun, 06 Nov 1994 08:49:37 GMT\t"));
+
+class InvalidHttpDateTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(InvalidHttpDateTest, IsRefused) {
+  EXPECT_EQ(ParseHttpDate(GetParam(), At(2026, 11, 30)), std::nullopt) << GetParam();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Strictness, InvalidHttpDateTest,
+    ::testing::Values("", "yesterday", "Sun, 6 Nov 1994 08:49:37 GMT",  // one-digit day
+                      "Sun, 06 Nov 94 08:49:37 GMT",                    // two-digit year
+                      "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 06 Nov 1994 08:49:37 +0000",
+                      "Sun, 06 Nov 1994 08:49:37 gmt", "sun, 06 Nov 1994 08:49:37 GMT",
+                      "Sun, 06 nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 8:49:37 GMT",
+                      "Sun, 06 Nov 1994 08:49:37  GMT", "Sun,  06 Nov 1994 08:49:37 GMT",
+                      "Sun, 31 Nov 1994 08:49:37 GMT",  // November has 30 days
+                      "Tue, 29 Feb 2100 08:49:37 GMT",  // 2100 is not a leap year
+                      "Sun, 00 Nov 1994 08:49:37 GMT", "Sun, 06 Nov 1994 24:00:00 GMT",
+                      "Sun, 06 Nov 1994 08:60:37 GMT", "Sun, 06 Nov 1994 08:49:60 GMT",
+                      "Sun, 06 Nov 1994 08:49:61 GMT", "Sun, 06 Nov 1994 08:49:3a GMT",
+                      "Sun, 06 Nov 1994 08:49:37 GMTX", "Sun, 06 Nov -994 08:49:37 GMT",
+                      "Sunday, 06 Nov 1994 08:49:37 GMT",
+                      "Sun, 06-Nov-94 08:49:37 GMT",  // RFC 850 needs the long day name
+                      "Sunday, 06-Nov-1994 08:49:37 GMT", "Sunday, 6-Nov-94 08:49:37 GMT",
+                      "Sunday, 06-Nov-94 08:49:37 UTC", "Someday, 06-Nov-94 08:49:37 GMT",
+                      "Sunday,06-Nov-94 08:49:37 GMT", "Sun Nov 6 08:49:37 1994",
+                      "Sun Nov  6 08:49:37 94", "Sun Nov  6 08:49:37 1994 GMT",
+                      "Sun Nov 6  08:49:37 1994", "Sun Nov  6 08:49:37  994", "infinite-future",
+                      std::string("Sun, 06 Nov 1994 08:49:37 GMT") + '\0',
+                      std::string(100000, 'S')));
+
+TEST(HttpDateTest, TwoDigitYearMoreThanFiftyYearsAheadIsInThePast) {
+  const absl::Time now = At(2026, 11, 30, 12);
+  // 2076-11-30 12:00:00 is exactly 50 years ahead: still the future century's year.
+  EXPECT_EQ(ParseHttpDate("Monday, 30-Nov-76 12:00:00 GMT", now), At(2076, 11, 30, 12));
+  // One second more than 50 years ahead: the most recent past year with those digits.
+  EXPECT_EQ(ParseHttpDate("Monday, 30-Nov-76 12:00:01 GMT", now), At(1976, 11, 30, 12, 0, 1));
+  EXPECT_EQ(ParseHttpDate("Sunday, 06-Nov-94 08:49:37 GMT", now),
+            absl::FromUnixSeconds(kRfcExampleSeconds));
+  EXPECT_EQ(ParseHttpDate("Friday, 01-Jan-27 00:00:00 GMT", now), At(2027, 1, 1));
+  EXPECT_EQ(ParseHttpDate("Saturday, 01-Jan-00 00:00:00 GMT", now), At(2000, 1, 1));
+  // Late in a century the next century's years are near: 10 in 2090 is 2110, not 2010.
+  EXPECT_EQ(ParseHttpDate("Wednesday, 01-Jan-10 00:00:00 GMT", At(2090, 6, 1)), At(2110, 1, 1));
+  EXPECT_EQ(ParseHttpDate("Wednesday, 01-Jan-50 00:00:00 GMT", At(2090, 6, 1)), At(2050, 1, 1));
+}
+
+TEST(HttpDateTest, TwoDigitLeapDayNeedsALeapYearAfterResolving) {
+  const absl::Time now = At(2026, 11, 30);
+  EXPECT_EQ(ParseHttpDate("Thursday, 29-Feb-24 10:00:00 GMT", now), At(2024, 2, 29, 10));
+  EXPECT_EQ(ParseHttpDate("Monday, 29-Feb-26 10:00:00 GMT", now), std::nullopt);
+}
+
+TEST(HttpDateTest, LeapSecondOnlyAtTheEndOfADay) {
+  EXPECT_EQ(ParseHttpDate("Sat, 31 Dec 2016 23:59:60 GMT"), At(2017, 1, 1));
+  EXPECT_EQ(ParseHttpDate("Sat, 31 Dec 2016 22:59:60 GMT"), std::nullopt);
+}
+
+TEST(HttpDateTest, LeapDaysAndCalendarEdges) {
+  EXPECT_EQ(ParseHttpDate("Tue, 29 Feb 2000 00:00:00 GMT"), At(2000, 2, 29));
+  EXPECT_EQ(ParseHttpDate("Thu, 29 Feb 2024 00:00:00 GMT"), At(2024, 2, 29));
+  EXPECT_EQ(ParseHttpDate("Fri, 31 Dec 9999 23:59:59 GMT"), At(9999, 12, 31, 23, 59, 59));
+  EXPECT_EQ(ParseHttpDate("Sat, 01 Jan 0000 00:00:00 GMT"), At(0, 1, 1));
+}
+
+TEST(HttpDateTest, DayNameIsCheckedForSpellingOnly) {
+  // Like most HTTP implementations: a wrong weekday is no reason to drop the date.
+  EXPECT_EQ(ParseHttpDate("Mon, 06 Nov 1994 08:49:37 GMT"),
+            absl::FromUnixSeconds(kRfcExampleSeconds));
+}
+
+TEST(HttpDateTest, FormatWritesImfFixdateWithFourDigitYears) {
+  EXPECT_EQ(FormatHttpDate(absl::FromUnixSeconds(kRfcExampleSeconds) + absl::Milliseconds(999)),
+            "Sun, 06 Nov 1994 08:49:37 GMT");
+  EXPECT_EQ(FormatHttpDate(At(5, 3, 1, 1, 2, 3)), "Tue, 01 Mar 0005 01:02:03 GMT");
+  EXPECT_EQ(FormatHttpDate(absl::InfiniteFuture()), "Fri, 31 Dec 9999 23:59:59 GMT");
+  EXPECT_EQ(FormatHttpDate(absl::InfinitePast()), "Sat, 01 Jan 0000 00:00:00 GMT");
+  for (const absl::Time time : {At(5, 3, 1, 1, 2, 3), At(2024, 2, 29, 23, 59, 59), At(0, 1, 1)}) {
+    EXPECT_EQ(ParseHttpDate(FormatHttpDate(time)), time);
+  }
+}
+
+TEST(ConditionalTest, IfModifiedSinceAcceptsEveryHttpDateFormat) {
+  const absl::Time modified = absl::FromUnixSeconds(kRfcExampleSeconds);
+  for (const char* since : {"Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994"}) {
+    Headers headers{{"If-Modified-Since", since}};
+    EXPECT_EQ(EvaluateConditional(headers, "\"a\"", modified), Conditional::kNotModified) << since;
+    EXPECT_EQ(EvaluateConditional(headers, "\"a\"", modified + absl::Seconds(1)),
+              Conditional::kModified)
+        << since;
+  }
 }
 
 TEST(ConditionalTest, AbseilsInfinityWordsAreNotHttpDates) {
