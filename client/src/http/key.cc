@@ -61,6 +61,19 @@ bool Declared(const std::optional<std::vector<std::string>>& keep, const std::st
   return std::find(keep->begin(), keep->end(), name) != keep->end();
 }
 
+// Cookie names and values are trimmed of spaces and tabs (RFC 6265 section 5.2).
+absl::string_view TrimBlanks(absl::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+std::vector<std::string> SortedUnique(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
 std::string HashHex(absl::string_view text) {
   std::string quoted = StrongEtagFor(text);
   return quoted.substr(1, quoted.size() - 2);
@@ -78,24 +91,52 @@ std::string CanonicalQuery(absl::string_view query,
     if (name.empty() || !Declared(keep, name)) continue;
     pairs.emplace_back(std::move(name), FormDecode(raw.second));
   }
-  std::sort(pairs.begin(), pairs.end());
+  // By name only: the values of a repeated name keep their order, which most frameworks give
+  // their handlers (?tag=x&tag=y is a different list than ?tag=y&tag=x).
+  std::stable_sort(pairs.begin(), pairs.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   return absl::StrJoin(pairs, "&", [](std::string* out, const auto& pair) {
     absl::StrAppend(out, Encode(pair.first), "=", Encode(pair.second));
   });
+}
+
+std::vector<std::pair<std::string, std::string>> ParseCookies(const Headers& headers) {
+  std::vector<std::pair<std::string, std::string>> cookies;
+  for (const std::string& field : headers.GetAll("Cookie")) {
+    for (absl::string_view member : absl::StrSplit(field, ';')) {
+      const size_t equals = member.find('=');
+      if (equals == absl::string_view::npos) continue;
+      const absl::string_view name = TrimBlanks(member.substr(0, equals));
+      if (name.empty()) continue;
+      cookies.emplace_back(std::string(name), std::string(TrimBlanks(member.substr(equals + 1))));
+    }
+  }
+  return cookies;
 }
 
 std::string CanonicalRequestText(const Request& request, const KeyOptions& options) {
   absl::string_view method = request.method;
   if (method == "HEAD") method = "GET";
   std::string text =
-      absl::StrCat("larder-http-key/1\n", method, "\n", absl::AsciiStrToLower(request.host), "\n",
-                   request.path, "\n", CanonicalQuery(request.query, options.query_params), "\n");
+      absl::StrCat("larder-http-key/2\n", method, "\n", absl::AsciiStrToLower(request.scheme), "\n",
+                   absl::AsciiStrToLower(request.host), "\n", request.path, "\n",
+                   CanonicalQuery(request.query, options.query_params), "\n");
   std::vector<std::string> names;
   for (const std::string& name : options.vary) names.push_back(absl::AsciiStrToLower(name));
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  for (const std::string& name : names) {
+  for (const std::string& name : SortedUnique(std::move(names))) {
     absl::StrAppend(&text, name, ":", request.headers.GetJoined(name), "\n");
+  }
+  if (options.cookies.empty()) return text;
+  const std::vector<std::pair<std::string, std::string>> cookies = ParseCookies(request.headers);
+  for (const std::string& name : SortedUnique(options.cookies)) {
+    absl::StrAppend(&text, "cookie:", name);
+    const char* separator = "=";
+    for (const auto& [cookie_name, value] : cookies) {
+      if (cookie_name != name) continue;
+      absl::StrAppend(&text, separator, value);
+      separator = ";";
+    }
+    absl::StrAppend(&text, "\n");
   }
   return text;
 }
