@@ -57,5 +57,40 @@ TEST(BeastAdapterTest, CachesRevalidatesAndAnswersHead) {
   EXPECT_EQ(renders, 1);
 }
 
+TEST(BeastAdapterTest, CoreRequestHasTheDecodedPathAndTheScheme) {
+  BeastRequest request{bhttp::verb::get, "/caf%C3%A9/%37?q=a%20b#frag", 11};
+  request.set(bhttp::field::host, "example.com");
+  const http::Request core = ToCoreRequest(request, "https");
+  EXPECT_EQ(core.path, "/caf\xC3\xA9/7");
+  EXPECT_EQ(core.query, "q=a%20b");
+  EXPECT_EQ(core.scheme, "https");
+  EXPECT_EQ(ToCoreRequest(request).scheme, "http");
+}
+
+TEST(BeastAdapterTest, WriteToAnEncodedPathInvalidatesTheDecodedOne) {
+  larder::testing::FakeClock clock;
+  auto store = std::make_shared<http::testing::InMemoryResponseStore>(clock);
+  http::HttpCacheOptions options;
+  options.clock = &clock;
+  auto cache = *http::HttpCache::Create(store, options);
+  http::RoutePolicy policy;
+  policy.cache_namespace = "beast";
+  int renders = 0;
+  Handler handler = Cached(*cache, policy, [&renders](const BeastRequest& request) {
+    BeastResponse response{bhttp::status::ok, request.version()};
+    response.body() = absl::StrCat("render ", ++renders);
+    return response;
+  });
+  BeastRequest get{bhttp::verb::get, "/items/7", 11};
+  handler(get);
+  BeastRequest encoded_get{bhttp::verb::get, "/items/%37", 11};
+  EXPECT_EQ(handler(encoded_get)["X-Cache"], "HIT");
+  EXPECT_EQ(handler(encoded_get)["Accept-Ranges"], "none");
+  BeastRequest put{bhttp::verb::put, "/item%73/%37", 11};
+  handler(put);
+  EXPECT_EQ(handler(get)["X-Cache"], "MISS");
+  EXPECT_EQ(renders, 3);  // The GET, the PUT, the GET after the invalidation.
+}
+
 }  // namespace
 }  // namespace larder::beast

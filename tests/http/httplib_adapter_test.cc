@@ -104,6 +104,20 @@ TEST_F(HttplibAdapterTest, BackgroundRefreshSeesTheRouteCaptures) {
   EXPECT_EQ(refreshed->body, "{\"id\":42,\"render\":2}");
 }
 
+TEST_F(HttplibAdapterTest, RangeAndAcceptEncodingDoNotChangeTheBytesSent) {
+  auto full = client_->Get("/items/7");
+  ASSERT_TRUE(full);
+  client_->set_decompress(false);
+  auto ranged = client_->Get("/items/7", {{"Range", "bytes=0-3"}, {"Accept-Encoding", "gzip"}});
+  ASSERT_TRUE(ranged);
+  EXPECT_EQ(ranged->status, 200);
+  EXPECT_EQ(ranged->body, full->body);
+  EXPECT_FALSE(ranged->has_header("Content-Range"));
+  EXPECT_FALSE(ranged->has_header("Content-Encoding"));
+  EXPECT_EQ(ranged->get_header_value("Accept-Ranges"), "none");
+  EXPECT_EQ(ranged->get_header_value("ETag"), full->get_header_value("ETag"));
+}
+
 TEST_F(HttplibAdapterTest, HandlerExceptionReachesCppHttplib) {
   auto response = client_->Get("/boom");
   ASSERT_TRUE(response);
@@ -153,6 +167,15 @@ TEST(ConversionTest, CoreRequestCarriesHostPathQueryAndHeaders) {
   EXPECT_EQ(core.path, "/search");
   EXPECT_EQ(core.query, "q=tea&page=2");
   EXPECT_EQ(core.headers.Get("accept-language"), "de");
+  EXPECT_EQ(core.scheme, "http");
+}
+
+TEST(ConversionTest, DecodePathDecodesAsCppHttplibDoes) {
+  // The Beast adapter keys with http::DecodePath; cpp-httplib's own decoder fills req.path.
+  for (const char* raw : {"/items/%37", "/a%2fb", "/%2541", "/caf%C3%A9", "/a+b", "/%zz/%4/%",
+                          "/%u00e9", "/%u0031", "/a%uD800b", "/%u12", "/%", "/%u", "/a%00b"}) {
+    EXPECT_EQ(http::DecodePath(raw), ::httplib::detail::decode_url(raw, false)) << raw;
+  }
 }
 
 }  // namespace

@@ -312,6 +312,52 @@ TEST_F(HttplibServiceTest, FailedPutInvalidatesNothing) {
   EXPECT_EQ(after->get_header_value("X-Cache"), "HIT");
 }
 
+// The response a cached route sends is the stored one byte for byte: cpp-httplib's own Range
+// cutting (a 200 with Content-Range and a truncated body under the full body's strong ETag) and
+// compression (under the same strong ETag, no Vary) are off; Range is ignored.
+TEST_F(HttplibServiceTest, RangeOnACachedRouteGetsTheWholeStoredResponse) {
+  auto stored = Get("/search?q=range");
+  ASSERT_TRUE(stored);
+  for (const char* range : {"bytes=0-4", "bytes=-3", "bytes=5-", "bytes=0-1,4-5", "bytes=999-"}) {
+    auto ranged = Get("/search?q=range", {{"Range", range}});
+    ASSERT_TRUE(ranged);
+    EXPECT_EQ(ranged->status, 200) << range;
+    EXPECT_EQ(ranged->body, stored->body) << range;
+    EXPECT_EQ(ranged->get_header_value("ETag"), larder::StrongEtagFor(ranged->body));
+    EXPECT_FALSE(ranged->has_header("Content-Range")) << range;
+    EXPECT_EQ(ranged->get_header_value("Accept-Ranges"), "none");
+    EXPECT_EQ(ranged->get_header_value("Content-Type"), "application/json");
+    EXPECT_EQ(ranged->get_header_value("X-Cache"), "HIT");
+  }
+  auto miss = Get("/search?q=range-first", {{"Range", "bytes=0-4"}, {"If-Range", "\"x\""}});
+  ASSERT_TRUE(miss);
+  EXPECT_EQ(miss->get_header_value("X-Cache"), "MISS");
+  EXPECT_EQ(miss->status, 200);
+  EXPECT_EQ(miss->get_header_value("ETag"), larder::StrongEtagFor(miss->body));
+  EXPECT_GT(miss->body.size(), 5u);
+  auto head = service_->Head("/search?q=range-first");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->get_header_value("Accept-Ranges"), "none");  // Not cpp-httplib's "bytes".
+}
+
+TEST_F(HttplibServiceTest, CompressingClientGetsTheBytesTheStrongEtagNames) {
+  auto client = service_->NewClient();
+  client->set_decompress(false);  // See the bytes on the wire.
+  for (const char* accept : {"gzip", "br", "gzip, deflate, br", "gzip;q=0"}) {
+    auto miss =
+        client->Get(absl::StrCat("/search?q=gzip-", accept).c_str(), {{"Accept-Encoding", accept}});
+    auto hit = client->Get("/items/1", {{"Accept-Encoding", accept}});
+    ASSERT_TRUE(miss && hit);
+    for (const ::httplib::Result* result : {&miss, &hit}) {
+      const ::httplib::Response& response = **result;
+      EXPECT_EQ(response.status, 200);
+      EXPECT_FALSE(response.has_header("Content-Encoding")) << accept;
+      EXPECT_EQ(response.get_header_value("ETag"), larder::StrongEtagFor(response.body));
+      EXPECT_GT(RenderOf(response.body), 0) << accept << ": " << response.body;
+    }
+  }
+}
+
 TEST_F(HttplibServiceTest, UncachedRouteHasNoCacheHeaders) {
   auto first = Get("/uncached");
   auto second = Get("/uncached");

@@ -1,5 +1,6 @@
 #include "larder/beast/cached.h"
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -7,12 +8,14 @@
 namespace larder::beast {
 namespace bhttp = boost::beast::http;
 
-http::Request ToCoreRequest(const BeastRequest& request) {
+http::Request ToCoreRequest(const BeastRequest& request, const std::string& scheme) {
   http::Request core;
+  core.scheme = scheme;
   core.method = std::string(request.method_string());
-  const std::string target(request.target());
+  std::string target(request.target());
+  target.erase(std::min(target.find('#'), target.size()));  // Never sent; dropped like httplib.
   const size_t question = target.find('?');
-  core.path = target.substr(0, question);
+  core.path = http::DecodePath(absl::string_view(target).substr(0, question));
   if (question != std::string::npos) core.query = target.substr(question + 1);
   for (const auto& field : request) {
     core.headers.Add(std::string(field.name_string()), std::string(field.value()));
@@ -38,20 +41,23 @@ BeastResponse FromCoreResponse(const http::Response& core, const BeastRequest& r
   for (const auto& [name, value] : core.headers.fields()) response.insert(name, value);
   response.body() = core.body;
   response.keep_alive(request.keep_alive());
+  const bool read = request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
+  if (read && core.status >= 200 && core.status <= 299) response.set("Accept-Ranges", "none");
   if (core.status != 304 && request.method() != bhttp::verb::head) response.prepare_payload();
   return response;
 }
 
-Handler Cached(http::HttpCache& cache, http::RoutePolicy policy, Handler handler) {
+Handler Cached(http::HttpCache& cache, http::RoutePolicy policy, Handler handler,
+               std::string scheme) {
   auto shared = std::make_shared<const Handler>(std::move(handler));
   if (!http::ValidatePolicy(policy).ok()) return *shared;
   auto shared_policy = std::make_shared<const http::RoutePolicy>(std::move(policy));
-  return [&cache, shared, shared_policy](const BeastRequest& request) {
+  return [&cache, shared, shared_policy, scheme = std::move(scheme)](const BeastRequest& request) {
+    http::Request core = ToCoreRequest(request, scheme);
     auto route_handler = http::MakeRouteHandler(
         [shared, request](const http::Request&) { return ToCoreResponse((*shared)(request)); },
-        ToCoreRequest(request));
-    return FromCoreResponse(cache.Handle(ToCoreRequest(request), *shared_policy, *route_handler),
-                            request);
+        core);
+    return FromCoreResponse(cache.Handle(core, *shared_policy, *route_handler), request);
   };
 }
 

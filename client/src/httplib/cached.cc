@@ -61,13 +61,33 @@ bool DrainContentProvider(::httplib::Response& response, std::string& body) {
   return true;
 }
 
+// cpp-httplib 0.11 post-processes every routed response after its handler returns, from the
+// request it parsed: it cuts the body to the request's Range (status left at 200, the full
+// body's ETag kept) and compresses it when Accept-Encoding mentions gzip or br (even with q=0),
+// under the same ETag and without Vary. A cached route sends the bytes its ETag names, so both
+// are turned off by taking the parsed ranges and Accept-Encoding out of the request. The server
+// owns that request (a local of its request loop) and hands it over as const only by type.
+void KeepResponseAsIs(const ::httplib::Request& request, ::httplib::Response& response) {
+  auto& owned = const_cast<::httplib::Request&>(request);  // NOLINT: not a const object.
+  owned.ranges.clear();
+  owned.headers.erase("Accept-Encoding");
+  if ((request.method == "GET" || request.method == "HEAD") && response.status >= 200 &&
+      response.status <= 299) {
+    // Range is ignored (RFC 9110 section 14.2 allows it); cpp-httplib would say "bytes" on HEAD.
+    response.set_header("Accept-Ranges", "none");
+  }
+}
+
 }  // namespace
 
 http::Request ToCoreRequest(const ::httplib::Request& request) {
   http::Request core;
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+  core.scheme = request.ssl != nullptr ? "https" : "http";
+#endif
   core.method = request.method;
   core.host = request.get_header_value("Host");
-  core.path = request.path;
+  core.path = request.path;  // Decoded by cpp-httplib, as http::DecodePath does.
   const size_t question = request.target.find('?');
   if (question != std::string::npos) core.query = request.target.substr(question + 1);
   for (const auto& [name, value] : request.headers) core.headers.Add(name, value);
@@ -110,6 +130,7 @@ void ApplyCoreResponse(const http::Response& core, ::httplib::Response& response
     HttplibRouteHandler route_handler(request, shared);
     ApplyCoreResponse(cache.Handle(ToCoreRequest(request), *shared_policy, route_handler),
                       response);
+    KeepResponseAsIs(request, response);
   };
 }
 

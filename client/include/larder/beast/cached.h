@@ -11,6 +11,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 
 #include "boost/beast/http.hpp"
 #include "larder/http/http_cache.h"
@@ -26,14 +27,21 @@ using Handler = std::function<BeastResponse(const BeastRequest&)>;
 
 // Wraps `handler` so its responses are cached by `cache` (which must outlive the returned
 // handler) under `policy`. Requests are copied, so stale-while-revalidate refreshes always run
-// in the background. An invalid policy (ValidatePolicy) serves the route uncached.
-Handler Cached(http::HttpCache& cache, http::RoutePolicy policy, Handler handler);
+// in the background. An invalid policy (ValidatePolicy) serves the route uncached. `scheme` is
+// how the server's clients connect ("https" behind TLS): part of the key. Range is ignored: a
+// 2xx GET or HEAD goes out whole with "Accept-Ranges: none", as the cpp-httplib adapter does.
+Handler Cached(http::HttpCache& cache, http::RoutePolicy policy, Handler handler,
+               std::string scheme = "http");
 
-// Conversions (exposed for tests). The host comes from the Host field.
-http::Request ToCoreRequest(const BeastRequest& request);
+// Conversions (exposed for tests). The host comes from the Host field; the path is the
+// target's up to '?' (or '#'), percent-decoded by http::DecodePath exactly as cpp-httplib
+// decodes req.path, so both adapters key a request alike and a write to "/items/%37"
+// invalidates what "/items/7" stored; the query is the raw text after '?'.
+http::Request ToCoreRequest(const BeastRequest& request, const std::string& scheme = "http");
 http::Response ToCoreResponse(const BeastResponse& response);
 // Builds the Beast response for `request`: Content-Length from the body, except for HEAD (the
-// core's announced length) and 304 (none); keep-alive as the request asked.
+// core's announced length) and 304 (none); keep-alive as the request asked; "Accept-Ranges:
+// none" on a 2xx answer to GET or HEAD.
 BeastResponse FromCoreResponse(const http::Response& core, const BeastRequest& request);
 
 }  // namespace larder::beast

@@ -37,6 +37,15 @@ namespace larder::httplib {
 // reach cpp-httplib unchanged (it answers 500) unless a stale-if-error response replaces them.
 // A policy that fails ValidatePolicy is reported once on standard error and the route then runs
 // uncached.
+//
+// Responses go out byte for byte as the cache produced them, under their ETag: the wrapper turns
+// off cpp-httplib's own Range cutting and compression for the request (it takes the parsed
+// ranges and Accept-Encoding out of the request cpp-httplib owns, after the cache has used
+// them; a logger sees them gone). Range is ignored: GET and HEAD answer the full 200 with
+// "Accept-Ranges: none". A handler that wants compression compresses itself (setting
+// Content-Encoding, with "Accept-Encoding" in the policy's vary), so the stored bytes, the ETag
+// and the key agree. cpp-httplib still answers 416 by itself, before any handler runs, to a
+// Range it cannot parse (another unit, a first position after the last).
 ::httplib::Server::Handler Cached(http::HttpCache& cache, http::RoutePolicy policy,
                                   ::httplib::Server::Handler handler);
 
@@ -63,7 +72,9 @@ void ConfigureServer(::httplib::Server& server, const ServerOptions& options);
 int Bind(::httplib::Server& server, const std::string& host, int port,
          const ServerOptions& options);
 
-// Conversions between cpp-httplib and the framework-free core (exposed for tests).
+// Conversions between cpp-httplib and the framework-free core (exposed for tests). The core
+// request's path is cpp-httplib's decoded req.path (http::DecodePath of the target's path); its
+// scheme is "https" for a request that came over TLS (an SSLServer), else "http".
 http::Request ToCoreRequest(const ::httplib::Request& request);
 http::Response ToCoreResponse(::httplib::Response& response);
 void ApplyCoreResponse(const http::Response& core, ::httplib::Response& response);
