@@ -22,7 +22,8 @@ add_library(larder_http STATIC
   src/http/record_validation.cc
   src/http/refresher.cc
   src/http/request.cc
-  src/http/storable.cc)
+  src/http/storable.cc
+  src/http/variants.cc)
 add_library(larder::http ALIAS larder_http)
 target_include_directories(larder_http
   PUBLIC

@@ -23,8 +23,8 @@ struct PoisonCase {
   std::string name;
   Headers::Field field;
   int status = 200;
-  // The format version byte; '1' is the one this layer writes.
-  char version = '1';
+  // The format version byte; internal::kRecordVersion is the one this layer writes.
+  char version = internal::kRecordVersion;
 };
 
 inline void PrintTo(const PoisonCase& poison, std::ostream* os) { *os << poison.name; }
@@ -69,7 +69,7 @@ inline std::vector<PoisonCase> PoisonCases() {
       {"NonAsciiName", {"X-\xc3\xa9t\xc3\xa9", "v"}},
       {"ImpossibleStatus", {}, 1000},
       {"ZeroStatus", {}, 0},
-      {"UnknownVersion", {}, 200, '2'},
+      {"UnknownVersion", {}, 200, '3'},
       {"VersionZero", {}, 200, '\0'},
   };
 }

@@ -39,6 +39,35 @@ TEST(RecordCodecTest, RoundTripsStatusHeadersBodyAndTimes) {
   EXPECT_EQ(back.meta.fresh_until, stored.meta.fresh_until);
 }
 
+TEST(RecordCodecTest, RoundTripsTheVariant) {
+  StoredResponse stored = Sample();
+  stored.meta.variant = "0123456789abcdef0123456789abcdef";
+  ASSERT_OK_AND_ASSIGN(StoredResponse back, DecodeRecord(EncodeRecord(stored)));
+  EXPECT_EQ(back.meta.variant, stored.meta.variant);
+}
+
+TEST(RecordCodecTest, VersionOneRecordsDecodeWithoutAVariant) {
+  const StoredResponse stored = Sample();
+  std::string bytes = EncodeRecord(stored);
+  // Version 1 had no variant string: drop its (empty) length after the ETag.
+  const size_t variant_at = 4 + 2 + 8 + 8 + 4 + stored.meta.etag.size();
+  ASSERT_EQ(bytes.substr(variant_at, 4), std::string(4, '\0'));
+  bytes.erase(variant_at, 4);
+  bytes[3] = '1';
+  ASSERT_OK_AND_ASSIGN(StoredResponse back, DecodeRecord(bytes));
+  EXPECT_EQ(back.meta.variant, "");
+  EXPECT_EQ(back.response.body, stored.response.body);
+}
+
+TEST(RecordCodecTest, AVariantThatIsNotAShortHexHashIsDataLoss) {
+  for (const std::string& variant : {std::string("zz"), std::string(33, 'a'), std::string("a\n")}) {
+    StoredResponse stored = Sample();
+    stored.meta.variant = variant;
+    EXPECT_THAT(DecodeRecord(EncodeRecord(stored)),
+                StatusIs(absl::StatusCode::kDataLoss, HasSubstr("variant")));
+  }
+}
+
 TEST(RecordCodecTest, ForeignBytesAreDataLoss) {
   EXPECT_THAT(DecodeRecord("{\"json\": true}"), StatusCodeIs(absl::StatusCode::kDataLoss));
 }
@@ -58,10 +87,10 @@ TEST(RecordCodecTest, TrailingBytesAreDataLoss) {
 
 TEST(RecordCodecTest, AnotherFormatVersionIsDataLossNamingTheVersion) {
   std::string bytes = EncodeRecord(Sample());
-  ASSERT_EQ(bytes.substr(0, 4), "LHR1");
-  bytes[3] = '2';
+  ASSERT_EQ(bytes.substr(0, 4), "LHR2");
+  bytes[3] = '3';
   EXPECT_THAT(DecodeRecord(bytes),
-              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("unknown format version 0x32")));
+              StatusIs(absl::StatusCode::kDataLoss, HasSubstr("unknown format version 0x33")));
 }
 
 TEST(RecordCodecTest, RecordsUnsafeToReplayAreDataLossWithoutTheirValues) {

@@ -10,6 +10,7 @@
 #include "client/src/http/http_metrics.h"
 #include "client/src/http/record_validation.h"
 #include "client/src/http/refresher.h"
+#include "client/src/http/variants.h"
 #include "client/src/rate_limited_log.h"
 #include "larder/http/conditional.h"
 #include "larder/http/key.h"
@@ -200,16 +201,11 @@ Response HttpCache::Lookup(Call& call) {
 // the store could not decode (kDataLoss) or that ValidateRecord refuses is counted as
 // operation="decode", logged without its values, and treated as a miss (the render replaces it).
 absl::StatusOr<std::optional<StoredResponse>> HttpCache::LookupServable(const Call& call) {
-  auto found =
-      store_->Lookup(call.policy.cache_namespace, call.key, ResponseStore::LookupPurpose::kServe);
-  absl::Status refused;
-  if (!found.ok()) {
-    if (found.status().code() != absl::StatusCode::kDataLoss) return found.status();
-    refused = found.status();
-  } else if (found->has_value()) {
-    refused = internal::ValidateRecord(**found);
-  }
-  if (refused.ok()) return found;
+  auto found = internal::LookupVariant(*store_, call.policy.cache_namespace, call.key, call.request,
+                                       ResponseStore::LookupPurpose::kServe);
+  if (found.ok()) return found;
+  if (found.status().code() != absl::StatusCode::kDataLoss) return found.status();
+  const absl::Status refused = found.status();
   metrics_->CountStoreError(RouteLabel(call.policy), "decode");
   log_->Log("decode",
             absl::StrCat("refused a stored HTTP record of route ", RouteLabel(call.policy), ": ",
@@ -227,12 +223,10 @@ Response HttpCache::ServeHit(Call& call, const StoredResponse& stored) {
 }
 
 std::optional<StoredResponse> HttpCache::LookupFresh(Call& call) {
-  auto found =
-      store_->Lookup(call.policy.cache_namespace, call.key, ResponseStore::LookupPurpose::kRecheck);
+  auto found = internal::LookupVariant(*store_, call.policy.cache_namespace, call.key, call.request,
+                                       ResponseStore::LookupPurpose::kRecheck);
   // A refused record was counted by the lookup that made this a miss; the render replaces it.
-  if (!found.ok() || !found->has_value() || !internal::ValidateRecord(**found).ok()) {
-    return std::nullopt;
-  }
+  if (!found.ok() || !found->has_value()) return std::nullopt;
   const Action action = Decide(call.request, call.policy, &(*found)->meta, call.now).action;
   if (action != Action::kServe && action != Action::kNotModified) return std::nullopt;
   return *std::move(*found);
@@ -284,10 +278,11 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
     ticket = coalescer_->Join(flight_key, /*may_lead=*/decision.store);
     if (ticket.flight != nullptr && !ticket.leader) {
       metrics_->CountCollapsed(RouteLabel(call.policy));
-      if (std::optional<StoredResponse> shared = ticket.flight->Wait()) {
+      std::optional<StoredResponse> shared = ticket.flight->Wait();
+      if (shared.has_value() && internal::VariantMatches(*shared, call.request)) {
         return ServeCollapsed(call, decision, *shared);
       }
-      ticket = {};  // Nothing shareable: render for ourselves.
+      ticket = {};  // Nothing shareable (or another variant): render for ourselves.
     }
   }
   LeaderGuard guard(coalescer_.get(), flight_key, ticket.leader ? ticket.flight : nullptr);
@@ -334,14 +329,15 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
   record.meta.etag = response.headers.Get("ETag").value_or("");
   record.meta.stored_at = now;
   record.meta.fresh_until = now + policy.ttl;
+  record.meta.variant = internal::VariantOf(response.headers, request);
   if (absl::Status replayable = internal::ValidateRecord(record); !replayable.ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "encode");
     log_->Log("encode", absl::StrCat("not storing a response of route ", RouteLabel(policy), ": ",
                                      replayable.message()));
     return std::nullopt;
   }
-  absl::Status status =
-      store_->Store(policy.cache_namespace, key, record, StorageTtl(policy), *tags);
+  absl::Status status = internal::StoreVariant(*store_, policy.cache_namespace, key, record,
+                                               StorageTtl(policy), *tags);
   if (!status.ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "store");
     return std::nullopt;

@@ -11,7 +11,9 @@ namespace larder::http::internal {
 namespace {
 
 constexpr absl::string_view kMagic = "LHR";
-constexpr char kVersion = '1';
+constexpr char kVersion = kRecordVersion;
+// Records of version '1' (no variant) are still read: they decode with an empty variant.
+constexpr char kVersionWithoutVariant = '1';
 
 void PutInt(std::string& out, uint64_t value, int bytes) {
   for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
@@ -77,6 +79,7 @@ std::string EncodeRecord(const StoredResponse& stored) {
   PutInt(out, static_cast<uint64_t>(absl::ToUnixMicros(stored.meta.stored_at)), 8);
   PutInt(out, static_cast<uint64_t>(absl::ToUnixMicros(stored.meta.fresh_until)), 8);
   PutString(out, stored.meta.etag);
+  PutString(out, stored.meta.variant);
   PutInt(out, stored.response.headers.size(), 4);
   for (const Headers::Field& field : stored.response.headers.fields()) {
     PutString(out, field.first);
@@ -91,15 +94,18 @@ absl::StatusOr<StoredResponse> DecodeRecord(absl::string_view bytes) {
   StoredResponse stored;
   uint64_t status = 0;
   if (!reader.Literal(kMagic)) return absl::DataLossError("not an HTTP response record");
-  if (bytes.size() > kMagic.size() && bytes[kMagic.size()] != kVersion) {
+  const char version = bytes.size() > kMagic.size() ? bytes[kMagic.size()] : '\0';
+  if (bytes.size() > kMagic.size() && version != kVersion && version != kVersionWithoutVariant) {
     return absl::DataLossError(
         absl::StrCat("an HTTP response record of unknown format version 0x",
                      absl::BytesToHexString(bytes.substr(kMagic.size(), 1))));
   }
-  if (!reader.Literal(absl::string_view(&kVersion, 1)) || !reader.Int(2, status) ||
+  const bool has_variant = version == kVersion;
+  if (!reader.Literal(absl::string_view(&version, 1)) || !reader.Int(2, status) ||
       !reader.Time(stored.meta.stored_at) || !reader.Time(stored.meta.fresh_until) ||
-      !reader.String(stored.meta.etag) || !ReadHeaders(reader, stored.response.headers) ||
-      !reader.String(stored.response.body) || !reader.done()) {
+      !reader.String(stored.meta.etag) || (has_variant && !reader.String(stored.meta.variant)) ||
+      !ReadHeaders(reader, stored.response.headers) || !reader.String(stored.response.body) ||
+      !reader.done()) {
     return absl::DataLossError("truncated or malformed HTTP response record");
   }
   stored.response.status = static_cast<int>(status);

@@ -1,5 +1,6 @@
 #include "client/src/http/record_validation.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -10,6 +11,8 @@ namespace larder::http::internal {
 namespace {
 
 constexpr size_t kMaxShownName = 64;
+// A variant is the 32 hex digits of a hash (variants.h).
+constexpr size_t kMaxVariantBytes = 32;
 
 // Fields this layer never stores (storable.cc drops or refuses them), so a record carrying one
 // was not written by it.
@@ -69,6 +72,12 @@ absl::Status ValidateField(const Headers::Field& field, size_t index) {
 absl::Status ValidateRecord(const StoredResponse& stored) {
   if (stored.response.status < 100 || stored.response.status > 599) {
     return absl::DataLossError("the status is outside 100-599");
+  }
+  if (stored.meta.variant.size() > kMaxVariantBytes ||
+      !std::all_of(stored.meta.variant.begin(), stored.meta.variant.end(),
+                   [](char c) { return absl::ascii_isxdigit(static_cast<unsigned char>(c)); })) {
+    return absl::DataLossError(
+        absl::StrCat("the variant is not 0-", kMaxVariantBytes, " hexadecimal digits"));
   }
   if (!IsFieldValue(stored.meta.etag)) {
     return absl::DataLossError("the stored ETag holds a control byte");

@@ -1,0 +1,102 @@
+#include "client/src/http/variants.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "client/src/http/record_validation.h"
+#include "larder/common/etag.h"
+#include "larder/common/limits.h"
+
+namespace larder::http::internal {
+namespace {
+
+constexpr absl::string_view kAbsent = "\x01";
+
+// 32 lowercase hex digits of the XXH3-128 hash of `text` (StrongEtagFor without its quotes).
+std::string HexHash(absl::string_view text) {
+  const std::string etag = StrongEtagFor(text);
+  return etag.substr(1, etag.size() - 2);
+}
+
+std::string NormaliseList(absl::string_view joined) {
+  std::vector<absl::string_view> members = absl::StrSplit(joined, ',');
+  for (absl::string_view& member : members) member = absl::StripAsciiWhitespace(member);
+  return std::string(absl::StripAsciiWhitespace(absl::StrJoin(members, ", ")));
+}
+
+}  // namespace
+
+std::vector<std::string> VaryNames(const Headers& response_headers) {
+  std::vector<std::string> names;
+  for (absl::string_view name : absl::StrSplit(response_headers.GetJoined("Vary"), ',')) {
+    name = absl::StripAsciiWhitespace(name);
+    if (!name.empty()) names.push_back(absl::AsciiStrToLower(name));
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+std::string NormalisedRequestValue(const Request& request, absl::string_view name) {
+  if (!request.headers.Has(name)) return std::string(kAbsent);
+  return NormaliseList(request.headers.GetJoined(name));
+}
+
+std::string VariantOf(const Headers& response_headers, const Request& request) {
+  const std::vector<std::string> names = VaryNames(response_headers);
+  if (names.empty() || (names.size() == 1 && names[0] == "*")) return "";
+  std::string text = "larder-http-variant/1\n";
+  for (const std::string& name : names) {
+    const std::string value = NormalisedRequestValue(request, name);
+    absl::StrAppend(&text, name.size(), ":", name, value.size(), ":", value, "\n");
+  }
+  return HexHash(text);
+}
+
+bool VariantMatches(const StoredResponse& stored, const Request& request) {
+  const std::vector<std::string> names = VaryNames(stored.response.headers);
+  if (names.empty()) return true;
+  if (std::find(names.begin(), names.end(), "*") != names.end()) return false;
+  return stored.meta.variant == VariantOf(stored.response.headers, request);
+}
+
+std::string VariantKey(absl::string_view base_key, absl::string_view variant) {
+  std::string key = absl::StrCat(base_key, "~", variant);
+  if (key.size() > limits::kMaxKeyBytes) key = HexHash(key);
+  return key;
+}
+
+absl::StatusOr<std::optional<StoredResponse>> LookupVariant(ResponseStore& store,
+                                                            absl::string_view cache_namespace,
+                                                            absl::string_view base_key,
+                                                            const Request& request,
+                                                            ResponseStore::LookupPurpose purpose) {
+  auto found = store.Lookup(cache_namespace, base_key, purpose);
+  if (!found.ok() || !found->has_value()) return found;
+  if (absl::Status valid = ValidateRecord(**found); !valid.ok()) return valid;
+  if (VariantMatches(**found, request)) return found;
+  const std::string variant = VariantOf((*found)->response.headers, request);
+  if (variant.empty()) return std::optional<StoredResponse>();  // Vary: *
+  found = store.Lookup(cache_namespace, VariantKey(base_key, variant),
+                       ResponseStore::LookupPurpose::kRecheck);
+  if (!found.ok() || !found->has_value()) return found;
+  if (absl::Status valid = ValidateRecord(**found); !valid.ok()) return valid;
+  if (!VariantMatches(**found, request)) return std::optional<StoredResponse>();
+  return found;
+}
+
+absl::Status StoreVariant(ResponseStore& store, absl::string_view cache_namespace,
+                          absl::string_view base_key, const StoredResponse& record,
+                          absl::Duration ttl, const std::vector<std::string>& tags) {
+  if (!record.meta.variant.empty()) {
+    absl::Status stored =
+        store.Store(cache_namespace, VariantKey(base_key, record.meta.variant), record, ttl, tags);
+    if (!stored.ok()) return stored;
+  }
+  return store.Store(cache_namespace, base_key, record, ttl, tags);
+}
+
+}  // namespace larder::http::internal
