@@ -12,11 +12,13 @@
 // Aborts when:
 //  - DefaultCacheKey is not 32 lowercase hex digits of the canonical text's hash (key.h);
 //  - the canonical text does not decode back, from both ends, to the method (HEAD as GET), the
-//    lower-cased host, the path, the canonical query and each Vary name's joined values, when
-//    method, host and header values hold no '\n' (HTTP forbids it there, not in a decoded path):
+//    scheme, the lower-cased host, the path, the canonical query and each Vary name's joined
+//    values, when method, host and header values hold no '\n' (HTTP forbids it there, not in a
+//    decoded path):
 //    so no two requests that differ in what counts share a key;
 //  - the key changes with what must not count: HEAD for GET, the case of the host and of header
-//    names, the order, case and repetition of Vary names, the order of query parameters, a
+//    names, the order, case and repetition of Vary names, the order of differently named query
+//    parameters, a
 //    header not in Vary; or CanonicalQuery is not idempotent, or keeps an undeclared name;
 //  - PathTag is not a valid tag (1-256 bytes), "path:" + path for paths up to 250 bytes, else
 //    "path:#" + 32 hex digits;
@@ -157,16 +159,17 @@ void CheckDecodesBack(const Input& input, const std::string& text) {
   const std::vector<std::string> names = SortedVaryNames(input.vary);
   const std::vector<absl::string_view> lines = absl::StrSplit(text, '\n');
   const size_t tail = names.size() + 2;  // The query, the names, and "" after the last '\n'.
-  if (lines.size() < 4 + tail || !lines.back().empty()) Fail("canonical text has too few lines");
+  if (lines.size() < 5 + tail || !lines.back().empty()) Fail("canonical text has too few lines");
   const http::Request& request = input.request;
   const absl::string_view method =
       request.method == "HEAD" ? absl::string_view("GET") : absl::string_view(request.method);
-  if (lines[0] != "larder-http-key/1" || lines[1] != method ||
-      lines[2] != absl::AsciiStrToLower(request.host)) {
-    Fail("canonical text: header, method or host line is wrong");
+  if (lines[0] != "larder-http-key/2" || lines[1] != method ||
+      lines[2] != absl::AsciiStrToLower(request.scheme) ||
+      lines[3] != absl::AsciiStrToLower(request.host)) {
+    Fail("canonical text: header, method, scheme or host line is wrong");
   }
   const size_t query_line = lines.size() - tail;
-  const std::vector<absl::string_view> path(lines.begin() + 3, lines.begin() + query_line);
+  const std::vector<absl::string_view> path(lines.begin() + 4, lines.begin() + query_line);
   if (absl::StrJoin(path, "\n") != request.path) Fail("canonical text: the path is not the path");
   if (lines[query_line] != http::CanonicalQuery(request.query, std::nullopt)) {
     Fail("canonical text: the query line is not the canonical query");
@@ -179,6 +182,17 @@ void CheckDecodesBack(const Input& input, const std::string& text) {
 
 std::string KeyOf(const http::Request& request, const std::vector<std::string>& vary) {
   return http::DefaultCacheKey(request, http::KeyOptions{vary, std::nullopt});
+}
+
+// Whether no query parameter name repeats: only then does their order not count (the values of
+// a repeated name keep their order in the key).
+bool DistinctQueryNames(absl::string_view query) {
+  const std::string canonical = http::CanonicalQuery(query, std::nullopt);  // Sorted by name.
+  std::vector<absl::string_view> names;
+  for (absl::string_view pair : absl::StrSplit(canonical, '&', absl::SkipEmpty())) {
+    names.push_back(pair.substr(0, pair.find('=')));
+  }
+  return std::adjacent_find(names.begin(), names.end()) == names.end();
 }
 
 // Changes that must not change the key, each applied to a copy of the request or Vary list.
@@ -197,7 +211,7 @@ void CheckKeyInvariance(const Input& input, const std::string& key) {
   }
   recased.headers.Add("X-Fuzz-Unlisted", "1");
   std::vector<absl::string_view> parts = absl::StrSplit(request.query, '&');
-  std::reverse(parts.begin(), parts.end());
+  if (DistinctQueryNames(request.query)) std::reverse(parts.begin(), parts.end());
   recased.query = absl::StrJoin(parts, "&");
   std::vector<std::string> vary(input.vary.rbegin(), input.vary.rend());
   for (const std::string& name : input.vary) vary.push_back(absl::AsciiStrToUpper(name));
