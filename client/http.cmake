@@ -10,6 +10,7 @@ add_library(larder_http STATIC
   src/http/coalescer.cc
   src/http/conditional.cc
   src/http/decide.cc
+  src/http/freshness.cc
   src/http/headers.cc
   src/http/http_cache.cc
   src/http/http_metrics.cc

@@ -1,5 +1,6 @@
 #include "larder/http/cache_control.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -65,11 +66,12 @@ void SetOnce(std::optional<absl::Duration>& field, std::optional<absl::Duration>
   if (!field.has_value()) field = value;
 }
 
-// Response-side: a malformed value still counts, as zero (stale).
+// Response-side: a malformed value still counts, as zero (stale); of conflicting duplicates the
+// most restrictive (shortest) wins (RFC 9111 section 4.2.1).
 void SetResponseDelta(std::optional<absl::Duration>& field, const CacheDirective& directive) {
-  if (field.has_value()) return;
   std::optional<absl::Duration> value = ParseDeltaSeconds(directive);
-  field = value.has_value() ? value : absl::ZeroDuration();
+  const absl::Duration parsed = value.has_value() ? *value : absl::ZeroDuration();
+  field = field.has_value() ? std::min(*field, parsed) : parsed;
 }
 
 void AppendDelta(std::vector<std::string>& parts, absl::string_view name,

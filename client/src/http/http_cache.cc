@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/src/http/cache_key.h"
 #include "client/src/http/coalescer.h"
+#include "client/src/http/freshness.h"
 #include "client/src/http/http_metrics.h"
 #include "client/src/http/record_validation.h"
 #include "client/src/http/refresher.h"
@@ -181,8 +182,10 @@ Response HttpCache::Lookup(Call& call) {
     }
     stored = *std::move(found);
   }
-  const Decision decision =
+  Decision decision =
       Decide(call.request, call.policy, stored.has_value() ? &stored->meta : nullptr, call.now);
+  if (stored.has_value())
+    decision = internal::ApplyStoredDirectives(decision, call.request, *stored);
   switch (decision.action) {
     case Action::kServe:
     case Action::kNotModified:
@@ -227,7 +230,10 @@ std::optional<StoredResponse> HttpCache::LookupFresh(Call& call) {
                                        ResponseStore::LookupPurpose::kRecheck);
   // A refused record was counted by the lookup that made this a miss; the render replaces it.
   if (!found.ok() || !found->has_value()) return std::nullopt;
-  const Action action = Decide(call.request, call.policy, &(*found)->meta, call.now).action;
+  const Action action =
+      internal::ApplyStoredDirectives(Decide(call.request, call.policy, &(*found)->meta, call.now),
+                                      call.request, **found)
+          .action;
   if (action != Action::kServe && action != Action::kNotModified) return std::nullopt;
   return *std::move(*found);
 }
@@ -302,7 +308,9 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
   Response response = *std::move(rendered.response);
   EnsureEtag(response);
   std::optional<StoredResponse> kept;
-  if (decision.store) kept = StoreRendered(call.request, call.policy, call.key, response);
+  if (decision.store) {
+    kept = StoreRendered(call.request, call.policy, call.key, response, call.now);
+  }
   Delivery delivery;
   delivery.cache_result = "MISS";
   delivery.status.forward = decision.forward;
@@ -314,21 +322,26 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
 std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
                                                        const RoutePolicy& policy,
                                                        const std::string& key,
-                                                       const Response& response) {
+                                                       const Response& response,
+                                                       absl::Time request_time) {
   if (!CheckStorable(request, response, policy).storable) return std::nullopt;
+  const absl::Time now = clock_->Now();
+  const internal::Freshness freshness =
+      internal::ComputeFreshness(response, policy, request_time, now);
+  if (!freshness.storable) return std::nullopt;
   absl::StatusOr<std::vector<std::string>> tags = TagsFor(request, policy);
   if (!tags.ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "tags");
     return std::nullopt;
   }
-  const absl::Time now = clock_->Now();
   StoredResponse record;
   record.response.status = response.status;
   record.response.headers = StorableHeaders(response.headers, options_.outgoing.cache_header);
   record.response.body = response.body;
   record.meta.etag = response.headers.Get("ETag").value_or("");
-  record.meta.stored_at = now;
-  record.meta.fresh_until = now + policy.ttl;
+  // now - stored_at is the current age (RFC 9111 section 4.2.3).
+  record.meta.stored_at = now - freshness.corrected_initial_age;
+  record.meta.fresh_until = record.meta.stored_at + freshness.lifetime;
   record.meta.variant = internal::VariantOf(response.headers, request);
   if (absl::Status replayable = internal::ValidateRecord(record); !replayable.ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "encode");
@@ -336,8 +349,10 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
                                      replayable.message()));
     return std::nullopt;
   }
-  absl::Status status = internal::StoreVariant(*store_, policy.cache_namespace, key, record,
-                                               StorageTtl(policy), *tags);
+  const absl::Duration keep = record.meta.fresh_until - now +
+                              std::max(policy.stale_while_revalidate, policy.stale_if_error);
+  absl::Status status =
+      internal::StoreVariant(*store_, policy.cache_namespace, key, record, keep, *tags);
   if (!status.ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "store");
     return std::nullopt;
@@ -378,13 +393,15 @@ Response HttpCache::ServeStale(Call& call, const StoredResponse& stored) {
 
 void HttpCache::Refresh(const Request& request, const RoutePolicy& policy, const std::string& key,
                         RouteHandler& handler) {
+  const absl::Time request_time = clock_->Now();
   Rendered rendered = RenderSafely(handler);
   if (rendered.failed()) {
     metrics_->CountRefresh(RouteLabel(policy), "failed");
     return;
   }
   EnsureEtag(*rendered.response);
-  const bool stored = StoreRendered(request, policy, key, *rendered.response).has_value();
+  const bool stored =
+      StoreRendered(request, policy, key, *rendered.response, request_time).has_value();
   metrics_->CountRefresh(RouteLabel(policy), stored ? "stored" : "not_stored");
 }
 

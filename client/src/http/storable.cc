@@ -22,9 +22,8 @@ StoreVerdict No(std::string reason) { return StoreVerdict{false, std::move(reaso
 bool IsDropped(absl::string_view name, const std::vector<std::string>& connection_named,
                absl::string_view cache_header) {
   static constexpr const char* kDropped[] = {
-      "Connection", "Keep-Alive",   "Transfer-Encoding", "TE",
-      "Trailer",    "Upgrade",      "Content-Length",    "Age",
-      "Date",       "Cache-Status", "Set-Cookie",        "Set-Cookie2",
+      "Connection",     "Keep-Alive", "Transfer-Encoding", "TE",         "Trailer",     "Upgrade",
+      "Content-Length", "Age",        "Cache-Status",      "Set-Cookie", "Set-Cookie2",
   };
   for (const char* dropped : kDropped) {
     if (HeaderNameEquals(name, dropped)) return true;

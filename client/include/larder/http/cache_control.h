@@ -9,7 +9,8 @@
 // quoted; spaces around ',' and '=' are tolerated; unknown directives are ignored. A malformed
 // delta-seconds value makes a request directive absent and a response max-age / s-maxage zero
 // (RFC 9111 section 4.2.1: treat such a response as stale). Values above 2^31 seconds clamp to
-// 2^31 (section 1.2.2). The first occurrence of a repeated directive wins.
+// 2^31 (section 1.2.2). The first occurrence of a repeated request directive wins; of repeated
+// response max-age / s-maxage values the most restrictive (shortest) wins (section 4.2.1).
 #pragma once
 
 #include <optional>

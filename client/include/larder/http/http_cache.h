@@ -119,7 +119,8 @@ class HttpCache {
                        absl::string_view label);
   Response Finish(Call& call, Response response, const Delivery& delivery, absl::string_view label);
   std::optional<StoredResponse> StoreRendered(const Request& request, const RoutePolicy& policy,
-                                              const std::string& key, const Response& response);
+                                              const std::string& key, const Response& response,
+                                              absl::Time request_time);
   void Refresh(const Request& request, const RoutePolicy& policy, const std::string& key,
                RouteHandler& handler);
   void InvalidateAfterWrite(const Call& call, const Response& response);

@@ -41,6 +41,18 @@ struct ClientDirectives {
   bool must_revalidate = false;  // Default: false.
 };
 
+// Where the lifetime of a stored response comes from.
+enum class FreshnessSource {
+  // RoutePolicy::ttl, shortened by the response's own lifetime (s-maxage, max-age, Expires)
+  // when that is shorter.
+  kPolicy,
+  // The response (RFC 9111 section 4.2.1): s-maxage, then max-age, then Expires - Date, then
+  // 10% of Date - Last-Modified for heuristically cacheable statuses (section 4.2.2); capped
+  // at RoutePolicy::ttl. A response with none of these is not stored. For routes in front of
+  // an upstream that states its own freshness.
+  kResponse,
+};
+
 // A check that runs before any cached response may be served (authentication, API keys, rate
 // limits). Returning a response short-circuits the request with it; nullopt lets it through.
 using Check = std::function<std::optional<Response>(const Request&)>;
@@ -55,8 +67,12 @@ struct RoutePolicy {
   std::string route;
   // The larder namespace (1-limits::kMaxNamespaceBytes of [A-Za-z0-9_.-]). Default: "http".
   std::string cache_namespace = "http";
-  // How long a stored response is fresh. Default: 60 s.
+  // How long a stored response is fresh (kPolicy), or the longest it may be (kResponse). In
+  // both modes the response's own no-store, private, no-cache (not stored: revalidation is not
+  // implemented) and a shorter lifetime win. Default: 60 s.
   absl::Duration ttl = absl::Seconds(60);
+  // Where freshness comes from. Default: kPolicy.
+  FreshnessSource freshness = FreshnessSource::kPolicy;
   // Request headers the response depends on: part of the key and sent as Vary. Default: none.
   std::vector<std::string> vary;
   // Query parameters kept in the default key; nullopt keeps all. Default: nullopt.

@@ -22,9 +22,12 @@ struct Response {
 struct StoredMeta {
   // The quoted entity tag clients validate against (weak or strong).
   std::string etag;
-  // When the response was rendered and stored.
+  // When the response was generated: the time it was stored minus its corrected initial age
+  // (RFC 9111 section 4.2.3: the upstream's Age and Date, and the handler's delay), so that
+  // now - stored_at is its current age, sent as Age.
   absl::Time stored_at = absl::InfinitePast();
-  // Until when it may be served without revalidation (stored_at + the route's ttl).
+  // Until when it may be served without revalidation: stored_at + its freshness lifetime (the
+  // route's ttl or the response's own, see RoutePolicy::freshness).
   absl::Time fresh_until = absl::InfinitePast();
   // Which variant of the URL this is when the response carries Vary: the hash of the request's
   // values of the Vary headers it was rendered for (variants.h). Empty without Vary.

@@ -32,9 +32,10 @@ StoreVerdict CheckStorable(const Request& request, const Response& response,
                            const RoutePolicy& policy);
 
 // The headers kept with a stored response: all but hop-by-hop fields (Connection and those it
-// names, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade, Proxy-*), Content-Length, Age,
-// Date, Set-Cookie / Set-Cookie2 (never replayed to another client), and this layer's own
-// X-Cache / Cache-Status (named by `cache_header`).
+// names, Keep-Alive, Transfer-Encoding, TE, Trailer, Upgrade, Proxy-*), Content-Length, Age
+// (recomputed when served; the upstream's goes into the corrected initial age), Set-Cookie /
+// Set-Cookie2 (never replayed to another client), and this layer's own X-Cache / Cache-Status
+// (named by `cache_header`).
 Headers StorableHeaders(const Headers& headers, absl::string_view cache_header);
 
 }  // namespace larder::http
