@@ -112,7 +112,10 @@ INSTANTIATE_TEST_SUITE_P(Rfc9110, HttpDateFormatsTest,
                                            "Sunday, 06-Nov-94 08:49:37 GMT",  // RFC 850
                                            "Sun Nov  6 08:49:37 1994",        // asctime
                                            "Sun Nov 06 08:49:37 1994",        // asctime, 2DIGIT
-                                           "  Sun, 06 Nov 1994 08:49:37 GMT\t"));
+                                           "  Sun, 06 Nov 1994 08:49:37 GMT\t"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return "Form" + std::to_string(info.index);
+                         });
 
 class InvalidHttpDateTest : public ::testing::TestWithParam<std::string> {};
 
@@ -142,7 +145,10 @@ INSTANTIATE_TEST_SUITE_P(
                       "Sun Nov  6 08:49:37 94", "Sun Nov  6 08:49:37 1994 GMT",
                       "Sun Nov 6  08:49:37 1994", "Sun Nov  6 08:49:37  994", "infinite-future",
                       std::string("Sun, 06 Nov 1994 08:49:37 GMT") + '\0',
-                      std::string(100000, 'S')));
+                      std::string(100000, 'S')),
+    [](const ::testing::TestParamInfo<std::string>& info) {
+      return "Form" + std::to_string(info.index);  // The values hold spaces, NUL, 100 KB.
+    });
 
 TEST(HttpDateTest, TwoDigitYearMoreThanFiftyYearsAheadIsInThePast) {
   const absl::Time now = At(2026, 11, 30, 12);
