@@ -11,6 +11,7 @@
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/server_builder.h"
+#include "larder/common/limits.h"
 #include "larder/common/status_macros.h"
 
 #ifndef LARDER_VERSION
@@ -90,10 +91,12 @@ absl::Status LarderServer::StartGrpc() {
   // No channelz service is served, so its per-call and per-socket counters are pure cost.
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
   // Room for the largest value plus its key, tags and framing; and for the largest response.
-  builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<int64_t>(
-      options_.handler.max_value_bytes + (1 << 20), std::numeric_limits<int>::max())));
-  builder.SetMaxSendMessageSize(static_cast<int>(std::min<int64_t>(
-      options_.handler.max_response_bytes + (1 << 20), std::numeric_limits<int>::max())));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(
+      std::min<int64_t>(options_.handler.max_value_bytes + limits::kMessageOverheadBytes,
+                        std::numeric_limits<int>::max())));
+  builder.SetMaxSendMessageSize(static_cast<int>(
+      std::min<int64_t>(options_.handler.max_response_bytes + limits::kMessageOverheadBytes,
+                        std::numeric_limits<int>::max())));
   builder.RegisterService(service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || port == 0) {

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "larder/common/limits.h"
 
 namespace larder::server {
 namespace {
@@ -49,12 +50,12 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     return Invalid("--default-ttl", absl::StrCat("must be set and at most --max-ttl (",
                                                  absl::FormatDuration(handler.max_ttl), ")"));
   }
-  if (handler.max_value_bytes < 1 || handler.max_value_bytes > (int64_t{1} << 30)) {
-    return Invalid("--max-value-bytes",
-                   absl::StrCat("must be 1 to 1073741824, got ", handler.max_value_bytes));
+  if (handler.max_value_bytes < 1 || handler.max_value_bytes > limits::kMaxMaxValueBytes) {
+    return Invalid("--max-value-bytes", absl::StrCat("must be 1 to ", limits::kMaxMaxValueBytes,
+                                                     ", got ", handler.max_value_bytes));
   }
   if (handler.max_response_bytes < handler.max_value_bytes ||
-      handler.max_response_bytes > (int64_t{2} << 30) - (int64_t{1} << 20)) {
+      handler.max_response_bytes > (int64_t{2} << 30) - limits::kMessageOverheadBytes) {
     return Invalid("--max-response-bytes",
                    absl::StrCat("must be --max-value-bytes (", handler.max_value_bytes,
                                 ") to 2 GiB - 1 MiB, got ", handler.max_response_bytes));
