@@ -14,6 +14,7 @@ add_library(larder_http STATIC
   src/http/headers.cc
   src/http/http_cache.cc
   src/http/http_metrics.cc
+  src/http/invalidation.cc
   src/http/key.cc
   src/http/larder_response_store.cc
   src/http/local_response_store.cc

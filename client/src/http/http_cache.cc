@@ -9,6 +9,7 @@
 #include "client/src/http/coalescer.h"
 #include "client/src/http/freshness.h"
 #include "client/src/http/http_metrics.h"
+#include "client/src/http/invalidation.h"
 #include "client/src/http/record_validation.h"
 #include "client/src/http/refresher.h"
 #include "client/src/http/variants.h"
@@ -78,15 +79,6 @@ absl::StatusOr<std::vector<std::string>> TagsFor(const Request& request,
 
 std::string FlightKey(const RoutePolicy& policy, const std::string& key) {
   return policy.cache_namespace + "\n" + key;
-}
-
-// The path of a Location / Content-Location on this origin ("/a/b?x" -> "/a/b"), or "".
-std::string LocalPath(const std::optional<std::string>& location) {
-  if (!location.has_value() || location->empty() || (*location)[0] != '/' ||
-      (location->size() > 1 && (*location)[1] == '/')) {
-    return "";
-  }
-  return location->substr(0, location->find_first_of("?#"));
 }
 
 // Finishes the coalesced flight of a leader exactly once, even when the handler throws.
@@ -250,8 +242,7 @@ Response HttpCache::Bypass(Call& call, Forward forward, absl::string_view detail
 
 Response HttpCache::HandleWrite(Call& call) {
   Response response = call.handler.Render();
-  const bool success = response.status >= 200 && response.status <= 299;
-  if (call.policy.invalidate_on_write && IsInvalidatingMethod(call.request) && success) {
+  if (call.policy.invalidate_on_write && internal::InvalidatesOnWrite(call.request, response)) {
     InvalidateAfterWrite(call, response);
   }
   CacheStatus status;
@@ -262,12 +253,7 @@ Response HttpCache::HandleWrite(Call& call) {
 }
 
 void HttpCache::InvalidateAfterWrite(const Call& call, const Response& response) {
-  std::vector<std::string> paths = {call.request.path};
-  for (const char* header : {"Location", "Content-Location"}) {
-    std::string path = LocalPath(response.headers.Get(header));
-    if (!path.empty() && path != call.request.path) paths.push_back(std::move(path));
-  }
-  for (const std::string& path : paths) {
+  for (const std::string& path : internal::InvalidatedPaths(call.request, response)) {
     if (!InvalidatePath(call.policy.cache_namespace, path).ok()) {
       metrics_->CountStoreError(RouteLabel(call.policy), "invalidate");
     }
