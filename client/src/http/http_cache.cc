@@ -26,6 +26,8 @@ struct HttpCache::Call {
   RouteHandler& handler;
   absl::Time now;
   std::string key;
+  // The invalidation generation when the request arrived (see HttpCache::generation_).
+  uint64_t generation = 0;
 };
 
 namespace {
@@ -157,7 +159,7 @@ Response HttpCache::Handle(const Request& request, const RoutePolicy& policy,
       return *std::move(answer);
     }
   }
-  Call call{request, policy, handler, clock_->Now(), ""};
+  Call call{request, policy, handler, clock_->Now(), "", generation_.load()};
   if (!IsCacheableMethod(request)) return HandleWrite(call);
   return Lookup(call);
 }
@@ -295,7 +297,8 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
   EnsureEtag(response);
   std::optional<StoredResponse> kept;
   if (decision.store) {
-    kept = StoreRendered(call.request, call.policy, call.key, response, call.now);
+    kept =
+        StoreRendered(call.request, call.policy, call.key, response, {call.now, call.generation});
   }
   Delivery delivery;
   delivery.cache_result = "MISS";
@@ -305,30 +308,43 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
   return Finish(call, std::move(response), delivery, "miss");
 }
 
-std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
-                                                       const RoutePolicy& policy,
-                                                       const std::string& key,
-                                                       const Response& response,
-                                                       absl::Time request_time) {
-  if (!CheckStorable(request, response, policy).storable) return std::nullopt;
-  const absl::Time now = clock_->Now();
-  const internal::Freshness freshness =
-      internal::ComputeFreshness(response, policy, request_time, now);
-  if (!freshness.storable) return std::nullopt;
-  absl::StatusOr<std::vector<std::string>> tags = TagsFor(request, policy);
-  if (!tags.ok()) {
-    metrics_->CountStoreError(RouteLabel(policy), "tags");
-    return std::nullopt;
-  }
+namespace {
+
+// The record kept for `response`, fresh as `freshness` says from `now`.
+StoredResponse BuildRecord(const Request& request, const Response& response,
+                           const internal::Freshness& freshness, absl::Time now,
+                           absl::string_view cache_header) {
   StoredResponse record;
   record.response.status = response.status;
-  record.response.headers = StorableHeaders(response.headers, options_.outgoing.cache_header);
+  record.response.headers = StorableHeaders(response.headers, cache_header);
   record.response.body = response.body;
   record.meta.etag = response.headers.Get("ETag").value_or("");
   // now - stored_at is the current age (RFC 9111 section 4.2.3).
   record.meta.stored_at = now - freshness.corrected_initial_age;
   record.meta.fresh_until = record.meta.stored_at + freshness.lifetime;
   record.meta.variant = internal::VariantOf(response.headers, request);
+  return record;
+}
+
+}  // namespace
+
+std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
+                                                       const RoutePolicy& policy,
+                                                       const std::string& key,
+                                                       const Response& response,
+                                                       const RenderStart& start) {
+  if (!CheckStorable(request, response, policy).storable) return std::nullopt;
+  const absl::Time now = clock_->Now();
+  const internal::Freshness freshness =
+      internal::ComputeFreshness(response, policy, start.request_time, now);
+  if (!freshness.storable) return std::nullopt;
+  absl::StatusOr<std::vector<std::string>> tags = TagsFor(request, policy);
+  if (!tags.ok()) {
+    metrics_->CountStoreError(RouteLabel(policy), "tags");
+    return std::nullopt;
+  }
+  StoredResponse record =
+      BuildRecord(request, response, freshness, now, options_.outgoing.cache_header);
   if (absl::Status replayable = internal::ValidateRecord(record); !replayable.ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "encode");
     log_->Log("encode", absl::StrCat("not storing a response of route ", RouteLabel(policy), ": ",
@@ -337,13 +353,30 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
   }
   const absl::Duration keep = record.meta.fresh_until - now +
                               std::max(policy.stale_while_revalidate, policy.stale_if_error);
-  absl::Status status =
-      internal::StoreVariant(*store_, policy.cache_namespace, key, record, keep, *tags);
-  if (!status.ok()) {
-    metrics_->CountStoreError(RouteLabel(policy), "store");
+  if (!StoreUnlessInvalidated(policy, key, record, keep, *tags, start.generation)) {
     return std::nullopt;
   }
   return record;
+}
+
+// A render never stores over an invalidation this process made after the render started: the
+// generation is checked before storing, and again after, removing what was just stored (the
+// key and its variants) when an invalidation ran meanwhile.
+bool HttpCache::StoreUnlessInvalidated(const RoutePolicy& policy, const std::string& key,
+                                       const StoredResponse& record, absl::Duration keep,
+                                       const std::vector<std::string>& tags, uint64_t generation) {
+  if (generation_.load() != generation) return false;
+  absl::Status status =
+      internal::StoreVariant(*store_, policy.cache_namespace, key, record, keep, tags);
+  if (!status.ok()) {
+    metrics_->CountStoreError(RouteLabel(policy), "store");
+    return false;
+  }
+  if (generation_.load() == generation) return true;
+  if (!store_->InvalidatePrefix(policy.cache_namespace, key).ok()) {
+    metrics_->CountStoreError(RouteLabel(policy), "invalidate");
+  }
+  return false;
 }
 
 Response HttpCache::ServeCollapsed(Call& call, const Decision& decision,
@@ -365,10 +398,11 @@ Response HttpCache::ServeStale(Call& call, const StoredResponse& stored) {
       decision.stale_if_error = true;
       return Miss(call, decision, stored);
     }
-    const auto scheduled =
-        refresher_->Schedule(FlightKey(call.policy, call.key),
-                             [this, request = call.request, policy = call.policy, key = call.key,
-                              detached] { Refresh(request, policy, key, *detached); });
+    const auto scheduled = refresher_->Schedule(
+        FlightKey(call.policy, call.key), [this, request = call.request, policy = call.policy,
+                                           key = call.key, generation = call.generation, detached] {
+          Refresh(request, policy, key, generation, *detached);
+        });
     if (scheduled == internal::Refresher::Scheduled::kQueueFull) {
       metrics_->CountRefresh(RouteLabel(call.policy), "skipped");
     }
@@ -378,16 +412,15 @@ Response HttpCache::ServeStale(Call& call, const StoredResponse& stored) {
 }
 
 void HttpCache::Refresh(const Request& request, const RoutePolicy& policy, const std::string& key,
-                        RouteHandler& handler) {
-  const absl::Time request_time = clock_->Now();
+                        uint64_t generation, RouteHandler& handler) {
+  const RenderStart start{clock_->Now(), generation};
   Rendered rendered = RenderSafely(handler);
   if (rendered.failed()) {
     metrics_->CountRefresh(RouteLabel(policy), "failed");
     return;
   }
   EnsureEtag(*rendered.response);
-  const bool stored =
-      StoreRendered(request, policy, key, *rendered.response, request_time).has_value();
+  const bool stored = StoreRendered(request, policy, key, *rendered.response, start).has_value();
   metrics_->CountRefresh(RouteLabel(policy), stored ? "stored" : "not_stored");
 }
 
@@ -415,11 +448,13 @@ Response HttpCache::Finish(Call& call, Response response, const Delivery& delive
 
 absl::StatusOr<int64_t> HttpCache::InvalidateTag(absl::string_view cache_namespace,
                                                  absl::string_view tag) {
+  generation_.fetch_add(1);
   return store_->InvalidateTag(cache_namespace, tag);
 }
 
 absl::StatusOr<int64_t> HttpCache::InvalidatePath(absl::string_view cache_namespace,
                                                   absl::string_view path) {
+  generation_.fetch_add(1);
   return store_->InvalidateTag(cache_namespace, PathTag(path));
 }
 

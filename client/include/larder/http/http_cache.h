@@ -15,11 +15,13 @@
 // logged (rate-limited, without its values) and treated as a miss that the render replaces.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -118,11 +120,20 @@ class HttpCache {
   Response ServeStored(Call& call, const StoredResponse& stored, Delivery delivery,
                        absl::string_view label);
   Response Finish(Call& call, Response response, const Delivery& delivery, absl::string_view label);
+  // When a render started: its request time (RFC 9111 section 4.2.3) and the invalidation
+  // generation then.
+  struct RenderStart {
+    absl::Time request_time;
+    uint64_t generation = 0;
+  };
   std::optional<StoredResponse> StoreRendered(const Request& request, const RoutePolicy& policy,
                                               const std::string& key, const Response& response,
-                                              absl::Time request_time);
+                                              const RenderStart& start);
+  bool StoreUnlessInvalidated(const RoutePolicy& policy, const std::string& key,
+                              const StoredResponse& record, absl::Duration keep,
+                              const std::vector<std::string>& tags, uint64_t generation);
   void Refresh(const Request& request, const RoutePolicy& policy, const std::string& key,
-               RouteHandler& handler);
+               uint64_t generation, RouteHandler& handler);
   void InvalidateAfterWrite(const Call& call, const Response& response);
 
   std::shared_ptr<ResponseStore> store_;
@@ -132,6 +143,9 @@ class HttpCache {
   // Refused records and renders, one line per minute per cause at most.
   std::unique_ptr<client::internal::RateLimitedLog> log_;
   std::unique_ptr<internal::Coalescer> coalescer_;
+  // Bumped by every invalidation of this process (InvalidateTag, InvalidatePath, writes); a
+  // render stores only when it is unchanged since the request arrived.
+  std::atomic<uint64_t> generation_{0};
   // Last: destroyed first, so refreshes never outlive what they use.
   std::unique_ptr<internal::Refresher> refresher_;
 };
