@@ -20,6 +20,8 @@ struct DecideCase {
   absl::Duration swr = absl::ZeroDuration();
   absl::Duration sie = absl::ZeroDuration();
   bool shared = false;
+  // The old behaviour these cases describe: request refreshes honoured.
+  bool honor_client_refresh = true;
   Action action = Action::kServe;
   Forward forward = Forward::kNone;
   bool store = false;
@@ -40,6 +42,7 @@ TEST_P(DecideTest, Decides) {
   policy.stale_while_revalidate = c.swr;
   policy.stale_if_error = c.sie;
   policy.shared = c.shared;
+  policy.honor_client_refresh = c.honor_client_refresh;
   StoredMeta meta;
   meta.etag = "\"v1\"";
   meta.stored_at = kStoredAt;
@@ -197,13 +200,53 @@ TEST(DecideTest, ActionLabelsAreTheMetricValues) {
   EXPECT_EQ(ActionLabel(Action::kBypass), "bypass");
 }
 
-TEST(DecideTest, UriMissCoalescesButRequestRefreshDoesNot) {
+TEST(DecideTest, UriMissAndHonouredRequestRefreshBothCoalesce) {
   Request request;
   request.method = "GET";
   RoutePolicy policy;
+  policy.honor_client_refresh = true;
   EXPECT_TRUE(Decide(request, policy, nullptr, kStoredAt).coalesce);
   request.headers.Add("Cache-Control", "no-cache");
-  EXPECT_FALSE(Decide(request, policy, nullptr, kStoredAt).coalesce);
+  EXPECT_TRUE(Decide(request, policy, nullptr, kStoredAt).coalesce);
+}
+
+TEST(DecideTest, ClientRefreshDirectivesAreIgnoredByDefault) {
+  RoutePolicy policy;
+  StoredMeta meta;
+  meta.stored_at = kStoredAt;
+  meta.fresh_until = kStoredAt + kTtl;
+  for (Headers headers :
+       {Headers{{"Cache-Control", "no-cache"}}, Headers{{"Cache-Control", "max-age=0"}},
+        Headers{{"Pragma", "no-cache"}}, Headers{{"Cache-Control", "min-fresh=60"}}}) {
+    Request request;
+    request.method = "GET";
+    request.headers = headers;
+    EXPECT_TRUE(NeedsLookup(request, policy));
+    EXPECT_EQ(Decide(request, policy, &meta, kStoredAt + absl::Seconds(1)).action, Action::kServe)
+        << headers.fields()[0].second;
+  }
+}
+
+TEST(DecideTest, MaxStaleServesAStaleResponseWithoutStaleWhileRevalidate) {
+  RoutePolicy policy;
+  StoredMeta meta;
+  meta.stored_at = kStoredAt;
+  meta.fresh_until = kStoredAt + kTtl;
+  Request request;
+  request.method = "GET";
+  request.headers = {{"Cache-Control", "max-stale=10"}};
+  const Decision stale = Decide(request, policy, &meta, kStoredAt + kTtl + absl::Seconds(5));
+  EXPECT_EQ(stale.action, Action::kStale);
+  EXPECT_EQ(stale.detail, "max-stale");
+  EXPECT_EQ(Decide(request, policy, &meta, kStoredAt + kTtl + absl::Seconds(11)).action,
+            Action::kMiss);
+}
+
+TEST(DecideTest, OnlyIfCachedIsRead) {
+  Request request;
+  request.headers = {{"Cache-Control", "only-if-cached"}};
+  EXPECT_TRUE(OnlyIfCached(request));
+  EXPECT_FALSE(OnlyIfCached(Request{}));
 }
 
 }  // namespace

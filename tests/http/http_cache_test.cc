@@ -165,6 +165,7 @@ TEST_F(HttpCacheTest, RequestNoStoreRendersAndKeepsTheStoredEntry) {
 }
 
 TEST_F(HttpCacheTest, RequestNoCacheRendersAndReplacesTheStoredEntry) {
+  policy_.honor_client_refresh = true;
   Send(Get("/items/1"));
   const Response fresh = Send(Get("/items/1", {{"Cache-Control", "max-stale=5, NO-CACHE"}}));
   EXPECT_EQ(fresh.body, "{\"render\":2}");
@@ -175,6 +176,7 @@ TEST_F(HttpCacheTest, RequestNoCacheRendersAndReplacesTheStoredEntry) {
 }
 
 TEST_F(HttpCacheTest, RequestMaxAgeZeroRendersAndReplacesTheStoredEntry) {
+  policy_.honor_client_refresh = true;
   Send(Get("/items/1"));
   EXPECT_EQ(Send(Get("/items/1", {{"cache-control", " max-age = 0 "}})).body, "{\"render\":2}");
   EXPECT_EQ(Send(Get("/items/1")).body, "{\"render\":2}");
@@ -202,6 +204,7 @@ TEST_F(HttpCacheTest, HandlerExceptionPropagatesAndNothingIsStored) {
 }
 
 TEST_F(HttpCacheTest, ErrorDoesNotOverwriteAGoodCachedEntry) {
+  policy_.honor_client_refresh = true;
   bool fail = false;
   handler_ = [&](const Request&, int) {
     return fail ? Response{503, {}, "down"} : Response{200, {}, "good"};

@@ -8,13 +8,25 @@
 namespace larder::http {
 namespace {
 
-RequestCacheControl RequestDirectives(const Request& request) {
+RequestCacheControl ParsedDirectives(const Request& request) {
   if (request.headers.Has("Cache-Control")) {
     return ParseRequestCacheControl(request.headers.GetJoined("Cache-Control"));
   }
   RequestCacheControl cc;
   for (const CacheDirective& d : ParseDirectiveList(request.headers.GetJoined("Pragma"))) {
     if (d.name == "no-cache") cc.no_cache = true;
+  }
+  return cc;
+}
+
+// The request's directives as the route honours them: without honor_client_refresh, those that
+// would force a render of a stored response (no-cache, max-age, min-fresh, Pragma) are dropped.
+RequestCacheControl RequestDirectives(const Request& request, const RoutePolicy& policy) {
+  RequestCacheControl cc = ParsedDirectives(request);
+  if (!policy.honor_client_refresh) {
+    cc.no_cache = false;
+    cc.max_age.reset();
+    cc.min_fresh.reset();
   }
   return cc;
 }
@@ -43,10 +55,10 @@ std::optional<Decision> DecideBeforeLookup(const Request& request, const RoutePo
   if (absl::string_view cookie = CookieBypass(request, policy); !cookie.empty()) {
     return Make(Action::kBypass, Forward::kBypass, std::string(cookie));
   }
-  const RequestCacheControl cc = RequestDirectives(request);
+  const RequestCacheControl cc = RequestDirectives(request, policy);
   if (cc.no_store) return Make(Action::kBypass, Forward::kRequest, "no-store");
   if (cc.no_cache || cc.max_age == absl::ZeroDuration()) {
-    return Miss(request, Forward::kRequest, /*coalesce=*/false);
+    return Miss(request, Forward::kRequest, /*coalesce=*/true);
   }
   return std::nullopt;
 }
@@ -69,8 +81,8 @@ Decision Decide(const Request& request, const RoutePolicy& policy, const StoredM
   if (std::optional<Decision> early = DecideBeforeLookup(request, policy)) return *early;
   if (stored == nullptr) return Miss(request, Forward::kUriMiss, /*coalesce=*/true);
   if (now < stored->fresh_until) {
-    if (!AcceptableToRequest(RequestDirectives(request), *stored, now)) {
-      return Miss(request, Forward::kRequest, /*coalesce=*/false);
+    if (!AcceptableToRequest(RequestDirectives(request, policy), *stored, now)) {
+      return Miss(request, Forward::kRequest, /*coalesce=*/true);
     }
     const std::string if_none_match = request.headers.GetJoined("If-None-Match");
     if (request.headers.Has("If-None-Match") && IfNoneMatchMatches(if_none_match, stored->etag)) {
@@ -79,17 +91,22 @@ Decision Decide(const Request& request, const RoutePolicy& policy, const StoredM
     return Make(Action::kServe, Forward::kNone);
   }
   const absl::Duration staleness = now - stored->fresh_until;
-  const std::optional<absl::Duration> max_stale = RequestDirectives(request).max_stale;
+  const std::optional<absl::Duration> max_stale = RequestDirectives(request, policy).max_stale;
   if (policy.stale_while_revalidate > absl::ZeroDuration() &&
       staleness <= policy.stale_while_revalidate &&
       (!max_stale.has_value() || staleness <= *max_stale)) {
     return Make(Action::kStale, Forward::kNone, "stale-while-revalidate");
+  }
+  if (max_stale.has_value() && staleness <= *max_stale) {
+    return Make(Action::kStale, Forward::kNone, "max-stale");
   }
   Decision miss = Miss(request, Forward::kStale, /*coalesce=*/true);
   miss.stale_if_error =
       policy.stale_if_error > absl::ZeroDuration() && staleness <= policy.stale_if_error;
   return miss;
 }
+
+bool OnlyIfCached(const Request& request) { return ParsedDirectives(request).only_if_cached; }
 
 absl::string_view ActionLabel(Action action) {
   switch (action) {

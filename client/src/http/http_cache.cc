@@ -180,6 +180,10 @@ Response HttpCache::Lookup(Call& call) {
       Decide(call.request, call.policy, stored.has_value() ? &stored->meta : nullptr, call.now);
   if (stored.has_value())
     decision = internal::ApplyStoredDirectives(decision, call.request, *stored);
+  if ((decision.action == Action::kMiss || decision.action == Action::kBypass) &&
+      OnlyIfCached(call.request)) {
+    return GatewayTimeout(call);
+  }
   switch (decision.action) {
     case Action::kServe:
     case Action::kNotModified:
@@ -240,6 +244,14 @@ Response HttpCache::Bypass(Call& call, Forward forward, absl::string_view detail
   delivery.status.forward = forward;
   delivery.status.detail = std::string(detail);
   return Finish(call, std::move(response), delivery, "bypass");
+}
+
+// only-if-cached and nothing usable stored (RFC 9111 section 5.2.1.7).
+Response HttpCache::GatewayTimeout(Call& call) {
+  Delivery delivery;
+  delivery.cache_result = "MISS";
+  delivery.status.detail = "only-if-cached";
+  return Finish(call, Response{504, {}, ""}, delivery, "miss");
 }
 
 Response HttpCache::HandleWrite(Call& call) {

@@ -12,17 +12,23 @@
 //     user's response is never stored for, nor served to, another.
 //  3. Request Cache-Control no-store: bypass; the response is not stored and the stored one
 //     stays (fwd=request, detail=no-store).
-//  4. Request no-cache, max-age=0, or Pragma: no-cache without Cache-Control: miss that
-//     replaces the stored response (fwd=request).
+//  4. On a route with honor_client_refresh: request no-cache, max-age=0, or Pragma: no-cache
+//     without Cache-Control: miss that replaces the stored response (fwd=request), coalesced
+//     with concurrent misses and refreshes of the key. Without it (the default) these, and the
+//     request's max-age and min-fresh, are ignored.
 //  5. Nothing stored: miss (fwd=uri-miss), coalesced.
 //  6. Fresh (now < fresh_until) and acceptable to the request's max-age / min-fresh: serve, or
 //     not-modified when If-None-Match matches the stored ETag. A stored response the request's
-//     max-age / min-fresh refuses is a miss (fwd=request).
+//     max-age / min-fresh refuses (honor_client_refresh only) is a coalesced miss (fwd=request).
 //  7. Stale within stale-while-revalidate (and within the request's max-stale, when it sends
 //     one): serve stale now, refresh in the background.
+//  7b. Stale within the request's max-stale: served stale (detail=max-stale), refreshed in the
+//     background.
 //  8. Otherwise stale: miss (fwd=stale); within stale-if-error the stored response may replace
 //     a failed render, whatever the request's max-stale (RFC 5861 section 4).
-// HEAD is answered from the GET entry; a HEAD miss renders but never stores.
+// HEAD is answered from the GET entry; a HEAD miss renders but never stores. A stored response's
+// own must-revalidate / proxy-revalidate / no-cache are applied by the pipeline on top
+// (freshness.h). A miss of a request with only-if-cached is answered 504 by the pipeline.
 #pragma once
 
 #include <string>
@@ -63,6 +69,9 @@ bool NeedsLookup(const Request& request, const RoutePolicy& policy);
 // `stored` is null when nothing is stored (or no lookup was made).
 Decision Decide(const Request& request, const RoutePolicy& policy, const StoredMeta* stored,
                 absl::Time now);
+
+// Whether the request says only-if-cached (a miss is then answered 504, RFC 9111 5.2.1.7).
+bool OnlyIfCached(const Request& request);
 
 // The metrics label of an action: "hit", "not_modified", "stale", "miss", "bypass".
 absl::string_view ActionLabel(Action action);

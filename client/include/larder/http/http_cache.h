@@ -114,6 +114,7 @@ class HttpCache {
   Response ServeHit(Call& call, const StoredResponse& stored);
   std::optional<StoredResponse> LookupFresh(Call& call);
   Response HandleWrite(Call& call);
+  Response GatewayTimeout(Call& call);
   Response Miss(Call& call, const Decision& decision, const std::optional<StoredResponse>& stored);
   Response ServeCollapsed(Call& call, const Decision& decision, const StoredResponse& shared);
   Response ServeStale(Call& call, const StoredResponse& stored);

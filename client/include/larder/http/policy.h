@@ -110,6 +110,13 @@ struct RoutePolicy {
   // Whether requests carrying Authorization may be served from and stored into the shared
   // cache. Only for routes whose response does not depend on who asks. Default: false.
   bool shared = false;
+  // Whether request directives that force a render of a stored response are honoured:
+  // Cache-Control no-cache, max-age, min-fresh and Pragma: no-cache. Default: false, as in
+  // Varnish and most CDNs: this cache is shared, so one client must not be able to make the
+  // handler run for everyone (browsers send max-age=0 on every reload), and a stored response
+  // is already invalidated by writes. When true, such refreshes of one key are coalesced into
+  // one handler run, like misses. only-if-cached and max-stale are always honoured.
+  bool honor_client_refresh = false;
   // Whether concurrent misses of one key run the handler once. Default: true.
   bool coalesce = true;
   // Whether a successful POST/PUT/PATCH/DELETE through this policy invalidates the entries of
