@@ -25,6 +25,9 @@ http::RoutePolicy Policy(std::string cache_namespace, absl::Duration ttl) {
   http::RoutePolicy policy;
   policy.cache_namespace = std::move(cache_namespace);
   policy.ttl = ttl;
+  // The example lets clients force a fresh render (no-cache, max-age=0); a production route
+  // usually keeps the default (false) so one client cannot make the handler run for everyone.
+  policy.honor_client_refresh = true;
   return policy;
 }
 
