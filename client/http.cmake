@@ -23,6 +23,7 @@ add_library(larder_http STATIC
   src/http/record_codec.cc
   src/http/record_validation.cc
   src/http/refresher.cc
+  src/http/render.cc
   src/http/request.cc
   src/http/storable.cc
   src/http/variants.cc)

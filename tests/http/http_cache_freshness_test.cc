@@ -77,12 +77,19 @@ TEST_F(HttpCacheFreshnessTest, ResponseModeWithoutFreshnessDoesNotStore) {
   EXPECT_EQ(Send(Get("/a")).body, "render 2");
 }
 
-TEST_F(HttpCacheFreshnessTest, LarderKeepsTheEntryOnlyAsLongAsItsLifetimeAndStaleWindows) {
-  policy_.stale_if_error = absl::Seconds(7);
+TEST_F(HttpCacheFreshnessTest, LarderKeepsTheEntryForItsLifetimeAndTheLongestStaleWindow) {
+  policy_.stale_if_error = absl::Seconds(70);
   Respond({{"Cache-Control", "max-age=5"}});
   Send(Get("/a"));
   ASSERT_TRUE(store_->Only("items").has_value());
-  EXPECT_EQ(store_->Only("items")->second, absl::Seconds(12));
+  EXPECT_EQ(store_->Only("items")->second, absl::Seconds(75));
+}
+
+TEST_F(HttpCacheFreshnessTest, AnEntryWithAValidatorIsKeptOneMoreTtlForRevalidation) {
+  Respond({{"Cache-Control", "max-age=5"}});
+  Send(Get("/a"));
+  ASSERT_TRUE(store_->Only("items").has_value());
+  EXPECT_EQ(store_->Only("items")->second, absl::Seconds(35));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include "client/src/http/invalidation.h"
 #include "client/src/http/record_validation.h"
 #include "client/src/http/refresher.h"
+#include "client/src/http/render.h"
 #include "client/src/http/variants.h"
 #include "client/src/rate_limited_log.h"
 #include "larder/http/conditional.h"
@@ -31,39 +32,6 @@ struct HttpCache::Call {
 };
 
 namespace {
-
-class FunctionRouteHandler final : public RouteHandler {
- public:
-  FunctionRouteHandler(std::shared_ptr<const std::function<Response(const Request&)>> handler,
-                       Request request)
-      : handler_(std::move(handler)), request_(std::move(request)) {}
-  Response Render() override { return (*handler_)(request_); }
-  std::unique_ptr<RouteHandler> Detach() const override {
-    return std::make_unique<FunctionRouteHandler>(handler_, request_);
-  }
-
- private:
-  std::shared_ptr<const std::function<Response(const Request&)>> handler_;
-  Request request_;
-};
-
-// A handler's result: a response, or the exception it threw.
-struct Rendered {
-  std::optional<Response> response;
-  std::exception_ptr error;
-  bool failed() const { return error != nullptr || IsServerError(response->status); }
-  int status() const { return error != nullptr ? 500 : response->status; }
-};
-
-Rendered RenderSafely(RouteHandler& handler) {
-  Rendered rendered;
-  try {
-    rendered.response = handler.Render();
-  } catch (...) {
-    rendered.error = std::current_exception();
-  }
-  return rendered;
-}
 
 // Every tag of a response stored for `request`: the policy's, tags_for's and the path tag last.
 // kInvalidArgument (ValidateRouteTags) when the route's tags are not all storable: then nothing
@@ -121,13 +89,6 @@ Delivery StaleIfErrorDelivery(const StoredResponse& stored, absl::Time now, int 
 }
 
 }  // namespace
-
-std::unique_ptr<RouteHandler> MakeRouteHandler(std::function<Response(const Request&)> handler,
-                                               Request request) {
-  return std::make_unique<FunctionRouteHandler>(
-      std::make_shared<const std::function<Response(const Request&)>>(std::move(handler)),
-      std::move(request));
-}
 
 absl::StatusOr<std::unique_ptr<HttpCache>> HttpCache::Create(std::shared_ptr<ResponseStore> store,
                                                              HttpCacheOptions options) {
@@ -299,7 +260,7 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
       return ServeHit(call, *fresh);
     }
   }
-  Rendered rendered = RenderSafely(call.handler);
+  internal::Rendered rendered = internal::RenderRevalidating(call.handler, stored);
   if (rendered.failed() && decision.stale_if_error && stored.has_value()) {
     return ServeStored(call, *stored, StaleIfErrorDelivery(*stored, call.now, rendered.status()),
                        "stale");
@@ -316,6 +277,7 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
   delivery.cache_result = "MISS";
   delivery.status.forward = decision.forward;
   delivery.status.stored = kept.has_value();
+  if (rendered.revalidated) delivery.status.detail = "revalidated";
   guard.Land(std::move(kept));
   return Finish(call, std::move(response), delivery, "miss");
 }
@@ -363,8 +325,13 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
                                      replayable.message()));
     return std::nullopt;
   }
-  const absl::Duration keep = record.meta.fresh_until - now +
-                              std::max(policy.stale_while_revalidate, policy.stale_if_error);
+  // Kept past its lifetime for the stale windows and, with a validator, one more ttl in which
+  // it can be revalidated instead of rendered in full.
+  const bool has_validator = !internal::ValidatorsOf(record).empty();
+  const absl::Duration keep =
+      record.meta.fresh_until - now +
+      std::max({policy.stale_while_revalidate, policy.stale_if_error,
+                has_validator ? policy.ttl : absl::ZeroDuration()});
   if (!StoreUnlessInvalidated(policy, key, record, keep, *tags, start.generation)) {
     return std::nullopt;
   }
@@ -410,11 +377,11 @@ Response HttpCache::ServeStale(Call& call, const StoredResponse& stored) {
       decision.stale_if_error = true;
       return Miss(call, decision, stored);
     }
-    const auto scheduled = refresher_->Schedule(
-        FlightKey(call.policy, call.key), [this, request = call.request, policy = call.policy,
-                                           key = call.key, generation = call.generation, detached] {
-          Refresh(request, policy, key, generation, *detached);
-        });
+    const auto scheduled =
+        refresher_->Schedule(FlightKey(call.policy, call.key),
+                             [this, request = call.request, policy = call.policy, key = call.key,
+                              of = RefreshOf{call.generation, stored},
+                              detached] { Refresh(request, policy, key, of, *detached); });
     if (scheduled == internal::Refresher::Scheduled::kQueueFull) {
       metrics_->CountRefresh(RouteLabel(call.policy), "skipped");
     }
@@ -424,9 +391,9 @@ Response HttpCache::ServeStale(Call& call, const StoredResponse& stored) {
 }
 
 void HttpCache::Refresh(const Request& request, const RoutePolicy& policy, const std::string& key,
-                        uint64_t generation, RouteHandler& handler) {
-  const RenderStart start{clock_->Now(), generation};
-  Rendered rendered = RenderSafely(handler);
+                        const RefreshOf& of, RouteHandler& handler) {
+  const RenderStart start{clock_->Now(), of.generation};
+  internal::Rendered rendered = internal::RenderRevalidating(handler, of.stored);
   if (rendered.failed()) {
     metrics_->CountRefresh(RouteLabel(policy), "failed");
     return;

@@ -61,9 +61,18 @@ class RouteHandler {
   // thread (stale-while-revalidate refreshes). nullptr when the request cannot be replayed; the
   // pipeline then renders stale requests synchronously instead.
   virtual std::unique_ptr<RouteHandler> Detach() const = 0;
+  // A handler running the same request with `headers` set (each replacing the request's fields
+  // of that name), used to revalidate a stored response (RFC 9111 section 4.3.1) with
+  // If-None-Match / If-Modified-Since. nullptr when the request cannot be changed; the pipeline
+  // then renders in full. Default: nullptr.
+  virtual std::unique_ptr<RouteHandler> WithHeaders(const Headers& headers) const {
+    (void)headers;
+    return nullptr;
+  }
 };
 
-// A RouteHandler running `handler` on an owned copy of `request`; always detachable.
+// A RouteHandler running `handler` on an owned copy of `request`; always detachable, and able
+// to revalidate (WithHeaders).
 std::unique_ptr<RouteHandler> MakeRouteHandler(std::function<Response(const Request&)> handler,
                                                Request request);
 
@@ -133,8 +142,14 @@ class HttpCache {
   bool StoreUnlessInvalidated(const RoutePolicy& policy, const std::string& key,
                               const StoredResponse& record, absl::Duration keep,
                               const std::vector<std::string>& tags, uint64_t generation);
+  // What a background refresh refreshes: the stale stored response (revalidated when it has a
+  // validator) and the generation of the request that scheduled it.
+  struct RefreshOf {
+    uint64_t generation = 0;
+    std::optional<StoredResponse> stored;
+  };
   void Refresh(const Request& request, const RoutePolicy& policy, const std::string& key,
-               uint64_t generation, RouteHandler& handler);
+               const RefreshOf& of, RouteHandler& handler);
   void InvalidateAfterWrite(const Call& call, const Response& response);
 
   std::shared_ptr<ResponseStore> store_;
