@@ -45,7 +45,10 @@ INSTANTIATE_TEST_SUITE_P(
                       ReferenceCase{"https://evil.example/items/9", std::nullopt},
                       ReferenceCase{"//evil.example/items/9", std::nullopt},
                       ReferenceCase{"https://shop.example:8443/x", std::nullopt},
-                      ReferenceCase{"mailto:a@shop.example", std::nullopt}));
+                      ReferenceCase{"mailto:a@shop.example", std::nullopt},
+                      // Entries are tagged with decoded paths.
+                      ReferenceCase{"/items/%37", "/items/7"},
+                      ReferenceCase{"caf%C3%A9", "/items/7/caf\xC3\xA9"}));
 
 TEST(InvalidatesOnWriteTest, AnyNonErrorStatusOfAnUnsafeMethod) {
   for (int status : {200, 201, 204, 301, 303, 308}) {

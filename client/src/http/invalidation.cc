@@ -76,12 +76,13 @@ std::optional<std::string> SameOriginPath(const Request& request, absl::string_v
     }
     reference = slash == absl::string_view::npos ? "/" : reference.substr(slash);
   }
+  // Entries are tagged with the decoded path (Request::path), so the reference is decoded too.
   if (reference.empty()) return request.path;
-  if (reference[0] == '/') return RemoveDotSegments(reference);
+  if (reference[0] == '/') return RemoveDotSegments(DecodePath(reference));
   const size_t last_slash = request.path.rfind('/');
   const std::string base =
       last_slash == std::string::npos ? "/" : request.path.substr(0, last_slash + 1);
-  return RemoveDotSegments(absl::StrCat(base, reference));
+  return RemoveDotSegments(absl::StrCat(base, DecodePath(reference)));
 }
 
 std::vector<std::string> InvalidatedPaths(const Request& request, const Response& response) {

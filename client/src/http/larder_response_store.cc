@@ -20,7 +20,7 @@ class LarderResponseStore final : public ResponseStore {
     absl::StatusOr<GetResult> got = client_->Get(ns, key, options);
     const bool counted = purpose == LookupPurpose::kServe;
     if (!got.ok()) {
-      if (counted) client_->metrics().RecordLookup(ns, LookupResult::kError);
+      if (counted) client_->metrics().RecordLookupError(ns, got.status().code());
       return got.status();
     }
     if (!got->found) {
