@@ -200,8 +200,10 @@ void CheckDecide(absl::string_view header, absl::string_view etag) {
   policy.stale_while_revalidate = absl::Seconds(30);
   policy.stale_if_error = absl::Minutes(5);
   const absl::Time now = absl::FromUnixSeconds(1700000000);
-  const http::StoredMeta stale{std::string(etag), now - absl::Seconds(90), now - absl::Seconds(10)};
-  const http::StoredMeta fresh{std::string(etag), now - absl::Seconds(10), now + absl::Seconds(50)};
+  const http::StoredMeta stale{std::string(etag), now - absl::Seconds(90), now - absl::Seconds(10),
+                               /*variant=*/""};
+  const http::StoredMeta fresh{std::string(etag), now - absl::Seconds(10), now + absl::Seconds(50),
+                               /*variant=*/""};
   const bool no_store = http::ParseRequestCacheControl(header).no_store;
   const http::StoredMeta* const stored[] = {nullptr, &stale, &fresh};
   for (const http::StoredMeta* meta : stored) {
