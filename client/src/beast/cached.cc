@@ -7,6 +7,33 @@
 
 namespace larder::beast {
 namespace bhttp = boost::beast::http;
+namespace {
+
+// A copy of a Beast request bound to its handler: always detachable, and able to revalidate.
+class BeastRouteHandler final : public http::RouteHandler {
+ public:
+  BeastRouteHandler(std::shared_ptr<const Handler> handler, BeastRequest request)
+      : handler_(std::move(handler)), request_(std::move(request)) {}
+
+  http::Response Render() override { return ToCoreResponse((*handler_)(request_)); }
+
+  std::unique_ptr<http::RouteHandler> Detach() const override {
+    return std::make_unique<BeastRouteHandler>(handler_, request_);
+  }
+
+  // Beast's set() removes every field of the name (case-insensitively) before inserting.
+  std::unique_ptr<http::RouteHandler> WithHeaders(const http::Headers& headers) const override {
+    BeastRequest copy = request_;
+    for (const http::Headers::Field& field : headers.fields()) copy.set(field.first, field.second);
+    return std::make_unique<BeastRouteHandler>(handler_, std::move(copy));
+  }
+
+ private:
+  std::shared_ptr<const Handler> handler_;
+  BeastRequest request_;
+};
+
+}  // namespace
 
 http::Request ToCoreRequest(const BeastRequest& request, const std::string& scheme) {
   http::Request core;
@@ -53,11 +80,9 @@ Handler Cached(http::HttpCache& cache, http::RoutePolicy policy, Handler handler
   if (!http::ValidatePolicy(policy).ok()) return *shared;
   auto shared_policy = std::make_shared<const http::RoutePolicy>(std::move(policy));
   return [&cache, shared, shared_policy, scheme = std::move(scheme)](const BeastRequest& request) {
-    http::Request core = ToCoreRequest(request, scheme);
-    auto route_handler = http::MakeRouteHandler(
-        [shared, request](const http::Request&) { return ToCoreResponse((*shared)(request)); },
-        core);
-    return FromCoreResponse(cache.Handle(core, *shared_policy, *route_handler), request);
+    BeastRouteHandler route_handler(shared, request);
+    return FromCoreResponse(
+        cache.Handle(ToCoreRequest(request, scheme), *shared_policy, route_handler), request);
   };
 }
 

@@ -14,7 +14,8 @@ namespace {
 
 using SharedHandler = std::shared_ptr<const ::httplib::Server::Handler>;
 
-// A request of cpp-httplib bound to its route handler.
+// A request of cpp-httplib bound to its route handler; detachable and able to revalidate
+// (WithHeaders) unless its regex captures cannot be re-established on a copy (ReplayableCopy).
 class HttplibRouteHandler final : public http::RouteHandler {
  public:
   HttplibRouteHandler(const ::httplib::Request& request, SharedHandler handler,
@@ -29,6 +30,14 @@ class HttplibRouteHandler final : public http::RouteHandler {
 
   std::unique_ptr<http::RouteHandler> Detach() const override {
     std::shared_ptr<const ::httplib::Request> copy = internal::ReplayableCopy(request_);
+    if (copy == nullptr) return nullptr;
+    return std::make_unique<HttplibRouteHandler>(*copy, handler_, copy);
+  }
+
+  // Like Detach, on a copy whose fields named in `headers` are replaced by them.
+  std::unique_ptr<http::RouteHandler> WithHeaders(const http::Headers& headers) const override {
+    std::shared_ptr<const ::httplib::Request> copy =
+        internal::ReplayableCopyWithHeaders(request_, headers);
     if (copy == nullptr) return nullptr;
     return std::make_unique<HttplibRouteHandler>(*copy, handler_, copy);
   }

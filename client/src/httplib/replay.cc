@@ -52,7 +52,11 @@ std::string PositionalPattern(const ::httplib::Match& matches, size_t subject_si
   return Emit(groups, 0);
 }
 
-std::shared_ptr<const ::httplib::Request> ReplayableCopy(const ::httplib::Request& original) {
+namespace {
+
+// The copy of ReplayableCopy, still mutable. Its matches point into its own path, so fields other
+// than path and matches may change afterwards.
+std::shared_ptr<::httplib::Request> MutableReplayableCopy(const ::httplib::Request& original) {
   auto copy = std::make_shared<::httplib::Request>();
   copy->method = original.method;
   copy->path = original.path;
@@ -80,6 +84,24 @@ std::shared_ptr<const ::httplib::Request> ReplayableCopy(const ::httplib::Reques
   }
   for (size_t i = 0; i < original.matches.size(); ++i) {
     if (copy->matches.str(i) != original.matches.str(i)) return nullptr;
+  }
+  return copy;
+}
+
+}  // namespace
+
+std::shared_ptr<const ::httplib::Request> ReplayableCopy(const ::httplib::Request& original) {
+  return MutableReplayableCopy(original);
+}
+
+std::shared_ptr<const ::httplib::Request> ReplayableCopyWithHeaders(
+    const ::httplib::Request& original, const http::Headers& headers) {
+  std::shared_ptr<::httplib::Request> copy = MutableReplayableCopy(original);
+  if (copy == nullptr) return nullptr;
+  // cpp-httplib's header map compares names case-insensitively.
+  for (const http::Headers::Field& field : headers.fields()) copy->headers.erase(field.first);
+  for (const http::Headers::Field& field : headers.fields()) {
+    copy->headers.emplace(field.first, field.second);
   }
   return copy;
 }

@@ -27,7 +27,10 @@ using Handler = std::function<BeastResponse(const BeastRequest&)>;
 
 // Wraps `handler` so its responses are cached by `cache` (which must outlive the returned
 // handler) under `policy`. Requests are copied, so stale-while-revalidate refreshes always run
-// in the background. An invalid policy (ValidatePolicy) serves the route uncached. `scheme` is
+// in the background. A stale stored response with an ETag or Last-Modified is revalidated:
+// `handler` runs on a copy of the request whose If-None-Match / If-Modified-Since are the stored
+// validators (replacing the client's own), and may answer 304 (RFC 9111 section 4.3). An
+// invalid policy (ValidatePolicy) serves the route uncached. `scheme` is
 // how the server's clients connect ("https" behind TLS): part of the key. Range is ignored: a
 // 2xx GET or HEAD goes out whole with "Accept-Ranges: none", as the cpp-httplib adapter does.
 Handler Cached(http::HttpCache& cache, http::RoutePolicy policy, Handler handler,

@@ -38,6 +38,12 @@ namespace larder::httplib {
 // A policy that fails ValidatePolicy is reported once on standard error and the route then runs
 // uncached.
 //
+// A stale stored response with an ETag or Last-Modified is revalidated (RFC 9111 section 4.3):
+// `handler` runs on a copy of the request (same path, captures and body) whose If-None-Match /
+// If-Modified-Since are the stored validators, replacing the client's own, and may answer 304;
+// the client then gets the stored response. A route whose regex captures cannot be rebuilt on
+// a copy (an unmatched optional group) renders in full instead, as its refreshes do.
+//
 // Responses go out byte for byte as the cache produced them, under their ETag: the wrapper turns
 // off cpp-httplib's own Range cutting and compression for the request (it takes the parsed
 // ranges and Accept-Encoding out of the request cpp-httplib owns, after the cache has used
