@@ -1,7 +1,7 @@
 // Coalescer: lets concurrent misses of one key share a single handler run.
 //
 //   Coalescer::Ticket ticket = coalescer.Join(key, /*may_lead=*/true);
-//   if (ticket.leader) { …render…; coalescer.Land(key, ticket.flight, stored_or_nullopt); }
+//   if (ticket.leader) { …render…; coalescer.Land(key, ticket.flight, stored, revalidated); }
 //   else if (ticket.flight) { auto shared = ticket.flight->Wait(); }
 #pragma once
 
@@ -21,13 +21,18 @@ class Flight {
  public:
   // Publishes the leader's stored response, or nullopt when nothing was stored (the handler
   // failed or the response may not be shared): followers then render for themselves.
-  void Finish(std::optional<StoredResponse> result);
+  // `revalidated`: the leader's render was a revalidation answered 304 (render.h), so followers
+  // are answered with the stored response it validated.
+  void Finish(std::optional<StoredResponse> result, bool revalidated);
   // Blocks until Finish.
   std::optional<StoredResponse> Wait();
+  // After Wait: whether the published response was revalidated.
+  bool revalidated();
 
  private:
   absl::Mutex mutex_;
   bool done_ ABSL_GUARDED_BY(mutex_) = false;
+  bool revalidated_ ABSL_GUARDED_BY(mutex_) = false;
   std::optional<StoredResponse> result_ ABSL_GUARDED_BY(mutex_);
 };
 
@@ -42,8 +47,9 @@ class Coalescer {
   // Joins the flight of `key`, or starts one (as leader) when none runs and `may_lead`.
   Ticket Join(const std::string& key, bool may_lead);
   // The leader's last act: finishes the flight and forgets it, so later misses start anew.
+  // A revalidation (of a stale or a no-cache stored response) coalesces like any miss.
   void Land(const std::string& key, const std::shared_ptr<Flight>& flight,
-            std::optional<StoredResponse> result);
+            std::optional<StoredResponse> result, bool revalidated = false);
 
  private:
   absl::Mutex mutex_;

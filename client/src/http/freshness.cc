@@ -39,6 +39,10 @@ absl::Time DateOf(const Response& response, absl::Time response_time) {
   return parsed.value_or(response_time);
 }
 
+bool HasValidator(const Response& response) {
+  return response.headers.Has("ETag") || response.headers.Has("Last-Modified");
+}
+
 Decision Miss(Decision decision, const Request& request) {
   decision.action = Action::kMiss;
   decision.store = request.method == "GET";
@@ -85,15 +89,11 @@ absl::Duration CorrectedInitialAge(const Response& response, absl::Time request_
   return std::max(apparent, absl::Seconds(age_seconds) + delay);
 }
 
-Freshness ComputeFreshness(const Response& response, const RoutePolicy& policy,
-                           absl::Time request_time, absl::Time response_time) {
-  const ResponseCacheControl cc =
-      ParseResponseCacheControl(response.headers.GetJoined("Cache-Control"));
-  Freshness freshness;
-  if (cc.no_cache) {
-    freshness.reason = "no-cache";
-    return freshness;
-  }
+// The lifetime the route gives `response`: the response's own (or, in kResponse mode, the
+// heuristic one), capped by the ttl; nullopt when it has none.
+std::optional<absl::Duration> RouteLifetime(const ResponseCacheControl& cc,
+                                            const Response& response, const RoutePolicy& policy,
+                                            absl::Time response_time) {
   std::optional<absl::Duration> lifetime = StatedLifetime(cc, response, response_time);
   if (policy.freshness == FreshnessSource::kResponse && !lifetime.has_value()) {
     lifetime = HeuristicLifetime(response, response_time);
@@ -101,13 +101,33 @@ Freshness ComputeFreshness(const Response& response, const RoutePolicy& policy,
   if (policy.freshness == FreshnessSource::kPolicy) {
     lifetime = std::min(lifetime.value_or(policy.ttl), policy.ttl);
   }
+  // A no-cache response is revalidated on every use, so it needs no lifetime of its own to be
+  // stored when its status may be stored without one (RFC 9111 section 3).
+  if (!lifetime.has_value() && cc.no_cache && IsHeuristicallyCacheable(response.status)) {
+    lifetime = absl::ZeroDuration();
+  }
+  if (!lifetime.has_value()) return std::nullopt;
+  return std::min(*lifetime, policy.ttl);
+}
+
+Freshness ComputeFreshness(const Response& response, const RoutePolicy& policy,
+                           absl::Time request_time, absl::Time response_time) {
+  const ResponseCacheControl cc =
+      ParseResponseCacheControl(response.headers.GetJoined("Cache-Control"));
+  Freshness freshness;
+  if (cc.no_cache && !HasValidator(response)) {
+    freshness.reason = "no-cache";
+    return freshness;
+  }
+  std::optional<absl::Duration> lifetime = RouteLifetime(cc, response, policy, response_time);
   if (!lifetime.has_value()) {
     freshness.reason = "no-freshness";
     return freshness;
   }
-  freshness.lifetime = std::min(*lifetime, policy.ttl);
+  freshness.lifetime = *lifetime;
   freshness.corrected_initial_age = CorrectedInitialAge(response, request_time, response_time);
-  if (freshness.lifetime <= freshness.corrected_initial_age) {
+  // A no-cache response is never served without revalidation: being stale changes nothing.
+  if (freshness.lifetime <= freshness.corrected_initial_age && !cc.no_cache) {
     freshness.reason = "stale-on-arrival";
     return freshness;
   }
@@ -121,7 +141,11 @@ Decision ApplyStoredDirectives(Decision decision, const Request& request,
       ParseResponseCacheControl(stored.response.headers.GetJoined("Cache-Control"));
   const bool served = decision.action == Action::kServe ||
                       decision.action == Action::kNotModified || decision.action == Action::kStale;
-  if (cc.no_cache && served) return Miss(decision, request);
+  if (cc.no_cache) {
+    if (served) return Miss(decision, request);
+    decision.stale_if_error = false;
+    return decision;
+  }
   if (cc.must_revalidate || cc.proxy_revalidate) {
     if (decision.action == Action::kStale) return Miss(decision, request);
     decision.stale_if_error = false;

@@ -2,6 +2,8 @@
 // from the route's policy or from the response itself, and its corrected initial age (section
 // 4.2.3) from the upstream's Age and Date, plus the rules a stored response's own directives
 // impose on a decision (must-revalidate, proxy-revalidate, no-cache).
+// A no-cache response (RFC 9111 section 5.2.2.4) with a validator is stored, but every use of it
+// is a revalidation; without a validator it is not stored at all.
 //
 //   Freshness f = ComputeFreshness(response, policy, request_time, response_time);
 //   if (f.storable) { meta.stored_at = response_time - f.corrected_initial_age;
@@ -23,7 +25,10 @@ namespace larder::http::internal {
 
 struct Freshness {
   // False when the response must not be stored for want of a lifetime: none stated in kResponse
-  // mode, no-cache, or a lifetime no longer than its age (already stale on arrival).
+  // mode, no-cache without a validator (ETag or Last-Modified), or a lifetime no longer than its
+  // age (already stale on arrival). A no-cache response with a validator is storable when it has
+  // a lifetime, or its status is heuristically cacheable (lifetime zero then), even stale on
+  // arrival: it is revalidated on every use anyway.
   bool storable = false;
   // Why not, as a short token ("no-freshness", "no-cache", "stale-on-arrival"); empty otherwise.
   std::string reason;
@@ -52,8 +57,10 @@ Freshness ComputeFreshness(const Response& response, const RoutePolicy& policy,
 
 // A decision made on `stored`, corrected by its own directives: must-revalidate or
 // proxy-revalidate forbid serving it stale (no stale-while-revalidate, no stale-if-error);
-// no-cache forbids serving it at all without revalidation (it becomes a miss).
-// The miss is stored (GET), coalesced and forwarded as stale. O(Cache-Control bytes).
+// no-cache forbids serving it at all without revalidation: a serve, not-modified or stale
+// decision becomes a miss, which the pipeline answers by revalidating the stored response
+// (render.h), and no decision keeps stale-if-error. The miss is stored (GET), coalesced and
+// forwarded as stale. O(Cache-Control bytes).
 Decision ApplyStoredDirectives(Decision decision, const Request& request,
                                const StoredResponse& stored);
 

@@ -58,9 +58,9 @@ class LeaderGuard {
               std::shared_ptr<internal::Flight> flight)
       : coalescer_(coalescer), key_(std::move(key)), flight_(std::move(flight)) {}
   ~LeaderGuard() { Land(std::nullopt); }
-  void Land(std::optional<StoredResponse> result) {
+  void Land(std::optional<StoredResponse> result, bool revalidated = false) {
     if (flight_ == nullptr) return;
-    coalescer_->Land(key_, flight_, std::move(result));
+    coalescer_->Land(key_, flight_, std::move(result), revalidated);
     flight_ = nullptr;
   }
 
@@ -247,7 +247,7 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
       metrics_->CountCollapsed(RouteLabel(call.policy));
       std::optional<StoredResponse> shared = ticket.flight->Wait();
       if (shared.has_value() && internal::VariantMatches(*shared, call.request)) {
-        return ServeCollapsed(call, decision, *shared);
+        return ServeCollapsed(call, decision, *shared, ticket.flight->revalidated());
       }
       ticket = {};  // Nothing shareable (or another variant): render for ourselves.
     }
@@ -278,7 +278,7 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
   delivery.status.forward = decision.forward;
   delivery.status.stored = kept.has_value();
   if (rendered.revalidated) delivery.status.detail = "revalidated";
-  guard.Land(std::move(kept));
+  guard.Land(std::move(kept), rendered.revalidated);
   return Finish(call, std::move(response), delivery, "miss");
 }
 
@@ -326,12 +326,12 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
     return std::nullopt;
   }
   // Kept past its lifetime for the stale windows and, with a validator, one more ttl in which
-  // it can be revalidated instead of rendered in full.
+  // it can be revalidated instead of rendered in full (a no-cache record, revalidated on every
+  // use, may be stored already stale: its lifetime then counts as zero).
   const bool has_validator = !internal::ValidatorsOf(record).empty();
-  const absl::Duration keep =
-      record.meta.fresh_until - now +
-      std::max({policy.stale_while_revalidate, policy.stale_if_error,
-                has_validator ? policy.ttl : absl::ZeroDuration()});
+  const absl::Duration keep = std::max(record.meta.fresh_until - now, absl::ZeroDuration()) +
+                              std::max({policy.stale_while_revalidate, policy.stale_if_error,
+                                        has_validator ? policy.ttl : absl::ZeroDuration()});
   if (!StoreUnlessInvalidated(policy, key, record, keep, *tags, start.generation)) {
     return std::nullopt;
   }
@@ -359,11 +359,12 @@ bool HttpCache::StoreUnlessInvalidated(const RoutePolicy& policy, const std::str
 }
 
 Response HttpCache::ServeCollapsed(Call& call, const Decision& decision,
-                                   const StoredResponse& shared) {
+                                   const StoredResponse& shared, bool revalidated) {
   Delivery delivery;
   delivery.cache_result = "HIT";
   delivery.status.forward = decision.forward;
   delivery.status.collapsed = true;
+  if (revalidated) delivery.status.detail = "revalidated";
   delivery.age = clock_->Now() - shared.meta.stored_at;
   return ServeStored(call, shared, std::move(delivery), "hit");
 }

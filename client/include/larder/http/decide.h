@@ -28,7 +28,10 @@
 //     a failed render, whatever the request's max-stale (RFC 5861 section 4).
 // HEAD is answered from the GET entry; a HEAD miss renders but never stores. A stored response's
 // own must-revalidate / proxy-revalidate / no-cache are applied by the pipeline on top
-// (freshness.h). A miss of a request with only-if-cached is answered 504 by the pipeline.
+// (freshness.h): a stored no-cache response (RFC 9111 section 5.2.2.4) is never served without
+// revalidation, fresh or stale: rules 6-8 become a coalesced miss (fwd=stale) that revalidates
+// it with the handler, without stale-if-error. A miss of a request with only-if-cached is
+// answered 504 by the pipeline.
 #pragma once
 
 #include <string>

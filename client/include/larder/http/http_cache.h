@@ -13,6 +13,12 @@
 // replaced by a stale response within stale-if-error; stored records are data: one that could
 // not have been written by this layer (record_validation.h) is never replayed but counted,
 // logged (rate-limited, without its values) and treated as a miss that the render replaces.
+// Revalidation (RFC 9111 section 4.3): a stale stored response with a validator (ETag or
+// Last-Modified), and a stored response marked no-cache on every use (section 5.2.2.4, never
+// served stale), is revalidated by running the handler with If-None-Match / If-Modified-Since
+// (RouteHandler::WithHeaders); a 304 freshens the stored entry and the client gets the stored
+// body (Cache-Status detail=revalidated), a full response replaces it. Concurrent revalidations
+// of a key coalesce like misses. A no-cache response without a validator is not stored.
 #pragma once
 
 #include <atomic>
@@ -125,7 +131,8 @@ class HttpCache {
   Response HandleWrite(Call& call);
   Response GatewayTimeout(Call& call);
   Response Miss(Call& call, const Decision& decision, const std::optional<StoredResponse>& stored);
-  Response ServeCollapsed(Call& call, const Decision& decision, const StoredResponse& shared);
+  Response ServeCollapsed(Call& call, const Decision& decision, const StoredResponse& shared,
+                          bool revalidated);
   Response ServeStale(Call& call, const StoredResponse& stored);
   Response ServeStored(Call& call, const StoredResponse& stored, Delivery delivery,
                        absl::string_view label);

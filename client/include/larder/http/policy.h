@@ -68,8 +68,8 @@ struct RoutePolicy {
   // The larder namespace (1-limits::kMaxNamespaceBytes of [A-Za-z0-9_.-]). Default: "http".
   std::string cache_namespace = "http";
   // How long a stored response is fresh (kPolicy), or the longest it may be (kResponse). In
-  // both modes the response's own no-store, private, no-cache (not stored: revalidation is not
-  // implemented) and a shorter lifetime win. Default: 60 s.
+  // both modes the response's own no-store, private, no-cache (stored only with a validator,
+  // and then revalidated on every use) and a shorter lifetime win. Default: 60 s.
   absl::Duration ttl = absl::Seconds(60);
   // Where freshness comes from. Default: kPolicy.
   FreshnessSource freshness = FreshnessSource::kPolicy;
