@@ -11,81 +11,24 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
-#include "boost/asio.hpp"
-#include "boost/beast/core/flat_buffer.hpp"
 #include "gtest/gtest.h"
 #include "larder/beast/cached.h"
 #include "larder/client.h"
 #include "larder/common/etag.h"
 #include "larder/http/larder_response_store.h"
 #include "larder/httplib/cached.h"
+#include "tests/http/beast_server.h"
 #include "tests/testing/larderd_process.h"
 #include "tests/testing/status_matchers.h"
 
 namespace larder::http::testing {
 namespace {
 
-namespace asio = boost::asio;
 namespace bhttp = boost::beast::http;
-using tcp = asio::ip::tcp;
 
 constexpr char kLastModified[] = "Sun, 06 Nov 1994 08:49:37 GMT";
 // Both servers are reached under this name, so the Host part of their keys is the same.
 const ::httplib::Headers kHost = {{"Host", "shop.example"}};
-
-// A minimal Boost.Beast server: one thread, one connection at a time, GET/HEAD to `read`, any
-// other method to `write`.
-class BeastServer {
- public:
-  BeastServer(beast::Handler read, beast::Handler write)
-      : read_(std::move(read)), write_(std::move(write)) {
-    acceptor_.open(tcp::v4());
-    acceptor_.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~BeastServer() {
-    stopping_ = true;
-    boost::system::error_code ignored;
-    tcp::socket wake(io_);
-    wake.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port_), ignored);
-    thread_.join();
-  }
-  int port() const { return port_; }
-
- private:
-  void Serve() {
-    while (!stopping_) {
-      tcp::socket socket(io_);
-      boost::system::error_code error;
-      acceptor_.accept(socket, error);
-      if (!error && !stopping_) ServeConnection(socket);
-    }
-  }
-  void ServeConnection(tcp::socket& socket) {
-    boost::beast::flat_buffer buffer;
-    while (true) {
-      beast::BeastRequest request;
-      boost::system::error_code error;
-      bhttp::read(socket, buffer, request, error);
-      if (error) return;
-      const bool reads =
-          request.method() == bhttp::verb::get || request.method() == bhttp::verb::head;
-      const beast::BeastResponse response = reads ? read_(request) : write_(request);
-      bhttp::write(socket, response, error);
-      if (error || !response.keep_alive()) return;
-    }
-  }
-
-  beast::Handler read_;
-  beast::Handler write_;
-  asio::io_context io_;
-  tcp::acceptor acceptor_{io_};
-  int port_ = 0;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
-};
 
 class AdaptersE2eTest : public ::testing::Test {
  protected:
