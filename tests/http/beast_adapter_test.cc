@@ -2,6 +2,7 @@
 // needs no particular framework.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -55,6 +56,42 @@ TEST(BeastAdapterTest, CachesRevalidatesAndAnswersHead) {
   EXPECT_TRUE(head_response.body().empty());
   EXPECT_EQ(head_response[bhttp::field::content_length], std::to_string(miss.body().size()));
   EXPECT_EQ(renders, 1);
+}
+
+TEST(BeastAdapterTest, StaleResponseIsRevalidatedWithTheStoredEtagReplacingTheClients) {
+  larder::testing::FakeClock clock;
+  auto store = std::make_shared<http::testing::InMemoryResponseStore>(clock);
+  http::HttpCacheOptions options;
+  options.clock = &clock;
+  auto cache = *http::HttpCache::Create(store, options);
+  http::RoutePolicy policy;
+  policy.cache_namespace = "beast";
+  policy.ttl = absl::Seconds(10);
+  std::vector<std::string> seen;  // The If-None-Match fields of each run, joined by "|".
+  Handler cached = Cached(*cache, policy, [&seen](const BeastRequest& request) {
+    std::string if_none_match;
+    auto [begin, end] = request.equal_range(bhttp::field::if_none_match);
+    for (auto it = begin; it != end; ++it)
+      absl::StrAppend(&if_none_match, "|", std::string(it->value()));
+    seen.push_back(if_none_match);
+    const bool not_modified = if_none_match == "|\"v1\"";
+    BeastResponse response{not_modified ? bhttp::status::not_modified : bhttp::status::ok,
+                           request.version()};
+    response.set(bhttp::field::etag, "\"v1\"");
+    if (!not_modified) response.body() = absl::StrCat("render ", seen.size());
+    return response;
+  });
+
+  BeastRequest get{bhttp::verb::get, "/docs/7", 11};
+  cached(get);
+  clock.Advance(absl::Seconds(11));
+  BeastRequest client_conditional = get;
+  client_conditional.insert("if-none-match", "\"client\"");  // Lower case: the same field.
+  const BeastResponse revalidated = cached(client_conditional);
+  EXPECT_EQ(revalidated.result(), bhttp::status::ok);
+  EXPECT_EQ(revalidated.body(), "render 1");
+  EXPECT_NE(std::string(revalidated["Cache-Status"]).find("detail=revalidated"), std::string::npos);
+  EXPECT_EQ(seen, (std::vector<std::string>{"", "|\"v1\""}));
 }
 
 TEST(BeastAdapterTest, CoreRequestHasTheDecodedPathAndTheScheme) {

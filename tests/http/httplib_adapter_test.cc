@@ -147,6 +147,32 @@ TEST(ReplayTest, UnmatchedOptionalGroupCannotBeReplayed) {
   EXPECT_EQ(internal::ReplayableCopy(request), nullptr);
 }
 
+TEST(ReplayTest, CopyWithHeadersReplacesFieldsOfAnyCaseAndKeepsTheCaptures) {
+  ::httplib::Request request;
+  request.method = "GET";
+  request.path = "/docs/seven";
+  request.body = "payload";
+  request.headers.emplace("if-none-match", "\"client\"");
+  request.headers.emplace("If-None-Match", "\"other\"");
+  request.headers.emplace("Accept", "text/plain");
+  ASSERT_TRUE(std::regex_match(request.path, request.matches, std::regex("/docs/(\\w+)")));
+  auto copy = internal::ReplayableCopyWithHeaders(request, {{"If-None-Match", "\"v1\""}});
+  ASSERT_NE(copy, nullptr);
+  request.path = "overwritten";
+  EXPECT_EQ(copy->get_header_value_count("If-None-Match"), 1u);
+  EXPECT_EQ(copy->get_header_value("If-None-Match"), "\"v1\"");
+  EXPECT_EQ(copy->get_header_value("Accept"), "text/plain");
+  EXPECT_EQ(copy->body, "payload");
+  EXPECT_EQ(copy->matches[1].str(), "seven");
+}
+
+TEST(ReplayTest, UnmatchedOptionalGroupCannotBeCopiedWithHeaders) {
+  ::httplib::Request request;
+  request.path = "/a";
+  ASSERT_TRUE(std::regex_match(request.path, request.matches, std::regex("/a(/b)?")));
+  EXPECT_EQ(internal::ReplayableCopyWithHeaders(request, {{"If-None-Match", "\"v1\""}}), nullptr);
+}
+
 TEST(ReplayTest, PositionalPatternOfSiblingsAndGaps) {
   ::httplib::Match matches;
   const std::string path = "/x/12/y/34";
