@@ -183,6 +183,22 @@ TEST_F(HttpCacheNoCacheTest, WithoutAValidatorIsNotStored) {
   EXPECT_EQ(Header(second, "Cache-Status"), "larder; fwd=uri-miss");
 }
 
+TEST_F(HttpCacheNoCacheTest, LastModifiedAloneIsAValidatorEvenStaleOnArrival) {
+  policy_.cached_statuses = {404};
+  const std::string last_modified = FormatHttpDate(clock_.Now() - absl::Hours(1));
+  std::string seen;
+  handler_ = [&](const Request& request, int render) {
+    seen = request.headers.Get("If-Modified-Since").value_or("");
+    return Response{
+        404,
+        {{"Cache-Control", "no-cache"}, {"Age", "3600"}, {"Last-Modified", last_modified}},
+        absl::StrCat("render ", render)};
+  };
+  Send(Get("/a"));
+  Send(Get("/a"));
+  EXPECT_EQ(seen, last_modified);
+}
+
 TEST_F(HttpCacheNoCacheTest, IsNeverServedStale) {
   policy_.stale_while_revalidate = absl::Seconds(60);
   policy_.stale_if_error = absl::Seconds(60);
