@@ -199,6 +199,26 @@ TEST_F(HttpCacheNoCacheTest, LastModifiedAloneIsAValidatorEvenStaleOnArrival) {
   EXPECT_EQ(seen, last_modified);
 }
 
+TEST_F(HttpCacheNoCacheTest, AClientPreconditionTheValidatorsLeaveInPlaceRendersInFull) {
+  // The stored 404 has Last-Modified but no ETag: revalidating would leave the client's own
+  // If-None-Match beside the stored If-Modified-Since, and a 304 could answer the client's tag.
+  policy_.cached_statuses = {404};
+  const std::string last_modified = FormatHttpDate(clock_.Now() - absl::Hours(1));
+  std::string seen;
+  handler_ = [&](const Request& request, int render) {
+    seen = request.headers.Get("If-Modified-Since").value_or("");
+    return Response{404,
+                    {{"Cache-Control", "no-cache"}, {"Last-Modified", last_modified}},
+                    absl::StrCat("render ", render)};
+  };
+  Send(Get("/a"));
+  const Response second = Send(Get("/a", {{"If-None-Match", "\"client-tag\""}}));
+  EXPECT_EQ(seen, "");
+  EXPECT_EQ(second.body, "render 2");
+  Send(Get("/a"));
+  EXPECT_EQ(seen, last_modified);  // Without the client's precondition it revalidates.
+}
+
 TEST_F(HttpCacheNoCacheTest, IsNeverServedStale) {
   policy_.stale_while_revalidate = absl::Seconds(60);
   policy_.stale_if_error = absl::Seconds(60);

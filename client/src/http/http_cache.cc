@@ -260,7 +260,7 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
       return ServeHit(call, *fresh);
     }
   }
-  internal::Rendered rendered = internal::RenderRevalidating(call.handler, stored);
+  internal::Rendered rendered = internal::RenderRevalidating(call.handler, stored, call.request);
   if (rendered.failed() && decision.stale_if_error && stored.has_value()) {
     return ServeStored(call, *stored, StaleIfErrorDelivery(*stored, call.now, rendered.status()),
                        "stale");
@@ -394,7 +394,7 @@ Response HttpCache::ServeStale(Call& call, const StoredResponse& stored) {
 void HttpCache::Refresh(const Request& request, const RoutePolicy& policy, const std::string& key,
                         const RefreshOf& of, RouteHandler& handler) {
   const RenderStart start{clock_->Now(), of.generation};
-  internal::Rendered rendered = internal::RenderRevalidating(handler, of.stored);
+  internal::Rendered rendered = internal::RenderRevalidating(handler, of.stored, request);
   if (rendered.failed()) {
     metrics_->CountRefresh(RouteLabel(policy), "failed");
     return;

@@ -28,6 +28,15 @@ class FunctionRouteHandler final : public RouteHandler {
   Request request_;
 };
 
+// True when `headers` carry a precondition that setting `validators` would leave in place.
+bool KeepsAPrecondition(const Headers& headers, const Headers& validators) {
+  for (const char* name :
+       {"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"}) {
+    if (headers.Has(name) && !validators.Has(name)) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::unique_ptr<RouteHandler> MakeRouteHandler(std::function<Response(const Request&)> handler,
@@ -78,11 +87,14 @@ Response Freshened(const StoredResponse& stored, const Response& not_modified) {
   return response;
 }
 
-Rendered RenderRevalidating(RouteHandler& handler, const std::optional<StoredResponse>& stored) {
+Rendered RenderRevalidating(RouteHandler& handler, const std::optional<StoredResponse>& stored,
+                            const Request& request) {
   if (!stored.has_value()) return RenderSafely(handler);
   const Headers validators = ValidatorsOf(*stored);
   std::unique_ptr<RouteHandler> conditional =
-      validators.empty() ? nullptr : handler.WithHeaders(validators);
+      validators.empty() || KeepsAPrecondition(request.headers, validators)
+          ? nullptr
+          : handler.WithHeaders(validators);
   if (conditional == nullptr) return RenderSafely(handler);
   Rendered rendered = RenderSafely(*conditional);
   if (rendered.error == nullptr && rendered.response->status == 304) {

@@ -1,7 +1,7 @@
 // Running a route's handler for the pipeline: exceptions captured, and a stored response with a
 // validator revalidated (RFC 9111 section 4.3) by a conditional render whose 304 freshens it.
 //
-//   Rendered rendered = RenderRevalidating(handler, stored);
+//   Rendered rendered = RenderRevalidating(handler, stored, request);
 //   if (rendered.failed()) { /* stale-if-error or rethrow */ }
 //   if (rendered.revalidated) { /* *rendered.response is the stored one, freshened */ }
 #pragma once
@@ -40,6 +40,11 @@ Response Freshened(const StoredResponse& stored, const Response& not_modified);
 
 // With a stored response carrying a validator and a handler that can take headers: a
 // conditional render, whose 304 becomes the freshened stored response; otherwise RenderSafely.
-Rendered RenderRevalidating(RouteHandler& handler, const std::optional<StoredResponse>& stored);
+// `request` is the one the handler is bound to: when it carries a precondition the validators
+// would not replace (a client's If-None-Match beside a stored Last-Modified alone, If-Match,
+// If-Unmodified-Since, If-Range), the handler's 304 could answer the client's condition rather
+// than the stored response's, so it renders in full instead.
+Rendered RenderRevalidating(RouteHandler& handler, const std::optional<StoredResponse>& stored,
+                            const Request& request);
 
 }  // namespace larder::http::internal
