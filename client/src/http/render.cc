@@ -28,6 +28,12 @@ class FunctionRouteHandler final : public RouteHandler {
   Request request_;
 };
 
+// Fields a 304 never replaces: they describe the stored body's bytes (RFC 9111 section 4.3.4).
+bool DescribesTheStoredBody(absl::string_view name) {
+  return HeaderNameEquals(name, "Content-Length") || HeaderNameEquals(name, "Content-Encoding") ||
+         HeaderNameEquals(name, "Content-Range");
+}
+
 // True when `headers` carry a precondition that setting `validators` would leave in place.
 bool KeepsAPrecondition(const Headers& headers, const Headers& validators) {
   for (const char* name :
@@ -70,19 +76,10 @@ Headers ValidatorsOf(const StoredResponse& stored) {
 Response Freshened(const StoredResponse& stored, const Response& not_modified) {
   Response response = stored.response;
   for (const Headers::Field& field : not_modified.headers.fields()) {
-    if (HeaderNameEquals(field.first, "Content-Length") ||
-        HeaderNameEquals(field.first, "Content-Encoding") ||
-        HeaderNameEquals(field.first, "Content-Range")) {
-      continue;
-    }
-    response.headers.Remove(field.first);
+    if (!DescribesTheStoredBody(field.first)) response.headers.Remove(field.first);
   }
   for (const Headers::Field& field : not_modified.headers.fields()) {
-    if (!HeaderNameEquals(field.first, "Content-Length") &&
-        !HeaderNameEquals(field.first, "Content-Encoding") &&
-        !HeaderNameEquals(field.first, "Content-Range")) {
-      response.headers.Add(field.first, field.second);
-    }
+    if (!DescribesTheStoredBody(field.first)) response.headers.Add(field.first, field.second);
   }
   return response;
 }
