@@ -141,6 +141,23 @@ bool ChildProcess::WaitForExit(absl::Duration timeout, int* wait_status) {
   return false;
 }
 
+absl::StatusOr<std::string> ChildProcess::ReadToEnd(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("output did not end within ", absl::FormatDuration(timeout)));
+    }
+    pollfd poll_fd{stdout_fd_, POLLIN, 0};
+    if (poll(&poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = read(stdout_fd_, chunk, sizeof(chunk));
+    if (n <= 0) return std::exchange(buffer_, std::string());
+    buffer_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
 int ChildProcess::Stop(absl::Duration grace) {
   if (!running_) return wait_status_;
   kill(pid_, SIGTERM);
@@ -189,6 +206,23 @@ std::string ChildProcess::LogTail(size_t max_bytes) const {
   contents << log.rdbuf();
   std::string all = contents.str();
   return all.size() > max_bytes ? all.substr(all.size() - max_bytes) : all;
+}
+
+absl::StatusOr<std::string> RunToExit(const std::vector<std::string>& argv,
+                                      absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::StatusOr<std::unique_ptr<ChildProcess>> process = ChildProcess::Start(argv);
+  if (!process.ok()) return process.status();
+  absl::StatusOr<std::string> output = (*process)->ReadToEnd(timeout);
+  int status = 0;
+  if (output.ok() && (*process)->WaitForExit(deadline - absl::Now(), &status) &&
+      WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+    return output;
+  }
+  const std::string why = output.ok() ? absl::StrCat("wait status ", status, ", output: ", *output)
+                                      : std::string(output.status().message());
+  return absl::InternalError(absl::StrCat(argv[0], argv.size() > 1 ? " " + argv[1] : "",
+                                          " failed (", why, "); stderr: ", (*process)->LogTail()));
 }
 
 int PickFreePort() {

@@ -45,6 +45,9 @@ class ChildProcess {
   absl::Status Resume(absl::Duration timeout = absl::Seconds(10));
   // Waits up to `timeout` for the process to exit by itself; true with the status when it did.
   bool WaitForExit(absl::Duration timeout, int* wait_status);
+  // Reads standard output until the process closes it (normally: exits); returns all of it not
+  // yet consumed by WaitForLine. kDeadlineExceeded on timeout.
+  absl::StatusOr<std::string> ReadToEnd(absl::Duration timeout);
 
   pid_t pid() const { return pid_; }
   bool running() const { return running_; }
@@ -63,6 +66,10 @@ class ChildProcess {
   bool running_ = true;
   int wait_status_ = 0;
 };
+
+// Runs argv to completion within `timeout`; its standard output when it exits with status 0, else
+// kInternal with the end of its standard error.
+absl::StatusOr<std::string> RunToExit(const std::vector<std::string>& argv, absl::Duration timeout);
 
 // A TCP port on 127.0.0.1 that was free a moment ago (for servers that cannot bind port 0).
 int PickFreePort();

@@ -8,6 +8,7 @@ namespace larder::testing {
 namespace {
 
 constexpr int kStartAttempts = 3;  // A picked port may be taken by the time Redis binds it.
+constexpr int kPortPicks = 64;     // Free ports drawn to find one at most highest_port.
 
 std::string RedisServerPath() {
   const char* from_env = getenv("REDIS_SERVER");
@@ -25,6 +26,14 @@ absl::StatusOr<std::unique_ptr<RedisServerProcess>> RedisServerProcess::Start(
   absl::Status started;
   for (int attempt = 0; attempt < kStartAttempts; ++attempt) {
     server->port_ = PickFreePort();
+    for (int pick = 1; pick < kPortPicks && server->port_ > server->options_.highest_port; ++pick) {
+      server->port_ = PickFreePort();
+    }
+    if (server->port_ > server->options_.highest_port) {
+      started = absl::UnavailableError(
+          absl::StrCat("no free port at most ", server->options_.highest_port));
+      continue;
+    }
     started = server->Launch();
     if (started.ok()) return server;
   }

@@ -23,6 +23,9 @@ struct RedisServerOptions {
   bool persistent = false;
   // More redis-server arguments, e.g. {"--requirepass", "secret"}.
   std::vector<std::string> extra_args;
+  // The highest port the server may get. A cluster node needs port + 10000 for its bus, so at
+  // most 55535.
+  int highest_port = 65535;
 };
 
 class RedisServerProcess {

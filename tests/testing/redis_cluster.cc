@@ -1,0 +1,172 @@
+#include "tests/testing/redis_cluster.h"
+
+#include <stdlib.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+
+namespace larder::testing {
+namespace {
+
+constexpr int kHighestNodePort = 65535 - 10000;  // The cluster bus listens on port + 10000.
+
+std::string RedisCliPath() {
+  const char* from_env = getenv("REDIS_CLI");
+  return from_env != nullptr ? from_env : "/usr/bin/redis-cli";
+}
+
+// The port of "ip:port@bus" (or "ip:port@bus,hostname") in a CLUSTER NODES line.
+int PortOfAddress(absl::string_view address) {
+  address = address.substr(0, address.find('@'));
+  int port = 0;
+  const size_t colon = address.rfind(':');
+  if (colon == absl::string_view::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
+    return 0;
+  }
+  return port;
+}
+
+// True when a CLUSTER NODES slot field ("5461", "0-5460"; not "[5461->-id]") holds `slot`.
+bool SlotFieldHolds(absl::string_view field, int slot) {
+  if (absl::StartsWith(field, "[")) return false;
+  const std::pair<absl::string_view, absl::string_view> range = absl::StrSplit(field, '-');
+  int first = 0, last = 0;
+  if (!absl::SimpleAtoi(range.first, &first)) return false;
+  if (range.second.empty())
+    last = first;
+  else if (!absl::SimpleAtoi(range.second, &last))
+    return false;
+  return first <= slot && slot <= last;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RedisClusterProcess>> RedisClusterProcess::Start(
+    RedisClusterOptions options) {
+  auto cluster = std::unique_ptr<RedisClusterProcess>(new RedisClusterProcess(options));
+  const int nodes = options.masters * (1 + options.replicas_per_master);
+  RedisServerOptions node_options;
+  node_options.highest_port = kHighestNodePort;
+  node_options.extra_args = {
+      "--cluster-enabled",      "yes",
+      "--cluster-config-file",  "nodes.conf",
+      "--cluster-node-timeout", absl::StrCat(absl::ToInt64Milliseconds(options.node_timeout))};
+  for (int i = 0; i < nodes; ++i) {
+    absl::StatusOr<std::unique_ptr<RedisServerProcess>> node =
+        RedisServerProcess::Start(node_options);
+    if (!node.ok()) return node.status();
+    cluster->nodes_.push_back(*std::move(node));
+  }
+  if (absl::Status created = cluster->Create(); !created.ok()) return created;
+  if (absl::Status healthy = cluster->AwaitHealthy(absl::Minutes(1)); !healthy.ok()) {
+    return healthy;
+  }
+  return cluster;
+}
+
+absl::Status RedisClusterProcess::Create() {
+  std::vector<std::string> argv = {RedisCliPath(), "--cluster", "create"};
+  for (const auto& node : nodes_) argv.push_back(absl::StrCat("127.0.0.1:", node->port()));
+  argv.insert(argv.end(),
+              {"--cluster-replicas", absl::StrCat(options_.replicas_per_master), "--cluster-yes"});
+  absl::StatusOr<std::string> output = RunToExit(argv, absl::Minutes(1));
+  if (!output.ok()) return absl::UnavailableError(output.status().message());
+  if (!absl::StrContains(*output, "All 16384 slots covered")) {
+    return absl::UnavailableError(absl::StrCat("redis-cli --cluster create: ", *output));
+  }
+  return absl::OkStatus();
+}
+
+std::string RedisClusterProcess::seed_url() const {
+  std::vector<std::string> addresses;
+  for (const auto& node : nodes_) addresses.push_back(absl::StrCat("127.0.0.1:", node->port()));
+  return absl::StrCat("redis://", absl::StrJoin(addresses, ","));
+}
+
+absl::StatusOr<std::string> RedisClusterProcess::Cli(int index,
+                                                     const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {RedisCliPath(), "-h", "127.0.0.1", "-p",
+                                   absl::StrCat(nodes_[index]->port())};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunToExit(argv, absl::Seconds(10));
+}
+
+absl::Status RedisClusterProcess::CheckHealthy() const {
+  int running = 0;
+  for (int i = 0; i < size(); ++i) running += nodes_[i]->running();
+  for (int i = 0; i < size(); ++i) {
+    if (!nodes_[i]->running()) continue;
+    if (absl::Status node = CheckNode(i, running - options_.masters); !node.ok()) return node;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisClusterProcess::CheckNode(int index, int replicas) const {
+  absl::StatusOr<std::string> info = Cli(index, {"CLUSTER", "INFO"});
+  if (!info.ok()) return info.status();
+  if (!absl::StrContains(*info, "cluster_state:ok") ||
+      !absl::StrContains(*info, "cluster_slots_ok:16384")) {
+    return absl::UnavailableError(absl::StrCat("node ", index, ": ", *info));
+  }
+  absl::StatusOr<std::string> replication = Cli(index, {"INFO", "replication"});
+  if (!replication.ok()) return replication.status();
+  if (absl::StrContains(*replication, "role:slave") &&
+      !absl::StrContains(*replication, "master_link_status:up")) {
+    return absl::UnavailableError(absl::StrCat("replica ", index, ": ", *replication));
+  }
+  // Its view of the others: every serving master and every live replica known as such.
+  absl::StatusOr<std::string> nodes = Cli(index, {"CLUSTER", "NODES"});
+  if (!nodes.ok()) return nodes.status();
+  int masters_seen = 0, replicas_seen = 0;
+  for (absl::string_view line : absl::StrSplit(*nodes, '\n', absl::SkipWhitespace())) {
+    const std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (fields.size() < 8 || absl::StrContains(fields[2], "fail")) continue;
+    masters_seen += absl::StrContains(fields[2], "master") && fields.size() > 8;
+    replicas_seen += absl::StrContains(fields[2], "slave");
+  }
+  if (masters_seen != options_.masters || replicas_seen != replicas) {
+    return absl::UnavailableError(absl::StrCat("node ", index, " sees ", masters_seen,
+                                               " masters and ", replicas_seen, " replicas"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisClusterProcess::AwaitHealthy(absl::Duration timeout) const {
+  const absl::Time deadline = absl::Now() + timeout;
+  absl::Status healthy = CheckHealthy();
+  while (!healthy.ok() && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(50));
+    healthy = CheckHealthy();
+  }
+  if (healthy.ok()) return healthy;
+  return absl::UnavailableError(absl::StrCat(
+      "the cluster is not healthy after ", absl::FormatDuration(timeout), ": ", healthy.message()));
+}
+
+int RedisClusterProcess::MasterOf(int slot) const {
+  for (int i = 0; i < size(); ++i) {
+    if (!nodes_[i]->running()) continue;
+    absl::StatusOr<std::string> nodes = Cli(i, {"CLUSTER", "NODES"});
+    if (!nodes.ok()) continue;
+    for (absl::string_view line : absl::StrSplit(*nodes, '\n', absl::SkipWhitespace())) {
+      const std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (fields.size() < 9 || !absl::StrContains(fields[2], "master")) continue;
+      for (size_t f = 8; f < fields.size(); ++f) {
+        if (!SlotFieldHolds(absl::StripAsciiWhitespace(fields[f]), slot)) continue;
+        const int port = PortOfAddress(fields[1]);
+        for (int n = 0; n < size(); ++n) {
+          if (nodes_[n]->port() == port) return n;
+        }
+      }
+    }
+    return -1;
+  }
+  return -1;
+}
+
+}  // namespace larder::testing
