@@ -3,7 +3,8 @@
 #   1. the README's test command, exactly as a new user runs it (scripts/test.sh: GCC,
 #      RelWithDebInfo, warnings as errors, the whole suite);
 #   2. the whole suite under AddressSanitizer + UBSan (GCC, Debug at -O1);
-#   3. the unit tests and the engine conformance suite under ThreadSanitizer (clang, Release,
+#   3. the unit tests, the engine conformance suite and the tests labelled "race" (threads sharing
+#      one connection) under ThreadSanitizer (clang, Release,
 #      warnings as errors, -Wthread-safety; benchmarks built too);
 #   4. every libFuzzer target for FUZZ_SECONDS (default 60) from its seed corpus.
 # Every part runs even when an earlier one failed; the exit status is non-zero if any failed.
@@ -15,7 +16,7 @@ run_part() {
   case "$1" in
     test) bash scripts/test.sh ;;
     asan) bash scripts/test.sh --sanitize=address,undefined ;;
-    tsan) bash scripts/test.sh --sanitize=thread -L 'unit|conformance' ;;
+    tsan) bash scripts/test.sh --sanitize=thread -L 'unit|conformance|race' ;;
     fuzz) bash scripts/fuzz.sh all "${FUZZ_SECONDS:-60}" ;;
     *) echo "ci.sh: unknown part '$1' (test asan tsan fuzz)" >&2; return 2 ;;
   esac

@@ -1,5 +1,6 @@
 #include "server/storage/redis/redis_connection.h"
 
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
@@ -187,6 +188,48 @@ absl::StatusOr<RedisReply> RedisConnection::Eval(Script script,
   }
   if (reply->type == REDIS_REPLY_ERROR) return ErrorReplyStatus(*reply);
   return reply;
+}
+
+void FormatCommand(const std::vector<absl::string_view>& args, std::string& out) {
+  absl::StrAppend(&out, "*", args.size(), "\r\n");
+  for (absl::string_view arg : args) absl::StrAppend(&out, "$", arg.size(), "\r\n", arg, "\r\n");
+}
+
+absl::Status RedisConnection::MakeNonBlocking() {
+  const int flags = fcntl(context_->fd, F_GETFL);
+  if (flags < 0 || fcntl(context_->fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+    broken_ = true;
+    return absl::UnavailableError(absl::StrCat("redis at ", description_, ": fcntl failed"));
+  }
+  context_->flags &= ~REDIS_BLOCK;  // hiredis then treats EAGAIN as "try again later".
+  return absl::OkStatus();
+}
+
+int RedisConnection::fd() const { return context_->fd; }
+
+absl::Status RedisConnection::AppendFormatted(absl::string_view commands) {
+  if (broken_) return IoError();
+  if (redisAppendFormattedCommand(context_, commands.data(), commands.size()) != REDIS_OK) {
+    return IoError();
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> RedisConnection::WriteSome() {
+  int done = 0;
+  if (broken_ || redisBufferWrite(context_, &done) != REDIS_OK) return IoError();
+  return done != 0;
+}
+
+absl::Status RedisConnection::ReadSome() {
+  if (broken_ || redisBufferRead(context_) != REDIS_OK) return IoError();
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RedisReply> RedisConnection::NextReply() {
+  void* raw = nullptr;
+  if (broken_ || redisGetReplyFromReader(context_, &raw) != REDIS_OK) return IoError();
+  return RedisReply(static_cast<redisReply*>(raw));
 }
 
 }  // namespace larder::storage::internal

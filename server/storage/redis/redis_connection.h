@@ -54,6 +54,20 @@ class RedisConnection {
   // True once an I/O error has made this connection unusable.
   bool broken() const { return broken_; }
 
+  // Non-blocking use by one I/O thread (RedisPipe), after Open: Run, RunPipeline and Eval are
+  // not to be called any more. kUnavailable (and broken()) on an I/O error.
+  absl::Status MakeNonBlocking();
+  int fd() const;
+  // Queues commands already in RESP form (see FormatCommand) for writing.
+  absl::Status AppendFormatted(absl::string_view commands);
+  // Writes what the socket takes now; true when nothing is left to write.
+  absl::StatusOr<bool> WriteSome();
+  // Reads what the socket has now (call when poll() says it is readable; 0 bytes is the peer
+  // closing).
+  absl::Status ReadSome();
+  // The next complete reply read so far, or nullptr when there is none yet.
+  absl::StatusOr<RedisReply> NextReply();
+
  private:
   RedisConnection(redisContext* context, std::string description)
       : context_(context), description_(std::move(description)) {}
@@ -66,6 +80,9 @@ class RedisConnection {
   bool broken_ = false;
   std::vector<std::string> script_shas_;  // Indexed by Script.
 };
+
+// Appends one command in RESP form (binary-safe arguments) to `out`.
+void FormatCommand(const std::vector<absl::string_view>& args, std::string& out);
 
 // kUnavailable for replies that say Redis cannot serve right now (LOADING, BUSY, MASTERDOWN,
 // READONLY, TRYAGAIN, CLUSTERDOWN), kInternal for every other error reply.
