@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/storage/redis/redis_connection.h"
+#include "tests/storage/read_resp.h"
 #include "tests/testing/status_matchers.h"
 
 namespace larder::storage::internal {
@@ -25,20 +26,6 @@ namespace {
 using ::larder::testing::StatusCodeIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-
-// The one reply encoded by `resp` (RESP2, as Redis writes it).
-RedisReply Read(absl::string_view resp) {
-  redisReader* reader = redisReaderCreate();
-  redisReaderFeed(reader, resp.data(), resp.size());
-  void* reply = nullptr;
-  EXPECT_EQ(redisReaderGetReply(reader, &reply), REDIS_OK) << reader->errstr;
-  redisReaderFree(reader);
-  if (reply == nullptr) {
-    ADD_FAILURE() << "incomplete reply: " << resp;
-    return Read("$-1\r\n");
-  }
-  return RedisReply(static_cast<redisReply*>(reply));
-}
 
 NodeAddress Node(absl::string_view host, int port) { return NodeAddress{std::string(host), port}; }
 
@@ -118,7 +105,7 @@ constexpr absl::string_view kRedis7Slots =
 
 TEST(DecodeClusterSlotsReplyTest, DecodesRangesMastersAndReplicas) {
   ASSERT_OK_AND_ASSIGN(std::vector<SlotRange> ranges,
-                       DecodeClusterSlotsReply(*Read(kRedis7Slots), "seed"));
+                       DecodeClusterSlotsReply(*ReadResp(kRedis7Slots), "seed"));
   ASSERT_EQ(ranges.size(), 3u);
   EXPECT_EQ(ranges[0].first, 0);
   EXPECT_EQ(ranges[0].last, 99);
@@ -130,7 +117,7 @@ TEST(DecodeClusterSlotsReplyTest, DecodesRangesMastersAndReplicas) {
 }
 
 TEST(DecodeClusterSlotsReplyTest, UnknownEndpointsBecomeTheAskedHost) {
-  const RedisReply reply = Read(
+  const RedisReply reply = ReadResp(
       "*1\r\n*5\r\n:0\r\n:16383\r\n*2\r\n$-1\r\n:7000\r\n*2\r\n$1\r\n?\r\n:7001\r\n"
       "*2\r\n$0\r\n\r\n:7002\r\n");
   ASSERT_OK_AND_ASSIGN(std::vector<SlotRange> ranges, DecodeClusterSlotsReply(*reply, "seed"));
@@ -140,10 +127,10 @@ TEST(DecodeClusterSlotsReplyTest, UnknownEndpointsBecomeTheAskedHost) {
 }
 
 TEST(DecodeClusterSlotsReplyTest, AnErrorReplyBecomesItsStatus) {
-  EXPECT_THAT(
-      DecodeClusterSlotsReply(*Read("-ERR This instance has cluster support disabled\r\n"), "seed"),
-      StatusCodeIs(absl::StatusCode::kInternal));
-  EXPECT_THAT(DecodeClusterSlotsReply(*Read("-CLUSTERDOWN The cluster is down\r\n"), "seed"),
+  EXPECT_THAT(DecodeClusterSlotsReply(
+                  *ReadResp("-ERR This instance has cluster support disabled\r\n"), "seed"),
+              StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeClusterSlotsReply(*ReadResp("-CLUSTERDOWN The cluster is down\r\n"), "seed"),
               StatusCodeIs(absl::StatusCode::kUnavailable));
 }
 
@@ -161,7 +148,7 @@ TEST(DecodeClusterSlotsReplyTest, RefusesEveryOtherShape) {
            "*1\r\n*3\r\n:0\r\n:4\r\n*2\r\n:1\r\n:1\r\n",            // An endpoint as an integer.
            "*1\r\n*4\r\n:0\r\n:4\r\n*2\r\n$1\r\nh\r\n:1\r\n:7\r\n",  // A replica that is no node.
        }) {
-    EXPECT_THAT(DecodeClusterSlotsReply(*Read(resp), "seed"),
+    EXPECT_THAT(DecodeClusterSlotsReply(*ReadResp(resp), "seed"),
                 StatusCodeIs(absl::StatusCode::kInternal))
         << resp;
   }
@@ -169,7 +156,7 @@ TEST(DecodeClusterSlotsReplyTest, RefusesEveryOtherShape) {
 
 TEST(SlotMapTest, MapsEverySlotToItsMasterOnce) {
   ASSERT_OK_AND_ASSIGN(std::vector<SlotRange> ranges,
-                       DecodeClusterSlotsReply(*Read(kRedis7Slots), "seed"));
+                       DecodeClusterSlotsReply(*ReadResp(kRedis7Slots), "seed"));
   ASSERT_OK_AND_ASSIGN(SlotMap map, SlotMap::FromRanges(ranges));
   EXPECT_THAT(map.masters(), ElementsAre(Node("127.0.0.1", 7000), Node("127.0.0.2", 7001)));
   EXPECT_EQ(map.MasterOf(0), 0);

@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/storage/redis/redis_connection.h"
+#include "tests/storage/read_resp.h"
 #include "tests/testing/status_matchers.h"
 
 namespace larder::storage::internal {
@@ -23,23 +24,9 @@ using ::larder::testing::StatusCodeIs;
 using ::testing::ElementsAre;
 using std::string_literals::operator""s;
 
-// The one reply encoded by `resp` (RESP2, as Redis writes it).
-RedisReply Read(absl::string_view resp) {
-  redisReader* reader = redisReaderCreate();
-  redisReaderFeed(reader, resp.data(), resp.size());
-  void* reply = nullptr;
-  EXPECT_EQ(redisReaderGetReply(reader, &reply), REDIS_OK) << reader->errstr;
-  redisReaderFree(reader);
-  if (reply == nullptr) {
-    ADD_FAILURE() << "incomplete reply: " << resp;
-    return Read("$-1\r\n");
-  }
-  return RedisReply(static_cast<redisReply*>(reply));
-}
-
 TEST(RedisRepliesTest, EntryReplyGivesValueEtagAndExpiry) {
   const RedisReply reply =
-      Read("*3\r\n$7\r\nv\0\r\nal\xff\r\n$4\r\n\"ab\"\r\n$16\r\n1767225600000001\r\n"s);
+      ReadResp("*3\r\n$7\r\nv\0\r\nal\xff\r\n$4\r\n\"ab\"\r\n$16\r\n1767225600000001\r\n"s);
   ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, DecodeEntryReply(*reply));
   ASSERT_TRUE(entry.has_value());
   EXPECT_EQ(entry->value, std::string("v\0\r\nal\xff", 7));
@@ -48,7 +35,7 @@ TEST(RedisRepliesTest, EntryReplyGivesValueEtagAndExpiry) {
 }
 
 TEST(RedisRepliesTest, EntryReplyWithEmptyExpiryNeverExpires) {
-  const RedisReply reply = Read("*3\r\n$0\r\n\r\n$4\r\n\"ab\"\r\n$0\r\n\r\n");
+  const RedisReply reply = ReadResp("*3\r\n$0\r\n\r\n$4\r\n\"ab\"\r\n$0\r\n\r\n");
   ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, DecodeEntryReply(*reply));
   ASSERT_TRUE(entry.has_value());
   EXPECT_EQ(entry->value, "");
@@ -56,20 +43,20 @@ TEST(RedisRepliesTest, EntryReplyWithEmptyExpiryNeverExpires) {
 }
 
 TEST(RedisRepliesTest, EntryReplyWithoutValueIsAMiss) {
-  const RedisReply reply = Read("*3\r\n$-1\r\n$-1\r\n$-1\r\n");
+  const RedisReply reply = ReadResp("*3\r\n$-1\r\n$-1\r\n$-1\r\n");
   ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, DecodeEntryReply(*reply));
   EXPECT_FALSE(entry.has_value());
 }
 
 TEST(RedisRepliesTest, ErrorRepliesBecomeTheirStatus) {
-  EXPECT_THAT(DecodeEntryReply(*Read("-LOADING Redis is loading\r\n")),
+  EXPECT_THAT(DecodeEntryReply(*ReadResp("-LOADING Redis is loading\r\n")),
               StatusCodeIs(absl::StatusCode::kUnavailable));
-  EXPECT_THAT(DecodeEntryReply(*Read("-WRONGTYPE Operation against a key\r\n")),
+  EXPECT_THAT(DecodeEntryReply(*ReadResp("-WRONGTYPE Operation against a key\r\n")),
               StatusCodeIs(absl::StatusCode::kInternal));
 }
 
 TEST(RedisRepliesTest, ScanPageGivesMembersAndNextCursor) {
-  const RedisReply reply = Read("*2\r\n$2\r\n17\r\n*2\r\n$1\r\na\r\n$3\r\nb\0c\r\n"s);
+  const RedisReply reply = ReadResp("*2\r\n$2\r\n17\r\n*2\r\n$1\r\na\r\n$3\r\nb\0c\r\n"s);
   std::string cursor = "0";
   ASSERT_OK_AND_ASSIGN(std::vector<std::string> members, DecodeScanPage(*reply, cursor));
   EXPECT_THAT(members, ElementsAre("a", std::string("b\0c", 3)));
@@ -78,14 +65,15 @@ TEST(RedisRepliesTest, ScanPageGivesMembersAndNextCursor) {
 
 TEST(RedisRepliesTest, ScanPageWithoutCursorIsInternal) {
   std::string cursor = "0";
-  EXPECT_THAT(DecodeScanPage(*Read("*0\r\n"), cursor), StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeScanPage(*ReadResp("*0\r\n"), cursor),
+              StatusCodeIs(absl::StatusCode::kInternal));
 }
 
 TEST(RedisRepliesTest, SetReplySaysWhetherStoredAndWhichEtag) {
-  ASSERT_OK_AND_ASSIGN(SetResult stored, DecodeSetReply(*Read("*2\r\n:1\r\n$4\r\n\"ab\"\r\n")));
+  ASSERT_OK_AND_ASSIGN(SetResult stored, DecodeSetReply(*ReadResp("*2\r\n:1\r\n$4\r\n\"ab\"\r\n")));
   EXPECT_TRUE(stored.stored);
   EXPECT_EQ(stored.etag, "\"ab\"");
-  ASSERT_OK_AND_ASSIGN(SetResult refused, DecodeSetReply(*Read("*2\r\n:0\r\n$0\r\n\r\n")));
+  ASSERT_OK_AND_ASSIGN(SetResult refused, DecodeSetReply(*ReadResp("*2\r\n:0\r\n$0\r\n\r\n")));
   EXPECT_FALSE(refused.stored);
   EXPECT_EQ(refused.etag, "");
 }
@@ -98,26 +86,26 @@ T ValueOr(absl::StatusOr<T> decoded, T fallback) {
 }
 
 TEST(RedisRepliesTest, DeleteReplyIsTrueOnlyForALiveEntry) {
-  EXPECT_TRUE(ValueOr(DecodeDeleteReply(*Read(":1\r\n")), false));
-  EXPECT_FALSE(ValueOr(DecodeDeleteReply(*Read(":0\r\n")), true));
-  EXPECT_FALSE(ValueOr(DecodeDeleteReply(*Read(":-1\r\n")), true));
+  EXPECT_TRUE(ValueOr(DecodeDeleteReply(*ReadResp(":1\r\n")), false));
+  EXPECT_FALSE(ValueOr(DecodeDeleteReply(*ReadResp(":0\r\n")), true));
+  EXPECT_FALSE(ValueOr(DecodeDeleteReply(*ReadResp(":-1\r\n")), true));
 }
 
 TEST(RedisRepliesTest, TouchReplyIsTheEtagOrNil) {
   using Etag = std::optional<std::string>;
-  EXPECT_EQ(ValueOr(DecodeTouchReply(*Read("$4\r\n\"ab\"\r\n")), Etag()), Etag("\"ab\""));
-  EXPECT_EQ(ValueOr(DecodeTouchReply(*Read("$-1\r\n")), Etag("x")), Etag());
+  EXPECT_EQ(ValueOr(DecodeTouchReply(*ReadResp("$4\r\n\"ab\"\r\n")), Etag()), Etag("\"ab\""));
+  EXPECT_EQ(ValueOr(DecodeTouchReply(*ReadResp("$-1\r\n")), Etag("x")), Etag());
 }
 
 TEST(RedisRepliesTest, CountReplyIsAnIntegerACounterFieldOrNil) {
-  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*Read(":7\r\n")), -1), 7);
-  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*Read("$2\r\n12\r\n")), -1), 12);
-  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*Read("$-1\r\n")), -1), 0);
+  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*ReadResp(":7\r\n")), -1), 7);
+  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*ReadResp("$2\r\n12\r\n")), -1), 12);
+  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*ReadResp("$-1\r\n")), -1), 0);
 }
 
 TEST(RedisRepliesTest, StatsBatchReplyGivesEntriesAndBytes) {
   ASSERT_OK_AND_ASSIGN(StatsBatchCounts counts,
-                       DecodeStatsBatchReply(*Read("*2\r\n:3\r\n:120\r\n")));
+                       DecodeStatsBatchReply(*ReadResp("*2\r\n:3\r\n:120\r\n")));
   EXPECT_EQ(counts.entries, 3);
   EXPECT_EQ(counts.bytes, 120);
 }
@@ -128,7 +116,8 @@ TEST(RedisRepliesTest, StatsBatchReplyGivesEntriesAndBytes) {
 TEST(RedisRepliesTest, EntryReplyOfAnotherShapeIsInternal) {
   for (const char* resp :
        {"*2\r\n$1\r\n0\r\n*0\r\n", "+OK\r\n", "$-1\r\n", "*3\r\n$1\r\nv\r\n:1\r\n$0\r\n\r\n"}) {
-    EXPECT_THAT(DecodeEntryReply(*Read(resp)), StatusCodeIs(absl::StatusCode::kInternal)) << resp;
+    EXPECT_THAT(DecodeEntryReply(*ReadResp(resp)), StatusCodeIs(absl::StatusCode::kInternal))
+        << resp;
   }
 }
 
@@ -137,33 +126,36 @@ TEST(RedisRepliesTest, EntryLarderCannotHaveWrittenIsDataLoss) {
        {"*3\r\n$1\r\nv\r\n$4\r\n\"ab\"\r\n$3\r\nabc\r\n",
         "*3\r\n$1\r\nv\r\n$4\r\n\"ab\"\r\n$3\r\n 12\r\n",
         "*3\r\n$1\r\nv\r\n$4\r\n\"ab\"\r\n$-1\r\n", "*3\r\n$1\r\nv\r\n$-1\r\n$0\r\n\r\n"}) {
-    EXPECT_THAT(DecodeEntryReply(*Read(resp)), StatusCodeIs(absl::StatusCode::kDataLoss)) << resp;
+    EXPECT_THAT(DecodeEntryReply(*ReadResp(resp)), StatusCodeIs(absl::StatusCode::kDataLoss))
+        << resp;
   }
 }
 
 TEST(RedisRepliesTest, MalformedScriptAndScanRepliesAreInternal) {
   std::string cursor = "5";
-  EXPECT_THAT(DecodeScanPage(*Read("*2\r\n$1\r\nx\r\n*0\r\n"), cursor),
+  EXPECT_THAT(DecodeScanPage(*ReadResp("*2\r\n$1\r\nx\r\n*0\r\n"), cursor),
               StatusCodeIs(absl::StatusCode::kInternal));
-  EXPECT_THAT(DecodeScanPage(*Read("*2\r\n$1\r\n0\r\n*1\r\n:1\r\n"), cursor),
+  EXPECT_THAT(DecodeScanPage(*ReadResp("*2\r\n$1\r\n0\r\n*1\r\n:1\r\n"), cursor),
               StatusCodeIs(absl::StatusCode::kInternal));
   EXPECT_EQ(cursor, "5");
-  EXPECT_THAT(DecodeSetReply(*Read("*2\r\n:1\r\n:7\r\n")),
+  EXPECT_THAT(DecodeSetReply(*ReadResp("*2\r\n:1\r\n:7\r\n")),
               StatusCodeIs(absl::StatusCode::kInternal));
-  EXPECT_THAT(DecodeSetReply(*Read("*2\r\n:2\r\n$0\r\n\r\n")),
+  EXPECT_THAT(DecodeSetReply(*ReadResp("*2\r\n:2\r\n$0\r\n\r\n")),
               StatusCodeIs(absl::StatusCode::kInternal));
-  EXPECT_THAT(DecodeDeleteReply(*Read("$1\r\n1\r\n")), StatusCodeIs(absl::StatusCode::kInternal));
-  EXPECT_THAT(DecodeTouchReply(*Read(":1\r\n")), StatusCodeIs(absl::StatusCode::kInternal));
-  EXPECT_THAT(DecodeCountReply(*Read(":-1\r\n")), StatusCodeIs(absl::StatusCode::kInternal));
-  EXPECT_THAT(DecodeCountReply(*Read("$3\r\nabc\r\n")), StatusCodeIs(absl::StatusCode::kDataLoss));
-  EXPECT_THAT(DecodeStatsBatchReply(*Read("*1\r\n:3\r\n")),
+  EXPECT_THAT(DecodeDeleteReply(*ReadResp("$1\r\n1\r\n")),
+              StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeTouchReply(*ReadResp(":1\r\n")), StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeCountReply(*ReadResp(":-1\r\n")), StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeCountReply(*ReadResp("$3\r\nabc\r\n")),
+              StatusCodeIs(absl::StatusCode::kDataLoss));
+  EXPECT_THAT(DecodeStatsBatchReply(*ReadResp("*1\r\n:3\r\n")),
               StatusCodeIs(absl::StatusCode::kInternal));
 }
 
 // Found by redis_reply_fuzz (regression-error-reply-read-as-value): an error reply in a pipeline
 // (Stats' HGET of each namespace's expirations) was read as a count of 0.
 TEST(RedisRepliesTest, EveryDecoderReturnsAnErrorReplyAsItsStatus) {
-  const RedisReply error = Read("-WRONGTYPE Operation against a key\r\n");
+  const RedisReply error = ReadResp("-WRONGTYPE Operation against a key\r\n");
   const absl::Status want = ErrorReplyStatus(*error);
   std::string cursor = "0";
   EXPECT_EQ(DecodeScanPage(*error, cursor).status(), want);
