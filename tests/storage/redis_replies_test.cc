@@ -166,5 +166,24 @@ TEST(RedisRepliesTest, EveryDecoderReturnsAnErrorReplyAsItsStatus) {
   EXPECT_EQ(DecodeStatsBatchReply(*error).status(), want);
 }
 
+TEST(RedisRepliesTest, RoleReplyTellsAMasterFromAReplicaOrASentinel) {
+  ASSERT_OK_AND_ASSIGN(
+      bool master, DecodeRoleReplyIsMaster(*ReadResp("*3\r\n$6\r\nmaster\r\n:3129659\r\n*0\r\n")));
+  EXPECT_TRUE(master);
+  ASSERT_OK_AND_ASSIGN(bool replica_is_master,
+                       DecodeRoleReplyIsMaster(*ReadResp("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n"
+                                                         ":9999\r\n$9\r\nconnected\r\n:31\r\n")));
+  EXPECT_FALSE(replica_is_master);
+  ASSERT_OK_AND_ASSIGN(bool sentinel_is_master,
+                       DecodeRoleReplyIsMaster(*ReadResp("*2\r\n$8\r\nsentinel\r\n*0\r\n")));
+  EXPECT_FALSE(sentinel_is_master);
+  EXPECT_THAT(DecodeRoleReplyIsMaster(*ReadResp("-LOADING Redis is loading\r\n")),
+              StatusCodeIs(absl::StatusCode::kUnavailable));
+  for (absl::string_view resp : {"*0\r\n", "$6\r\nmaster\r\n", "*1\r\n:1\r\n"}) {
+    EXPECT_THAT(DecodeRoleReplyIsMaster(*ReadResp(resp)), StatusCodeIs(absl::StatusCode::kInternal))
+        << resp;
+  }
+}
+
 }  // namespace
 }  // namespace larder::storage::internal

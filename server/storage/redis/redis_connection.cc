@@ -1,7 +1,9 @@
 #include "server/storage/redis/redis_connection.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
+#include <string.h>
 #include <sys/time.h>
 
 #include "absl/strings/match.h"
@@ -100,6 +102,9 @@ RedisConnection::~RedisConnection() { redisFree(context_); }
 
 absl::Status RedisConnection::IoError() {
   broken_ = true;
+  // hiredis reports a timed-out read or write as an I/O error with EAGAIN's message.
+  timed_out_ = context_->err == REDIS_ERR_IO &&
+               absl::string_view(context_->errstr) == absl::string_view(strerror(EAGAIN));
   return absl::UnavailableError(
       absl::StrCat("redis at ", description_, ": ",
                    context_->errstr[0] != '\0' ? context_->errstr : "connection lost"));
@@ -147,8 +152,17 @@ absl::StatusOr<RedisReply> RedisConnection::Run(const std::vector<absl::string_v
   RedisReply reply(static_cast<redisReply*>(
       redisCommandArgv(context_, argv.argc(), argv.pointers.data(), argv.lengths.data())));
   if (reply == nullptr) return IoError();
-  if (reply->type == REDIS_REPLY_ERROR) return ErrorReplyStatus(*reply);
+  if (reply->type == REDIS_REPLY_ERROR) {
+    NoteRoleError(*reply);
+    return ErrorReplyStatus(*reply);
+  }
   return reply;
+}
+
+void RedisConnection::NoteRoleError(const redisReply& reply) {
+  for (absl::string_view code : {"READONLY", "MASTERDOWN", "LOADING"}) {
+    if (ErrorStartsWith(reply, code)) broken_ = true;
+  }
 }
 
 absl::StatusOr<std::vector<RedisReply>> RedisConnection::RunPipeline(
@@ -166,6 +180,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::RunPipeline(
     void* raw = nullptr;
     if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) return IoError();
     replies.emplace_back(static_cast<redisReply*>(raw));
+    NoteRoleError(*replies.back());
   }
   return replies;
 }

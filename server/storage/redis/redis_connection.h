@@ -51,8 +51,13 @@ class RedisConnection {
   absl::StatusOr<RedisReply> Eval(Script script, const std::vector<absl::string_view>& keys,
                                   const std::vector<absl::string_view>& args);
 
-  // True once an I/O error has made this connection unusable.
+  // True once this connection must not be used again: an I/O error or timeout, or a reply that
+  // says the server is not a writable master any more (READONLY, MASTERDOWN, LOADING), after
+  // which a new connection may reach the one that is.
   bool broken() const { return broken_; }
+  // True when what broke it was a command timeout: the server may be fine, and the other
+  // connections to it with it.
+  bool timed_out() const { return timed_out_; }
 
   // Non-blocking use by one I/O thread (RedisPipe), after Open: Run, RunPipeline and Eval are
   // not to be called any more. kUnavailable (and broken()) on an I/O error.
@@ -74,10 +79,13 @@ class RedisConnection {
   absl::Status Authenticate(const RedisEndpoint& endpoint);
   absl::Status LoadScripts();
   absl::Status IoError();
+  // Marks the connection broken when `reply` says the server cannot take writes any more.
+  void NoteRoleError(const redisReply& reply);
 
   redisContext* context_;
   std::string description_;  // host:port/db, for messages.
   bool broken_ = false;
+  bool timed_out_ = false;
   std::vector<std::string> script_shas_;  // Indexed by Script.
 };
 

@@ -178,7 +178,11 @@ absl::StatusOr<std::optional<std::string>> RedisEngine::Touch(absl::string_view 
 
 absl::Status RedisEngine::CheckHealth() {
   LARDER_ASSIGN_OR_RETURN(internal::RedisPool::Lease connection, pool_->Acquire());
-  return connection->Run({"PING"}).status();
+  LARDER_ASSIGN_OR_RETURN(RedisReply reply, connection->Run({"ROLE"}));
+  LARDER_ASSIGN_OR_RETURN(bool master, internal::DecodeRoleReplyIsMaster(*reply));
+  if (master) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat("redis at ", pool_->endpoint().Describe(),
+                                             " is a replica now: it refuses writes"));
 }
 
 void RegisterRedisEngine(EngineRegistry& registry) {

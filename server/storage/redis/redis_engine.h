@@ -60,6 +60,8 @@ class RedisEngine final : public StorageEngine {
   // expired entries larder removed, over every replica sharing the Redis; entries Redis expired
   // by itself are not counted.
   absl::StatusOr<EngineStats> Stats(absl::string_view ns) override;
+  // OK when Redis answers and is a master (ROLE): a replica refuses writes, so a demoted server
+  // is kUnavailable, and its reads would serve whatever the new master has not replicated.
   absl::Status CheckHealth() override;
 
  private:

@@ -12,6 +12,11 @@ RedisPool::Lease::~Lease() {
   if (pool_ != nullptr && connection_ != nullptr) pool_->Release(std::move(connection_));
 }
 
+int RedisPool::open_connections() const {
+  absl::MutexLock lock(&mutex_);
+  return open_;
+}
+
 bool RedisPool::CanLend() const { return !idle_.empty() || open_ < options_.size; }
 
 absl::StatusOr<RedisPool::Lease> RedisPool::Acquire() {
@@ -61,7 +66,8 @@ void RedisPool::RecordConnectResult(const absl::Status& status) {
   }
   backoff_ = backoff_ == absl::ZeroDuration() ? options_.initial_backoff
                                               : std::min(backoff_ * 2, options_.max_backoff);
-  retry_after_ = absl::Now() + backoff_;
+  // Jittered, so that the replicas of a fleet do not all come back at the same instant.
+  retry_after_ = absl::Now() + backoff_ * absl::Uniform(random_, 0.5, 1.0);
   last_error_ = std::string(status.message());
 }
 
@@ -72,10 +78,13 @@ void RedisPool::Release(std::unique_ptr<RedisConnection> connection) {
     idle_.push_back(std::move(connection));
     return;
   }
-  // The server likely went away: its other idle connections are dead too.
   dropped.push_back(std::move(connection));
+  --open_;
+  // A timeout costs only its own connection: the server may just be slow for that command.
+  if (dropped.back()->timed_out()) return;
+  // Otherwise the server went away or changed role: its other idle connections are stale too.
   for (auto& idle : idle_) dropped.push_back(std::move(idle));
-  open_ -= static_cast<int>(dropped.size());
+  open_ -= static_cast<int>(idle_.size());
   idle_.clear();
 }
 

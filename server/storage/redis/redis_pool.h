@@ -1,7 +1,9 @@
 // RedisPool: a bounded set of RedisConnections shared by the engine's callers, each lent to one
-// caller at a time. Connections are made on demand; one that fails is dropped together with the
-// idle ones (a Redis restart severs them all), and reconnection is retried with exponential
-// backoff, failing fast with kUnavailable in between. Internal to server/storage/redis.
+// caller at a time. Connections are made on demand. One that times out is dropped alone; one that
+// fails otherwise, or whose server answers that it is no writable master any more, is dropped
+// together with the idle ones (a Redis restart or failover makes them all stale). Reconnection
+// is retried with jittered exponential backoff, failing fast with kUnavailable in between.
+// Internal to server/storage/redis.
 //
 //   RedisPool pool(endpoint, {.size = 8});
 //   absl::StatusOr<RedisPool::Lease> connection = pool.Acquire();
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -64,6 +67,8 @@ class RedisPool {
   absl::StatusOr<Lease> Acquire() ABSL_LOCKS_EXCLUDED(mutex_);
 
   const RedisEndpoint& endpoint() const { return endpoint_; }
+  // Connections open now (idle, lent or being opened).
+  int open_connections() const ABSL_LOCKS_EXCLUDED(mutex_);
 
  private:
   void Release(std::unique_ptr<RedisConnection> connection) ABSL_LOCKS_EXCLUDED(mutex_);
@@ -75,13 +80,14 @@ class RedisPool {
   const RedisEndpoint endpoint_;
   const RedisPoolOptions options_;
 
-  absl::Mutex mutex_;
+  mutable absl::Mutex mutex_;
   std::vector<std::unique_ptr<RedisConnection>> idle_ ABSL_GUARDED_BY(mutex_);
   int open_ ABSL_GUARDED_BY(mutex_) = 0;          // Idle + lent + being opened.
   bool probing_ ABSL_GUARDED_BY(mutex_) = false;  // A reconnection attempt is under way.
   absl::Duration backoff_ ABSL_GUARDED_BY(mutex_) = absl::ZeroDuration();  // Zero: healthy.
   absl::Time retry_after_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
   std::string last_error_ ABSL_GUARDED_BY(mutex_);
+  absl::BitGen random_ ABSL_GUARDED_BY(mutex_);  // For the backoff's jitter.
 };
 
 }  // namespace larder::storage::internal

@@ -112,6 +112,14 @@ absl::StatusOr<int64_t> DecodeCountReply(const redisReply& reply) {
   return *count;
 }
 
+absl::StatusOr<bool> DecodeRoleReplyIsMaster(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements == 0 || !IsBulk(*reply.element[0])) {
+    return Malformed("ROLE");
+  }
+  return BulkOf(*reply.element[0]) == "master";
+}
+
 absl::StatusOr<StatsBatchCounts> DecodeStatsBatchReply(const redisReply& reply) {
   if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
   if (!IsArrayOf(reply, 2) || reply.element[0]->type != REDIS_REPLY_INTEGER ||

@@ -57,6 +57,9 @@ absl::StatusOr<std::optional<std::string>> DecodeTouchReply(const redisReply& re
 // HGET (a decimal string, nil for zero).
 absl::StatusOr<int64_t> DecodeCountReply(const redisReply& reply);
 
+// The reply to ROLE: true for ["master", offset, replicas], false for a replica or a sentinel.
+absl::StatusOr<bool> DecodeRoleReplyIsMaster(const redisReply& reply);
+
 // The kStatsBatch script's reply {live entries, bytes}.
 absl::StatusOr<StatsBatchCounts> DecodeStatsBatchReply(const redisReply& reply);
 

@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include "larder/common/etag.h"
 #include "server/storage/redis/redis_connection.h"
+#include "server/storage/redis/redis_pool.h"
 #include "server/storage/redis/redis_url.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
@@ -262,6 +263,68 @@ TEST(RedisEngineTest, KeepsWorkingAfterRedisForgetsItsScripts) {
   if_match.if_match = StrongEtagFor("v1");
   ASSERT_OK_AND_ASSIGN(SetResult result, engine->Set("ns", "k", "v2", if_match));
   EXPECT_TRUE(result.stored);
+}
+
+// A plain connection to `redis`, for what the test does behind the engine's back.
+std::unique_ptr<internal::RedisConnection> AdminOf(const RedisServerProcess& redis) {
+  absl::StatusOr<internal::RedisEndpoint> endpoint = internal::ParseRedisUrl(redis.url());
+  EXPECT_OK(endpoint.status());
+  auto connection = internal::RedisConnection::Open(*endpoint, absl::Seconds(5), absl::Seconds(5));
+  EXPECT_OK(connection.status());
+  return connection.ok() ? *std::move(connection) : nullptr;
+}
+
+TEST(RedisEngineTest, ADemotedRedisIsUnhealthyAndRefusesWritesUntilPromotedBack) {
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
+  ASSERT_OK_AND_ASSIGN(auto new_master, RedisServerProcess::Start());
+  larder::testing::FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
+  ASSERT_OK(engine->Set("ns", "before", "v", OptionsFor("v")).status());
+  ASSERT_OK(engine->CheckHealth());
+  auto admin = AdminOf(*redis);
+  ASSERT_NE(admin, nullptr);
+
+  // What a failover does to the old master: it now replicates the new one.
+  const std::string new_master_port = absl::StrCat(new_master->port());
+  ASSERT_OK(admin->Run({"REPLICAOF", "127.0.0.1", new_master_port}).status());
+  EXPECT_THAT(engine->CheckHealth(),
+              StatusIs(absl::StatusCode::kUnavailable, HasSubstr("is a replica now")));
+  EXPECT_THAT(engine->Set("ns", "during", "v", OptionsFor("v")),
+              StatusCodeIs(absl::StatusCode::kUnavailable));
+  EXPECT_THAT(engine->Delete("ns", "before"), StatusCodeIs(absl::StatusCode::kUnavailable));
+
+  ASSERT_OK(admin->Run({"REPLICAOF", "NO", "ONE"}).status());
+  EXPECT_TRUE(BecomesHealthy(*engine, absl::Seconds(5)));
+  EXPECT_OK(engine->Set("ns", "after", "v", OptionsFor("v")).status());
+}
+
+TEST(RedisPoolTest, ATimeoutCostsOnlyItsOwnConnection) {
+  RedisServerOptions server_options;
+  server_options.extra_args = {"--enable-debug-command", "yes"};  // For DEBUG SLEEP.
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start(server_options));
+  ASSERT_OK_AND_ASSIGN(internal::RedisEndpoint endpoint, internal::ParseRedisUrl(redis->url()));
+  internal::RedisPoolOptions options;
+  options.size = 3;
+  options.command_timeout = absl::Milliseconds(200);
+  internal::RedisPool pool(endpoint, options);
+  {
+    ASSERT_OK_AND_ASSIGN(internal::RedisPool::Lease first, pool.Acquire());
+    ASSERT_OK_AND_ASSIGN(internal::RedisPool::Lease second, pool.Acquire());
+    ASSERT_OK_AND_ASSIGN(internal::RedisPool::Lease slow, pool.Acquire());
+    EXPECT_THAT(slow->Run({"DEBUG", "SLEEP", "0.5"}), StatusCodeIs(absl::StatusCode::kUnavailable));
+    EXPECT_TRUE(slow->timed_out());
+  }
+  EXPECT_EQ(pool.open_connections(), 2);  // The idle two stay.
+  // A connection the server closed is different: the others are stale too.
+  auto admin = AdminOf(*redis);
+  ASSERT_NE(admin, nullptr);
+  {
+    ASSERT_OK_AND_ASSIGN(internal::RedisPool::Lease lease, pool.Acquire());
+    ASSERT_OK(admin->Run({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}).status());
+    EXPECT_THAT(lease->Run({"PING"}), StatusCodeIs(absl::StatusCode::kUnavailable));
+    EXPECT_FALSE(lease->timed_out());
+  }
+  EXPECT_EQ(pool.open_connections(), 0);
 }
 
 }  // namespace
