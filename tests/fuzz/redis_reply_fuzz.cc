@@ -236,6 +236,17 @@ void CheckCountReplies(const redisReply& reply) {
   }
 }
 
+// ROLE: an array whose first element is the role, as a bulk string; only "master" is one.
+void CheckRoleReply(const redisReply& reply) {
+  const absl::StatusOr<bool> master = redis::DecodeRoleReplyIsMaster(reply);
+  const bool well_formed =
+      reply.type == REDIS_REPLY_ARRAY && reply.elements > 0 && IsBulk(*reply.element[0]);
+  if (CheckOutcome(reply, master, well_formed, "DecodeRoleReplyIsMaster") &&
+      *master != (Text(*reply.element[0]) == "master")) {
+    Fail("DecodeRoleReplyIsMaster: the role is not the reply's");
+  }
+}
+
 // Every check on `reply` and, so that nested shapes are reached too, on each of its elements.
 void CheckTree(const redisReply& reply) {
   CheckAccessors(reply);
@@ -245,6 +256,7 @@ void CheckTree(const redisReply& reply) {
   CheckSetReply(reply);
   CheckDeleteAndTouchReplies(reply);
   CheckCountReplies(reply);
+  CheckRoleReply(reply);
   if (reply.type != REDIS_REPLY_ARRAY) return;
   for (size_t i = 0; i < reply.elements; ++i) CheckTree(*reply.element[i]);
 }
