@@ -98,6 +98,20 @@ ChildProcess::~ChildProcess() {
   close(stdout_fd_);
 }
 
+ChildProcess::ReadResult ChildProcess::ReadMore(absl::Time deadline) {
+  while (true) {
+    const absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) return ReadResult::kTimedOut;
+    pollfd poll_fd{stdout_fd_, POLLIN, 0};
+    if (poll(&poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = read(stdout_fd_, chunk, sizeof(chunk));
+    if (n <= 0) return ReadResult::kEnded;
+    buffer_.append(chunk, static_cast<size_t>(n));
+    return ReadResult::kRead;
+  }
+}
+
 absl::StatusOr<std::string> ChildProcess::WaitForLine(absl::string_view needle,
                                                       absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
@@ -107,20 +121,16 @@ absl::StatusOr<std::string> ChildProcess::WaitForLine(absl::string_view needle,
       buffer_.erase(0, newline + 1);
       if (absl::string_view(line).find(needle) != absl::string_view::npos) return line;
     }
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("no line with \"", needle, "\"; stderr: ", LogTail()));
+    switch (ReadMore(deadline)) {
+      case ReadResult::kRead:
+        break;
+      case ReadResult::kTimedOut:
+        return absl::DeadlineExceededError(
+            absl::StrCat("no line with \"", needle, "\"; stderr: ", LogTail()));
+      case ReadResult::kEnded:
+        return absl::UnavailableError(
+            absl::StrCat("process exited before printing \"", needle, "\"; stderr: ", LogTail()));
     }
-    pollfd poll_fd{stdout_fd_, POLLIN, 0};
-    if (poll(&poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) continue;
-    char chunk[4096];
-    ssize_t n = read(stdout_fd_, chunk, sizeof(chunk));
-    if (n <= 0) {
-      return absl::UnavailableError(
-          absl::StrCat("process exited before printing \"", needle, "\"; stderr: ", LogTail()));
-    }
-    buffer_.append(chunk, static_cast<size_t>(n));
   }
 }
 
@@ -143,19 +153,14 @@ bool ChildProcess::WaitForExit(absl::Duration timeout, int* wait_status) {
 
 absl::StatusOr<std::string> ChildProcess::ReadToEnd(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  while (true) {
-    const absl::Duration left = deadline - absl::Now();
-    if (left <= absl::ZeroDuration()) {
-      return absl::DeadlineExceededError(
-          absl::StrCat("output did not end within ", absl::FormatDuration(timeout)));
-    }
-    pollfd poll_fd{stdout_fd_, POLLIN, 0};
-    if (poll(&poll_fd, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1) <= 0) continue;
-    char chunk[4096];
-    const ssize_t n = read(stdout_fd_, chunk, sizeof(chunk));
-    if (n <= 0) return std::exchange(buffer_, std::string());
-    buffer_.append(chunk, static_cast<size_t>(n));
+  ReadResult result;
+  while ((result = ReadMore(deadline)) == ReadResult::kRead) {
   }
+  if (result == ReadResult::kTimedOut) {
+    return absl::DeadlineExceededError(
+        absl::StrCat("output did not end within ", absl::FormatDuration(timeout)));
+  }
+  return std::exchange(buffer_, std::string());
 }
 
 int ChildProcess::Stop(absl::Duration grace) {

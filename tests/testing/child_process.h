@@ -56,8 +56,12 @@ class ChildProcess {
   std::string LogTail(size_t max_bytes = 4096) const;
 
  private:
+  enum class ReadResult { kRead, kEnded, kTimedOut };
+
   ChildProcess(pid_t pid, int stdout_fd, std::string log_path)
       : pid_(pid), stdout_fd_(stdout_fd), log_path_(std::move(log_path)) {}
+  // Appends what standard output has next to buffer_, waiting until `deadline` at most.
+  ReadResult ReadMore(absl::Time deadline);
 
   pid_t pid_;
   int stdout_fd_;
