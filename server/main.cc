@@ -60,7 +60,10 @@ ABSL_FLAG(bool, rocksdb_sync_writes, false,
 ABSL_FLAG(absl::Duration, rocksdb_periodic_compaction, absl::Hours(24),
           "RocksDB engine: recompact files older than this so expired entries are reclaimed");
 ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379/0",
-          "Redis engine: redis://[user:password@]host:port/db");
+          "Redis engine: redis://[user:password@]host:port[,host:port...]/db (one server, or "
+          "seed nodes of a Redis Cluster)");
+ABSL_FLAG(std::string, redis_mode, "auto",
+          "Redis engine: auto (ask the first seed that answers), standalone or cluster");
 ABSL_FLAG(std::string, redis_key_prefix, "larder:", "Redis engine: prefix of every key");
 ABSL_FLAG(int, redis_pool_size, 8, "Redis engine: connections kept open");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(1),
@@ -100,6 +103,7 @@ constexpr const char* kFlagNames[] = {"listen",
                                       "rocksdb_sync_writes",
                                       "rocksdb_periodic_compaction",
                                       "redis_url",
+                                      "redis_mode",
                                       "redis_key_prefix",
                                       "redis_pool_size",
                                       "redis_timeout",
@@ -144,6 +148,7 @@ storage::EngineOptions EngineOptionsFromFlags(int64_t max_value_bytes) {
   engine.rocksdb.sync_writes = absl::GetFlag(FLAGS_rocksdb_sync_writes);
   engine.rocksdb.periodic_compaction = absl::GetFlag(FLAGS_rocksdb_periodic_compaction);
   engine.redis.url = absl::GetFlag(FLAGS_redis_url);
+  engine.redis.mode = absl::GetFlag(FLAGS_redis_mode);
   engine.redis.key_prefix = absl::GetFlag(FLAGS_redis_key_prefix);
   engine.redis.pool_size = absl::GetFlag(FLAGS_redis_pool_size);
   engine.redis.connect_timeout = engine.redis.command_timeout = absl::GetFlag(FLAGS_redis_timeout);

@@ -65,6 +65,11 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     return Invalid("--namespace-op-threads", "must be at least 1");
   }
   if (options.storage_threads < 1) return Invalid("--storage-threads", "must be at least 1");
+  const std::string& redis_mode = options.engine_options.redis.mode;
+  if (redis_mode != "auto" && redis_mode != "standalone" && redis_mode != "cluster") {
+    return Invalid("--redis-mode",
+                   absl::StrCat("must be auto, standalone or cluster, got \"", redis_mode, "\""));
+  }
   if (options.engine == "redis" &&
       options.engine_options.redis.pool_size < options.storage_threads) {
     return Invalid("--redis-pool-size",

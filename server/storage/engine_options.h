@@ -44,8 +44,11 @@ struct RocksDbEngineOptions {
 };
 
 struct RedisEngineOptions {
-  // redis://[user:password@]host:port/db. Default: redis://127.0.0.1:6379/0.
+  // redis://[user:password@]host:port[,host:port...]/db: one server, or seed nodes of a Redis
+  // Cluster. Default: redis://127.0.0.1:6379/0.
   std::string url = "redis://127.0.0.1:6379/0";
+  // "auto" (ask the first seed that answers), "standalone" or "cluster". Default: auto.
+  std::string mode = "auto";
   // Password when the URL has none (from LARDER_REDIS_PASSWORD). Never logged. Default: empty.
   std::string password;
   // Prefix of every Redis key larder writes. Default: "larder:".

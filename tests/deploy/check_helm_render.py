@@ -4,6 +4,7 @@
 Usage: check_helm_render.py HELM CHART_DIR
 Prints one line per check and exits non-zero when any check failed.
 """
+import base64
 import os
 import shutil
 import subprocess
@@ -257,6 +258,90 @@ def check_redis(c, helm, chart):
             f"{case}: no LARDER_REDIS_PASSWORD without a password")
 
 
+def secret_value(secret, key):
+    """The decoded value of `key` in a rendered Secret's data, or None."""
+    data = secret.get("data", {})
+    return base64.b64decode(data[key]).decode() if key in data else None
+
+
+def check_redis_cluster(c, helm, chart):
+    case = "redis-cluster"
+    nodes = [f"redis-cluster-{i}.redis-cluster.cache.svc:6379" for i in range(3)]
+    objs = render(helm, chart, ["-f", f"{chart}/ci/redis-cluster-values.yaml"])
+    wl = check_common(c, case, objs, "redis")
+    c.check(of_kind(objs, "Deployment") and not of_kind(objs, "StatefulSet"),
+            f"{case}: a Deployment and no StatefulSet")
+    secrets = of_kind(objs, "Secret")
+    if not (c.check(len(secrets) == 1, f"{case}: a chart-created Secret") and wl):
+        return
+    secret = secrets[0]
+    url = secret_value(secret, "redis-url")
+    c.check(url == "redis://" + ",".join(nodes),
+            f"{case}: the Secret's redis-url is the seed list of redis.clusterNodes (got {url!r})")
+    c.check(secret_value(secret, "redis-password") == "not-a-real-password",
+            f"{case}: the password stays in its own Secret key, out of the URL")
+    env = env_map(container(wl))
+    for var, key in (("LARDER_REDIS_PASSWORD", "redis-password"), ("LARDER_REDIS_URL", "redis-url")):
+        ref = env.get(var, {}).get("valueFrom", {}).get("secretKeyRef", {})
+        c.check(ref.get("name") == secret["metadata"]["name"] and ref.get("key") == key,
+                f"{case}: {var} comes from Secret {secret['metadata']['name']} key {key}")
+    args = container(wl)["args"]
+    c.check(flag_value(args, "--redis-mode") == "cluster",
+            f"{case}: --redis-mode=cluster, once, from redis.clusterNodes (got {args})")
+    c.check(not any(n in a for a in args for n in nodes), f"{case}: no seed node in the args")
+    hpas = of_kind(objs, "HorizontalPodAutoscaler")
+    if c.check(len(hpas) == 1, f"{case}: a HorizontalPodAutoscaler (cluster mode may autoscale)"):
+        ref = hpas[0]["spec"]["scaleTargetRef"]
+        c.check(ref["kind"] == "Deployment" and ref["name"] == wl["metadata"]["name"],
+                f"{case}: the autoscaler scales the Deployment")
+        c.check("replicas" not in wl["spec"], f"{case}: replicas left to the autoscaler")
+
+    # The checksum annotation hashes the Secret with the built URL: the same as with that URL
+    # given as redis.url.
+    with tempfile.TemporaryDirectory() as tmp:
+        same_url = os.path.join(tmp, "same-url.yaml")
+        with open(same_url, "w") as f:
+            yaml.safe_dump({"redis": {"clusterNodes": [], "mode": "cluster",
+                                      "url": "redis://" + ",".join(nodes)}}, f)
+        same = render(helm, chart, ["-f", f"{chart}/ci/redis-cluster-values.yaml", "-f", same_url])
+    c.check(same == objs, f"{case}: renders exactly as redis.url set to the seed list would")
+
+    case = "redis-cluster-ipv6-mode"
+    objs = render(helm, chart, ["--set", "engine=redis", "--set", "redis.mode=auto",
+                                "--set", "redis.clusterNodes={[::1]:7000,10.0.0.2:7001}"])
+    secret = next(iter(of_kind(objs, "Secret")), {})
+    c.check(secret_value(secret, "redis-url") == "redis://[::1]:7000,10.0.0.2:7001",
+            f"{case}: IPv6 seeds keep their brackets (got {secret_value(secret, 'redis-url')!r})")
+    for wl in of_kind(objs, "Deployment"):
+        args = container(wl)["args"]
+        c.check(flag_value(args, "--redis-mode") == "auto",
+                f"{case}: an explicit redis.mode wins over the clusterNodes default (got {args})")
+        c.check("LARDER_REDIS_PASSWORD" not in env_map(container(wl)),
+                f"{case}: no LARDER_REDIS_PASSWORD without a password")
+
+    case = "redis-cluster-existing-password-secret"
+    objs = render(helm, chart, ["--set", "engine=redis", "--set", "redis.existingSecret=creds",
+                                "--set", "redis.clusterNodes={a:6379,b:6379}"])
+    c.check(not of_kind(objs, "Secret"), f"{case}: no chart-created Secret")
+    for wl in of_kind(objs, "Deployment"):
+        env = env_map(container(wl))
+        c.check(env.get("LARDER_REDIS_URL", {}).get("value") == "redis://a:6379,b:6379",
+                f"{case}: without existingSecretUrlKey the seed list is the URL value")
+        ref = env.get("LARDER_REDIS_PASSWORD", {}).get("valueFrom", {}).get("secretKeyRef", {})
+        c.check(ref == {"name": "creds", "key": "redis-password"},
+                f"{case}: the password still comes from the existing Secret")
+
+    for case, args, mode in (
+            ("redis-mode-standalone", ["--set", "redis.mode=standalone"], "standalone"),
+            ("redis-mode-unset", [], None)):
+        objs = render(helm, chart, ["--set", "engine=redis",
+                                    "--set", "redis.url=redis://redis:6379/0", *args])
+        for wl in of_kind(objs, "Deployment"):
+            got = [a for a in container(wl)["args"] if a.startswith("--redis-mode")]
+            c.check(got == ([f"--redis-mode={mode}"] if mode else []),
+                    f"{case}: --redis-mode {mode or 'absent (larderd default auto)'} (got {got})")
+
+
 def check_defaults(c, helm, chart):
     case = "defaults"
     objs = render(helm, chart, [])
@@ -484,8 +569,9 @@ def main():
         sys.exit(__doc__)
     helm, chart = sys.argv[1], sys.argv[2]
     c = Checks()
-    for check in (check_defaults, check_memory, check_rocksdb, check_redis, check_secure,
-                  check_tls_and_auth_variants, check_network_policy_variants, check_notes):
+    for check in (check_defaults, check_memory, check_rocksdb, check_redis, check_redis_cluster,
+                  check_secure, check_tls_and_auth_variants, check_network_policy_variants,
+                  check_notes):
         try:
             check(c, helm, chart)
         except (RuntimeError, KeyError, TypeError, IndexError, StopIteration) as e:

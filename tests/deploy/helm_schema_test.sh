@@ -54,7 +54,26 @@ rejects "redis.password is ignored" --set engine=redis --set redis.existingSecre
 rejects "minReplicas is larger" --set engine=redis --set redis.url=redis://r:6379/0 \
   --set autoscaling.enabled=true --set autoscaling.minReplicas=5 --set autoscaling.maxReplicas=2
 
-# Access control, TLS and the NetworkPolicy.
+# Redis Cluster: redis.clusterNodes and redis.mode.
+nodes=(--set engine=redis --set 'redis.clusterNodes={a:6379,b:6379,c:6379}')
+rejects "redis.url and redis.clusterNodes are both set" "${nodes[@]}" \
+  --set redis.url=redis://r:6379/0
+rejects "redis.clusterNodes cannot be used with redis.existingSecretUrlKey" "${nodes[@]}" \
+  --set redis.existingSecret=creds --set redis.existingSecretUrlKey=url
+rejects "redis.clusterNodes lists Redis Cluster seed nodes" "${nodes[@]}" \
+  --set redis.mode=standalone
+rejects "redis.mode must be one of" --set engine=redis --set redis.url=redis://r:6379/0 \
+  --set redis.mode=sentinel
+for bad in a 'a:' ':6379' 'a:0' 'a:65536' 'a:port' 'redis://a:6379' 'a:6379/0' 'u:p@a:6379' \
+  '::1:7000' '[::1]' '[a.b]:7000' 'a b:6379'; do
+  rejects "redis.clusterNodes.0: Does not match pattern" --set engine=redis \
+    --set-json "redis.clusterNodes=[\"${bad}\"]"
+done
+rejects "redis.clusterNodes: Array must have at most 64 items" --set engine=redis \
+  --set-json "redis.clusterNodes=[$(printf '"n%d:6379",' $(seq 1 65) | sed 's/,$//')]"
+rejects "redis.clusterNodes: array items[0,1] must be unique" --set engine=redis \
+  --set 'redis.clusterNodes={a:6379,a:6379}'
+
 tls=(--set tls.enabled=true --set tls.secretName=larder-tls)
 auth=(--set auth.enabled=true --set auth.tokensSecret=larder-tokens)
 rejects "auth.enabled needs auth.tokensSecret" --set auth.enabled=true
@@ -92,4 +111,12 @@ accepts --set memory.limitBytes=0 --set memory.limitBytes=17179869184
 accepts --set engine=redis --set redis.url=redis://user:p%2Fw@redis:6379/2
 accepts --set engine=redis --set redis.existingSecret=creds --set redis.url=redis://redis:6379/0
 accepts --set engine=rocksdb --set rocksdb.compression=none --set replicaCount=0
+accepts "${nodes[@]}" --set redis.mode=cluster --set autoscaling.enabled=true
+accepts --set engine=redis --set-json \
+  'redis.clusterNodes=["[::1]:7000","[2001:db8::7]:65535","10.0.0.1:1","redis-0.redis_x.svc:7000"]'
+accepts --set engine=redis --set-json \
+  "redis.clusterNodes=[$(printf '"n%d:6379",' $(seq 1 64) | sed 's/,$//')]"
+accepts "${nodes[@]}" --set redis.existingSecret=creds --set redis.existingSecretPasswordKey=pw
+accepts --set engine=redis --set 'redis.url=redis://:pw@a:6379\,b:6379' --set redis.mode=cluster
+accepts --set engine=redis --set redis.url=redis://r:6379/0 --set redis.mode=standalone
 finish

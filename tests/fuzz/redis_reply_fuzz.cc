@@ -40,7 +40,6 @@
 namespace {
 
 namespace redis = larder::storage::internal;
-using larder::storage::SetResult;
 using larder::storage::StoredEntry;
 
 void Fail(const char* what) {
@@ -183,14 +182,19 @@ void CheckScanPage(const redisReply& reply) {
   }
 }
 
+bool IsZeroOrOne(const redisReply& reply) {
+  return IsInteger(reply) && (reply.integer == 0 || reply.integer == 1);
+}
+
+// The set script: {stored (0/1), etag (bulk), unregistered (0/1)}.
 void CheckSetReply(const redisReply& reply) {
-  const absl::StatusOr<SetResult> decoded = redis::DecodeSetReply(reply);
-  const bool well_formed = IsArray(reply, 2) && IsInteger(*reply.element[0]) &&
-                           (reply.element[0]->integer == 0 || reply.element[0]->integer == 1) &&
-                           IsBulk(*reply.element[1]);
+  const absl::StatusOr<redis::SetScriptResult> decoded = redis::DecodeSetReply(reply);
+  const bool well_formed = IsArray(reply, 3) && IsZeroOrOne(*reply.element[0]) &&
+                           IsBulk(*reply.element[1]) && IsZeroOrOne(*reply.element[2]);
   if (!CheckOutcome(reply, decoded, well_formed, "DecodeSetReply")) return;
-  if (decoded->stored != (reply.element[0]->integer == 1) ||
-      decoded->etag != Text(*reply.element[1])) {
+  if (decoded->result.stored != (reply.element[0]->integer == 1) ||
+      decoded->result.etag != Text(*reply.element[1]) ||
+      decoded->unregistered != (reply.element[2]->integer == 1)) {
     Fail("DecodeSetReply: the result is not the reply's fields");
   }
 }
@@ -210,29 +214,43 @@ void CheckDeleteAndTouchReplies(const redisReply& reply) {
   }
 }
 
-// A count: a non-negative integer, a non-negative decimal bulk string, or nil for zero.
-std::optional<int64_t> ReferenceCount(const redisReply& reply) {
-  if (reply.type == REDIS_REPLY_NIL) return 0;
-  std::optional<int64_t> count;
-  if (IsInteger(reply)) count = reply.integer;
-  if (IsBulk(reply)) count = ReferenceDecimal(Text(reply));
-  if (count.has_value() && *count < 0) return std::nullopt;
-  return count;
+// HMGET of a bucket's counters: three fields, each nil (zero) or a decimal bulk string, which may
+// be negative.
+std::optional<std::vector<int64_t>> ReferenceCounters(const redisReply& reply) {
+  if (!IsArray(reply, 3)) return std::nullopt;
+  std::vector<int64_t> counts;
+  for (size_t i = 0; i < 3; ++i) {
+    const redisReply& field = *reply.element[i];
+    std::optional<int64_t> count;
+    if (field.type == REDIS_REPLY_NIL) count = 0;
+    if (IsBulk(field)) count = ReferenceDecimal(Text(field));
+    if (!count.has_value()) return std::nullopt;
+    counts.push_back(*count);
+  }
+  return counts;
 }
 
 void CheckCountReplies(const redisReply& reply) {
   const absl::StatusOr<int64_t> count = redis::DecodeCountReply(reply);
-  const std::optional<int64_t> want = ReferenceCount(reply);
-  if (CheckOutcome(reply, count, want.has_value(), "DecodeCountReply") && *count != *want) {
+  const bool count_shaped = IsInteger(reply) && reply.integer >= 0;
+  if (CheckOutcome(reply, count, count_shaped, "DecodeCountReply") && *count != reply.integer) {
     Fail("DecodeCountReply: the count is not the reply's");
   }
-  const absl::StatusOr<redis::StatsBatchCounts> stats = redis::DecodeStatsBatchReply(reply);
+  const absl::StatusOr<larder::storage::EngineStats> counters = redis::DecodeCountersReply(reply);
+  const std::optional<std::vector<int64_t>> want = ReferenceCounters(reply);
+  if (CheckOutcome(reply, counters, want.has_value(), "DecodeCountersReply") &&
+      (counters->entries != (*want)[0] || counters->bytes != (*want)[1] ||
+       counters->expirations != (*want)[2] || counters->evictions != 0)) {
+    Fail("DecodeCountersReply: the counts are not the reply's");
+  }
+  const absl::StatusOr<redis::RemovalProgress> progress = redis::DecodeRemovalProgressReply(reply);
   const bool well_formed = IsArray(reply, 2) && IsInteger(*reply.element[0]) &&
                            IsInteger(*reply.element[1]) && reply.element[0]->integer >= 0 &&
                            reply.element[1]->integer >= 0;
-  if (CheckOutcome(reply, stats, well_formed, "DecodeStatsBatchReply") &&
-      (stats->entries != reply.element[0]->integer || stats->bytes != reply.element[1]->integer)) {
-    Fail("DecodeStatsBatchReply: the counts are not the reply's");
+  if (CheckOutcome(reply, progress, well_formed, "DecodeRemovalProgressReply") &&
+      (progress->removed != reply.element[0]->integer ||
+       progress->remaining != reply.element[1]->integer)) {
+    Fail("DecodeRemovalProgressReply: the counts are not the reply's");
   }
 }
 

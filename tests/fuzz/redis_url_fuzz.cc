@@ -1,19 +1,28 @@
-// libFuzzer target for server/storage/redis/redis_url.h: ParseRedisUrl on arbitrary bytes (the
-// value of --redis-url), with a password that must never reach a log line.
+// libFuzzer target for server/storage/redis/redis_url.h: ParseRedisUrl and ParseRedisSeeds on
+// arbitrary bytes (the value of --redis-url), with a password that must never reach a log line.
 //
 // The input is the URL; when it does not start with "redis", it is prefixed with "redis://" so
 // the fuzzer spends its time past the scheme. Its userinfo is everything between "redis://" and
-// the last '@' (a password may hold '/', as base64 passwords do); its password, what follows the
+// the last '@' (a password may hold '/' and ',', as they are); its password, what follows the
 // first ':' of the userinfo (or all of it). Aborts when:
-//  - an accepted URL has an empty host, a port outside 1-65535 or a negative database;
+//  - an accepted endpoint (ParseRedisUrl's, or any of ParseRedisSeeds') has an empty host, a port
+//    outside 1-65535 or a negative database;
 //  - Describe() does not parse back (as "redis://" + Describe()) to the same host, port and db;
 //  - Describe() is not exactly "host:port/db" (the host bracketed when it holds ':'), so that it
 //    never holds the password unless the password is a substring of that text;
-//  - an error message contains the password, when that is not also a substring of the text
-//    after the '@' or of what the message would say without any userinfo;
+//  - ParseRedisSeeds accepts no endpoint or more than kMaxRedisSeeds, endpoints that differ in
+//    db, user or password, or a list whose "host:port" elements, joined by ',', do not parse back
+//    to the same hosts, ports and db;
+//  - the two parsers disagree: when ParseRedisUrl accepts, ParseRedisSeeds must give exactly that
+//    endpoint; when ParseRedisSeeds gives one endpoint, ParseRedisUrl must accept; when it gives
+//    several, ParseRedisUrl must refuse them as "several hosts";
+//  - an error is not kInvalidArgument starting with "redis-url: ";
+//  - an error message of either parser contains the password, when that is not also a substring
+//    of the text after the '@' or of what the messages would say without any userinfo;
 //  - the outcome depends on the password's letters and digits: the URL with each of them
-//    replaced by another of the same kind (digit, hex letter, other letter) must give the same
-//    error message, or the same host, port, db and Describe() and a password differing alike.
+//    replaced by another of the same kind (digit, hex letter, other letter) must give, from each
+//    parser, the same error message, or the same endpoints (host, port, db and Describe()) with
+//    passwords differing alike.
 //
 //   build-fuzz/tests/fuzz/redis_url_fuzz tests/fuzz/corpus/redis_url_fuzz \
 //       -dict=tests/fuzz/redis_url_fuzz.dict
@@ -22,6 +31,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
@@ -32,8 +42,12 @@
 
 namespace {
 
+using larder::storage::internal::kMaxRedisSeeds;
+using larder::storage::internal::ParseRedisSeeds;
 using larder::storage::internal::ParseRedisUrl;
 using larder::storage::internal::RedisEndpoint;
+
+using Seeds = std::vector<RedisEndpoint>;
 
 constexpr absl::string_view kScheme = "redis://";
 
@@ -80,11 +94,20 @@ bool Reveals(absl::string_view text, absl::string_view secret, absl::string_view
   return !secret.empty() && absl::StrContains(text, secret) && !absl::StrContains(innocent, secret);
 }
 
+// "host:port", the host in brackets when it holds ':': one element of a seed list.
+std::string HostPort(const RedisEndpoint& endpoint) {
+  const bool brackets = absl::StrContains(endpoint.host, ':');
+  return absl::StrCat(brackets ? "[" : "", endpoint.host, brackets ? "]" : "", ":", endpoint.port);
+}
+
 // "host:port/db", the host in brackets when it holds ':' (redis_url.h): nothing but the fields.
 std::string DocumentedDescription(const RedisEndpoint& endpoint) {
-  const bool brackets = absl::StrContains(endpoint.host, ':');
-  return absl::StrCat(brackets ? "[" : "", endpoint.host, brackets ? "]" : "", ":", endpoint.port,
-                      "/", endpoint.db);
+  return absl::StrCat(HostPort(endpoint), "/", endpoint.db);
+}
+
+bool SameEndpoint(const RedisEndpoint& a, const RedisEndpoint& b) {
+  return a.host == b.host && a.port == b.port && a.db == b.db && a.user == b.user &&
+         a.password == b.password;
 }
 
 void CheckAccepted(const RedisEndpoint& endpoint) {
@@ -101,32 +124,97 @@ void CheckAccepted(const RedisEndpoint& endpoint) {
   }
 }
 
-void CheckIndependentOfPassword(absl::string_view url, Span span,
-                                const absl::StatusOr<RedisEndpoint>& parsed) {
-  if (span.begin == span.end) return;
-  const std::string changed_url = WithSubstitutedPassword(url, span);
-  const absl::StatusOr<RedisEndpoint> changed = ParseRedisUrl(changed_url);
+// The seeds share db, user and password, and their "host:port" elements joined by ',' parse back
+// to the same hosts, ports and db.
+void CheckSeedsAccepted(const Seeds& seeds) {
+  if (seeds.empty() || seeds.size() > static_cast<size_t>(kMaxRedisSeeds)) {
+    Fail("ParseRedisSeeds accepted no endpoint or more than kMaxRedisSeeds");
+  }
+  std::string list;
+  for (const RedisEndpoint& seed : seeds) {
+    CheckAccepted(seed);
+    if (seed.db != seeds[0].db || seed.user != seeds[0].user ||
+        seed.password != seeds[0].password) {
+      Fail("the seeds differ in db, user or password");
+    }
+    absl::StrAppend(&list, list.empty() ? "" : ",", HostPort(seed));
+  }
+  const absl::StatusOr<Seeds> again =
+      ParseRedisSeeds(absl::StrCat(kScheme, list, "/", seeds[0].db));
+  bool same = again.ok() && again->size() == seeds.size();
+  for (size_t i = 0; same && i < seeds.size(); ++i) {
+    same = (*again)[i].host == seeds[i].host && (*again)[i].port == seeds[i].port &&
+           (*again)[i].db == seeds[i].db;
+  }
+  if (!same) Fail("the seeds' host:port list does not parse back to the same endpoints");
+}
+
+// ParseRedisSeeds is ParseRedisUrl for one host, and ParseRedisUrl refuses several as such.
+void CheckParsersAgree(const absl::StatusOr<RedisEndpoint>& parsed,
+                       const absl::StatusOr<Seeds>& seeds) {
+  if (parsed.ok()) {
+    if (!seeds.ok() || seeds->size() != 1 || !SameEndpoint(seeds->front(), *parsed)) {
+      Fail("ParseRedisSeeds does not give the one endpoint ParseRedisUrl accepts");
+    }
+  } else if (seeds.ok() && seeds->size() == 1) {
+    Fail("ParseRedisSeeds accepts one host that ParseRedisUrl refuses");
+  } else if (seeds.ok() &&
+             !absl::StartsWith(parsed.status().message(), "redis-url: several hosts")) {
+    Fail("ParseRedisUrl refuses a seed list without saying it holds several hosts");
+  }
+}
+
+void CheckErrorForm(const absl::Status& status) {
+  if (status.ok()) return;
+  if (status.code() != absl::StatusCode::kInvalidArgument ||
+      !absl::StartsWith(status.message(), "redis-url: ")) {
+    Fail("an error is not kInvalidArgument \"redis-url: ...\"");
+  }
+}
+
+// Endpoints parsed from two URLs whose passwords differ only in their letters and digits.
+void CheckAlike(const RedisEndpoint& a, const RedisEndpoint& b) {
+  if (a.host != b.host || a.port != b.port || a.db != b.db || a.Describe() != b.Describe()) {
+    Fail("host, port, db or Describe() depend on the password");
+  }
+  if (a.password.size() != b.password.size()) Fail("the password was misread");
+}
+
+void CheckAlike(const Seeds& a, const Seeds& b) {
+  if (a.size() != b.size()) Fail("the number of seeds depends on the password");
+  for (size_t i = 0; i < a.size(); ++i) CheckAlike(a[i], b[i]);
+}
+
+// `parsed` and `changed` come from the same parser, given the URL and the URL with its
+// password's letters and digits substituted.
+template <typename T>
+void CheckIndependentOfPassword(const absl::StatusOr<T>& parsed, const absl::StatusOr<T>& changed) {
   if (parsed.ok() != changed.ok()) Fail("the password's letters decide acceptance");
   if (!parsed.ok()) {
     if (parsed.status() != changed.status()) Fail("an error message depends on the password");
     return;
   }
-  if (parsed->host != changed->host || parsed->port != changed->port || parsed->db != changed->db ||
-      parsed->Describe() != changed->Describe()) {
-    Fail("host, port, db or Describe() depend on the password");
-  }
-  if (parsed->password.size() != changed->password.size()) Fail("the password was misread");
+  CheckAlike(*parsed, *changed);
 }
 
 // What an error message may say without revealing anything: the text after the userinfo, and
-// the messages of the same URL without userinfo and of URLs whose userinfo alone is wrong.
+// the messages, from either parser, of the same URL without userinfo and of URLs whose userinfo
+// alone is wrong.
 std::string InnocentText(absl::string_view after_at) {
   std::string innocent(after_at);
   for (const std::string& url : {absl::StrCat(kScheme, after_at), std::string("redis://%:p@h"),
                                  std::string("redis://u:@h")}) {
-    absl::StrAppend(&innocent, "\n", ParseRedisUrl(url).status().message());
+    absl::StrAppend(&innocent, "\n", ParseRedisUrl(url).status().message(), "\n",
+                    ParseRedisSeeds(url).status().message());
   }
   return innocent;
+}
+
+void CheckNotRevealed(const absl::Status& status, absl::string_view password,
+                      absl::string_view after_at) {
+  if (!status.ok() && Reveals(status.message(), password, InnocentText(after_at))) {
+    Fail("an error message shows the password");
+  }
 }
 
 }  // namespace
@@ -141,11 +229,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view after_at =
       span.end == 0 ? absl::string_view(url) : absl::string_view(url).substr(span.end + 1);
   const absl::StatusOr<RedisEndpoint> parsed = ParseRedisUrl(url);
-  if (parsed.ok()) {
-    CheckAccepted(*parsed);
-  } else if (Reveals(parsed.status().message(), password, InnocentText(after_at))) {
-    Fail("an error message shows the password");
+  const absl::StatusOr<Seeds> seeds = ParseRedisSeeds(url);
+  if (parsed.ok()) CheckAccepted(*parsed);
+  if (seeds.ok()) CheckSeedsAccepted(*seeds);
+  CheckParsersAgree(parsed, seeds);
+  CheckErrorForm(parsed.status());
+  CheckErrorForm(seeds.status());
+  CheckNotRevealed(parsed.status(), password, after_at);
+  CheckNotRevealed(seeds.status(), password, after_at);
+  if (span.begin != span.end) {
+    const std::string changed_url = WithSubstitutedPassword(url, span);
+    CheckIndependentOfPassword(parsed, ParseRedisUrl(changed_url));
+    CheckIndependentOfPassword(seeds, ParseRedisSeeds(changed_url));
   }
-  CheckIndependentOfPassword(url, span, parsed);
   return 0;
 }

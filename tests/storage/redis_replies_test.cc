@@ -69,13 +69,17 @@ TEST(RedisRepliesTest, ScanPageWithoutCursorIsInternal) {
               StatusCodeIs(absl::StatusCode::kInternal));
 }
 
-TEST(RedisRepliesTest, SetReplySaysWhetherStoredAndWhichEtag) {
-  ASSERT_OK_AND_ASSIGN(SetResult stored, DecodeSetReply(*ReadResp("*2\r\n:1\r\n$4\r\n\"ab\"\r\n")));
-  EXPECT_TRUE(stored.stored);
-  EXPECT_EQ(stored.etag, "\"ab\"");
-  ASSERT_OK_AND_ASSIGN(SetResult refused, DecodeSetReply(*ReadResp("*2\r\n:0\r\n$0\r\n\r\n")));
-  EXPECT_FALSE(refused.stored);
-  EXPECT_EQ(refused.etag, "");
+TEST(RedisRepliesTest, SetReplySaysWhetherStoredWhichEtagAndWhetherToRegister) {
+  ASSERT_OK_AND_ASSIGN(SetScriptResult stored,
+                       DecodeSetReply(*ReadResp("*3\r\n:1\r\n$4\r\n\"ab\"\r\n:1\r\n")));
+  EXPECT_TRUE(stored.result.stored);
+  EXPECT_EQ(stored.result.etag, "\"ab\"");
+  EXPECT_TRUE(stored.unregistered);
+  ASSERT_OK_AND_ASSIGN(SetScriptResult refused,
+                       DecodeSetReply(*ReadResp("*3\r\n:0\r\n$0\r\n\r\n:0\r\n")));
+  EXPECT_FALSE(refused.result.stored);
+  EXPECT_EQ(refused.result.etag, "");
+  EXPECT_FALSE(refused.unregistered);
 }
 
 // The decoded value of `reply`, or `fallback` after a failed expectation.
@@ -97,17 +101,30 @@ TEST(RedisRepliesTest, TouchReplyIsTheEtagOrNil) {
   EXPECT_EQ(ValueOr(DecodeTouchReply(*ReadResp("$-1\r\n")), Etag("x")), Etag());
 }
 
-TEST(RedisRepliesTest, CountReplyIsAnIntegerACounterFieldOrNil) {
+TEST(RedisRepliesTest, CountReplyIsANonNegativeInteger) {
   EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*ReadResp(":7\r\n")), -1), 7);
-  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*ReadResp("$2\r\n12\r\n")), -1), 12);
-  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*ReadResp("$-1\r\n")), -1), 0);
+  EXPECT_EQ(ValueOr<int64_t>(DecodeCountReply(*ReadResp(":0\r\n")), -1), 0);
 }
 
-TEST(RedisRepliesTest, StatsBatchReplyGivesEntriesAndBytes) {
-  ASSERT_OK_AND_ASSIGN(StatsBatchCounts counts,
-                       DecodeStatsBatchReply(*ReadResp("*2\r\n:3\r\n:120\r\n")));
-  EXPECT_EQ(counts.entries, 3);
-  EXPECT_EQ(counts.bytes, 120);
+TEST(RedisRepliesTest, CountersReplyGivesEntriesBytesAndExpirationsWithNilAsZero) {
+  ASSERT_OK_AND_ASSIGN(EngineStats stats,
+                       DecodeCountersReply(*ReadResp("*3\r\n$1\r\n3\r\n$3\r\n120\r\n$-1\r\n")));
+  EXPECT_EQ(stats.entries, 3);
+  EXPECT_EQ(stats.bytes, 120);
+  EXPECT_EQ(stats.expirations, 0);
+  ASSERT_OK_AND_ASSIGN(EngineStats negative,
+                       DecodeCountersReply(*ReadResp("*3\r\n$2\r\n-1\r\n$-1\r\n$1\r\n7\r\n")));
+  EXPECT_EQ(negative.entries, -1);  // Kept: the engine clamps the namespace's sum.
+  EXPECT_EQ(negative.expirations, 7);
+  EXPECT_THAT(DecodeCountersReply(*ReadResp("*3\r\n$3\r\nabc\r\n$-1\r\n$-1\r\n")),
+              StatusCodeIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(RedisRepliesTest, RemovalProgressReplyGivesRemovedAndRemaining) {
+  ASSERT_OK_AND_ASSIGN(RemovalProgress progress,
+                       DecodeRemovalProgressReply(*ReadResp("*2\r\n:3\r\n:120\r\n")));
+  EXPECT_EQ(progress.removed, 3);
+  EXPECT_EQ(progress.remaining, 120);
 }
 
 // Found by redis_reply_fuzz: the decoders made values up from replies of the wrong shape, and
@@ -138,17 +155,19 @@ TEST(RedisRepliesTest, MalformedScriptAndScanRepliesAreInternal) {
   EXPECT_THAT(DecodeScanPage(*ReadResp("*2\r\n$1\r\n0\r\n*1\r\n:1\r\n"), cursor),
               StatusCodeIs(absl::StatusCode::kInternal));
   EXPECT_EQ(cursor, "5");
-  EXPECT_THAT(DecodeSetReply(*ReadResp("*2\r\n:1\r\n:7\r\n")),
+  EXPECT_THAT(DecodeSetReply(*ReadResp("*3\r\n:1\r\n:7\r\n:0\r\n")),
               StatusCodeIs(absl::StatusCode::kInternal));
-  EXPECT_THAT(DecodeSetReply(*ReadResp("*2\r\n:2\r\n$0\r\n\r\n")),
+  EXPECT_THAT(DecodeSetReply(*ReadResp("*3\r\n:2\r\n$0\r\n\r\n:0\r\n")),
+              StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeSetReply(*ReadResp("*2\r\n:1\r\n$0\r\n\r\n")),
               StatusCodeIs(absl::StatusCode::kInternal));
   EXPECT_THAT(DecodeDeleteReply(*ReadResp("$1\r\n1\r\n")),
               StatusCodeIs(absl::StatusCode::kInternal));
   EXPECT_THAT(DecodeTouchReply(*ReadResp(":1\r\n")), StatusCodeIs(absl::StatusCode::kInternal));
   EXPECT_THAT(DecodeCountReply(*ReadResp(":-1\r\n")), StatusCodeIs(absl::StatusCode::kInternal));
-  EXPECT_THAT(DecodeCountReply(*ReadResp("$3\r\nabc\r\n")),
-              StatusCodeIs(absl::StatusCode::kDataLoss));
-  EXPECT_THAT(DecodeStatsBatchReply(*ReadResp("*1\r\n:3\r\n")),
+  EXPECT_THAT(DecodeCountReply(*ReadResp("$2\r\n12\r\n")),
+              StatusCodeIs(absl::StatusCode::kInternal));
+  EXPECT_THAT(DecodeRemovalProgressReply(*ReadResp("*1\r\n:3\r\n")),
               StatusCodeIs(absl::StatusCode::kInternal));
 }
 
@@ -163,7 +182,8 @@ TEST(RedisRepliesTest, EveryDecoderReturnsAnErrorReplyAsItsStatus) {
   EXPECT_EQ(DecodeDeleteReply(*error).status(), want);
   EXPECT_EQ(DecodeTouchReply(*error).status(), want);
   EXPECT_EQ(DecodeCountReply(*error).status(), want);
-  EXPECT_EQ(DecodeStatsBatchReply(*error).status(), want);
+  EXPECT_EQ(DecodeCountersReply(*error).status(), want);
+  EXPECT_EQ(DecodeRemovalProgressReply(*error).status(), want);
 }
 
 TEST(RedisRepliesTest, RoleReplyTellsAMasterFromAReplicaOrASentinel) {

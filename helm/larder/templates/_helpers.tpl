@@ -52,6 +52,17 @@ larder.dev/engine: {{ .Values.engine }}
 {{- end }}
 {{- end }}
 
+{{/* The Redis URL larderd gets: redis.url, or redis://<redis.clusterNodes joined by ","> (a
+seed list without userinfo or db: Redis Cluster only has db 0, and the password still goes
+through redis.password). */}}
+{{- define "larder.redisUrl" -}}
+{{- if .Values.redis.url }}
+{{- .Values.redis.url }}
+{{- else if .Values.redis.clusterNodes }}
+{{- printf "redis://%s" (join "," .Values.redis.clusterNodes) }}
+{{- end }}
+{{- end }}
+
 {{/* "true" when the chart creates the Redis Secret. */}}
 {{- define "larder.createRedisSecret" -}}
 {{- if and (eq .Values.engine "redis") (not .Values.redis.existingSecret) }}true{{ end }}
@@ -60,11 +71,20 @@ larder.dev/engine: {{ .Values.engine }}
 {{/* Checks that need more than one value; the schema covers the rest. */}}
 {{- define "larder.validate" -}}
 {{- if eq .Values.engine "redis" }}
-{{- if and (not .Values.redis.existingSecret) (not .Values.redis.url) }}
-{{- fail "engine=redis needs redis.url, or redis.existingSecret with redis.existingSecretUrlKey" }}
+{{- if and .Values.redis.clusterNodes .Values.redis.url }}
+{{- fail "redis.url and redis.clusterNodes are both set: set only one (the chart builds the URL from redis.clusterNodes)" }}
 {{- end }}
-{{- if and .Values.redis.existingSecret (not .Values.redis.existingSecretUrlKey) (not .Values.redis.url) }}
-{{- fail "redis.existingSecret is set without redis.existingSecretUrlKey: set it, or set redis.url" }}
+{{- if and .Values.redis.clusterNodes .Values.redis.existingSecret .Values.redis.existingSecretUrlKey }}
+{{- fail "redis.clusterNodes cannot be used with redis.existingSecretUrlKey: put the seed list (redis://host:port,host:port) in that Secret key, or clear redis.existingSecretUrlKey" }}
+{{- end }}
+{{- if and .Values.redis.clusterNodes (eq (toString .Values.redis.mode) "standalone") }}
+{{- fail "redis.clusterNodes lists Redis Cluster seed nodes: it cannot be used with redis.mode=standalone" }}
+{{- end }}
+{{- if and (not .Values.redis.existingSecret) (not .Values.redis.url) (not .Values.redis.clusterNodes) }}
+{{- fail "engine=redis needs redis.url or redis.clusterNodes, or redis.existingSecret with redis.existingSecretUrlKey" }}
+{{- end }}
+{{- if and .Values.redis.existingSecret (not .Values.redis.existingSecretUrlKey) (not .Values.redis.url) (not .Values.redis.clusterNodes) }}
+{{- fail "redis.existingSecret is set without redis.existingSecretUrlKey: set it, or set redis.url or redis.clusterNodes" }}
 {{- end }}
 {{- if and .Values.redis.existingSecret .Values.redis.password }}
 {{- fail "redis.password is ignored with redis.existingSecret: put the password in that Secret" }}
@@ -131,6 +151,11 @@ larder.dev/engine: {{ .Values.engine }}
 {{- $args = append $args (printf "--rocksdb-block-cache-bytes=%d" (int64 $v.rocksdb.blockCacheBytes)) }}
 {{- end }}
 {{- else if eq $v.engine "redis" }}
+{{- if $v.redis.mode }}
+{{- $args = append $args (printf "--redis-mode=%s" $v.redis.mode) }}
+{{- else if $v.redis.clusterNodes }}
+{{- $args = append $args "--redis-mode=cluster" }}
+{{- end }}
 {{- if $v.redis.keyPrefix }}
 {{- $args = append $args (printf "--redis-key-prefix=%s" $v.redis.keyPrefix) }}
 {{- end }}
@@ -174,7 +199,7 @@ larder.dev/engine: {{ .Values.engine }}
       key: {{ if .Values.redis.existingSecret }}{{ .Values.redis.existingSecretUrlKey }}{{ else }}redis-url{{ end }}
 {{- else }}
 - name: LARDER_REDIS_URL
-  value: {{ .Values.redis.url | quote }}
+  value: {{ include "larder.redisUrl" . | quote }}
 {{- end }}
 {{- if .Values.redis.existingSecret }}
 {{- if .Values.redis.existingSecretPasswordKey }}

@@ -148,18 +148,21 @@ absl::Status RedisConnection::LoadScripts() {
 
 absl::StatusOr<RedisReply> RedisConnection::Run(const std::vector<absl::string_view>& args) {
   if (broken_) return IoError();
+  last_error_.clear();
   ArgvArrays argv(args);
   RedisReply reply(static_cast<redisReply*>(
       redisCommandArgv(context_, argv.argc(), argv.pointers.data(), argv.lengths.data())));
   if (reply == nullptr) return IoError();
   if (reply->type == REDIS_REPLY_ERROR) {
-    NoteRoleError(*reply);
+    NoteError(*reply);
     return ErrorReplyStatus(*reply);
   }
   return reply;
 }
 
-void RedisConnection::NoteRoleError(const redisReply& reply) {
+void RedisConnection::NoteError(const redisReply& reply) {
+  if (reply.type != REDIS_REPLY_ERROR) return;
+  last_error_.assign(reply.str, reply.len);
   for (absl::string_view code : {"READONLY", "MASTERDOWN", "LOADING"}) {
     if (ErrorStartsWith(reply, code)) broken_ = true;
   }
@@ -168,6 +171,7 @@ void RedisConnection::NoteRoleError(const redisReply& reply) {
 absl::StatusOr<std::vector<RedisReply>> RedisConnection::RunPipeline(
     const std::vector<std::vector<absl::string_view>>& commands) {
   if (broken_) return IoError();
+  last_error_.clear();
   for (const std::vector<absl::string_view>& args : commands) {
     ArgvArrays argv(args);
     if (redisAppendCommandArgv(context_, argv.argc(), argv.pointers.data(), argv.lengths.data()) !=
@@ -180,7 +184,7 @@ absl::StatusOr<std::vector<RedisReply>> RedisConnection::RunPipeline(
     void* raw = nullptr;
     if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) return IoError();
     replies.emplace_back(static_cast<redisReply*>(raw));
-    NoteRoleError(*replies.back());
+    NoteError(*replies.back());
   }
   return replies;
 }

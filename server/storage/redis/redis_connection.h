@@ -58,6 +58,9 @@ class RedisConnection {
   // True when what broke it was a command timeout: the server may be fine, and the other
   // connections to it with it.
   bool timed_out() const { return timed_out_; }
+  // The text of the last error reply the last Run, RunPipeline or Eval received ("" if none),
+  // for the router to read MOVED / ASK / TRYAGAIN from.
+  absl::string_view last_error() const { return last_error_; }
 
   // Non-blocking use by one I/O thread (RedisPipe), after Open: Run, RunPipeline and Eval are
   // not to be called any more. kUnavailable (and broken()) on an I/O error.
@@ -79,14 +82,16 @@ class RedisConnection {
   absl::Status Authenticate(const RedisEndpoint& endpoint);
   absl::Status LoadScripts();
   absl::Status IoError();
-  // Marks the connection broken when `reply` says the server cannot take writes any more.
-  void NoteRoleError(const redisReply& reply);
+  // Remembers an error reply's text, and marks the connection broken when it says the server
+  // cannot take writes any more.
+  void NoteError(const redisReply& reply);
 
   redisContext* context_;
   std::string description_;  // host:port/db, for messages.
   bool broken_ = false;
   bool timed_out_ = false;
   std::vector<std::string> script_shas_;  // Indexed by Script.
+  std::string last_error_;
 };
 
 // Appends one command in RESP form (binary-safe arguments) to `out`.

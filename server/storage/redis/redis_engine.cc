@@ -6,9 +6,10 @@
 #include "absl/strings/str_cat.h"
 #include "larder/common/etag.h"
 #include "larder/common/status_macros.h"
-#include "server/storage/redis/redis_connection.h"
+#include "server/storage/redis/cluster_slots.h"
 #include "server/storage/redis/redis_pool.h"
 #include "server/storage/redis/redis_replies.h"
+#include "server/storage/redis/redis_router.h"
 #include "server/storage/redis/redis_url.h"
 
 namespace larder::storage {
@@ -42,11 +43,14 @@ absl::Status ValidateOptions(const RedisEngineOptions& options) {
       options.command_timeout <= absl::ZeroDuration()) {
     return InvalidOption("timeouts must be positive");
   }
+  if (options.key_prefix.find_first_of("{}") != std::string::npos) {
+    return InvalidOption(
+        "--redis-key-prefix must not contain '{' or '}' (Redis Cluster hash tags)");
+  }
   return absl::OkStatus();
 }
 
-// Appends the If-Match condition to a kSet script's arguments: the mode, then (after the
-// tags, which the caller appends first) the strong tags of the list.
+// The If-Match condition of a kSet script: its mode, and (in `match_tags`) the strong tags.
 std::string IfMatchMode(const SetOptions& options, std::vector<std::string>& match_tags) {
   if (options.if_absent) return "a";
   if (!options.if_match.has_value()) return "";
@@ -57,81 +61,101 @@ std::string IfMatchMode(const SetOptions& options, std::vector<std::string>& mat
   return "m";
 }
 
+absl::StatusOr<std::vector<internal::RedisEndpoint>> SeedsOf(const RedisEngineOptions& options) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<internal::RedisEndpoint> seeds,
+                          internal::ParseRedisSeeds(options.url));
+  for (internal::RedisEndpoint& seed : seeds) {
+    if (seed.password.empty()) seed.password = options.password;
+  }
+  return seeds;
+}
+
 }  // namespace
 
 RedisEngine::RedisEngine(const RedisEngineOptions& options, const Clock& clock,
-                         std::unique_ptr<internal::RedisPool> pool)
-    : options_(options), clock_(clock), pool_(std::move(pool)) {}
+                         std::unique_ptr<internal::RedisRouter> router)
+    : options_(options), clock_(clock), router_(std::move(router)) {}
 
 RedisEngine::~RedisEngine() = default;
 
 absl::StatusOr<std::unique_ptr<RedisEngine>> RedisEngine::Create(const RedisEngineOptions& options,
                                                                  const Clock& clock) {
   LARDER_RETURN_IF_ERROR(ValidateOptions(options));
-  LARDER_ASSIGN_OR_RETURN(internal::RedisEndpoint endpoint, internal::ParseRedisUrl(options.url));
-  if (endpoint.password.empty()) endpoint.password = options.password;
-  internal::RedisPoolOptions pool_options;
-  pool_options.size = options.pool_size;
-  pool_options.connect_timeout = options.connect_timeout;
-  pool_options.command_timeout = options.command_timeout;
-  auto pool = std::make_unique<internal::RedisPool>(std::move(endpoint), pool_options);
-  {
-    absl::StatusOr<internal::RedisPool::Lease> first = pool->Acquire();
-    if (!first.ok() && first.status().code() != absl::StatusCode::kUnavailable) {
-      return first.status();
-    }
-  }
-  return std::unique_ptr<RedisEngine>(new RedisEngine(options, clock, std::move(pool)));
+  LARDER_ASSIGN_OR_RETURN(internal::RedisMode mode, internal::ParseRedisMode(options.mode));
+  LARDER_ASSIGN_OR_RETURN(std::vector<internal::RedisEndpoint> seeds, SeedsOf(options));
+  internal::RedisRouterOptions router_options;
+  router_options.mode = mode;
+  router_options.pool.size = options.pool_size;
+  router_options.pool.connect_timeout = options.connect_timeout;
+  router_options.pool.command_timeout = options.command_timeout;
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<internal::RedisRouter> router,
+                          internal::RedisRouter::Create(std::move(seeds), router_options));
+  return std::unique_ptr<RedisEngine>(new RedisEngine(options, clock, std::move(router)));
 }
 
-std::string RedisEngine::EntryPrefix(absl::string_view ns) const {
-  if (ns.empty()) return absl::StrCat(options_.key_prefix, "e:");
-  return absl::StrCat(options_.key_prefix, "e:", ns, ":");
+RedisEngine::Bucket RedisEngine::BucketAt(absl::string_view ns, int index) const {
+  Bucket bucket;
+  bucket.base = absl::StrCat(options_.key_prefix, "{", ns, ":", index, "}");
+  bucket.slot = internal::KeySlot(bucket.base);
+  return bucket;
 }
 
-std::string RedisEngine::EntryKey(absl::string_view ns, absl::string_view key) const {
-  return absl::StrCat(EntryPrefix(ns), key);
+RedisEngine::Bucket RedisEngine::BucketOf(absl::string_view ns, absl::string_view key) const {
+  return BucketAt(ns, internal::Crc16(key) % kBuckets);
 }
 
-absl::StatusOr<std::optional<StoredEntry>> RedisEngine::EntryOfReply(RedisConnection& connection,
-                                                                     absl::string_view ns,
-                                                                     absl::string_view key,
+absl::StatusOr<RedisReply> RedisEngine::Eval(const Bucket& bucket, Script script,
+                                             const std::vector<absl::string_view>& keys,
+                                             const std::vector<absl::string_view>& args) {
+  return router_->Run(bucket.slot, [&](RedisConnection& connection) {
+    return connection.Eval(script, keys, args);
+  });
+}
+
+absl::StatusOr<std::optional<StoredEntry>> RedisEngine::EntryOfReply(const Bucket& bucket,
+                                                                     absl::string_view entry_key,
                                                                      const redisReply& reply,
                                                                      absl::Time now) {
   LARDER_ASSIGN_OR_RETURN(std::optional<StoredEntry> entry, internal::DecodeEntryReply(reply));
   if (!entry.has_value() || entry->expires_at > now) return entry;
   const std::string now_text = MicrosText(now);
-  const std::string entry_key = EntryKey(ns, key);
   LARDER_RETURN_IF_ERROR(
-      connection.Eval(Script::kReclaim, {entry_key}, {now_text, options_.key_prefix, ns}).status());
+      Eval(bucket, Script::kReclaim, {entry_key}, {now_text, bucket.base}).status());
   return std::nullopt;
 }
 
 absl::StatusOr<std::optional<StoredEntry>> RedisEngine::Get(absl::string_view ns,
                                                             absl::string_view key) {
-  LARDER_ASSIGN_OR_RETURN(internal::RedisPool::Lease connection, pool_->Acquire());
-  const std::string entry_key = EntryKey(ns, key);
-  LARDER_ASSIGN_OR_RETURN(RedisReply reply, connection->Run({"HMGET", entry_key, "v", "e", "x"}));
-  return EntryOfReply(*connection, ns, key, *reply, clock_.Now());
+  const Bucket bucket = BucketOf(ns, key);
+  const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
+  LARDER_ASSIGN_OR_RETURN(RedisReply reply, router_->Run(bucket.slot, [&](RedisConnection& c) {
+    return c.Run({"HMGET", entry_key, "v", "e", "x"});
+  }));
+  return EntryOfReply(bucket, entry_key, *reply, clock_.Now());
 }
 
 absl::StatusOr<std::vector<std::optional<StoredEntry>>> RedisEngine::MultiGet(
     absl::string_view ns, const std::vector<absl::string_view>& keys) {
-  LARDER_ASSIGN_OR_RETURN(internal::RedisPool::Lease connection, pool_->Acquire());
+  std::vector<Bucket> buckets;
   std::vector<std::string> entry_keys;
-  entry_keys.reserve(keys.size());
-  for (absl::string_view key : keys) entry_keys.push_back(EntryKey(ns, key));
+  std::vector<uint16_t> slots;
   std::vector<std::vector<absl::string_view>> commands;
-  for (const std::string& entry_key : entry_keys) {
-    commands.push_back({"HMGET", entry_key, "v", "e", "x"});
+  buckets.reserve(keys.size());
+  entry_keys.reserve(keys.size());
+  for (absl::string_view key : keys) {
+    buckets.push_back(BucketOf(ns, key));
+    entry_keys.push_back(absl::StrCat(buckets.back().base, "e:", key));
+    slots.push_back(buckets.back().slot);
   }
-  LARDER_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, connection->RunPipeline(commands));
+  for (const std::string& entry_key : entry_keys)
+    commands.push_back({"HMGET", entry_key, "v", "e", "x"});
+  LARDER_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, RunEach(slots, commands));
   const absl::Time now = clock_.Now();
   std::vector<std::optional<StoredEntry>> entries;
   entries.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     LARDER_ASSIGN_OR_RETURN(std::optional<StoredEntry> entry,
-                            EntryOfReply(*connection, ns, keys[i], *replies[i], now));
+                            EntryOfReply(buckets[i], entry_keys[i], *replies[i], now));
     entries.push_back(std::move(entry));
   }
   return entries;
@@ -140,26 +164,42 @@ absl::StatusOr<std::vector<std::optional<StoredEntry>>> RedisEngine::MultiGet(
 absl::StatusOr<SetResult> RedisEngine::Set(absl::string_view ns, absl::string_view key,
                                            absl::string_view value, const SetOptions& options) {
   const absl::Time now = clock_.Now();
+  const Bucket bucket = BucketOf(ns, key);
   std::vector<std::string> match_tags;
   const std::string mode = IfMatchMode(options, match_tags);
   const std::string now_text = MicrosText(now), expiry = ExpiryText(options.expires_at);
   const std::string ttl = NativeTtlText(options.expires_at, now);
   const std::string tag_count = absl::StrCat(options.tags.size());
-  std::vector<absl::string_view> args = {
-      now_text, options_.key_prefix, ns, mode, value, options.etag, expiry, ttl, tag_count};
+  std::vector<absl::string_view> args = {now_text,     bucket.base, mode, value,
+                                         options.etag, expiry,      ttl,  tag_count};
   args.insert(args.end(), options.tags.begin(), options.tags.end());
   args.insert(args.end(), match_tags.begin(), match_tags.end());
-  const std::string entry_key = EntryKey(ns, key);
-  LARDER_ASSIGN_OR_RETURN(internal::RedisPool::Lease connection, pool_->Acquire());
-  LARDER_ASSIGN_OR_RETURN(RedisReply reply, connection->Eval(Script::kSet, {entry_key}, args));
-  return internal::DecodeSetReply(*reply);
+  const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
+  LARDER_ASSIGN_OR_RETURN(RedisReply reply, Eval(bucket, Script::kSet, {entry_key}, args));
+  LARDER_ASSIGN_OR_RETURN(internal::SetScriptResult result, internal::DecodeSetReply(*reply));
+  if (result.unregistered) Register(ns, bucket);
+  return result.result;
+}
+
+void RedisEngine::Register(absl::string_view ns, const Bucket& bucket) {
+  const std::string registry = absl::StrCat(options_.key_prefix, "namespaces");
+  const absl::StatusOr<RedisReply> added =
+      router_->Run(internal::KeySlot(registry), [&](RedisConnection& c) {
+        return c.Run({"SADD", registry, ns});
+      });
+  if (!added.ok()) return;
+  const std::string counters = absl::StrCat(bucket.base, "c");
+  (void)router_->Run(bucket.slot, [&](RedisConnection& c) {
+    return c.Run({"HSET", counters, "r", "1"});
+  });
 }
 
 absl::StatusOr<bool> RedisEngine::Delete(absl::string_view ns, absl::string_view key) {
-  const std::string now_text = MicrosText(clock_.Now()), entry_key = EntryKey(ns, key);
-  LARDER_ASSIGN_OR_RETURN(internal::RedisPool::Lease connection, pool_->Acquire());
-  LARDER_ASSIGN_OR_RETURN(RedisReply reply, connection->Eval(Script::kDelete, {entry_key},
-                                                             {now_text, options_.key_prefix, ns}));
+  const Bucket bucket = BucketOf(ns, key);
+  const std::string now_text = MicrosText(clock_.Now());
+  const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
+  LARDER_ASSIGN_OR_RETURN(RedisReply reply,
+                          Eval(bucket, Script::kDelete, {entry_key}, {now_text, bucket.base}));
   return internal::DecodeDeleteReply(*reply);
 }
 
@@ -167,22 +207,36 @@ absl::StatusOr<std::optional<std::string>> RedisEngine::Touch(absl::string_view 
                                                               absl::string_view key,
                                                               absl::Time expires_at) {
   const absl::Time now = clock_.Now();
-  const std::string now_text = MicrosText(now), entry_key = EntryKey(ns, key);
+  const Bucket bucket = BucketOf(ns, key);
+  const std::string now_text = MicrosText(now);
+  const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
   const std::string expiry = ExpiryText(expires_at), ttl = NativeTtlText(expires_at, now);
-  LARDER_ASSIGN_OR_RETURN(internal::RedisPool::Lease connection, pool_->Acquire());
-  LARDER_ASSIGN_OR_RETURN(RedisReply reply,
-                          connection->Eval(Script::kTouch, {entry_key},
-                                           {now_text, options_.key_prefix, ns, expiry, ttl}));
+  LARDER_ASSIGN_OR_RETURN(RedisReply reply, Eval(bucket, Script::kTouch, {entry_key},
+                                                 {now_text, bucket.base, expiry, ttl}));
   return internal::DecodeTouchReply(*reply);
 }
 
 absl::Status RedisEngine::CheckHealth() {
-  LARDER_ASSIGN_OR_RETURN(internal::RedisPool::Lease connection, pool_->Acquire());
-  LARDER_ASSIGN_OR_RETURN(RedisReply reply, connection->Run({"ROLE"}));
-  LARDER_ASSIGN_OR_RETURN(bool master, internal::DecodeRoleReplyIsMaster(*reply));
-  if (master) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat("redis at ", pool_->endpoint().Describe(),
-                                             " is a replica now: it refuses writes"));
+  const std::vector<internal::RedisPool*> masters = router_->Masters();
+  if (masters.empty()) {
+    (void)router_->MaybeRefresh();
+    return absl::UnavailableError(
+        absl::StrCat("redis: no master reachable yet (seeds ", router_->Describe(), ")"));
+  }
+  for (internal::RedisPool* pool : masters) {
+    LARDER_ASSIGN_OR_RETURN(internal::RedisPool::Lease connection, pool->Acquire());
+    LARDER_ASSIGN_OR_RETURN(RedisReply reply, connection->Run({"ROLE"}));
+    LARDER_ASSIGN_OR_RETURN(bool master, internal::DecodeRoleReplyIsMaster(*reply));
+    if (master) continue;
+    (void)router_->MaybeRefresh();
+    return absl::UnavailableError(absl::StrCat("redis at ", pool->endpoint().Describe(),
+                                               " is a replica now: it refuses writes"));
+  }
+  for (int slot = 0; slot < internal::kClusterSlots; ++slot) {
+    if (router_->PoolOf(static_cast<uint16_t>(slot)) != nullptr) continue;
+    return absl::UnavailableError(absl::StrCat("redis: no master serves slot ", slot));
+  }
+  return absl::OkStatus();
 }
 
 void RegisterRedisEngine(EngineRegistry& registry) {

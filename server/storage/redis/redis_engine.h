@@ -1,14 +1,17 @@
-// RedisEngine: entries kept in a Redis server shared by every larderd replica, the way to scale
-// larder out. One Redis hash per entry holds value, ETag, absolute expiry and tags; it also
-// carries a native PX expiry so Redis reclaims it on its own, while reads judge expiry by the
-// injected Clock. Every read-modify-write is one Lua script (see redis_scripts.h).
+// RedisEngine: entries kept in Redis, standalone or a Redis Cluster, shared by every larderd
+// replica: the way to scale larder out. One Redis hash per entry holds value, ETag, absolute
+// expiry and tags; it also carries a native PX expiry so Redis reclaims it on its own, while
+// reads judge expiry by the injected Clock. Every read-modify-write is one Lua script on keys of
+// one hash slot (see redis_scripts.h for the layout), so it is atomic on a cluster too.
 //
-//   RedisEngineOptions options{.url = "redis://:secret@10.0.0.5:6379/0"};
+//   RedisEngineOptions options{.url = "redis://:secret@10.0.0.5:6379,10.0.0.6:6379"};
 //   absl::StatusOr<std::unique_ptr<RedisEngine>> engine = RedisEngine::Create(options, clock);
 //
-// While Redis is unreachable every call fails with kUnavailable (CheckHealth says so); the pool
-// reconnects with backoff and service resumes without restarting larderd. Standalone Redis
-// only: scripts compute the keys they touch, which Redis Cluster does not allow.
+// While Redis is unreachable every call fails with kUnavailable (CheckHealth says so); the pools
+// reconnect with backoff and service resumes without restarting larderd. Costs: Get, Set,
+// Delete, Touch one round trip (plus one to reclaim an entry found expired); MultiGet one per
+// server; Stats of a namespace O(kBuckets) small reads, one pipeline per server; Invalidate
+// O(kBuckets + entries of the namespace or tag), never a scan of Redis's keyspace.
 #pragma once
 
 #include <memory>
@@ -20,6 +23,7 @@
 #include "larder/common/clock.h"
 #include "server/storage/engine_options.h"
 #include "server/storage/engine_registry.h"
+#include "server/storage/redis/redis_connection.h"
 #include "server/storage/storage_engine.h"
 
 struct redisReply;
@@ -28,12 +32,15 @@ namespace larder::storage {
 
 namespace internal {
 class RedisConnection;
-class RedisPool;
+class RedisRouter;
 }  // namespace internal
 
-// Thread-safe: each call borrows its own connection from the pool.
+// Thread-safe: each call borrows its own connection from the pool of the server it goes to.
 class RedisEngine final : public StorageEngine {
  public:
+  // Buckets per namespace. Fixed: every replica sharing a Redis must agree on it.
+  static constexpr int kBuckets = 256;
+
   // kInvalidArgument for a malformed URL or option. Redis need not be up: when it cannot be
   // reached, the engine starts and reports kUnavailable until it can. Credentials or a
   // database Redis refuses fail here (kPermissionDenied / kInvalidArgument).
@@ -45,7 +52,7 @@ class RedisEngine final : public StorageEngine {
   bool blocking() const override { return true; }
   absl::StatusOr<std::optional<StoredEntry>> Get(absl::string_view ns,
                                                  absl::string_view key) override;
-  // One round trip for the whole batch (pipelined).
+  // One round trip per server holding some of the keys (pipelined).
   absl::StatusOr<std::vector<std::optional<StoredEntry>>> MultiGet(
       absl::string_view ns, const std::vector<absl::string_view>& keys) override;
   absl::StatusOr<SetResult> Set(absl::string_view ns, absl::string_view key,
@@ -53,42 +60,56 @@ class RedisEngine final : public StorageEngine {
   absl::StatusOr<bool> Delete(absl::string_view ns, absl::string_view key) override;
   absl::StatusOr<std::optional<std::string>> Touch(absl::string_view ns, absl::string_view key,
                                                    absl::Time expires_at) override;
-  // SCANs the namespace's keys (SSCANs the tag's set) and removes them in batches, each batch
-  // one script; O(keys under the prefix) for namespace, prefix and pattern.
+  // Walks each bucket's index (or tag set) in batches of internal::kRemovalBatch, each batch
+  // one script. An entry written while it runs may be removed too.
   absl::StatusOr<int64_t> Invalidate(absl::string_view ns, const InvalidateTarget& target) override;
-  // SCANs the namespace (all of larder's keys when `ns` is empty). Expirations count the
-  // expired entries larder removed, over every replica sharing the Redis; entries Redis expired
-  // by itself are not counted.
+  // The buckets' counters: kBuckets small reads per namespace (for "", per namespace ever
+  // stored). Expirations count the expired entries larder removed, over every replica sharing
+  // the Redis; entries Redis expired on its own are counted once larder drops them from the
+  // index (at a later write to their bucket, or an Invalidate).
   absl::StatusOr<EngineStats> Stats(absl::string_view ns) override;
-  // OK when Redis answers and is a master (ROLE): a replica refuses writes, so a demoted server
-  // is kUnavailable, and its reads would serve whatever the new master has not replicated.
+  // OK when every master known answers and is a master (ROLE), and (cluster) every slot has
+  // one: a replica refuses writes, so a demoted server is kUnavailable, and its reads would
+  // serve whatever the new master has not replicated.
   absl::Status CheckHealth() override;
 
  private:
-  RedisEngine(const RedisEngineOptions& options, const Clock& clock,
-              std::unique_ptr<internal::RedisPool> pool);
+  // The keys of one bucket: "P{ns:bucket}" and its hash slot.
+  struct Bucket {
+    std::string base;
+    uint16_t slot = 0;
+  };
 
-  std::string EntryKey(absl::string_view ns, absl::string_view key) const;
-  // "P e:<ns>:" (or "P e:" for every namespace).
-  std::string EntryPrefix(absl::string_view ns) const;
-  // The Redis keys of one SCAN page (or SSCAN of a set when `set_key` is not empty).
-  absl::StatusOr<std::vector<std::string>> ScanPage(internal::RedisConnection& connection,
-                                                    absl::string_view set_key,
-                                                    absl::string_view match, std::string& cursor);
-  absl::StatusOr<int64_t> RemoveBatch(internal::RedisConnection& connection, absl::string_view ns,
-                                      const std::vector<std::string>& keys,
-                                      const std::string* required_tag);
-  absl::StatusOr<int64_t> RemoveTagged(internal::RedisConnection& connection, absl::string_view ns,
-                                       absl::string_view tag);
-  absl::StatusOr<int64_t> Expirations(internal::RedisConnection& connection, absl::string_view ns);
-  absl::StatusOr<std::optional<StoredEntry>> EntryOfReply(internal::RedisConnection& connection,
-                                                          absl::string_view ns,
-                                                          absl::string_view key,
+  RedisEngine(const RedisEngineOptions& options, const Clock& clock,
+              std::unique_ptr<internal::RedisRouter> router);
+
+  Bucket BucketAt(absl::string_view ns, int index) const;
+  Bucket BucketOf(absl::string_view ns, absl::string_view key) const;
+  absl::StatusOr<internal::RedisReply> Eval(const Bucket& bucket, internal::Script script,
+                                            const std::vector<absl::string_view>& keys,
+                                            const std::vector<absl::string_view>& args);
+  absl::StatusOr<std::optional<StoredEntry>> EntryOfReply(const Bucket& bucket,
+                                                          absl::string_view entry_key,
                                                           const redisReply& reply, absl::Time now);
+  // Adds `ns` to "P namespaces", then marks the bucket as registered. Best effort: a bucket
+  // left unmarked is registered again by its next Set.
+  void Register(absl::string_view ns, const Bucket& bucket);
+  // Each command's reply, run on the master of its slot: one pipeline per server.
+  absl::StatusOr<std::vector<internal::RedisReply>> RunEach(
+      const std::vector<uint16_t>& slots,
+      const std::vector<std::vector<absl::string_view>>& commands);
+  // ZCARD of `suffix` ("i" or "t:<tag>") in every bucket of `ns`.
+  absl::StatusOr<std::vector<int64_t>> Cardinalities(absl::string_view ns,
+                                                     absl::string_view suffix);
+  absl::StatusOr<int64_t> RemoveRepeatedly(const Bucket& bucket, internal::Script script,
+                                           absl::string_view set_key, absl::string_view tag,
+                                           int64_t members);
+  absl::StatusOr<int64_t> RemoveMatching(const Bucket& bucket, const InvalidateTarget& target);
+  absl::StatusOr<EngineStats> NamespaceStats(absl::string_view ns);
 
   const RedisEngineOptions options_;
   const Clock& clock_;
-  std::unique_ptr<internal::RedisPool> pool_;
+  std::unique_ptr<internal::RedisRouter> router_;
 };
 
 // Registers "redis" in `registry`.

@@ -17,6 +17,9 @@ bool IsArrayOf(const redisReply& reply, size_t size) {
   return reply.type == REDIS_REPLY_ARRAY && reply.elements == size;
 }
 absl::string_view BulkOf(const redisReply& reply) { return {reply.str, reply.len}; }
+bool IsZeroOrOne(const redisReply& reply) {
+  return reply.type == REDIS_REPLY_INTEGER && (reply.integer == 0 || reply.integer == 1);
+}
 
 absl::Status Malformed(absl::string_view what) {
   return absl::InternalError(absl::StrCat("redis: malformed reply to ", what));
@@ -77,14 +80,15 @@ absl::StatusOr<std::vector<std::string>> DecodeScanPage(const redisReply& reply,
   return members;
 }
 
-absl::StatusOr<SetResult> DecodeSetReply(const redisReply& reply) {
+absl::StatusOr<SetScriptResult> DecodeSetReply(const redisReply& reply) {
   if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
-  if (!IsArrayOf(reply, 2) || reply.element[0]->type != REDIS_REPLY_INTEGER ||
-      (reply.element[0]->integer != 0 && reply.element[0]->integer != 1) ||
-      !IsBulk(*reply.element[1])) {
+  if (!IsArrayOf(reply, 3) || !IsZeroOrOne(*reply.element[0]) || !IsBulk(*reply.element[1]) ||
+      !IsZeroOrOne(*reply.element[2])) {
     return Malformed("the set script");
   }
-  return SetResult{reply.element[0]->integer == 1, std::string(BulkOf(*reply.element[1]))};
+  return SetScriptResult{
+      SetResult{reply.element[0]->integer == 1, std::string(BulkOf(*reply.element[1]))},
+      reply.element[2]->integer == 1};
 }
 
 absl::StatusOr<bool> DecodeDeleteReply(const redisReply& reply) {
@@ -104,12 +108,27 @@ absl::StatusOr<std::optional<std::string>> DecodeTouchReply(const redisReply& re
 
 absl::StatusOr<int64_t> DecodeCountReply(const redisReply& reply) {
   if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
-  if (IsNil(reply)) return 0;
-  if (reply.type == REDIS_REPLY_INTEGER && reply.integer >= 0) return reply.integer;
-  if (!IsBulk(reply)) return Malformed("a count");
-  const std::optional<int64_t> count = ParseDecimal(BulkOf(reply));
-  if (!count.has_value() || *count < 0) return absl::DataLossError("redis: a corrupt counter");
-  return *count;
+  if (reply.type != REDIS_REPLY_INTEGER || reply.integer < 0) return Malformed("a count");
+  return reply.integer;
+}
+
+absl::StatusOr<EngineStats> DecodeCountersReply(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  if (!IsArrayOf(reply, 3)) return Malformed("HMGET of counters");
+  int64_t counts[3] = {0, 0, 0};
+  for (size_t i = 0; i < 3; ++i) {
+    const redisReply& field = *reply.element[i];
+    if (IsNil(field)) continue;
+    if (!IsBulk(field)) return Malformed("HMGET of counters");
+    const std::optional<int64_t> count = ParseDecimal(BulkOf(field));
+    if (!count.has_value()) return absl::DataLossError("redis: a corrupt counter");
+    counts[i] = *count;
+  }
+  EngineStats stats;
+  stats.entries = counts[0];
+  stats.bytes = counts[1];
+  stats.expirations = counts[2];
+  return stats;
 }
 
 absl::StatusOr<bool> DecodeRoleReplyIsMaster(const redisReply& reply) {
@@ -120,14 +139,14 @@ absl::StatusOr<bool> DecodeRoleReplyIsMaster(const redisReply& reply) {
   return BulkOf(*reply.element[0]) == "master";
 }
 
-absl::StatusOr<StatsBatchCounts> DecodeStatsBatchReply(const redisReply& reply) {
+absl::StatusOr<RemovalProgress> DecodeRemovalProgressReply(const redisReply& reply) {
   if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
   if (!IsArrayOf(reply, 2) || reply.element[0]->type != REDIS_REPLY_INTEGER ||
       reply.element[1]->type != REDIS_REPLY_INTEGER || reply.element[0]->integer < 0 ||
       reply.element[1]->integer < 0) {
-    return Malformed("the stats script");
+    return Malformed("a removal script");
   }
-  return StatsBatchCounts{reply.element[0]->integer, reply.element[1]->integer};
+  return RemovalProgress{reply.element[0]->integer, reply.element[1]->integer};
 }
 
 }  // namespace larder::storage::internal

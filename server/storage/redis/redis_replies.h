@@ -26,10 +26,17 @@ struct redisReply;
 
 namespace larder::storage::internal {
 
-// An entry's counters as the kStatsBatch script returns them.
-struct StatsBatchCounts {
-  int64_t entries = 0;
-  int64_t bytes = 0;
+// How far a kRemoveAll / kRemoveTagged call went.
+struct RemovalProgress {
+  int64_t removed = 0;    // Live entries it removed.
+  int64_t remaining = 0;  // Members left in the index or tag set.
+};
+
+// What the kSet script did.
+struct SetScriptResult {
+  SetResult result;
+  // The bucket's namespace is not known to be in "P namespaces" yet: the caller adds it.
+  bool unregistered = false;
 };
 
 // The reply to HMGET <entry> v e x: std::nullopt when there is no value; else the entry with
@@ -42,9 +49,9 @@ absl::StatusOr<std::optional<StoredEntry>> DecodeEntryReply(const redisReply& re
 absl::StatusOr<std::vector<std::string>> DecodeScanPage(const redisReply& reply,
                                                         std::string& cursor);
 
-// The kSet script's reply {stored (0 or 1), etag}: the stored ETag, or when not stored the
-// current live entry's ETag ("" when there is none).
-absl::StatusOr<SetResult> DecodeSetReply(const redisReply& reply);
+// The kSet script's reply {stored (0 or 1), etag, unregistered (0 or 1)}: the stored ETag, or
+// when not stored the current live entry's ETag ("" when there is none).
+absl::StatusOr<SetScriptResult> DecodeSetReply(const redisReply& reply);
 
 // The kDelete script's reply: 1 (a live entry removed), 0 (an expired one), -1 (none). True
 // only for 1.
@@ -53,14 +60,17 @@ absl::StatusOr<bool> DecodeDeleteReply(const redisReply& reply);
 // The kTouch script's reply: the entry's ETag, or nil when there was no live entry.
 absl::StatusOr<std::optional<std::string>> DecodeTouchReply(const redisReply& reply);
 
-// A count, never negative: the kRemoveBatch script's integer, or a counter field read with
-// HGET (a decimal string, nil for zero).
+// A count, never negative: the kRemoveMembers script's integer.
 absl::StatusOr<int64_t> DecodeCountReply(const redisReply& reply);
+
+// The reply to HMGET <bucket counters> n b x: entries, bytes and expirations (each a decimal
+// string, nil for zero; negative values are kept: the caller clamps sums). Evictions stay 0.
+absl::StatusOr<EngineStats> DecodeCountersReply(const redisReply& reply);
 
 // The reply to ROLE: true for ["master", offset, replicas], false for a replica or a sentinel.
 absl::StatusOr<bool> DecodeRoleReplyIsMaster(const redisReply& reply);
 
-// The kStatsBatch script's reply {live entries, bytes}.
-absl::StatusOr<StatsBatchCounts> DecodeStatsBatchReply(const redisReply& reply);
+// The kRemoveAll / kRemoveTagged scripts' reply {removed, remaining}, both non-negative.
+absl::StatusOr<RemovalProgress> DecodeRemovalProgressReply(const redisReply& reply);
 
 }  // namespace larder::storage::internal

@@ -7,14 +7,38 @@
 namespace larder::storage::internal {
 namespace {
 
-// Shared by every script: the arguments common to all, and removal with tag bookkeeping.
+// Shared by every script: the bucket's keys, the index and counters bookkeeping, and removal.
+// `forget` and `index_add` are the only writers of the index and the n / b counters, so the
+// counters always sum the index's members.
 constexpr absl::string_view kPrelude = R"lua(
+-- Scores and times go to Redis as ARGV text: Lua would print a number with 14 digits only.
 local now = tonumber(ARGV[1])
-local entry_prefix = ARGV[2] .. 'e:' .. ARGV[3] .. ':'
-local tag_prefix = ARGV[2] .. 't:' .. ARGV[3] .. ':'
-local stats_key = ARGV[2] .. 's:' .. ARGV[3]
+local base = ARGV[2]
+local entry_prefix = base .. 'e:'
+local index_key = base .. 'i'
+local counters_key = base .. 'c'
+local tag_prefix = base .. 't:'
 local function is_live(expiry) return expiry == '' or tonumber(expiry) > now end
+local function score_of(expiry) if expiry == '' then return 'inf' end return expiry end
 local function user_key(k) return string.sub(k, #entry_prefix + 1) end
+local function member_of(k)
+  local uk = user_key(k)
+  return (#uk + redis.call('HSTRLEN', k, 'v')) .. ':' .. uk
+end
+local function forget(member, expired)
+  if redis.call('ZREM', index_key, member) == 0 then return end
+  local size = tonumber(string.sub(member, 1, string.find(member, ':', 1, true) - 1))
+  redis.call('HINCRBY', counters_key, 'n', -1)
+  redis.call('HINCRBY', counters_key, 'b', -size)
+  if expired then redis.call('HINCRBY', counters_key, 'x', 1) end
+end
+local function index_add(k, size, expiry)
+  local member = size .. ':' .. user_key(k)
+  if redis.call('ZADD', index_key, score_of(expiry), member) == 1 then
+    redis.call('HINCRBY', counters_key, 'n', 1)
+    redis.call('HINCRBY', counters_key, 'b', size)
+  end
+end
 local function for_each_tag(k, fn)
   for _, field in ipairs(redis.call('HKEYS', k)) do
     if string.byte(field, 1) == 35 then fn(string.sub(field, 2)) end
@@ -23,17 +47,29 @@ end
 local function remove(k)
   local expiry = redis.call('HGET', k, 'x')
   if not expiry then return -1 end
-  local uk = user_key(k)
-  for_each_tag(k, function(tag) redis.call('SREM', tag_prefix .. tag, uk) end)
+  local uk, member = user_key(k), member_of(k)
+  for_each_tag(k, function(tag) redis.call('ZREM', tag_prefix .. tag, uk) end)
   redis.call('UNLINK', k)
-  if is_live(expiry) then return 1 end
-  redis.call('HINCRBY', stats_key, 'expirations', 1)
+  if is_live(expiry) then forget(member, false); return 1 end
+  forget(member, true)
   return 0
 end
-local function add_to_tag(tag, uk, px)
+local function remove_member(member)
+  local k = entry_prefix .. string.sub(member, string.find(member, ':', 1, true) + 1)
+  local result = -1
+  if member_of(k) == member then result = remove(k) end
+  forget(member, true)
+  return result
+end
+local function prune(limit)
+  local expired = redis.call('ZRANGEBYSCORE', index_key, '-inf', ARGV[1], 'LIMIT', 0, limit)
+  for _, member in ipairs(expired) do remove_member(member) end
+end
+local function add_to_tag(tag, uk, expiry, px)
   local tk = tag_prefix .. tag
   local ttl = redis.call('PTTL', tk)
-  redis.call('SADD', tk, uk)
+  redis.call('ZREMRANGEBYSCORE', tk, '-inf', ARGV[1])
+  redis.call('ZADD', tk, score_of(expiry), uk)
   if px == 0 then
     redis.call('PERSIST', tk)
   elseif ttl == -2 or (ttl >= 0 and ttl < px) then
@@ -42,53 +78,59 @@ local function add_to_tag(tag, uk, px)
 end
 )lua";
 
-// ARGV[4] mode ('' unconditional, 'a' if absent, '*' if any live entry, 'm' if the ETag is one
-// of ARGV[10 + tag count ..]), ARGV[5] value, ARGV[6] etag, ARGV[7] expiry, ARGV[8] native TTL
-// in ms (0: none), ARGV[9] tag count, then the tags.
+// ARGV[3] mode ('' unconditional, 'a' if absent, '*' if any live entry, 'm' if the ETag is one
+// of ARGV[9 + tag count ..]), ARGV[4] value, ARGV[5] etag, ARGV[6] expiry, ARGV[7] native TTL
+// in ms (0: none), ARGV[8] tag count, then the tags. Reclaims up to 4 expired entries of the
+// bucket first, so a bucket's index never keeps many of them for long.
 constexpr absl::string_view kSet = R"lua(
 local k = KEYS[1]
+prune(4)
 local current = redis.call('HMGET', k, 'e', 'x')
 local etag = current[1]
 if etag and not is_live(current[2]) then remove(k); etag = false end
-local mode, tag_count = ARGV[4], tonumber(ARGV[9])
-if mode == 'a' and etag then return {0, etag} end
+local mode, tag_count = ARGV[3], tonumber(ARGV[8])
+if mode == 'a' and etag then return {0, etag, 0} end
 if mode == '*' or mode == 'm' then
-  if not etag then return {0, ''} end
+  if not etag then return {0, '', 0} end
   local matched = mode == '*'
-  for i = 10 + tag_count, #ARGV do
+  for i = 9 + tag_count, #ARGV do
     if ARGV[i] == etag then matched = true end
   end
-  if not matched then return {0, etag} end
+  if not matched then return {0, etag, 0} end
 end
 if etag then remove(k) end
-local fields = {'v', ARGV[5], 'e', ARGV[6], 'x', ARGV[7]}
-for i = 10, 9 + tag_count do
+local fields = {'v', ARGV[4], 'e', ARGV[5], 'x', ARGV[6]}
+for i = 9, 8 + tag_count do
   fields[#fields + 1] = '#' .. ARGV[i]
   fields[#fields + 1] = ''
 end
 redis.call('HSET', k, unpack(fields))
-local px = tonumber(ARGV[8])
+local px = tonumber(ARGV[7])
 if px > 0 then redis.call('PEXPIRE', k, px) end
+index_add(k, #user_key(k) + #ARGV[4], ARGV[6])
 local uk = user_key(k)
-for i = 10, 9 + tag_count do add_to_tag(ARGV[i], uk, px) end
-return {1, ARGV[6]}
+for i = 9, 8 + tag_count do add_to_tag(ARGV[i], uk, ARGV[6], px) end
+local unregistered = 0
+if redis.call('HEXISTS', counters_key, 'r') == 0 then unregistered = 1 end
+return {1, ARGV[5], unregistered}
 )lua";
 
 constexpr absl::string_view kDelete = R"lua(
 return remove(KEYS[1])
 )lua";
 
-// ARGV[4] new expiry, ARGV[5] new native TTL in ms (0: none).
+// ARGV[3] new expiry, ARGV[4] new native TTL in ms (0: none).
 constexpr absl::string_view kTouch = R"lua(
 local k = KEYS[1]
 local current = redis.call('HMGET', k, 'e', 'x')
 if not current[1] then return false end
 if not is_live(current[2]) then remove(k); return false end
-redis.call('HSET', k, 'x', ARGV[4])
-local px = tonumber(ARGV[5])
+redis.call('HSET', k, 'x', ARGV[3])
+local px = tonumber(ARGV[4])
 if px > 0 then redis.call('PEXPIRE', k, px) else redis.call('PERSIST', k) end
+redis.call('ZADD', index_key, 'XX', score_of(ARGV[3]), member_of(k))
 local uk = user_key(k)
-for_each_tag(k, function(tag) add_to_tag(tag, uk, px) end)
+for_each_tag(k, function(tag) add_to_tag(tag, uk, ARGV[3], px) end)
 return current[1]
 )lua";
 
@@ -98,43 +140,46 @@ if expiry and not is_live(expiry) then remove(KEYS[1]); return 1 end
 return 0
 )lua";
 
-// ARGV[4] '1' to remove only entries still carrying tag ARGV[5] (stale members of the tag's set
-// are dropped from it instead), '0' to remove every key given.
-constexpr absl::string_view kRemoveBatch = R"lua(
+constexpr absl::string_view kRemoveAll = R"lua(
 local removed = 0
-for _, k in ipairs(KEYS) do
-  if ARGV[4] == '1' and redis.call('HEXISTS', k, '#' .. ARGV[5]) == 0 then
-    redis.call('SREM', tag_prefix .. ARGV[5], user_key(k))
-  elseif remove(k) == 1 then
+for _, member in ipairs(redis.call('ZRANGE', index_key, 0, BATCH - 1)) do
+  if remove_member(member) == 1 then removed = removed + 1 end
+end
+return {removed, redis.call('ZCARD', index_key)}
+)lua";
+
+// Removes the entries still carrying tag ARGV[3]; members whose entry no longer does (or is gone)
+// are dropped from the set alone.
+constexpr absl::string_view kRemoveTagged = R"lua(
+local tk, removed = KEYS[1], 0
+for _, uk in ipairs(redis.call('ZRANGE', tk, 0, BATCH - 1)) do
+  local k = entry_prefix .. uk
+  if redis.call('HEXISTS', k, '#' .. ARGV[3]) == 1 and remove(k) == 1 then
     removed = removed + 1
   end
+  redis.call('ZREM', tk, uk)
+end
+return {removed, redis.call('ZCARD', tk)}
+)lua";
+
+constexpr absl::string_view kRemoveMembers = R"lua(
+local removed = 0
+for i = 3, #ARGV do
+  if remove_member(ARGV[i]) == 1 then removed = removed + 1 end
 end
 return removed
 )lua";
 
-// Keys may span namespaces: the key part starts after the first ':' past "P e:".
-constexpr absl::string_view kStatsBatch = R"lua(
-local first = #ARGV[2] + 3
-local entries, bytes = 0, 0
-for _, k in ipairs(KEYS) do
-  local expiry = redis.call('HGET', k, 'x')
-  if expiry and is_live(expiry) then
-    local colon = string.find(k, ':', first, true)
-    entries = entries + 1
-    bytes = bytes + (#k - colon) + redis.call('HSTRLEN', k, 'v')
-  end
-end
-return {entries, bytes}
-)lua";
+std::string Source(absl::string_view body) {
+  return absl::StrCat("local BATCH = ", kRemovalBatch, "\n", kPrelude, body);
+}
 
 const std::string* const* Sources() {
   static const std::string* const sources[kScriptCount] = {
-      new std::string(absl::StrCat(kPrelude, kSet)),
-      new std::string(absl::StrCat(kPrelude, kDelete)),
-      new std::string(absl::StrCat(kPrelude, kTouch)),
-      new std::string(absl::StrCat(kPrelude, kReclaim)),
-      new std::string(absl::StrCat(kPrelude, kRemoveBatch)),
-      new std::string(absl::StrCat(kPrelude, kStatsBatch)),
+      new std::string(Source(kSet)),           new std::string(Source(kDelete)),
+      new std::string(Source(kTouch)),         new std::string(Source(kReclaim)),
+      new std::string(Source(kRemoveAll)),     new std::string(Source(kRemoveTagged)),
+      new std::string(Source(kRemoveMembers)),
   };
   return sources;
 }

@@ -14,6 +14,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "larder/common/etag.h"
+#include "server/storage/redis/cluster_slots.h"
 #include "server/storage/redis/redis_connection.h"
 #include "server/storage/redis/redis_pool.h"
 #include "server/storage/redis/redis_url.h"
@@ -224,6 +225,11 @@ TEST(RedisEngineTest, DatabasesAndKeyPrefixesSeparateDeployments) {
   EXPECT_EQ(stats.entries, 1);
 }
 
+// The bucket of key "k" in namespace "ns" under the default prefix: "larder:{ns:<n>}".
+std::string BucketOfK() {
+  return absl::StrCat("larder:{ns:", internal::Crc16("k") % RedisEngine::kBuckets, "}");
+}
+
 TEST(RedisEngineTest, EntriesAndTagSetsCarryNativeExpiry) {
   ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
   larder::testing::FakeClock clock;
@@ -236,18 +242,40 @@ TEST(RedisEngineTest, EntriesAndTagSetsCarryNativeExpiry) {
   ASSERT_OK_AND_ASSIGN(internal::RedisEndpoint endpoint, internal::ParseRedisUrl(redis->url()));
   ASSERT_OK_AND_ASSIGN(
       auto raw, internal::RedisConnection::Open(endpoint, absl::Seconds(1), absl::Seconds(1)));
-  for (const char* key : {"larder:e:ns:k", "larder:t:ns:t"}) {
+  const std::string entry = BucketOfK() + "e:k", tag = BucketOfK() + "t:t";
+  for (const std::string& key : {entry, tag}) {
     ASSERT_OK_AND_ASSIGN(internal::RedisReply ttl, raw->Run({"PTTL", key}));
     EXPECT_GT(internal::IntegerOf(*ttl), 50000) << key;
     EXPECT_LE(internal::IntegerOf(*ttl), 60001) << key;
   }
-  ASSERT_OK_AND_ASSIGN(internal::RedisReply type, raw->Run({"TYPE", "larder:e:ns:k"}));
+  ASSERT_OK_AND_ASSIGN(internal::RedisReply type, raw->Run({"TYPE", entry}));
   EXPECT_EQ(internal::StringOf(*type), "hash");
   ASSERT_OK(engine->Touch("ns", "k", absl::InfiniteFuture()).status());
-  for (const char* key : {"larder:e:ns:k", "larder:t:ns:t"}) {
+  for (const std::string& key : {entry, tag}) {
     ASSERT_OK_AND_ASSIGN(internal::RedisReply ttl, raw->Run({"PTTL", key}));
     EXPECT_EQ(internal::IntegerOf(*ttl), -1) << key;  // Persistent now.
   }
+}
+
+TEST(RedisEngineTest, EachBucketIndexesItsEntriesAndCountsThem) {
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
+  larder::testing::FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
+  ASSERT_OK(engine->Set("ns", "k", "value", OptionsFor("value")).status());
+  auto raw = internal::RedisConnection::Open(*internal::ParseRedisUrl(redis->url()),
+                                             absl::Seconds(1), absl::Seconds(1));
+  ASSERT_OK(raw.status());
+  ASSERT_OK_AND_ASSIGN(internal::RedisReply score,
+                       (*raw)->Run({"ZSCORE", BucketOfK() + "i", "6:k"}));  // 1 + 5 bytes.
+  EXPECT_EQ(internal::StringOf(*score), "inf");
+  ASSERT_OK_AND_ASSIGN(internal::RedisReply counters,
+                       (*raw)->Run({"HMGET", BucketOfK() + "c", "n", "b", "r"}));
+  EXPECT_EQ(internal::StringOf(internal::ElementOf(*counters, 0)), "1");
+  EXPECT_EQ(internal::StringOf(internal::ElementOf(*counters, 1)), "6");
+  EXPECT_EQ(internal::StringOf(internal::ElementOf(*counters, 2)), "1");  // Registered.
+  ASSERT_OK_AND_ASSIGN(internal::RedisReply names, (*raw)->Run({"SMEMBERS", "larder:namespaces"}));
+  ASSERT_EQ(internal::ArraySize(*names), 1u);
+  EXPECT_EQ(internal::StringOf(internal::ElementOf(*names, 0)), "ns");
 }
 
 TEST(RedisEngineTest, KeepsWorkingAfterRedisForgetsItsScripts) {

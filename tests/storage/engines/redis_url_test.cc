@@ -1,6 +1,12 @@
-// Parsing of redis://[user:password@]host:port/db.
+// Parsing of redis://[user:password@]host:port/db and of its seed-list form,
+// redis://[user:password@]host:port,host:port/db.
 #include "server/storage/redis/redis_url.h"
 
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/status_matchers.h"
@@ -10,6 +16,8 @@ namespace {
 
 using ::larder::testing::StatusIs;
 using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -98,6 +106,117 @@ TEST(RedisUrlTest, PasswordsMayHoldSlashesAndAreNeverEchoedAsTheDatabase) {
               StatusIs(absl::StatusCode::kInvalidArgument, Not(HasSubstr("hunter2"))));
   EXPECT_THAT(ParseRedisUrl("redis:///hunter2@"),
               StatusIs(absl::StatusCode::kInvalidArgument, Not(HasSubstr("hunter2"))));
+}
+
+TEST(RedisUrlTest, SeveralHostsAreRefusedWhereOneIsExpected) {
+  EXPECT_THAT(ParseRedisUrl("redis://a:1,b:2/0"),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("redis-url: several hosts")));
+  EXPECT_THAT(ParseRedisUrl("redis://:pw,pw@[::1]:7000,[::1]:7001"),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("redis-url: several hosts"), Not(HasSubstr("pw")))));
+}
+
+// "host:port/db" of each endpoint, the fields the seed tests compare.
+std::vector<std::string> Described(const std::vector<RedisEndpoint>& endpoints) {
+  std::vector<std::string> described;
+  for (const RedisEndpoint& endpoint : endpoints) described.push_back(endpoint.Describe());
+  return described;
+}
+
+TEST(RedisSeedsTest, OneHostIsWhatParseRedisUrlGives) {
+  constexpr absl::string_view kUrl = "redis://alice:s3cret@cache.internal:6380/2";
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisEndpoint> seeds, ParseRedisSeeds(kUrl));
+  ASSERT_OK_AND_ASSIGN(RedisEndpoint endpoint, ParseRedisUrl(kUrl));
+  ASSERT_EQ(seeds.size(), 1u);
+  EXPECT_EQ(seeds[0].host, endpoint.host);
+  EXPECT_EQ(seeds[0].port, endpoint.port);
+  EXPECT_EQ(seeds[0].db, endpoint.db);
+  EXPECT_EQ(seeds[0].user, endpoint.user);
+  EXPECT_EQ(seeds[0].password, endpoint.password);
+}
+
+TEST(RedisSeedsTest, ThreeHostsWithPorts) {
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisEndpoint> seeds,
+                       ParseRedisSeeds("redis://10.0.0.1:7000,10.0.0.2:7001,node-c:7002"));
+  EXPECT_THAT(Described(seeds), ElementsAre("10.0.0.1:7000/0", "10.0.0.2:7001/0", "node-c:7002/0"));
+}
+
+TEST(RedisSeedsTest, BracketedIpv6Hosts) {
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisEndpoint> seeds,
+                       ParseRedisSeeds("redis://[::1]:7000,[::1]:7001,[fe80::2]"));
+  EXPECT_THAT(seeds,
+              ElementsAre(Field(&RedisEndpoint::host, "::1"), Field(&RedisEndpoint::host, "::1"),
+                          Field(&RedisEndpoint::host, "fe80::2")));
+  EXPECT_THAT(Described(seeds), ElementsAre("[::1]:7000/0", "[::1]:7001/0", "[fe80::2]:6379/0"));
+}
+
+TEST(RedisSeedsTest, EachElementDefaultsItsPort) {
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisEndpoint> seeds, ParseRedisSeeds("redis://a,b:7000,c"));
+  EXPECT_THAT(Described(seeds), ElementsAre("a:6379/0", "b:7000/0", "c:6379/0"));
+}
+
+TEST(RedisSeedsTest, PasswordWithCommasSlashesAndAtSignsAppliesToEveryHost) {
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisEndpoint> seeds,
+                       ParseRedisSeeds("redis://bob:a,b/c@d@h1:7000,h2:7001/0"));
+  ASSERT_EQ(seeds.size(), 2u);
+  for (const RedisEndpoint& seed : seeds) {
+    EXPECT_EQ(seed.user, "bob");
+    EXPECT_EQ(seed.password, "a,b/c@d");
+  }
+  EXPECT_THAT(Described(seeds), ElementsAre("h1:7000/0", "h2:7001/0"));
+}
+
+TEST(RedisSeedsTest, DatabaseAppliesToEveryHost) {
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisEndpoint> seeds, ParseRedisSeeds("redis://a:1,b:2/5"));
+  EXPECT_THAT(seeds, ElementsAre(Field(&RedisEndpoint::db, 5), Field(&RedisEndpoint::db, 5)));
+}
+
+TEST(RedisSeedsTest, AtMostTheLimitOfHosts) {
+  std::string hosts = "h0";
+  for (int i = 1; i < kMaxRedisSeeds; ++i) absl::StrAppend(&hosts, ",h", i);
+  ASSERT_OK_AND_ASSIGN(std::vector<RedisEndpoint> seeds,
+                       ParseRedisSeeds(absl::StrCat("redis://", hosts)));
+  EXPECT_EQ(seeds.size(), static_cast<size_t>(kMaxRedisSeeds));
+  EXPECT_THAT(ParseRedisSeeds(absl::StrCat("redis://:hunter2@", hosts, ",h64:1/0")),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       AllOf(HasSubstr("redis-url: 65 hosts"), HasSubstr("limit of 64"),
+                             Not(HasSubstr("hunter2")))));
+}
+
+TEST(RedisSeedsTest, MalformedElementsAreNamedByPosition) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"redis://a,,b/0", "host 2 of 3 is empty"},
+      {"redis://a,b,", "host 3 of 3 is empty"},
+      {"redis://,a", "host 1 of 2 is empty"},
+      {"redis://,", "host 1 of 2 is empty"},
+      {"redis://a:1,b:abc,c:3/0", "host 2 of 3: port \"abc\""},
+      {"redis://a:1,b:0/0", "host 2 of 2: port"},
+      {"redis://a:1,b:/0", "host 2 of 2: empty port"},
+      {"redis://a:1,:2/0", "host 2 of 2: missing host"},
+      {"redis://[::1]:1,[::1/0", "host 2 of 2: unclosed"},
+      {"redis://[a,b]:1/0", "host 1 of 2: unclosed"},
+      {"redis://a:1,b]c:1/0", "host 2 of 2: '[' or ']' inside the host"},
+      {"redis://", "missing host"},
+      {"redis://a,b/x", "database"},
+      {"rediss://a,b", "TLS"},
+  };
+  for (const auto& [url, message] : cases) {
+    EXPECT_THAT(ParseRedisSeeds(url), StatusIs(absl::StatusCode::kInvalidArgument,
+                                               AllOf(HasSubstr("redis-url: "), HasSubstr(message))))
+        << url;
+  }
+}
+
+TEST(RedisSeedsTest, ErrorsNeverEchoThePassword) {
+  for (const char* url :
+       {"redis://u:hunter2@a:1,b:badport/0", "redis://:hunter2,x@a,,b/0", "redis://:hun/ter2@a,/0",
+        "redis://u:hunter2@a:1,b:2/bad", "redis://u:hunter2%zz@a,b", "redis://:hunter2@[::1,b"}) {
+    EXPECT_THAT(ParseRedisSeeds(url),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("redis-url: "), Not(HasSubstr("hunter2")),
+                               Not(HasSubstr("ter2")))))
+        << url;
+  }
 }
 
 }  // namespace
