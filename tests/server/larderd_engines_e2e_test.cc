@@ -1,5 +1,6 @@
-// End to end on every engine: the real larderd with --engine=memory|rocksdb|redis gives the
-// same answers to the same RPCs; RocksDB data survives a larderd restart; a Redis outage is
+// End to end on every engine: the real larderd with --engine=memory|rocksdb|redis, and with
+// --engine=redis on a Redis Cluster (3 masters, 3 replicas; --redis-mode=cluster), gives the same
+// answers to the same RPCs; RocksDB data survives a larderd restart; a Redis outage is
 // UNAVAILABLE with health NOT_SERVING, and service returns without restarting larderd.
 #include <memory>
 
@@ -10,6 +11,7 @@
 #include "larder/v1/cache.grpc.pb.h"
 #include "tests/testing/grpc_probes.h"
 #include "tests/testing/larderd_process.h"
+#include "tests/testing/redis_cluster.h"
 #include "tests/testing/redis_server.h"
 
 namespace larder {
@@ -17,6 +19,7 @@ namespace {
 
 using ::larder::testing::HealthState;
 using ::larder::testing::LarderdProcess;
+using ::larder::testing::RedisClusterProcess;
 using ::larder::testing::RedisServerProcess;
 
 grpc::Status Put(v1::Cache::Stub& stub, const std::string& key, const std::string& value,
@@ -52,11 +55,18 @@ bool EventuallyHealth(LarderdProcess& server, HealthState wanted) {
   return false;
 }
 
-// Runs larderd on one engine (and redis-server for the redis engine).
+// The engine name larderd reports for a test parameter: "redis_cluster" is the redis engine.
+std::string EngineNameOf(const std::string& param) {
+  return param == "redis_cluster" ? "redis" : param;
+}
+
+// Runs larderd on one engine (and redis-server for the redis engine, a Redis Cluster for
+// "redis_cluster").
 class EngineServerFixture {
  protected:
   void StartOn(const std::string& engine) {
-    std::vector<std::string> args = {"--engine=" + engine, "--health-check-interval=100ms"};
+    std::vector<std::string> args = {"--engine=" + EngineNameOf(engine),
+                                     "--health-check-interval=100ms"};
     if (engine == "rocksdb") {
       data_dir_ = testing::MakeTempDir("larder-e2e-rocksdb");
       args.push_back("--data-dir=" + data_dir_);
@@ -67,6 +77,13 @@ class EngineServerFixture {
       redis_ = *std::move(redis);
       args.push_back("--redis-url=" + redis_->url());
     }
+    if (engine == "redis_cluster") {
+      auto cluster = RedisClusterProcess::Start();
+      ASSERT_TRUE(cluster.ok()) << cluster.status();
+      cluster_ = *std::move(cluster);
+      args.push_back("--redis-url=" + cluster_->seed_url());
+      args.push_back("--redis-mode=cluster");
+    }
     args_ = args;
     StartServer();
   }
@@ -74,6 +91,7 @@ class EngineServerFixture {
     stub_.reset();  // An open client connection would slow the server's shutdown.
     server_.reset();
     redis_.reset();
+    cluster_.reset();
     if (!data_dir_.empty()) testing::RemoveTree(data_dir_);
   }
   void StartServer() {
@@ -86,6 +104,7 @@ class EngineServerFixture {
   std::vector<std::string> args_;
   std::string data_dir_;
   std::unique_ptr<RedisServerProcess> redis_;
+  std::unique_ptr<RedisClusterProcess> cluster_;
   std::unique_ptr<LarderdProcess> server_;
   std::unique_ptr<v1::Cache::Stub> stub_;
 };
@@ -135,7 +154,7 @@ TEST_P(EngineE2eTest, SameAnswersToTheSameRpcs) {
   ASSERT_TRUE(stub_->Stats(&stats_context, stats_request, &stats).ok());
   EXPECT_EQ(stats.entries(), 1);
   EXPECT_EQ(stats.bytes(), 1 + 5);
-  EXPECT_EQ(stats.engine(), GetParam());
+  EXPECT_EQ(stats.engine(), EngineNameOf(GetParam()));
   EXPECT_EQ(testing::CheckHealth(server_->channel(), "").value(), HealthState::kServing);
 }
 
@@ -170,7 +189,8 @@ TEST_F(RedisE2eTest, OutageIsUnavailableAndRecoversWithoutRestart) {
   EXPECT_EQ(got.value(), "after");
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, EngineE2eTest, ::testing::Values("memory", "rocksdb", "redis"),
+INSTANTIATE_TEST_SUITE_P(Engines, EngineE2eTest,
+                         ::testing::Values("memory", "rocksdb", "redis", "redis_cluster"),
                          [](const auto& info) { return info.param; });
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
+#include <cstdint>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -42,6 +45,32 @@ bool SlotFieldHolds(absl::string_view field, int slot) {
   else if (!absl::SimpleAtoi(range.second, &last))
     return false;
   return first <= slot && slot <= last;
+}
+
+// The slots of a CLUSTER NODES slot field ("5461", "0-5460") as [first, last]; false for a slot
+// being migrated or imported ("[5461->-id]", "[5461-<-id]").
+bool ParseSlotField(absl::string_view field, int* first, int* last) {
+  if (absl::StartsWith(field, "[")) return false;
+  const std::pair<absl::string_view, absl::string_view> range = absl::StrSplit(field, '-');
+  if (!absl::SimpleAtoi(range.first, first)) return false;
+  if (range.second.empty()) {
+    *last = *first;
+    return true;
+  }
+  return absl::SimpleAtoi(range.second, last);
+}
+
+// CRC16-CCITT (XMODEM: polynomial 0x1021, initial 0), the checksum Redis Cluster hashes keys by.
+uint16_t Crc16(absl::string_view data) {
+  uint16_t crc = 0;
+  for (const char c : data) {
+    crc ^= static_cast<uint16_t>(static_cast<unsigned char>(c) << 8);
+    for (int bit = 0; bit < 8; ++bit) {
+      crc = (crc & 0x8000) != 0 ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
+                                : static_cast<uint16_t>(crc << 1);
+    }
+  }
+  return crc;
 }
 
 }  // namespace
@@ -167,6 +196,64 @@ int RedisClusterProcess::MasterOf(int slot) const {
     return -1;
   }
   return -1;
+}
+
+std::vector<int> RedisClusterProcess::SlotsOf(int index) const {
+  std::vector<int> slots;
+  for (int i = 0; i < size(); ++i) {
+    if (!nodes_[i]->running()) continue;
+    absl::StatusOr<std::string> nodes = Cli(i, {"CLUSTER", "NODES"});
+    if (!nodes.ok()) continue;
+    for (absl::string_view line : absl::StrSplit(*nodes, '\n', absl::SkipWhitespace())) {
+      const std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (fields.size() < 9 || !absl::StrContains(fields[2], "master") ||
+          PortOfAddress(fields[1]) != nodes_[index]->port()) {
+        continue;
+      }
+      for (size_t f = 8; f < fields.size(); ++f) {
+        int first = 0, last = 0;
+        if (!ParseSlotField(absl::StripAsciiWhitespace(fields[f]), &first, &last)) continue;
+        for (int slot = first; slot <= last; ++slot) slots.push_back(slot);
+      }
+    }
+    std::sort(slots.begin(), slots.end());
+    return slots;
+  }
+  return slots;
+}
+
+absl::StatusOr<std::string> RedisClusterProcess::NodeId(int index) const {
+  absl::StatusOr<std::string> id = Cli(index, {"CLUSTER", "MYID"});
+  if (!id.ok()) return id.status();
+  return std::string(absl::StripAsciiWhitespace(*id));
+}
+
+absl::StatusOr<std::string> RedisClusterProcess::Reshard(int from, int to, int slots,
+                                                         absl::Duration timeout) const {
+  absl::StatusOr<std::string> from_id = NodeId(from);
+  if (!from_id.ok()) return from_id.status();
+  absl::StatusOr<std::string> to_id = NodeId(to);
+  if (!to_id.ok()) return to_id.status();
+  absl::StatusOr<std::string> output =
+      RunToExit({RedisCliPath(), "--cluster", "reshard",
+                 absl::StrCat("127.0.0.1:", nodes_[from]->port()), "--cluster-from", *from_id,
+                 "--cluster-to", *to_id, "--cluster-slots", absl::StrCat(slots), "--cluster-yes"},
+                timeout);
+  if (output.ok() && absl::StrContains(*output, "[ERR]")) {
+    return absl::InternalError(absl::StrCat("redis-cli --cluster reshard: ", *output));
+  }
+  return output;
+}
+
+int RedisClusterProcess::KeySlot(absl::string_view key) {
+  const size_t open = key.find('{');
+  if (open != absl::string_view::npos) {
+    const size_t close = key.find('}', open + 1);
+    if (close != absl::string_view::npos && close > open + 1) {
+      key = key.substr(open + 1, close - open - 1);
+    }
+  }
+  return Crc16(key) % 16384;
 }
 
 }  // namespace larder::testing

@@ -8,6 +8,7 @@
 //   options.redis.url = (*cluster)->seed_url();           // "redis://127.0.0.1:P0,127.0.0.1:P1,…"
 //   (*cluster)->node(0).Kill();  ...  (*cluster)->AwaitHealthy(absl::Seconds(30));
 //   absl::StatusOr<std::string> info = (*cluster)->Cli(1, {"CLUSTER", "INFO"});
+//   (*cluster)->Reshard(0, 1, 100, absl::Minutes(1));     // 100 slots from node 0 to node 1
 #pragma once
 
 #include <memory>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "tests/testing/redis_server.h"
 
@@ -48,6 +50,18 @@ class RedisClusterProcess {
   // The index of the node that is master of `slot` now, or -1 (by CLUSTER NODES of a running
   // node).
   int MasterOf(int slot) const;
+  // The slots node `index` serves as master now, ascending (by CLUSTER NODES of a running node);
+  // empty when it serves none or no node answers.
+  std::vector<int> SlotsOf(int index) const;
+  // Node `index`'s cluster node id (CLUSTER MYID).
+  absl::StatusOr<std::string> NodeId(int index) const;
+  // Moves `slots` slots, keys included, from master `from` to master `to` with
+  // `redis-cli --cluster reshard`, within `timeout`; redis-cli's output, or kInternal with it.
+  absl::StatusOr<std::string> Reshard(int from, int to, int slots, absl::Duration timeout) const;
+
+  // The hash slot of `key` as Redis Cluster computes it: CRC16 (XMODEM) of the key, or of its
+  // {hash tag} when it has a non-empty one, modulo 16384.
+  static int KeySlot(absl::string_view key);
 
  private:
   explicit RedisClusterProcess(RedisClusterOptions options) : options_(options) {}

@@ -179,7 +179,7 @@ void RedisRouter::Install(const SlotMap& map) {
 }
 
 RedisRouter::Retry RedisRouter::RetryAfter(uint16_t slot, RedisPool& pool,
-                                           const RedisConnection& connection, int attempt) {
+                                           const RedisConnection& connection) {
   const absl::string_view error = connection.last_error();
   if (connection.broken()) {
     // A server that went away, or says it is a replica now: the cluster may have failed over.
@@ -195,18 +195,16 @@ RedisRouter::Retry RedisRouter::RetryAfter(uint16_t slot, RedisPool& pool,
     (void)MaybeRefresh();
     return {owner_[slot].load(std::memory_order_acquire)};
   }
-  if (SaysTryAgain(error)) {
-    absl::SleepFor(std::min(absl::Milliseconds(5) * (1 << attempt), absl::Milliseconds(100)));
-    return {&pool};
-  }
+  if (SaysTryAgain(error)) return {&pool, false, true};
   return {};
 }
 
 absl::StatusOr<RedisReply> RedisRouter::Run(uint16_t slot, Op op) {
   RedisPool* pool = PoolOf(slot);
   bool asking = false;
-  absl::Status last;
-  for (int attempt = 0; attempt <= options_.max_redirects; ++attempt) {
+  int redirects = 0;
+  absl::Duration waited = absl::ZeroDuration(), wait = absl::Milliseconds(2);
+  for (;;) {
     if (pool == nullptr) {
       return absl::UnavailableError(absl::StrCat("redis: no reachable master serves slot ", slot,
                                                  " now (seeds ", Describe(), ")"));
@@ -219,15 +217,22 @@ absl::StatusOr<RedisReply> RedisRouter::Run(uint16_t slot, Op op) {
     if (asking) LARDER_RETURN_IF_ERROR((*connection)->Run({"ASKING"}).status());
     absl::StatusOr<RedisReply> reply = op(**connection);
     if (reply.ok()) return reply;
-    last = reply.status();
-    const Retry retry = RetryAfter(slot, *pool, **connection, attempt);
-    if (retry.pool == nullptr) return last;
+    const Retry retry = RetryAfter(slot, *pool, **connection);
+    if (retry.pool == nullptr) return reply.status();
+    if (retry.wait) {
+      // The slot's keys are moving: try again shortly, for at most one command timeout.
+      if (waited >= options_.pool.command_timeout) return reply.status();
+      absl::SleepFor(wait);
+      waited += wait;
+      wait = std::min(wait * 2, absl::Milliseconds(50));
+    } else if (++redirects > options_.max_redirects) {
+      return absl::UnavailableError(absl::StrCat("redis: slot ", slot, " still redirected after ",
+                                                 options_.max_redirects,
+                                                 " redirections: ", reply.status().message()));
+    }
     pool = retry.pool;
     asking = retry.asking;
   }
-  return absl::UnavailableError(absl::StrCat("redis: slot ", slot, " still redirected after ",
-                                             options_.max_redirects,
-                                             " redirections (resharding?): ", last.message()));
 }
 
 }  // namespace larder::storage::internal

@@ -67,8 +67,9 @@ class RedisRouter {
                                                              RedisRouterOptions options);
 
   // Runs `op` on a connection to the master of `slot`. `op` must be safe to run again (its
-  // command is resent after MOVED / ASK / TRYAGAIN and after a READONLY refusal). kUnavailable
-  // when no master of the slot can be reached now.
+  // command is resent after MOVED / ASK / TRYAGAIN and after a READONLY refusal). Follows at
+  // most max_redirects redirections and waits out TRYAGAIN for at most one command timeout.
+  // kUnavailable when no master of the slot can be reached now.
   absl::StatusOr<RedisReply> Run(uint16_t slot, Op op);
 
   // The pool of the master of `slot` as known now (rediscovering first when none is), or
@@ -96,9 +97,10 @@ class RedisRouter {
   // What a failed `op` on `pool` asks for next: a redirection, a wait, or nothing (give up).
   struct Retry {
     RedisPool* pool = nullptr;  // Where to go next (nullptr: give up).
-    bool asking = false;
+    bool asking = false;        // Send ASKING first.
+    bool wait = false;          // Wait a little first (TRYAGAIN).
   };
-  Retry RetryAfter(uint16_t slot, RedisPool& pool, const RedisConnection& connection, int attempt);
+  Retry RetryAfter(uint16_t slot, RedisPool& pool, const RedisConnection& connection);
 
   const std::vector<RedisEndpoint> seeds_;
   const RedisRouterOptions options_;

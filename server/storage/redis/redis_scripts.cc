@@ -44,6 +44,29 @@ local function for_each_tag(k, fn)
     if string.byte(field, 1) == 35 then fn(string.sub(field, 2)) end
   end
 end
+local function entry_of(member)
+  return entry_prefix .. string.sub(member, string.find(member, ':', 1, true) + 1)
+end
+-- Appends entry k and the tag sets it is in to `keys`.
+local function with_entry_keys(k, keys)
+  keys[#keys + 1] = k
+  for_each_tag(k, function(tag) keys[#keys + 1] = tag_prefix .. tag end)
+end
+-- Reads every key a script writes before its first write. On a Redis Cluster slot being moved,
+-- Redis refuses each command on a key that has already left (or, on the importing side, a set of
+-- keys not all there yet): the script then fails before it changed anything, never half-way, and
+-- the engine sends it again.
+local function guard(keys)
+  for first = 1, #keys, 1000 do
+    redis.call('EXISTS', unpack(keys, first, math.min(first + 999, #keys)))
+  end
+end
+local function guard_entry(k, extra)
+  local keys = {index_key, counters_key}
+  with_entry_keys(k, keys)
+  for _, key in ipairs(extra) do keys[#keys + 1] = key end
+  guard(keys)
+end
 local function remove(k)
   local expiry = redis.call('HGET', k, 'x')
   if not expiry then return -1 end
@@ -55,15 +78,18 @@ local function remove(k)
   return 0
 end
 local function remove_member(member)
-  local k = entry_prefix .. string.sub(member, string.find(member, ':', 1, true) + 1)
+  local k = entry_of(member)
   local result = -1
   if member_of(k) == member then result = remove(k) end
   forget(member, true)
   return result
 end
-local function prune(limit)
-  local expired = redis.call('ZRANGEBYSCORE', index_key, '-inf', ARGV[1], 'LIMIT', 0, limit)
-  for _, member in ipairs(expired) do remove_member(member) end
+-- Guards the entries of index members and the bucket's bookkeeping, for removing them.
+local function guard_members(members, extra)
+  local keys = {index_key, counters_key}
+  for _, key in ipairs(extra) do keys[#keys + 1] = key end
+  for _, member in ipairs(members) do with_entry_keys(entry_of(member), keys) end
+  guard(keys)
 end
 local function add_to_tag(tag, uk, expiry, px)
   local tk = tag_prefix .. tag
@@ -81,14 +107,20 @@ end
 // ARGV[3] mode ('' unconditional, 'a' if absent, '*' if any live entry, 'm' if the ETag is one
 // of ARGV[9 + tag count ..]), ARGV[4] value, ARGV[5] etag, ARGV[6] expiry, ARGV[7] native TTL
 // in ms (0: none), ARGV[8] tag count, then the tags. Reclaims up to 4 expired entries of the
-// bucket first, so a bucket's index never keeps many of them for long.
+// bucket first, so a bucket's index never keeps many of them for long. Refusals (if absent, if
+// match) write nothing, reclaiming aside.
 constexpr absl::string_view kSet = R"lua(
-local k = KEYS[1]
-prune(4)
+local k, tag_count = KEYS[1], tonumber(ARGV[8])
+local expired = redis.call('ZRANGEBYSCORE', index_key, '-inf', ARGV[1], 'LIMIT', 0, 4)
+local extra = {}
+with_entry_keys(k, extra)
+for i = 9, 8 + tag_count do extra[#extra + 1] = tag_prefix .. ARGV[i] end
+guard_members(expired, extra)
+for _, member in ipairs(expired) do remove_member(member) end
 local current = redis.call('HMGET', k, 'e', 'x')
 local etag = current[1]
 if etag and not is_live(current[2]) then remove(k); etag = false end
-local mode, tag_count = ARGV[3], tonumber(ARGV[8])
+local mode = ARGV[3]
 if mode == 'a' and etag then return {0, etag, 0} end
 if mode == '*' or mode == 'm' then
   if not etag then return {0, '', 0} end
@@ -116,6 +148,7 @@ return {1, ARGV[5], unregistered}
 )lua";
 
 constexpr absl::string_view kDelete = R"lua(
+guard_entry(KEYS[1], {})
 return remove(KEYS[1])
 )lua";
 
@@ -124,6 +157,7 @@ constexpr absl::string_view kTouch = R"lua(
 local k = KEYS[1]
 local current = redis.call('HMGET', k, 'e', 'x')
 if not current[1] then return false end
+guard_entry(k, {})
 if not is_live(current[2]) then remove(k); return false end
 redis.call('HSET', k, 'x', ARGV[3])
 local px = tonumber(ARGV[4])
@@ -136,13 +170,16 @@ return current[1]
 
 constexpr absl::string_view kReclaim = R"lua(
 local expiry = redis.call('HGET', KEYS[1], 'x')
-if expiry and not is_live(expiry) then remove(KEYS[1]); return 1 end
-return 0
+if not expiry or is_live(expiry) then return 0 end
+guard_entry(KEYS[1], {})
+remove(KEYS[1])
+return 1
 )lua";
 
 constexpr absl::string_view kRemoveAll = R"lua(
-local removed = 0
-for _, member in ipairs(redis.call('ZRANGE', index_key, 0, BATCH - 1)) do
+local removed, members = 0, redis.call('ZRANGE', index_key, 0, BATCH - 1)
+guard_members(members, {})
+for _, member in ipairs(members) do
   if remove_member(member) == 1 then removed = removed + 1 end
 end
 return {removed, redis.call('ZCARD', index_key)}
@@ -152,7 +189,10 @@ return {removed, redis.call('ZCARD', index_key)}
 // are dropped from the set alone.
 constexpr absl::string_view kRemoveTagged = R"lua(
 local tk, removed = KEYS[1], 0
-for _, uk in ipairs(redis.call('ZRANGE', tk, 0, BATCH - 1)) do
+local keys, uks = {tk, index_key, counters_key}, redis.call('ZRANGE', tk, 0, BATCH - 1)
+for _, uk in ipairs(uks) do with_entry_keys(entry_prefix .. uk, keys) end
+guard(keys)
+for _, uk in ipairs(uks) do
   local k = entry_prefix .. uk
   if redis.call('HEXISTS', k, '#' .. ARGV[3]) == 1 and remove(k) == 1 then
     removed = removed + 1
@@ -163,9 +203,11 @@ return {removed, redis.call('ZCARD', tk)}
 )lua";
 
 constexpr absl::string_view kRemoveMembers = R"lua(
-local removed = 0
-for i = 3, #ARGV do
-  if remove_member(ARGV[i]) == 1 then removed = removed + 1 end
+local removed, members = 0, {}
+for i = 3, #ARGV do members[#members + 1] = ARGV[i] end
+guard_members(members, {})
+for _, member in ipairs(members) do
+  if remove_member(member) == 1 then removed = removed + 1 end
 end
 return removed
 )lua";

@@ -102,7 +102,7 @@ TEST_P(EngineBatchTest, BatchItemsAreInvalidatedLikeAnyEntry) {
   EXPECT_THAT(engine().Invalidate("ns", {Kind::kPattern, "*:1"}), IsOkAndHolds(1));
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, EngineBatchTest, ::testing::Values("memory", "rocksdb", "redis"),
+INSTANTIATE_TEST_SUITE_P(Engines, EngineBatchTest, AllEngines(),
                          EngineName);
 
 }  // namespace

@@ -156,7 +156,7 @@ TEST_P(EngineBytesTest, TagsAreBytes) {
   EXPECT_THAT(Invalidate("ns", Kind::kTag, Bytes("t")), IsOkAndHolds(1));
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, EngineBytesTest, ::testing::Values("memory", "rocksdb", "redis"),
+INSTANTIATE_TEST_SUITE_P(Engines, EngineBytesTest, AllEngines(),
                          EngineName);
 
 }  // namespace

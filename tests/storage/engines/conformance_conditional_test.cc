@@ -116,7 +116,7 @@ TEST_P(EngineConditionalTest, ConcurrentIfAbsentStoresExactlyOnce) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineConditionalTest,
-                         ::testing::Values("memory", "rocksdb", "redis"), EngineName);
+                         AllEngines(), EngineName);
 
 }  // namespace
 }  // namespace larder::storage::testing

@@ -186,7 +186,7 @@ TEST_P(EngineEntriesTest, ConcurrentSetsFromSeveralThreadsAllLand) {
 TEST_P(EngineEntriesTest, HealthIsOk) { EXPECT_OK(engine().CheckHealth()); }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineEntriesTest,
-                         ::testing::Values("memory", "rocksdb", "redis"), EngineName);
+                         AllEngines(), EngineName);
 
 }  // namespace
 }  // namespace larder::storage::testing

@@ -144,7 +144,7 @@ TEST_P(EngineInvalidateTest, StatsOfUnknownNamespaceAreZero) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, EngineInvalidateTest,
-                         ::testing::Values("memory", "rocksdb", "redis"), EngineName);
+                         AllEngines(), EngineName);
 
 }  // namespace
 }  // namespace larder::storage::testing

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "larder/common/etag.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/redis_cluster.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/status_matchers.h"
 
@@ -22,6 +23,16 @@ larder::testing::RedisServerProcess* SharedRedisServer() {
     return started.ok() ? *std::move(started) : nullptr;
   }();
   return server.get();
+}
+
+// One Redis Cluster (3 masters, 3 replicas) for the whole test binary, likewise.
+larder::testing::RedisClusterProcess* SharedRedisCluster() {
+  static const std::unique_ptr<larder::testing::RedisClusterProcess> cluster = [] {
+    auto started = larder::testing::RedisClusterProcess::Start();
+    EXPECT_TRUE(started.ok()) << started.status();
+    return started.ok() ? *std::move(started) : nullptr;
+  }();
+  return cluster.get();
 }
 
 std::string UniqueKeyPrefix() {
@@ -54,20 +65,27 @@ void EngineTest::SetUp() {
     data_dir_ = larder::testing::MakeTempDir("larder-rocksdb");
     options.rocksdb.path = data_dir_;
   }
+  const std::string engine_name = GetParam() == "redis_cluster" ? "redis" : GetParam();
+  EngineRegistry registry;
+  RegisterBuiltinEngines(registry);
+  const std::vector<std::string> names = registry.Names();
+  if (std::find(names.begin(), names.end(), engine_name) == names.end()) {
+    GTEST_SKIP() << "engine \"" << engine_name << "\" is not in this build";
+  }
   if (GetParam() == "redis") {
     larder::testing::RedisServerProcess* redis = SharedRedisServer();
     ASSERT_NE(redis, nullptr) << "redis-server did not start";
     options.redis.url = redis->url();
-    options.redis.key_prefix = UniqueKeyPrefix();
-    options.redis.pool_size = 4;
   }
-  EngineRegistry registry;
-  RegisterBuiltinEngines(registry);
-  const std::vector<std::string> names = registry.Names();
-  if (std::find(names.begin(), names.end(), GetParam()) == names.end()) {
-    GTEST_SKIP() << "engine \"" << GetParam() << "\" is not in this build";
+  if (GetParam() == "redis_cluster") {
+    larder::testing::RedisClusterProcess* cluster = SharedRedisCluster();
+    ASSERT_NE(cluster, nullptr) << "the Redis Cluster did not start";
+    options.redis.url = cluster->seed_url();
+    options.redis.mode = "cluster";
   }
-  ASSERT_OK_AND_ASSIGN(engine_, registry.Create(GetParam(), options, clock_));
+  options.redis.key_prefix = UniqueKeyPrefix();
+  options.redis.pool_size = 4;
+  ASSERT_OK_AND_ASSIGN(engine_, registry.Create(engine_name, options, clock_));
 }
 
 void EngineTest::TearDown() {

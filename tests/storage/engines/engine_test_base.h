@@ -1,12 +1,12 @@
 // EngineTest: the fixture of the storage-engine conformance suite. Each test gets a fresh engine,
 // made through the EngineRegistry as larderd makes it, with a FakeClock: a memory engine, a
-// RocksDB engine in a new temporary directory, or a Redis engine on a redis-server started
-// once per test binary (each test under its own key prefix).
+// RocksDB engine in a new temporary directory, or a Redis engine on a redis-server ("redis") or
+// a Redis Cluster of 3 masters and 3 replicas ("redis_cluster"), each started once per test
+// binary (each test under its own key prefix).
 //
 //   class EngineGetTest : public EngineTest {};
 //   TEST_P(EngineGetTest, MissIsOkAndEmpty) { ... engine().Get("ns", "k") ... }
-//   INSTANTIATE_TEST_SUITE_P(Engines, EngineGetTest, Values("memory", "rocksdb", "redis"),
-//                            EngineName);
+//   INSTANTIATE_TEST_SUITE_P(Engines, EngineGetTest, AllEngines(), EngineName);
 #pragma once
 
 #include <memory>
@@ -55,7 +55,12 @@ MATCHER_P(IsOkAndHolds, matcher, "is OK and holds a matching value") {
   return ::testing::ExplainMatchResult(matcher, *arg, result_listener);
 }
 
-// Names the instantiations "memory", "rocksdb", "redis".
+// Every engine the suite runs on.
+inline auto AllEngines() {
+  return ::testing::Values("memory", "rocksdb", "redis", "redis_cluster");
+}
+
+// Names the instantiations "memory", "rocksdb", "redis", "redis_cluster".
 std::string EngineName(const ::testing::TestParamInfo<std::string>& info);
 
 // SetOptions storing `value` with its strong ETag and expiry.
