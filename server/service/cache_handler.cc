@@ -1,5 +1,6 @@
 #include "server/service/cache_handler.h"
 
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -89,6 +90,30 @@ absl::Status CacheHandler::Get(const v1::GetRequest& request, v1::GetResponse& r
   namespace_stats_.RecordLookup(request.namespace_(), entry.has_value());
   FillGetResponse(std::move(entry), request.if_none_match(), clock_.Now(), response);
   return absl::OkStatus();
+}
+
+bool CacheHandler::GetAsync(const v1::GetRequest& request, v1::GetResponse& response, Done& done) {
+  absl::Status valid = ValidateNamespace(request.namespace_(), "namespace");
+  if (valid.ok()) valid = ValidateKey(request.key(), "key");
+  if (!valid.ok()) {
+    std::move(done)(valid);
+    return true;
+  }
+  // Holds `done` so that it can be handed back when the engine declines.
+  auto held = std::make_shared<Done>(std::move(done));
+  storage::StorageEngine::GetCallback on_entry =
+      [this, &request, &response, held](absl::StatusOr<std::optional<storage::StoredEntry>> entry) {
+        if (!entry.ok()) {
+          std::move (*held)(entry.status());
+          return;
+        }
+        namespace_stats_.RecordLookup(request.namespace_(), entry->has_value());
+        FillGetResponse(*std::move(entry), request.if_none_match(), clock_.Now(), response);
+        std::move (*held)(absl::OkStatus());
+      };
+  if (engine_.GetAsync(request.namespace_(), request.key(), on_entry)) return true;
+  done = std::move(*held);
+  return false;
 }
 
 absl::Status CacheHandler::ValidateSet(const v1::SetRequest& request, absl::string_view ns,

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "larder/common/clock.h"
@@ -42,6 +43,12 @@ class CacheHandler {
   CacheHandler(storage::StorageEngine& engine, const Clock& clock, CacheHandlerOptions options);
 
   absl::Status Get(const v1::GetRequest& request, v1::GetResponse& response);
+  // What GetAsync calls back with: Get's status.
+  using Done = absl::AnyInvocable<void(const absl::Status&) &&>;
+  // Get without blocking, when the engine can (StorageEngine::GetAsync): `done` runs once, maybe
+  // on an engine thread; `request` and `response` must live until then. False, leaving `done`
+  // untouched, when the engine cannot now: call Get where it may block.
+  bool GetAsync(const v1::GetRequest& request, v1::GetResponse& response, Done& done);
   absl::Status Set(const v1::SetRequest& request, v1::SetResponse& response);
   absl::Status Delete(const v1::DeleteRequest& request, v1::DeleteResponse& response);
   absl::Status Touch(const v1::TouchRequest& request, v1::TouchResponse& response);

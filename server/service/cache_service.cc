@@ -1,6 +1,7 @@
 #include "server/service/cache_service.h"
 
 #include <chrono>
+#include <type_traits>
 
 #include "grpc/grpc_security_constants.h"
 #include "server/service/status_conversion.h"
@@ -107,6 +108,11 @@ grpc::ServerUnaryReactor* CacheService::Run(grpc::CallbackServerContext* context
   if (executor == nullptr) {
     finish((handler_.*method)(*request, *response));
     return reactor;
+  }
+  if constexpr (std::is_same_v<Request, v1::GetRequest>) {
+    // An engine that can wait for its I/O without a thread answers from its own thread.
+    CacheHandler::Done done = finish;
+    if (handler_.GetAsync(*request, *response, done)) return reactor;
   }
   // Captures the handler rather than `this`: GCC 12's -fsanitize=vptr checks `this->handler_` in
   // this lambda against the wrong address and aborts a correct larderd (ASan+UBSan build).

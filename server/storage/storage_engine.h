@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -99,6 +100,17 @@ class StorageEngine {
   // The live entry under (ns, key), or std::nullopt.
   virtual absl::StatusOr<std::optional<StoredEntry>> Get(absl::string_view ns,
                                                          absl::string_view key) = 0;
+
+  // What GetAsync calls back with.
+  using GetCallback = absl::AnyInvocable<void(absl::StatusOr<std::optional<StoredEntry>>) &&>;
+  // Get without blocking the caller, for engines whose Get waits on I/O: `done` runs exactly
+  // once, on an engine thread or on the caller's before GetAsync returns, and must not block.
+  // False, leaving `done` untouched, when the engine cannot do so now: the caller then calls Get
+  // where it may block. Default: false.
+  virtual bool GetAsync(absl::string_view ns, absl::string_view key, GetCallback& done) {
+    (void)ns, (void)key, (void)done;
+    return false;
+  }
 
   // Stores `value` under (ns, key) subject to options' conditions, atomically with the check.
   virtual absl::StatusOr<SetResult> Set(absl::string_view ns, absl::string_view key,

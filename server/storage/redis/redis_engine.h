@@ -32,6 +32,7 @@ namespace larder::storage {
 
 namespace internal {
 class RedisConnection;
+class RedisPool;
 class RedisRouter;
 }  // namespace internal
 
@@ -52,6 +53,9 @@ class RedisEngine final : public StorageEngine {
   bool blocking() const override { return true; }
   absl::StatusOr<std::optional<StoredEntry>> Get(absl::string_view ns,
                                                  absl::string_view key) override;
+  // Sent on the pipe of the key's master (internal::RedisPipe), answered on its I/O thread;
+  // false while that pipe is not connected (or the slot's master is not known yet).
+  bool GetAsync(absl::string_view ns, absl::string_view key, GetCallback& done) override;
   // One round trip per server holding some of the keys (pipelined).
   absl::StatusOr<std::vector<std::optional<StoredEntry>>> MultiGet(
       absl::string_view ns, const std::vector<absl::string_view>& keys) override;
@@ -82,6 +86,13 @@ class RedisEngine final : public StorageEngine {
 
   RedisEngine(const RedisEngineOptions& options, const Clock& clock,
               std::unique_ptr<internal::RedisRouter> router);
+
+  struct AsyncGet;
+  void SendGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool, bool asking);
+  void OnGetReply(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool,
+                  absl::StatusOr<std::vector<internal::RedisReply>> replies);
+  // Answers an expired entry's Get with a miss once it is reclaimed, on the router's thread.
+  void ReclaimThenMiss(std::shared_ptr<AsyncGet> get);
 
   Bucket BucketAt(absl::string_view ns, int index) const;
   Bucket BucketOf(absl::string_view ns, absl::string_view key) const;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "larder/common/status_macros.h"
 
 namespace larder::storage::internal {
 
@@ -18,8 +19,22 @@ struct RedisPipe::PendingCall {
   std::vector<RedisReply> replies;
   absl::Status status;
   absl::Time written_at = absl::InfiniteFuture();
-  absl::Notification done;
+  absl::Notification done;  // For Call.
+  Callback callback;        // For Send.
 };
+
+void RedisPipe::Complete(PendingCall& call) {
+  if (call.callback == nullptr) {
+    call.done.Notify();
+    return;
+  }
+  Callback callback = std::move(call.callback);
+  if (call.status.ok()) {
+    std::move(callback)(std::move(call.replies));
+  } else {
+    std::move(callback)(call.status);
+  }
+}
 
 RedisPipe::RedisPipe(RedisEndpoint endpoint, RedisPipeOptions options)
     : endpoint_(std::move(endpoint)),
@@ -37,11 +52,9 @@ RedisPipe::~RedisPipe() {
   close(wake_fd_);
 }
 
-absl::StatusOr<std::vector<RedisReply>> RedisPipe::Call(
-    const std::vector<std::vector<absl::string_view>>& commands, absl::Time deadline) {
-  auto call = std::make_shared<PendingCall>();
+absl::Status RedisPipe::Enqueue(const std::vector<std::vector<absl::string_view>>& commands,
+                                std::shared_ptr<PendingCall> call) {
   call->expected = commands.size();
-  if (commands.empty()) return std::vector<RedisReply>();
   bool wake = false;
   {
     absl::MutexLock lock(&mutex_);
@@ -53,9 +66,30 @@ absl::StatusOr<std::vector<RedisReply>> RedisPipe::Call(
     }
     wake = outbox_.empty();
     for (const std::vector<absl::string_view>& args : commands) FormatCommand(args, outbox_);
-    calls_.push_back(call);
+    calls_.push_back(std::move(call));
   }
   if (wake) Wake();
+  return absl::OkStatus();
+}
+
+void RedisPipe::Send(const std::vector<std::vector<absl::string_view>>& commands, Callback done) {
+  if (commands.empty()) {
+    std::move(done)(std::vector<RedisReply>());
+    return;
+  }
+  auto call = std::make_shared<PendingCall>();
+  call->callback = std::move(done);
+  absl::Status queued = Enqueue(commands, call);
+  if (queued.ok()) return;
+  call->status = queued;  // Never queued: still only ours.
+  Complete(*call);
+}
+
+absl::StatusOr<std::vector<RedisReply>> RedisPipe::Call(
+    const std::vector<std::vector<absl::string_view>>& commands, absl::Time deadline) {
+  auto call = std::make_shared<PendingCall>();
+  if (commands.empty()) return std::vector<RedisReply>();
+  LARDER_RETURN_IF_ERROR(Enqueue(commands, call));
   // The I/O thread fails the call when the connection stalls; the wait is bounded anyway.
   const absl::Time bound = absl::Now() + options_.command_timeout * 2 + absl::Milliseconds(100);
   if (!call->done.WaitForNotificationWithDeadline(std::min(deadline, bound))) {
@@ -165,7 +199,7 @@ absl::Status RedisPipe::Exchange(bool readable) {
   if (absl::Status read = connection_->ReadSome(); !read.ok()) return read;
   Completed completed;
   absl::Status delivered = DeliverReplies(completed);
-  for (const std::shared_ptr<PendingCall>& call : completed) call->done.Notify();
+  for (const std::shared_ptr<PendingCall>& call : completed) Complete(*call);
   return delivered;
 }
 
@@ -210,7 +244,7 @@ void RedisPipe::Reset(const absl::Status& status) {
   backoff_ = std::max(backoff_, options_.initial_backoff);
   for (const std::shared_ptr<PendingCall>& call : failed) {
     call->status = status;
-    call->done.Notify();
+    Complete(*call);
   }
 }
 

@@ -2,15 +2,17 @@
 // commands go out back to back with everyone else's, without waiting for earlier replies
 // (pipelining), and one I/O thread per pipe reads the replies and hands each caller its own, in
 // order: the commands of concurrent callers leave in one write and their replies come back in one
-// read. That pays when many calls are in flight per pipe. With a few blocking callers it costs
-// more than a connection each: measured with 4 storage threads, 1 or 2 pipes served 4-14% fewer
-// Gets/s than RedisPool's 8 connections at 13-19% more CPU per Get (the hand-off to the I/O thread
-// adds about 5 system calls per call), so RedisEngine keeps RedisPool. Internal to
-// server/storage/redis.
+// read. That pays when many calls are in flight per pipe and nobody blocks on them: RedisEngine
+// sends its Gets with Send, whose callback runs on the I/O thread, so a Get costs no thread of
+// its own. Blocking callers (Call) cost more than a connection each: measured with 4 storage
+// threads, 1 or 2 pipes served 4-14% fewer Gets/s than RedisPool's 8 connections at 13-19% more
+// CPU per Get (the hand-off adds about 5 system calls per call), so the engine's other calls use
+// RedisPool. Internal to server/storage/redis.
 //
 //   RedisPipe pipe(endpoint, {});
 //   absl::StatusOr<std::vector<RedisReply>> replies =
 //       pipe.Call({{"SET", key, value}, {"GET", key}}, absl::Now() + absl::Seconds(1));
+//   pipe.Send({{"GET", key}}, [](absl::StatusOr<std::vector<RedisReply>> replies) { ... });
 //
 // Faults cost only this pipe: a connection error, or a reply that takes longer than
 // command_timeout (a frozen or overloaded server), closes this connection and fails every call
@@ -30,6 +32,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -68,6 +71,14 @@ class RedisPipe {
       const std::vector<std::vector<absl::string_view>>& commands, absl::Time deadline)
       ABSL_LOCKS_EXCLUDED(mutex_);
 
+  // What Send calls back with: Call's result.
+  using Callback = absl::AnyInvocable<void(absl::StatusOr<std::vector<RedisReply>>) &&>;
+  // Like Call, without waiting: `done` runs exactly once, on the I/O thread when the replies
+  // came or the connection failed or stalled, or at once on the caller's thread when the pipe
+  // cannot take the call. `done` must not block (it holds up every other call of the pipe).
+  void Send(const std::vector<std::vector<absl::string_view>>& commands, Callback done)
+      ABSL_LOCKS_EXCLUDED(mutex_);
+
   // True while connected. WaitUntilConnected waits up to `timeout` for it.
   bool connected() const ABSL_LOCKS_EXCLUDED(mutex_);
   bool WaitUntilConnected(absl::Duration timeout) const ABSL_LOCKS_EXCLUDED(mutex_);
@@ -77,6 +88,12 @@ class RedisPipe {
  private:
   struct PendingCall;
   using Completed = std::vector<std::shared_ptr<PendingCall>>;
+
+  // Queues `call`'s commands; not OK (nothing queued) when the pipe cannot take it.
+  absl::Status Enqueue(const std::vector<std::vector<absl::string_view>>& commands,
+                       std::shared_ptr<PendingCall> call) ABSL_LOCKS_EXCLUDED(mutex_);
+  // Hands `call` its replies or failure: runs its callback, or wakes its caller.
+  static void Complete(PendingCall& call);
 
   void Run();
   // Connects (after the backoff when the last attempt failed); false when stopping.

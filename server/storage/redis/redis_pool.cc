@@ -12,6 +12,18 @@ RedisPool::Lease::~Lease() {
   if (pool_ != nullptr && connection_ != nullptr) pool_->Release(std::move(connection_));
 }
 
+RedisPipe& RedisPool::pipe() {
+  absl::call_once(pipe_once_, [this] {
+    RedisPipeOptions pipe_options;
+    pipe_options.connect_timeout = options_.connect_timeout;
+    pipe_options.command_timeout = options_.command_timeout;
+    pipe_options.initial_backoff = options_.initial_backoff;
+    pipe_options.max_backoff = options_.max_backoff;
+    pipe_ = std::make_unique<RedisPipe>(endpoint_, pipe_options);
+  });
+  return *pipe_;
+}
+
 int RedisPool::open_connections() const {
   absl::MutexLock lock(&mutex_);
   return open_;

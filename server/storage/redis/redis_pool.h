@@ -16,12 +16,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "server/storage/redis/redis_connection.h"
+#include "server/storage/redis/redis_pipe.h"
 #include "server/storage/redis/redis_url.h"
 
 namespace larder::storage::internal {
@@ -67,6 +69,9 @@ class RedisPool {
   absl::StatusOr<Lease> Acquire() ABSL_LOCKS_EXCLUDED(mutex_);
 
   const RedisEndpoint& endpoint() const { return endpoint_; }
+  // One RedisPipe to the same server, for calls that do not wait for their reply (made on first
+  // use, with its own connection and I/O thread).
+  RedisPipe& pipe();
   // Connections open now (idle, lent or being opened).
   int open_connections() const ABSL_LOCKS_EXCLUDED(mutex_);
 
@@ -88,6 +93,8 @@ class RedisPool {
   absl::Time retry_after_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
   std::string last_error_ ABSL_GUARDED_BY(mutex_);
   absl::BitGen random_ ABSL_GUARDED_BY(mutex_);  // For the backoff's jitter.
+  absl::once_flag pipe_once_;
+  std::unique_ptr<RedisPipe> pipe_;
 };
 
 }  // namespace larder::storage::internal

@@ -39,6 +39,67 @@ absl::StatusOr<RedisMode> ParseRedisMode(absl::string_view text) {
 RedisRouter::RedisRouter(std::vector<RedisEndpoint> seeds, RedisRouterOptions options)
     : seeds_(std::move(seeds)), options_(options), mode_(RedisMode::kAuto) {
   for (std::atomic<RedisPool*>& owner : owner_) owner.store(nullptr, std::memory_order_relaxed);
+  thread_ = std::thread([this] { RunTasks(); });
+}
+
+RedisRouter::~RedisRouter() {
+  {
+    absl::MutexLock lock(&mutex_);
+    stopping_ = true;
+  }
+  thread_.join();
+  // The pools own the pipes, whose callbacks may Post until the pipes are gone: destroyed
+  // outside the lock.
+  absl::flat_hash_map<std::string, std::unique_ptr<RedisPool>> pools;
+  {
+    absl::MutexLock lock(&mutex_);
+    pools.swap(pools_);
+  }
+  pools.clear();
+}
+
+bool RedisRouter::Post(absl::AnyInvocable<void() &&> task) {
+  absl::MutexLock lock(&mutex_);
+  if (stopping_ || tasks_.size() >= kMaxQueuedTasks) return false;
+  tasks_.push_back(std::move(task));
+  return true;
+}
+
+void RedisRouter::RefreshSoon() {
+  {
+    absl::MutexLock lock(&mutex_);
+    if (refresh_posted_) return;
+    refresh_posted_ = true;
+  }
+  Post([this] {
+    {
+      absl::MutexLock lock(&mutex_);
+      refresh_posted_ = false;
+    }
+    (void)MaybeRefresh();
+  });
+}
+
+void RedisRouter::RunTasks() {
+  while (true) {
+    absl::AnyInvocable<void() &&> task;
+    {
+      absl::MutexLock lock(&mutex_);
+      auto ready = [this]()
+                       ABSL_SHARED_LOCKS_REQUIRED(mutex_) { return stopping_ || !tasks_.empty(); };
+      mutex_.Await(absl::Condition(&ready));
+      if (stopping_) return;
+      task = std::move(tasks_.front());
+      tasks_.pop_front();
+    }
+    std::move(task)();
+  }
+}
+
+RedisPool* RedisRouter::NoteMoved(uint16_t slot, const NodeAddress& to) {
+  RedisPool* pool = PoolFor(to);
+  if (pool != nullptr) owner_[slot].store(pool, std::memory_order_release);
+  return pool;
 }
 
 absl::StatusOr<std::unique_ptr<RedisRouter>> RedisRouter::Create(std::vector<RedisEndpoint> seeds,
@@ -189,9 +250,8 @@ RedisRouter::Retry RedisRouter::RetryAfter(uint16_t slot, RedisPool& pool,
     return {owner_[slot].load(std::memory_order_acquire)};
   }
   if (const std::optional<Redirect> redirect = ParseRedirect(error, pool.endpoint().host)) {
-    RedisPool* to = PoolFor(redirect->to);
-    if (redirect->kind == Redirect::Kind::kAsk) return {to, true};
-    if (to != nullptr) owner_[redirect->slot].store(to, std::memory_order_release);
+    if (redirect->kind == Redirect::Kind::kAsk) return {PoolFor(redirect->to), true};
+    NoteMoved(redirect->slot, redirect->to);
     (void)MaybeRefresh();
     return {owner_[slot].load(std::memory_order_acquire)};
   }

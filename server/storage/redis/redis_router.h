@@ -20,12 +20,15 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
@@ -76,6 +79,10 @@ class RedisRouter {
   // nullptr; for callers that group many commands per server and send each group at once, then
   // Run what was redirected.
   RedisPool* PoolOf(uint16_t slot);
+  // The pool of the master of `slot` as known now, or nullptr; never blocks.
+  RedisPool* KnownPoolOf(uint16_t slot) const {
+    return owner_[slot].load(std::memory_order_acquire);
+  }
   // The distinct masters known now.
   std::vector<RedisPool*> Masters() const;
   // True once the seeds turned out to be a cluster.
@@ -86,13 +93,27 @@ class RedisRouter {
   // "host:port/db" of the first seed, safe to log.
   std::string Describe() const;
 
+  // For callers on threads that must not block (RedisPipe callbacks): runs `task` on the
+  // router's own thread, in order. False, dropping `task`, when kMaxQueuedTasks already wait.
+  bool Post(absl::AnyInvocable<void() &&> task) ABSL_LOCKS_EXCLUDED(mutex_);
+  // MaybeRefresh on the router's thread, soon.
+  void RefreshSoon();
+  // After a MOVED: `slot` is served by `to` from now on (nullptr when too many servers).
+  RedisPool* NoteMoved(uint16_t slot, const NodeAddress& to);
+  // The pool of `address`, made when new (nullptr when there are kMaxRedisNodes already).
+  RedisPool* PoolFor(const NodeAddress& address) ABSL_LOCKS_EXCLUDED(mutex_);
+
+  static constexpr int kMaxQueuedTasks = 1024;
+
+  ~RedisRouter();
+
  private:
   RedisRouter(std::vector<RedisEndpoint> seeds, RedisRouterOptions options);
   absl::Status Refresh();
   absl::Status RefreshFrom(RedisPool& pool);
   absl::Status BecomeStandalone(RedisPool& pool);
   void Install(const SlotMap& map);
-  RedisPool* PoolFor(const NodeAddress& address) ABSL_LOCKS_EXCLUDED(mutex_);
+  void RunTasks() ABSL_LOCKS_EXCLUDED(mutex_);
   RedisPool* PoolForLocked(const NodeAddress& address) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // What a failed `op` on `pool` asks for next: a redirection, a wait, or nothing (give up).
   struct Retry {
@@ -111,6 +132,10 @@ class RedisRouter {
   absl::flat_hash_map<std::string, std::unique_ptr<RedisPool>> pools_ ABSL_GUARDED_BY(mutex_);
   bool refreshing_ ABSL_GUARDED_BY(mutex_) = false;
   absl::Time last_refresh_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
+  std::deque<absl::AnyInvocable<void() &&>> tasks_ ABSL_GUARDED_BY(mutex_);
+  bool refresh_posted_ ABSL_GUARDED_BY(mutex_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
+  std::thread thread_;  // Runs tasks_; started last, joined first.
 };
 
 }  // namespace larder::storage::internal
