@@ -518,10 +518,11 @@ std::string Since(absl::Time origin, absl::Time t) {
   return absl::StrCat(ms >= 0 ? "+" : "", ms, "ms");
 }
 
-// The redirections (MOVED, ASK) and TRYAGAIN replies every running node of `cluster` has sent,
-// summed, by INFO errorstats ("errorstat_ASK:count=12,...").
-std::map<std::string, int64_t> Redirections(RedisClusterProcess& cluster) {
-  std::map<std::string, int64_t> counts = {{"MOVED", 0}, {"ASK", 0}, {"TRYAGAIN", 0}};
+// The redirections (MOVED, ASK), TRYAGAIN and ERR replies (among them scripts refused on a slot
+// being moved) every running node of `cluster` has sent, summed, by INFO errorstats
+// ("errorstat_ASK:count=12,...").
+std::map<std::string, int64_t> ErrorReplies(RedisClusterProcess& cluster) {
+  std::map<std::string, int64_t> counts = {{"MOVED", 0}, {"ASK", 0}, {"TRYAGAIN", 0}, {"ERR", 0}};
   for (int i = 0; i < cluster.size(); ++i) {
     if (!cluster.node(i).running()) continue;
     const absl::StatusOr<std::string> stats = cluster.Cli(i, {"INFO", "errorstats"});
@@ -594,8 +595,15 @@ struct Reshard {
   std::vector<int> hot;           // Engine buckets of the source filled with kHotEntries each.
   absl::Time began;
   absl::Time ended;
-  int64_t redirections = 0;  // MOVED, ASK and TRYAGAIN replies the nodes sent meanwhile.
-  std::string redirection_counts;
+  int64_t redirections = 0;   // MOVED, ASK and TRYAGAIN replies the nodes sent meanwhile.
+  std::string error_replies;  // "ASK 12, ERR 3, MOVED 40, TRYAGAIN 0" meanwhile.
+
+  // How many of the hot buckets moved.
+  int HotBucketsMoved() const {
+    return static_cast<int>(std::count_if(hot.begin(), hot.end(), [&](int bucket) {
+      return std::binary_search(moved.begin(), moved.end(), SlotOfBucket(bucket));
+    }));
+  }
 
   // The writes acknowledged while resharding to a slot that moved.
   int WritesToMovingSlots(const std::vector<Written>& written) const {
@@ -607,6 +615,15 @@ struct Reshard {
     return count;
   }
 };
+
+// Every entry the resharding test wrote and was acknowledged: kept, hot and the load's.
+std::vector<Written> EverythingWritten(const Reshard& reshard, const LoadRecord& record) {
+  std::vector<Written> everything = KeptEntries();
+  const std::vector<Written> hot = HotEntries(reshard.hot);
+  everything.insert(everything.end(), hot.begin(), hot.end());
+  everything.insert(everything.end(), record.written.begin(), record.written.end());
+  return everything;
+}
 
 // Every failed call, described with its start relative to `origin`.
 std::vector<std::string> FailedCalls(const std::vector<Call>& calls, absl::Time origin) {
@@ -711,7 +728,7 @@ class RedisClusterE2eTest : public ::testing::Test {
   // Moves kReshardSlots slots from reshard.source to reshard.target under `load`, then keeps the
   // load running 2 s more.
   void ReshardUnder(ClusterLoad& load, Reshard& reshard) {
-    const std::map<std::string, int64_t> before = Redirections(*cluster_);
+    const std::map<std::string, int64_t> before = ErrorReplies(*cluster_);
     reshard.began = absl::Now();
     const absl::StatusOr<std::string> resharded =
         cluster_->Reshard(reshard.source, reshard.target, kReshardSlots, kReshardTimeout);
@@ -720,11 +737,11 @@ class RedisClusterE2eTest : public ::testing::Test {
     ASSERT_TRUE(load.AwaitCalls(reshard.ended + absl::Seconds(2), 1, absl::Seconds(30)))
         << "a client thread stopped making calls";
     std::vector<std::string> counts;
-    for (const auto& [kind, count] : Redirections(*cluster_)) {
-      reshard.redirections += count - before.at(kind);
+    for (const auto& [kind, count] : ErrorReplies(*cluster_)) {
+      if (kind != "ERR") reshard.redirections += count - before.at(kind);
       counts.push_back(absl::StrCat(kind, " ", count - before.at(kind)));
     }
-    reshard.redirection_counts = absl::StrJoin(counts, ", ");
+    reshard.error_replies = absl::StrJoin(counts, ", ");
   }
 
   // The slot map really changed: kReshardSlots of the source's slots are the target's now.
@@ -825,10 +842,7 @@ TEST_F(RedisClusterE2eTest, ReshardingUnderLoadReachesNoClient) {
   EXPECT_TRUE(RuleBreakers(record.calls).empty()) << FirstOf(RuleBreakers(record.calls), Same);
   EXPECT_TRUE(record.mismatches.empty())
       << "wrong answers: " << FirstOf(record.mismatches, DescribeMismatch);
-  std::vector<Written> everything = KeptEntries();
-  const std::vector<Written> hot = HotEntries(reshard.hot);
-  everything.insert(everything.end(), hot.begin(), hot.end());
-  everything.insert(everything.end(), record.written.begin(), record.written.end());
+  std::vector<Written> everything = EverythingWritten(reshard, record);
   const std::vector<Mismatch> lost = Unreadable(*stub_, everything);
   EXPECT_TRUE(lost.empty()) << "entries lost: " << FirstOf(lost, DescribeMismatch);
   const int moving = reshard.WritesToMovingSlots(record.written);
@@ -836,13 +850,13 @@ TEST_F(RedisClusterE2eTest, ReshardingUnderLoadReachesNoClient) {
   EXPECT_GT(reshard.redirections, 0) << "no call of the load was redirected";
   std::cout << "[ summary  ] reshard of " << kReshardSlots << " slots, node " << reshard.source
             << " (port " << cluster_->node(reshard.source).port() << ") to node " << reshard.target
-            << " (port " << cluster_->node(reshard.target).port() << "), took "
+            << " (port " << cluster_->node(reshard.target).port() << ") in "
             << absl::FormatDuration(reshard.ended - reshard.began) << ": " << record.calls.size()
-            << " calls (" << CodeCounts(record.calls) << "); " << failed.size() << " failed; "
-            << record.mismatches.size() << " wrong answers; " << lost.size() << " of "
-            << everything.size() << " entries unreadable after; " << moving
-            << " writes to moving slots while resharding; the nodes answered "
-            << reshard.redirection_counts << std::endl;
+            << " calls (" << CodeCounts(record.calls) << "); " << record.mismatches.size()
+            << " wrong answers; " << lost.size() << " of " << everything.size()
+            << " entries unreadable after; " << moving << " writes to moving slots meanwhile, "
+            << reshard.HotBucketsMoved() << " of " << reshard.hot.size()
+            << " hot buckets moved; the nodes answered " << reshard.error_replies << std::endl;
 }
 
 }  // namespace
