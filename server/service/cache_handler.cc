@@ -182,6 +182,18 @@ absl::Status CacheHandler::Touch(const v1::TouchRequest& request, v1::TouchRespo
   return absl::OkStatus();
 }
 
+absl::Status CacheHandler::CheckResponseBytes(
+    const std::vector<std::optional<storage::StoredEntry>>& entries, const std::vector<int>& uses,
+    int64_t response_bytes) const {
+  for (size_t i = 0; i < entries.size(); ++i)
+    response_bytes += uses[i] * ResponseBytesOf(entries[i]);
+  if (response_bytes <= options_.max_response_bytes) return absl::OkStatus();
+  return absl::ResourceExhaustedError(
+      absl::StrCat("keys: the response would be ", response_bytes, " bytes, over the limit of ",
+                   options_.max_response_bytes,
+                   " bytes (--max-response-bytes); split the keys over several MultiGet calls"));
+}
+
 absl::StatusOr<std::vector<std::optional<storage::StoredEntry>>>
 CacheHandler::ReadWithinResponseLimit(absl::string_view ns,
                                       const std::vector<absl::string_view>& keys,
@@ -199,49 +211,79 @@ CacheHandler::ReadWithinResponseLimit(absl::string_view ns,
       if (response_bytes <= options_.max_response_bytes) entries.push_back(std::move(read[i]));
     }
   }
-  if (response_bytes > options_.max_response_bytes) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("keys: the response would be ", response_bytes, " bytes, over the limit of ",
-                     options_.max_response_bytes,
-                     " bytes (--max-response-bytes); split the keys over several "
-                     "MultiGet calls"));
-  }
+  LARDER_RETURN_IF_ERROR(CheckResponseBytes({}, {}, response_bytes));
   return entries;
 }
 
-absl::Status CacheHandler::MultiGet(const v1::MultiGetRequest& request,
-                                    v1::MultiGetResponse& response) {
+absl::StatusOr<CacheHandler::MultiGetPlan> CacheHandler::PlanMultiGet(
+    const v1::MultiGetRequest& request) const {
   LARDER_RETURN_IF_ERROR(ValidateNamespace(request.namespace_(), "namespace"));
   LARDER_RETURN_IF_ERROR(ValidateBatchSize(request.keys_size(), "keys"));
-  // Each distinct key is read once; `slot[i]` is request key i's place among them.
+  MultiGetPlan plan;
   absl::flat_hash_map<absl::string_view, int> slot_of_key;
-  std::vector<absl::string_view> distinct;
-  std::vector<int> uses, slot(request.keys_size());
+  plan.slot.resize(request.keys_size());
   for (int i = 0; i < request.keys_size(); ++i) {
     LARDER_RETURN_IF_ERROR(ValidateKey(request.keys(i), absl::StrCat("keys[", i, "]")));
-    auto [it, added] = slot_of_key.try_emplace(request.keys(i), static_cast<int>(distinct.size()));
+    auto [it, added] =
+        slot_of_key.try_emplace(request.keys(i), static_cast<int>(plan.distinct.size()));
     if (added) {
-      distinct.push_back(request.keys(i));
-      uses.push_back(0);
+      plan.distinct.push_back(request.keys(i));
+      plan.uses.push_back(0);
     }
-    slot[i] = it->second;
-    ++uses[it->second];
+    plan.slot[i] = it->second;
+    ++plan.uses[it->second];
   }
-  LARDER_ASSIGN_OR_RETURN(auto entries,
-                          ReadWithinResponseLimit(request.namespace_(), distinct, uses));
+  return plan;
+}
+
+void CacheHandler::FillMultiGetResponse(const v1::MultiGetRequest& request, MultiGetPlan& plan,
+                                        std::vector<std::optional<storage::StoredEntry>>& entries,
+                                        v1::MultiGetResponse& response) {
   const absl::Time now = clock_.Now();
   response.mutable_results()->Reserve(request.keys_size());
   int64_t hits = 0;
   for (int i = 0; i < request.keys_size(); ++i) {
-    std::optional<storage::StoredEntry>& entry = entries[slot[i]];
+    std::optional<storage::StoredEntry>& entry = entries[plan.slot[i]];
     hits += entry.has_value();
     // The last request of a key takes the value; earlier duplicates copy it.
-    const bool last_use = --uses[slot[i]] == 0;
+    const bool last_use = --plan.uses[plan.slot[i]] == 0;
     FillGetResponse(last_use ? std::move(entry) : std::optional<storage::StoredEntry>(entry), "",
                     now, *response.add_results());
   }
   namespace_stats_.RecordLookups(request.namespace_(), hits, request.keys_size() - hits);
+}
+
+absl::Status CacheHandler::MultiGet(const v1::MultiGetRequest& request,
+                                    v1::MultiGetResponse& response) {
+  LARDER_ASSIGN_OR_RETURN(MultiGetPlan plan, PlanMultiGet(request));
+  LARDER_ASSIGN_OR_RETURN(auto entries,
+                          ReadWithinResponseLimit(request.namespace_(), plan.distinct, plan.uses));
+  FillMultiGetResponse(request, plan, entries, response);
   return absl::OkStatus();
+}
+
+bool CacheHandler::MultiGetAsync(const v1::MultiGetRequest& request, v1::MultiGetResponse& response,
+                                 Done& done) {
+  absl::StatusOr<MultiGetPlan> planned = PlanMultiGet(request);
+  if (!planned.ok()) {
+    std::move(done)(planned.status());
+    return true;
+  }
+  // Larger batches are read in chunks, bounding what is held at once: the blocking path.
+  if (planned->distinct.size() > kMultiGetChunkKeys) return false;
+  auto plan = std::make_shared<MultiGetPlan>(*std::move(planned));
+  auto held = std::make_shared<Done>(std::move(done));
+  storage::StorageEngine::MultiGetCallback on_entries =
+      [this, &request, &response, plan,
+       held](absl::StatusOr<std::vector<std::optional<storage::StoredEntry>>> read) {
+        absl::Status status = read.status();
+        if (status.ok()) status = CheckResponseBytes(*read, plan->uses, 0);
+        if (status.ok()) FillMultiGetResponse(request, *plan, *read, response);
+        std::move (*held)(status);
+      };
+  if (engine_.MultiGetAsync(request.namespace_(), plan->distinct, on_entries)) return true;
+  done = std::move(*held);
+  return false;
 }
 
 absl::Status CacheHandler::MultiSet(const v1::MultiSetRequest& request,

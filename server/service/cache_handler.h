@@ -53,6 +53,9 @@ class CacheHandler {
   absl::Status Delete(const v1::DeleteRequest& request, v1::DeleteResponse& response);
   absl::Status Touch(const v1::TouchRequest& request, v1::TouchResponse& response);
   absl::Status MultiGet(const v1::MultiGetRequest& request, v1::MultiGetResponse& response);
+  // MultiGet's GetAsync, for batches of at most 16 distinct keys (larger ones: false).
+  bool MultiGetAsync(const v1::MultiGetRequest& request, v1::MultiGetResponse& response,
+                     Done& done);
   absl::Status MultiSet(const v1::MultiSetRequest& request, v1::MultiSetResponse& response);
   absl::Status Invalidate(const v1::InvalidateRequest& request, v1::InvalidateResponse& response);
   absl::Status Stats(const v1::StatsRequest& request, v1::StatsResponse& response);
@@ -65,6 +68,22 @@ class CacheHandler {
   storage::StorageEngine& engine() { return engine_; }
 
  private:
+  // A validated MultiGet: each distinct key is read once; request key i is distinct[slot[i]],
+  // and uses[d] counts the request keys that are distinct[d].
+  struct MultiGetPlan {
+    std::vector<absl::string_view> distinct;
+    std::vector<int> uses;
+    std::vector<int> slot;
+  };
+  absl::StatusOr<MultiGetPlan> PlanMultiGet(const v1::MultiGetRequest& request) const;
+  // Answers each request key from `entries` (by distinct key; consumes them and plan.uses).
+  void FillMultiGetResponse(const v1::MultiGetRequest& request, MultiGetPlan& plan,
+                            std::vector<std::optional<storage::StoredEntry>>& entries,
+                            v1::MultiGetResponse& response);
+  // kResourceExhausted when `response_bytes` plus `uses[i]` copies of each entry passes
+  // max_response_bytes.
+  absl::Status CheckResponseBytes(const std::vector<std::optional<storage::StoredEntry>>& entries,
+                                  const std::vector<int>& uses, int64_t response_bytes) const;
   // Checks one SetRequest (field names prefixed with `field_prefix`, e.g. "entries[3].").
   absl::Status ValidateSet(const v1::SetRequest& request, absl::string_view ns,
                            absl::string_view field_prefix) const;

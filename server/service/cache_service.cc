@@ -109,10 +109,13 @@ grpc::ServerUnaryReactor* CacheService::Run(grpc::CallbackServerContext* context
     finish((handler_.*method)(*request, *response));
     return reactor;
   }
+  // An engine that can wait for its I/O without a thread answers Gets from its own thread.
   if constexpr (std::is_same_v<Request, v1::GetRequest>) {
-    // An engine that can wait for its I/O without a thread answers from its own thread.
     CacheHandler::Done done = finish;
     if (handler_.GetAsync(*request, *response, done)) return reactor;
+  } else if constexpr (std::is_same_v<Request, v1::MultiGetRequest>) {
+    CacheHandler::Done done = finish;
+    if (handler_.MultiGetAsync(*request, *response, done)) return reactor;
   }
   // Captures the handler rather than `this`: GCC 12's -fsanitize=vptr checks `this->handler_` in
   // this lambda against the wrong address and aborts a correct larderd (ASan+UBSan build).

@@ -112,6 +112,15 @@ class StorageEngine {
     return false;
   }
 
+  // MultiGet's GetAsync: `keys` must live until `done` has run.
+  using MultiGetCallback =
+      absl::AnyInvocable<void(absl::StatusOr<std::vector<std::optional<StoredEntry>>>) &&>;
+  virtual bool MultiGetAsync(absl::string_view ns, const std::vector<absl::string_view>& keys,
+                             MultiGetCallback& done) {
+    (void)ns, (void)keys, (void)done;
+    return false;
+  }
+
   // Stores `value` under (ns, key) subject to options' conditions, atomically with the check.
   virtual absl::StatusOr<SetResult> Set(absl::string_view ns, absl::string_view key,
                                         absl::string_view value, const SetOptions& options) = 0;

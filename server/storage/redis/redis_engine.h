@@ -56,6 +56,11 @@ class RedisEngine final : public StorageEngine {
   // Sent on the pipe of the key's master (internal::RedisPipe), answered on its I/O thread;
   // false while that pipe is not connected (or the slot's master is not known yet).
   bool GetAsync(absl::string_view ns, absl::string_view key, GetCallback& done) override;
+  // One pipelined batch per master on its pipe; false as GetAsync. A batch that meets anything
+  // but plain replies (a redirection, an expired entry) is finished by MultiGet on the router's
+  // thread.
+  bool MultiGetAsync(absl::string_view ns, const std::vector<absl::string_view>& keys,
+                     MultiGetCallback& done) override;
   // One round trip per server holding some of the keys (pipelined).
   absl::StatusOr<std::vector<std::optional<StoredEntry>>> MultiGet(
       absl::string_view ns, const std::vector<absl::string_view>& keys) override;
@@ -88,6 +93,11 @@ class RedisEngine final : public StorageEngine {
               std::unique_ptr<internal::RedisRouter> router);
 
   struct AsyncGet;
+  struct AsyncMultiGet;
+  void OnMultiGetReplies(const std::shared_ptr<AsyncMultiGet>& batch,
+                         const std::vector<size_t>& indices,
+                         absl::StatusOr<std::vector<internal::RedisReply>> replies);
+  void FinishMultiGet(const std::shared_ptr<AsyncMultiGet>& batch);
   void SendGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool, bool asking);
   void OnGetReply(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool,
                   absl::StatusOr<std::vector<internal::RedisReply>> replies);

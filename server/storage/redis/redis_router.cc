@@ -240,7 +240,7 @@ void RedisRouter::Install(const SlotMap& map) {
 }
 
 RedisRouter::Retry RedisRouter::RetryAfter(uint16_t slot, RedisPool& pool,
-                                           const RedisConnection& connection) {
+                                           const RedisConnection& connection, bool asking) {
   const absl::string_view error = connection.last_error();
   if (connection.broken()) {
     // A server that went away, or says it is a replica now: the cluster may have failed over.
@@ -255,7 +255,8 @@ RedisRouter::Retry RedisRouter::RetryAfter(uint16_t slot, RedisPool& pool,
     (void)MaybeRefresh();
     return {owner_[slot].load(std::memory_order_acquire)};
   }
-  if (SaysTryAgain(error)) return {&pool, false, true};
+  // Again on the same node, after ASKING again when it was the importing side of an ASK.
+  if (SaysTryAgain(error)) return {&pool, asking, true};
   return {};
 }
 
@@ -277,7 +278,7 @@ absl::StatusOr<RedisReply> RedisRouter::Run(uint16_t slot, Op op) {
     if (asking) LARDER_RETURN_IF_ERROR((*connection)->Run({"ASKING"}).status());
     absl::StatusOr<RedisReply> reply = op(**connection);
     if (reply.ok()) return reply;
-    const Retry retry = RetryAfter(slot, *pool, **connection);
+    const Retry retry = RetryAfter(slot, *pool, **connection, asking);
     if (retry.pool == nullptr) return reply.status();
     if (retry.wait) {
       // The slot's keys are moving: try again shortly, for at most one command timeout.

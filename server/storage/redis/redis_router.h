@@ -121,7 +121,7 @@ class RedisRouter {
     bool asking = false;        // Send ASKING first.
     bool wait = false;          // Wait a little first (TRYAGAIN).
   };
-  Retry RetryAfter(uint16_t slot, RedisPool& pool, const RedisConnection& connection);
+  Retry RetryAfter(uint16_t slot, RedisPool& pool, const RedisConnection& connection, bool asking);
 
   const std::vector<RedisEndpoint> seeds_;
   const RedisRouterOptions options_;
