@@ -213,6 +213,11 @@ run_redis_engine() {
     --preload-keys="$HOT_KEYS" --warmup="$ENGINE_WARMUP" --duration="$DURATION" \
     --server-pid="$LARDER_PID,$REDIS_PID"
   redis_bench redis-engine-raw "$RB_GET" -r "$HOT_KEYS" -t get
+  loadgen redis-engine-multiget --target="127.0.0.1:$LARDER_PORT" --keys="$HOT_KEYS" \
+    --warmup="$ENGINE_WARMUP" --duration="$DURATION" --op=multiget --batch=16 \
+    --server-pid="$LARDER_PID,$REDIS_PID"
+  redis_bench redis-engine-mget "$RB_MGET" -r "$HOT_KEYS" \
+    MGET $(printf 'key:__rand_int__ %.0s' {1..16})
   stop "$LARDER_PID"
 }
 

@@ -103,9 +103,12 @@ print_rows() {
   row "  RocksDB engine server CPU per Get, us (vs memory)" \
     "$(get rocksdb-larder server_cpu_us_per_op)" "$(get rocksdb-memory server_cpu_us_per_op)" 1
   row "Redis engine Get, ops/s (vs raw redis-benchmark GET)" \
-    "$(get redis-engine-larder ops_per_s)" "$(get redis-engine-raw rps)" 0
-  row "  Redis engine CPU per Get, us (larderd+redis vs redis)" \
-    "$(get redis-engine-larder server_cpu_us_per_op)" "$(get redis-engine-raw cpu_us_per_req)" 1
+    "$(get redis-engine-larder ops_per_s)" "$(get redis-engine-raw rps)" 0 ">=" 0.5
+  row "Redis engine CPU per Get, us (larderd+redis vs redis)" \
+    "$(get redis-engine-larder server_cpu_us_per_op)" "$(get redis-engine-raw cpu_us_per_req)" 1 \
+    "<=" 3.0
+  row "Redis engine MultiGet(16) keys/s (vs MGET of 16 keys)" \
+    "$(get redis-engine-multiget keys_per_s)" "$(times 16 redis-engine-mget rps)" 0 ">=" 0.5
   row "p99 at half of own peak, us (open loop, same loadgen)" \
     "$(get half-larder p99_us)" "$(get half-redis p99_us)" 0
   row "  p50 at half of own peak, us" "$(get half-larder p50_us)" "$(get half-redis p50_us)" 0

@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -353,6 +354,52 @@ TEST(RedisPoolTest, ATimeoutCostsOnlyItsOwnConnection) {
     EXPECT_FALSE(lease->timed_out());
   }
   EXPECT_EQ(pool.open_connections(), 0);
+}
+
+// Calls GetAsync until the engine takes the call (the pipe connects in the background) and waits
+// for its answer.
+absl::StatusOr<std::optional<StoredEntry>> GetThroughThePipe(StorageEngine& engine,
+                                                             absl::string_view key) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (absl::Now() < deadline) {
+    absl::Notification answered;
+    absl::StatusOr<std::optional<StoredEntry>> result;
+    StorageEngine::GetCallback done = [&](absl::StatusOr<std::optional<StoredEntry>> entry) {
+      result = std::move(entry);
+      answered.Notify();
+    };
+    if (engine.GetAsync("ns", key, done)) {
+      answered.WaitForNotification();
+      return result;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return absl::DeadlineExceededError("GetAsync never took the call");
+}
+
+TEST(RedisEngineTest, GetAsyncAnswersHitsMissesAndExpiredEntriesThroughThePipe) {
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
+  larder::testing::FakeClock clock;
+  RedisEngineOptions options = OptionsOn(*redis);
+  options.url = absl::StrCat("redis://127.0.0.1:", redis->port(), "/1");  // As larderd in bench/.
+  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(options, clock));
+  SetOptions expiring = OptionsFor("old");
+  expiring.expires_at = clock.Now() + absl::Seconds(10);
+  ASSERT_OK(engine->Set("ns", "k", "v", OptionsFor("v")).status());
+  ASSERT_OK(engine->Set("ns", "expiring", "old", expiring).status());
+
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> hit, GetThroughThePipe(*engine, "k"));
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->value, "v");
+  EXPECT_EQ(hit->etag, StrongEtagFor("v"));
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> miss, GetThroughThePipe(*engine, "absent"));
+  EXPECT_FALSE(miss.has_value());
+  clock.Advance(absl::Seconds(11));
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> expired, GetThroughThePipe(*engine, "expiring"));
+  EXPECT_FALSE(expired.has_value());
+  ASSERT_OK_AND_ASSIGN(EngineStats stats, engine->Stats("ns"));
+  EXPECT_EQ(stats.expirations, 1);  // Reclaimed before the miss was answered.
+  EXPECT_EQ(stats.entries, 1);
 }
 
 }  // namespace
