@@ -21,3 +21,14 @@ wait_for() {
   done
   return 1
 }
+
+# Stops every process in the caller's PIDS array: SIGTERM to all, then up to 15 s each to exit
+# before SIGKILL.
+stop_pids() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+}
