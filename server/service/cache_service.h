@@ -1,7 +1,8 @@
 // CacheService: the larder.v1.Cache gRPC service, a thin shell over CacheHandler using the
 // callback API. Single-key and batch calls run inline on gRPC's threads when the engine never
 // blocks (memory), and on the storage executor when it may (RocksDB, Redis), so a callback thread
-// never waits on I/O. Invalidate and Stats, whose cost grows with a namespace, always run on the
+// never waits on I/O; Get and MultiGet (up to 16 distinct keys) on an engine that can wait
+// without a thread (Redis: StorageEngine::GetAsync) are answered from the engine's own thread. Invalidate and Stats, whose cost grows with a namespace, always run on the
 // namespace executor, on every engine, so they never hold up other calls' threads. A call whose
 // deadline passed or which was cancelled while queued is dropped without running. Every call is
 // counted in RpcMetrics by method, status code and latency. With an Authorizer, every call is
