@@ -8,11 +8,10 @@
 // Set-then-Get round trip succeeds within a bounded time and the data written before the freeze
 // is still there.
 #include <algorithm>
-#include <atomic>
 #include <iostream>
 #include <memory>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -20,16 +19,19 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
-#include "grpcpp/client_context.h"
 #include "gtest/gtest.h"
 #include "larder/v1/cache.grpc.pb.h"
+#include "tests/testing/cache_calls.h"
 #include "tests/testing/grpc_probes.h"
 #include "tests/testing/larderd_process.h"
 #include "tests/testing/redis_server.h"
+#include "tests/testing/rpc_load.h"
 
 namespace larder {
 namespace {
 
+using ::larder::testing::CacheCalls;
+using ::larder::testing::Call;
 using ::larder::testing::HealthState;
 using ::larder::testing::LarderdProcess;
 using ::larder::testing::RedisServerProcess;
@@ -64,22 +66,6 @@ constexpr char kReadiness[] = "larder.v1.Cache";
 std::string KeptKey(int i) { return absl::StrCat("kept-", i); }
 std::string KeptValue(int i) { return absl::StrCat("written before the freeze #", i); }
 
-enum class Op { kSet, kGet, kMultiGet, kDelete, kStats };
-const char* NameOf(Op op) {
-  static constexpr const char* kNames[] = {"Set", "Get", "MultiGet", "Delete", "Stats"};
-  return kNames[static_cast<int>(op)];
-}
-
-// One call as the client saw it.
-struct Call {
-  Op op;
-  int client;
-  absl::Time start;
-  absl::Time end;
-  grpc::StatusCode code;
-  std::string message;
-};
-
 // From the moment every thread of redis-server is stopped to the moment SIGCONT is sent.
 struct Window {
   absl::Time begin;
@@ -87,165 +73,57 @@ struct Window {
   bool Holds(const Call& call) const { return call.start >= begin && call.end <= end; }
 };
 
-std::string Describe(const Call& call) {
-  return absl::StrCat("client ", call.client, " ", NameOf(call.op), " code ",
-                      static_cast<int>(call.code), " after ",
-                      absl::FormatDuration(call.end - call.start), ": ", call.message);
-}
-
-// Makes one call with a kDeadline deadline and reports how it went.
-template <typename Rpc>
-Call Timed(int client, Op op, Rpc rpc) {
-  grpc::ClientContext context;
-  const absl::Time start = absl::Now();
-  context.set_deadline(absl::ToChronoTime(start + kDeadline));
-  const grpc::Status status = rpc(context);
-  return {op, client, start, absl::Now(), status.error_code(), status.error_message()};
-}
-
-Call SetValue(v1::Cache::Stub& stub, int client, const std::string& key, const std::string& value) {
-  v1::SetRequest request;
-  request.set_namespace_(kNamespace);
-  request.set_key(key);
-  request.set_value(value);
-  v1::SetResponse response;
-  return Timed(client, Op::kSet, [&](grpc::ClientContext& context) {
-    return stub.Set(&context, request, &response);
-  });
-}
-
-Call GetValue(v1::Cache::Stub& stub, int client, const std::string& key, v1::GetResponse* got) {
-  v1::GetRequest request;
-  request.set_namespace_(kNamespace);
-  request.set_key(key);
-  return Timed(client, Op::kGet,
-               [&](grpc::ClientContext& context) { return stub.Get(&context, request, got); });
-}
-
-Call MultiGetValues(v1::Cache::Stub& stub, int client, const std::vector<std::string>& keys,
-                    v1::MultiGetResponse* got) {
-  v1::MultiGetRequest request;
-  request.set_namespace_(kNamespace);
-  for (const std::string& key : keys) request.add_keys(key);
-  return Timed(client, Op::kMultiGet,
-               [&](grpc::ClientContext& context) { return stub.MultiGet(&context, request, got); });
-}
-
-Call DeleteKey(v1::Cache::Stub& stub, int client, const std::string& key) {
-  v1::DeleteRequest request;
-  request.set_namespace_(kNamespace);
-  request.set_key(key);
-  v1::DeleteResponse response;
-  return Timed(client, Op::kDelete, [&](grpc::ClientContext& context) {
-    return stub.Delete(&context, request, &response);
-  });
-}
-
-Call StatsOf(v1::Cache::Stub& stub, v1::StatsResponse* stats) {
-  v1::StatsRequest request;
-  request.set_namespace_(kNamespace);
-  return Timed(-1, Op::kStats,
-               [&](grpc::ClientContext& context) { return stub.Stats(&context, request, stats); });
-}
-
 // kClients threads, each running Set, Get, MultiGet, Delete on a fresh key per round (so a write
 // Redis takes in while frozen and applies after SIGCONT can never touch a key read later), one
 // call at a time, kPacing apart, until destroyed. Every call is recorded; an OK answer with
 // other bytes than were stored is recorded as a wrong answer.
-class FaultLoad {
+class FaultLoad : public testing::CallLog {
  public:
-  explicit FaultLoad(std::shared_ptr<grpc::Channel> channel) : channel_(std::move(channel)) {
-    round_trip_started_.assign(kClients, absl::InfinitePast());
-    starts_.resize(kClients);
-    for (int c = 0; c < kClients; ++c) threads_.emplace_back([this, c] { RunClient(c); });
-  }
-  ~FaultLoad() {
-    stop_ = true;
-    for (std::thread& thread : threads_) thread.join();
-  }
+  explicit FaultLoad(const std::shared_ptr<grpc::Channel>& channel)
+      : CallLog(kClients),
+        clients_(CacheCalls::ForClients(channel, kNamespace, kDeadline, kClients)),
+        threads_(kClients, kPacing, [this](int client, int round) { RunRound(client, round); }) {}
 
-  std::vector<Call> calls() const ABSL_LOCKS_EXCLUDED(mutex_) {
-    absl::MutexLock lock(&mutex_);
-    return calls_;
-  }
   std::vector<std::string> wrong_answers() const ABSL_LOCKS_EXCLUDED(mutex_) {
     absl::MutexLock lock(&mutex_);
     return wrong_answers_;
   }
 
-  // Whether every client completes a round trip (a Set, then a Get answering its value) that
-  // began at or after `since`, within `within`.
-  bool AwaitRoundTrips(absl::Time since, absl::Duration within) ABSL_LOCKS_EXCLUDED(mutex_) {
-    absl::MutexLock lock(&mutex_);
-    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-      return std::all_of(round_trip_started_.begin(), round_trip_started_.end(),
-                         [&](absl::Time started) { return started >= since; });
-    };
-    return mutex_.AwaitWithTimeout(absl::Condition(&done), within);
-  }
-
-  // Whether every client completes `count` calls begun at or after `since`, within `within`.
-  bool AwaitCalls(absl::Time since, int count, absl::Duration within) ABSL_LOCKS_EXCLUDED(mutex_) {
-    absl::MutexLock lock(&mutex_);
-    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) {
-      return std::all_of(starts_.begin(), starts_.end(), [&](const std::vector<absl::Time>& s) {
-        return s.end() - std::lower_bound(s.begin(), s.end(), since) >= count;
-      });
-    };
-    return mutex_.AwaitWithTimeout(absl::Condition(&done), within);
-  }
-
  private:
-  void RunClient(int client);
-  // Records `call`; true when it succeeded.
-  bool Record(Call call) ABSL_LOCKS_EXCLUDED(mutex_) {
-    absl::MutexLock lock(&mutex_);
-    starts_[call.client].push_back(call.start);
-    calls_.push_back(std::move(call));
-    return calls_.back().code == grpc::StatusCode::OK;
-  }
+  void RunRound(int client, int round);
   void Wrong(std::string what) ABSL_LOCKS_EXCLUDED(mutex_) {
     absl::MutexLock lock(&mutex_);
     wrong_answers_.push_back(std::move(what));
   }
 
-  const std::shared_ptr<grpc::Channel> channel_;
-  std::atomic<bool> stop_{false};
+  std::vector<CacheCalls> clients_;  // One per client thread.
   mutable absl::Mutex mutex_;
-  std::vector<Call> calls_ ABSL_GUARDED_BY(mutex_);
-  std::vector<std::vector<absl::Time>> starts_ ABSL_GUARDED_BY(mutex_);  // Per client, in order.
   std::vector<std::string> wrong_answers_ ABSL_GUARDED_BY(mutex_);
-  // Per client: when the latest successful round trip began.
-  std::vector<absl::Time> round_trip_started_ ABSL_GUARDED_BY(mutex_);
-  std::vector<std::thread> threads_;
+  testing::LoadThreads threads_;  // Last: joined before the members its rounds use go.
 };
 
-void FaultLoad::RunClient(int client) {
-  std::unique_ptr<v1::Cache::Stub> stub = v1::Cache::NewStub(channel_);
-  for (int round = 0; !stop_; ++round) {
-    const std::string key = absl::StrCat("load-", client, "-", round);
-    const std::string value = absl::StrCat("value of ", key);
-    const Call set = SetValue(*stub, client, key, value);
-    const bool stored = Record(set);
-    v1::GetResponse got;
-    if (Record(GetValue(*stub, client, key, &got)) && stored) {
-      if (got.value() == value) {
-        absl::MutexLock lock(&mutex_);
-        round_trip_started_[client] = set.start;
-      } else {
-        Wrong(absl::StrCat(key, ": Get answered \"", got.value(), "\""));
-      }
+void FaultLoad::RunRound(int client, int round) {
+  CacheCalls& cache = clients_[client];
+  const std::string key = absl::StrCat("load-", client, "-", round);
+  const std::string value = absl::StrCat("value of ", key);
+  const Call set = cache.Set(key, value);
+  const bool stored = Record(set);
+  v1::GetResponse got;
+  if (Record(cache.Get(key, &got)) && stored) {
+    if (got.value() == value) {
+      RoundTripped(client, set.start);
+    } else {
+      Wrong(absl::StrCat(key, ": Get answered \"", got.value(), "\""));
     }
-    v1::MultiGetResponse both;
-    if (Record(MultiGetValues(*stub, client, {key, KeptKey(0)}, &both))) {
-      if (both.results_size() != 2 || both.results(1).value() != KeptValue(0) ||
-          (stored && both.results(0).value() != value)) {
-        Wrong(absl::StrCat(key, ": MultiGet answered ", both.ShortDebugString()));
-      }
-    }
-    Record(DeleteKey(*stub, client, key));
-    absl::SleepFor(kPacing);
   }
+  v1::MultiGetResponse both;
+  if (Record(cache.MultiGet({key, KeptKey(0)}, &both))) {
+    if (both.results_size() != 2 || both.results(1).value() != KeptValue(0) ||
+        (stored && both.results(0).value() != value)) {
+      Wrong(absl::StrCat(key, ": MultiGet answered ", both.ShortDebugString()));
+    }
+  }
+  Record(cache.Delete(key));
 }
 
 // The calls that broke a rule, described: any call slower than its deadline (+ slack) or
@@ -288,10 +166,10 @@ class RedisFaultE2eTest : public ::testing::Test {
                                          "--health-check-interval=100ms"});
     ASSERT_TRUE(server.ok()) << server.status();
     server_ = *std::move(server);
-    stub_ = v1::Cache::NewStub(server_->channel());
+    cache_ = std::make_unique<CacheCalls>(server_->channel(), kNamespace, kDeadline);
   }
   void TearDown() override {
-    stub_.reset();  // An open client connection would slow the server's shutdown.
+    cache_.reset();  // An open client connection would slow the server's shutdown.
     server_.reset();
     redis_.reset();
   }
@@ -319,7 +197,7 @@ class RedisFaultE2eTest : public ::testing::Test {
 
   void WriteKeptEntries() {
     for (int i = 0; i < kKeptEntries; ++i) {
-      const Call set = SetValue(*stub_, -1, KeptKey(i), KeptValue(i));
+      const Call set = cache_->Set(KeptKey(i), KeptValue(i));
       ASSERT_EQ(set.code, grpc::StatusCode::OK) << Describe(set);
     }
   }
@@ -328,7 +206,7 @@ class RedisFaultE2eTest : public ::testing::Test {
     std::vector<std::string> keys;
     for (int i = 0; i < kKeptEntries; ++i) keys.push_back(KeptKey(i));
     v1::MultiGetResponse got;
-    const Call call = MultiGetValues(*stub_, -1, keys, &got);
+    const Call call = cache_->MultiGet(keys, &got);
     ASSERT_EQ(call.code, grpc::StatusCode::OK) << Describe(call);
     ASSERT_EQ(got.results_size(), kKeptEntries);
     for (int i = 0; i < kKeptEntries; ++i) EXPECT_EQ(got.results(i).value(), KeptValue(i)) << i;
@@ -342,11 +220,11 @@ class RedisFaultE2eTest : public ::testing::Test {
         << "liveness must not follow Redis";
     EXPECT_LE(absl::Now() - asked, kDeadline + kSlack);
     v1::GetResponse got;
-    const Call invalid = GetValue(*stub_, -1, "", &got);  // Refused before the engine.
+    const Call invalid = cache_->Get("", &got);  // Refused before the engine.
     EXPECT_EQ(invalid.code, grpc::StatusCode::INVALID_ARGUMENT) << Describe(invalid);
     EXPECT_LE(invalid.end - invalid.start, kDeadline + kSlack) << "a storage thread is stuck";
     v1::StatsResponse stats;
-    const Call stats_call = StatsOf(*stub_, &stats);
+    const Call stats_call = cache_->Stats(&stats);
     EXPECT_EQ(stats_call.code, grpc::StatusCode::UNAVAILABLE) << Describe(stats_call);
     EXPECT_LE(stats_call.end - stats_call.start, kDeadline + kSlack);
   }
@@ -399,7 +277,7 @@ class RedisFaultE2eTest : public ::testing::Test {
 
   std::unique_ptr<RedisServerProcess> redis_;
   std::unique_ptr<LarderdProcess> server_;
-  std::unique_ptr<v1::Cache::Stub> stub_;
+  std::unique_ptr<CacheCalls> cache_;
 };
 
 TEST_F(RedisFaultE2eTest, FrozenRedisFailsFastThenServiceReturnsWithoutRestart) {
@@ -422,7 +300,7 @@ TEST_F(RedisFaultE2eTest, FrozenRedisFailsFastThenServiceReturnsWithoutRestart) 
   Figure("serving_after_resume_ms", absl::Now() - frozen.end);
   ExpectKeptEntries();
   v1::StatsResponse stats;
-  const Call stats_call = StatsOf(*stub_, &stats);
+  const Call stats_call = cache_->Stats(&stats);
   EXPECT_EQ(stats_call.code, grpc::StatusCode::OK) << Describe(stats_call);
   EXPECT_FALSE(server_->process().WaitForExit(absl::ZeroDuration(), nullptr))
       << "larderd exited: " << server_->process().LogTail();
