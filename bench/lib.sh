@@ -1,4 +1,5 @@
-# Shell helpers shared by the benchmark scripts (sourced; the caller defines log()).
+# Shell helpers shared by the benchmark scripts (sourced; the caller defines log(), and for
+# start_larderd and stop_pids also LARDERD, WORK and the PIDS array).
 #   source "$ROOT/bench/lib.sh"; port="$(free_port)"; wait_for "$logfile" 10 "ready" "$pid"
 
 # A free TCP port on 127.0.0.1 (nothing answers a connect to it).
@@ -31,4 +32,19 @@ stop_pids() {
     for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done
+}
+
+# start_larderd NAME FLAGS...: starts $LARDERD on a free loopback port with FLAGS, logging to
+# $WORK/NAME.log; sets LARDER_PID and LARDER_PORT; returns 1 when it cannot start.
+start_larderd() {
+  local name="$1"
+  shift
+  "$LARDERD" --listen=127.0.0.1:0 --metrics-address= "$@" >"$WORK/$name.log" 2>&1 &
+  LARDER_PID=$!
+  PIDS+=("$LARDER_PID")
+  if ! wait_for "$WORK/$name.log" 60 "larderd ready" "$LARDER_PID"; then
+    log "$name did not start: $(tail -1 "$WORK/$name.log")"
+    return 1
+  fi
+  LARDER_PORT="$(grep -o 'grpc=[^ ]*' "$WORK/$name.log" | head -1 | cut -d: -f2)"
 }

@@ -89,20 +89,6 @@ start_redis() {
     { cat "$WORK/$1.log" >&2; exit 1; }
 }
 
-# start_larderd NAME FLAGS...: sets LARDER_PID and LARDER_PORT; returns 1 when it cannot start.
-start_larderd() {
-  local name="$1"
-  shift
-  "$LARDERD" --listen=127.0.0.1:0 --metrics-address= "$@" >"$WORK/$name.log" 2>&1 &
-  LARDER_PID=$!
-  PIDS+=("$LARDER_PID")
-  if ! wait_for "$WORK/$name.log" 60 "larderd ready" "$LARDER_PID"; then
-    log "$name did not start: $(tail -1 "$WORK/$name.log")"
-    return 1
-  fi
-  LARDER_PORT="$(grep -o 'grpc=[^ ]*' "$WORK/$name.log" | cut -d: -f2)"
-}
-
 stop() {
   kill "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true

@@ -143,21 +143,6 @@ start_redis() {
     { cat "$WORK/$name.log" >&2; exit 1; }
 }
 
-# start_larderd NAME FLAGS...: sets LARDER_PID and LARDER_PORT; returns 1 when it cannot start.
-start_larderd() {
-  local name="$1"
-  shift
-  "$LARDERD" --listen=127.0.0.1:0 --metrics-address= --engine=redis "$@" \
-    >"$WORK/$name.log" 2>&1 &
-  LARDER_PID=$!
-  PIDS+=("$LARDER_PID")
-  if ! wait_for "$WORK/$name.log" 60 "larderd ready" "$LARDER_PID"; then
-    log "$name did not start: $(tail -1 "$WORK/$name.log")"
-    return 1
-  fi
-  LARDER_PORT="$(grep -o 'grpc=[^ ]*' "$WORK/$name.log" | head -1 | cut -d: -f2)"
-}
-
 stop() {
   local pid
   for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
@@ -248,7 +233,7 @@ replicas() {
   shift 2
   local label="$backend-r$r" lpids=() lports=() i
   for ((i = 0; i < r; i++)); do
-    if ! start_larderd "$label-larderd$i" "$@"; then
+    if ! start_larderd "$label-larderd$i" --engine=redis "$@"; then
       stop "${lpids[@]}"
       echo "{\"label\":\"$label\",\"failed\":\"larderd $i did not start\"}" >"$RESULTS/$label.json"
       return 0
