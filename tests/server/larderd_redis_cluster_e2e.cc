@@ -30,10 +30,12 @@ bool Answers(const v1::GetResponse& got, const Written& written, std::string* wh
 std::string KeptKey(int i) { return absl::StrCat("kept-", i); }
 std::string KeptValue(int i) { return absl::StrCat("written before the load #", i); }
 
-int BucketOf(const std::string& key) { return RedisClusterProcess::KeySlot(key) % kEngineBuckets; }
+int BucketOf(const std::string& key) {
+  return storage::internal::Crc16(key) % storage::RedisEngine::kBuckets;
+}
 
 int SlotOfBucket(int bucket) {
-  return RedisClusterProcess::KeySlot(absl::StrCat("{", kNamespace, ":", bucket, "}"));
+  return storage::internal::KeySlot(absl::StrCat("{", kNamespace, ":", bucket, "}"));
 }
 
 int BucketSlotOf(const std::string& key) { return SlotOfBucket(BucketOf(key)); }

@@ -25,6 +25,8 @@
 #include "grpcpp/channel.h"
 #include "gtest/gtest.h"
 #include "larder/v1/cache.grpc.pb.h"
+#include "server/storage/redis/cluster_slots.h"
+#include "server/storage/redis/redis_engine.h"
 #include "tests/testing/cache_calls.h"
 #include "tests/testing/grpc_probes.h"
 #include "tests/testing/larderd_process.h"
@@ -54,8 +56,7 @@ inline constexpr int kKeptEntries = 200;                          // Written bef
 inline constexpr absl::Duration kHealTimeout = absl::Seconds(30);
 inline constexpr int kInvalidateEvery = 16;  // Rounds between one client's tagged Invalidates.
 inline constexpr int kTaggedEntries = 3;
-inline constexpr int kReadBatch = 100;      // Keys per MultiGet when reading entries back.
-inline constexpr int kEngineBuckets = 256;  // RedisEngine::kBuckets.
+inline constexpr int kReadBatch = 100;  // Keys per MultiGet when reading entries back.
 inline constexpr char kNamespace[] = "cluster";
 inline constexpr char kReadiness[] = "larder.v1.Cache";
 

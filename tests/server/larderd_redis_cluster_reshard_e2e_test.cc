@@ -46,7 +46,7 @@ constexpr int kClusterSlots = 16384;
 // sorted.
 std::vector<int> HotBucketsIn(const std::vector<int>& slots) {
   std::vector<std::pair<int, int>> inside;  // Slot, bucket.
-  for (int bucket = 0; bucket < kEngineBuckets; ++bucket) {
+  for (int bucket = 0; bucket < storage::RedisEngine::kBuckets; ++bucket) {
     const int slot = SlotOfBucket(bucket);
     if (std::binary_search(slots.begin(), slots.end(), slot)) inside.push_back({slot, bucket});
   }

@@ -34,19 +34,6 @@ int PortOfAddress(absl::string_view address) {
   return port;
 }
 
-// True when a CLUSTER NODES slot field ("5461", "0-5460"; not "[5461->-id]") holds `slot`.
-bool SlotFieldHolds(absl::string_view field, int slot) {
-  if (absl::StartsWith(field, "[")) return false;
-  const std::pair<absl::string_view, absl::string_view> range = absl::StrSplit(field, '-');
-  int first = 0, last = 0;
-  if (!absl::SimpleAtoi(range.first, &first)) return false;
-  if (range.second.empty())
-    last = first;
-  else if (!absl::SimpleAtoi(range.second, &last))
-    return false;
-  return first <= slot && slot <= last;
-}
-
 // The slots of a CLUSTER NODES slot field ("5461", "0-5460") as [first, last]; false for a slot
 // being migrated or imported ("[5461->-id]", "[5461-<-id]").
 bool ParseSlotField(absl::string_view field, int* first, int* last) {
@@ -58,19 +45,6 @@ bool ParseSlotField(absl::string_view field, int* first, int* last) {
     return true;
   }
   return absl::SimpleAtoi(range.second, last);
-}
-
-// CRC16-CCITT (XMODEM: polynomial 0x1021, initial 0), the checksum Redis Cluster hashes keys by.
-uint16_t Crc16(absl::string_view data) {
-  uint16_t crc = 0;
-  for (const char c : data) {
-    crc ^= static_cast<uint16_t>(static_cast<unsigned char>(c) << 8);
-    for (int bit = 0; bit < 8; ++bit) {
-      crc = (crc & 0x8000) != 0 ? static_cast<uint16_t>((crc << 1) ^ 0x1021)
-                                : static_cast<uint16_t>(crc << 1);
-    }
-  }
-  return crc;
 }
 
 }  // namespace
@@ -177,7 +151,8 @@ absl::Status RedisClusterProcess::AwaitHealthy(absl::Duration timeout) const {
       "the cluster is not healthy after ", absl::FormatDuration(timeout), ": ", healthy.message()));
 }
 
-int RedisClusterProcess::MasterOf(int slot) const {
+std::vector<RedisClusterProcess::NodeSlots> RedisClusterProcess::MasterSlotRanges() const {
+  std::vector<NodeSlots> ranges;
   for (int i = 0; i < size(); ++i) {
     if (!nodes_[i]->running()) continue;
     absl::StatusOr<std::string> nodes = Cli(i, {"CLUSTER", "NODES"});
@@ -185,40 +160,37 @@ int RedisClusterProcess::MasterOf(int slot) const {
     for (absl::string_view line : absl::StrSplit(*nodes, '\n', absl::SkipWhitespace())) {
       const std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
       if (fields.size() < 9 || !absl::StrContains(fields[2], "master")) continue;
+      const int port = PortOfAddress(fields[1]);
+      int node = -1;
+      for (int n = 0; n < size(); ++n) {
+        if (nodes_[n]->port() == port) node = n;
+      }
       for (size_t f = 8; f < fields.size(); ++f) {
-        if (!SlotFieldHolds(absl::StripAsciiWhitespace(fields[f]), slot)) continue;
-        const int port = PortOfAddress(fields[1]);
-        for (int n = 0; n < size(); ++n) {
-          if (nodes_[n]->port() == port) return n;
+        NodeSlots range{node, 0, 0};
+        if (ParseSlotField(absl::StripAsciiWhitespace(fields[f]), &range.first, &range.last)) {
+          ranges.push_back(range);
         }
       }
     }
-    return -1;
+    return ranges;
+  }
+  return ranges;
+}
+
+int RedisClusterProcess::MasterOf(int slot) const {
+  for (const NodeSlots& range : MasterSlotRanges()) {
+    if (range.first <= slot && slot <= range.last && range.node >= 0) return range.node;
   }
   return -1;
 }
 
 std::vector<int> RedisClusterProcess::SlotsOf(int index) const {
   std::vector<int> slots;
-  for (int i = 0; i < size(); ++i) {
-    if (!nodes_[i]->running()) continue;
-    absl::StatusOr<std::string> nodes = Cli(i, {"CLUSTER", "NODES"});
-    if (!nodes.ok()) continue;
-    for (absl::string_view line : absl::StrSplit(*nodes, '\n', absl::SkipWhitespace())) {
-      const std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
-      if (fields.size() < 9 || !absl::StrContains(fields[2], "master") ||
-          PortOfAddress(fields[1]) != nodes_[index]->port()) {
-        continue;
-      }
-      for (size_t f = 8; f < fields.size(); ++f) {
-        int first = 0, last = 0;
-        if (!ParseSlotField(absl::StripAsciiWhitespace(fields[f]), &first, &last)) continue;
-        for (int slot = first; slot <= last; ++slot) slots.push_back(slot);
-      }
-    }
-    std::sort(slots.begin(), slots.end());
-    return slots;
+  for (const NodeSlots& range : MasterSlotRanges()) {
+    if (range.node != index) continue;
+    for (int slot = range.first; slot <= range.last; ++slot) slots.push_back(slot);
   }
+  std::sort(slots.begin(), slots.end());
   return slots;
 }
 
@@ -243,17 +215,6 @@ absl::StatusOr<std::string> RedisClusterProcess::Reshard(int from, int to, int s
     return absl::InternalError(absl::StrCat("redis-cli --cluster reshard: ", *output));
   }
   return output;
-}
-
-int RedisClusterProcess::KeySlot(absl::string_view key) {
-  const size_t open = key.find('{');
-  if (open != absl::string_view::npos) {
-    const size_t close = key.find('}', open + 1);
-    if (close != absl::string_view::npos && close > open + 1) {
-      key = key.substr(open + 1, close - open - 1);
-    }
-  }
-  return Crc16(key) % 16384;
 }
 
 }  // namespace larder::testing

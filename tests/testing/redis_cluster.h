@@ -59,11 +59,16 @@ class RedisClusterProcess {
   // `redis-cli --cluster reshard`, within `timeout`; redis-cli's output, or kInternal with it.
   absl::StatusOr<std::string> Reshard(int from, int to, int slots, absl::Duration timeout) const;
 
-  // The hash slot of `key` as Redis Cluster computes it: CRC16 (XMODEM) of the key, or of its
-  // {hash tag} when it has a non-empty one, modulo 16384.
-  static int KeySlot(absl::string_view key);
-
  private:
+  // Slots first..last served by node `node` (-1: not one of ours), as CLUSTER NODES of the
+  // first running node shows them; slots being moved are left out.
+  struct NodeSlots {
+    int node = -1;
+    int first = 0;
+    int last = 0;
+  };
+  std::vector<NodeSlots> MasterSlotRanges() const;
+
   explicit RedisClusterProcess(RedisClusterOptions options) : options_(options) {}
   absl::Status Create();
   absl::Status CheckHealthy() const;
