@@ -119,6 +119,10 @@ class RedisEngine final : public StorageEngine {
   absl::StatusOr<std::vector<internal::RedisReply>> RunEach(
       const std::vector<uint16_t>& slots,
       const std::vector<std::vector<absl::string_view>>& commands);
+  // `command` on key "B<suffix>" followed by `args`, for every bucket B of `ns` (RunEach).
+  absl::StatusOr<std::vector<internal::RedisReply>> RunOnEveryBucket(
+      absl::string_view ns, absl::string_view command, absl::string_view suffix,
+      const std::vector<absl::string_view>& args);
   // ZCARD of `suffix` ("i" or "t:<tag>") in every bucket of `ns`.
   absl::StatusOr<std::vector<int64_t>> Cardinalities(absl::string_view ns,
                                                      absl::string_view suffix);

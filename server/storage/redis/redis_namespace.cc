@@ -74,8 +74,9 @@ absl::StatusOr<std::vector<RedisReply>> RedisEngine::RunEach(
   return replies;
 }
 
-absl::StatusOr<std::vector<int64_t>> RedisEngine::Cardinalities(absl::string_view ns,
-                                                                absl::string_view suffix) {
+absl::StatusOr<std::vector<RedisReply>> RedisEngine::RunOnEveryBucket(
+    absl::string_view ns, absl::string_view command, absl::string_view suffix,
+    const std::vector<absl::string_view>& args) {
   std::vector<std::string> keys;
   std::vector<uint16_t> slots;
   for (int i = 0; i < kBuckets; ++i) {
@@ -84,8 +85,17 @@ absl::StatusOr<std::vector<int64_t>> RedisEngine::Cardinalities(absl::string_vie
     slots.push_back(bucket.slot);
   }
   std::vector<std::vector<absl::string_view>> commands;
-  for (const std::string& key : keys) commands.push_back({"ZCARD", key});
-  LARDER_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, RunEach(slots, commands));
+  for (const std::string& key : keys) {
+    commands.push_back({command, key});
+    commands.back().insert(commands.back().end(), args.begin(), args.end());
+  }
+  return RunEach(slots, commands);
+}
+
+absl::StatusOr<std::vector<int64_t>> RedisEngine::Cardinalities(absl::string_view ns,
+                                                                absl::string_view suffix) {
+  LARDER_ASSIGN_OR_RETURN(std::vector<RedisReply> replies,
+                          RunOnEveryBucket(ns, "ZCARD", suffix, {}));
   std::vector<int64_t> counts;
   for (const RedisReply& reply : replies) {
     LARDER_ASSIGN_OR_RETURN(int64_t count, internal::DecodeCountReply(*reply));
@@ -165,16 +175,8 @@ absl::StatusOr<int64_t> RedisEngine::Invalidate(absl::string_view ns,
 }
 
 absl::StatusOr<EngineStats> RedisEngine::NamespaceStats(absl::string_view ns) {
-  std::vector<std::string> keys;
-  std::vector<uint16_t> slots;
-  for (int i = 0; i < kBuckets; ++i) {
-    Bucket bucket = BucketAt(ns, i);
-    keys.push_back(absl::StrCat(bucket.base, "c"));
-    slots.push_back(bucket.slot);
-  }
-  std::vector<std::vector<absl::string_view>> commands;
-  for (const std::string& key : keys) commands.push_back({"HMGET", key, "n", "b", "x"});
-  LARDER_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, RunEach(slots, commands));
+  LARDER_ASSIGN_OR_RETURN(std::vector<RedisReply> replies,
+                          RunOnEveryBucket(ns, "HMGET", "c", {"n", "b", "x"}));
   EngineStats stats;
   for (const RedisReply& reply : replies) {
     LARDER_ASSIGN_OR_RETURN(EngineStats bucket, internal::DecodeCountersReply(*reply));
