@@ -60,8 +60,21 @@ struct RedisEngineOptions {
   absl::Duration command_timeout = absl::Seconds(1);
 };
 
+// Leases (StorageEngine::Lease), on every engine.
+struct LeaseOptions {
+  // Leases outstanding at once (memory, RocksDB: per larderd); a miss beyond them gets neither
+  // a lease nor wait. Default: 100000.
+  int64_t max_leases = 100000;
+  // How long a value stored with a lease token stays available as `stale` after it expired or
+  // was removed. Zero keeps none. Default: 10 s.
+  absl::Duration grace = absl::Seconds(10);
+  // Memory, RocksDB: bytes of stale copies kept (oldest dropped first). Default: 64 MiB.
+  int64_t stale_bytes = int64_t{64} << 20;
+};
+
 // Every engine's options; larderd fills the one its --engine names.
 struct EngineOptions {
+  LeaseOptions leases;
   MemoryEngineOptions memory;
   RocksDbEngineOptions rocksdb;
   RedisEngineOptions redis;

@@ -2,7 +2,15 @@
 
 #include <utility>
 
+#include "absl/strings/str_cat.h"
+
 namespace larder::storage {
+
+absl::StatusOr<LeaseResult> StorageEngine::Lease(absl::string_view ns, absl::string_view key,
+                                                 absl::Duration lease_ttl) {
+  (void)ns, (void)key, (void)lease_ttl;
+  return absl::UnimplementedError(absl::StrCat("the ", name(), " engine has no leases"));
+}
 
 absl::StatusOr<std::vector<std::optional<StoredEntry>>> StorageEngine::MultiGet(
     absl::string_view ns, const std::vector<absl::string_view>& keys) {

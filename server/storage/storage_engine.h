@@ -55,6 +55,9 @@ struct SetOptions {
   bool if_absent = false;
   // Tags for Invalidate(kTag). Replace the tags of any previous entry under the same key.
   std::vector<std::string> tags;
+  // A token from Lease: store only while that lease is the key's current one, and end it. Never
+  // set together with if_match or if_absent. Without one, a Set voids any lease of the key.
+  std::optional<std::string> lease_token;
 };
 
 struct SetResult {
@@ -62,6 +65,18 @@ struct SetResult {
   bool stored = false;
   // The stored ETag; when not stored, the current live entry's ETag, or empty if none.
   std::string etag;
+};
+
+// What Lease answers: exactly one of `entry` (a live entry), `token` (a new lease: the caller
+// computes and stores with SetOptions::lease_token) or `wait` (another caller holds the lease),
+// or none of them when the lease table is full.
+struct LeaseResult {
+  std::optional<StoredEntry> entry;
+  std::string token;
+  bool wait = false;
+  // With wait: the key's most recent value that expired or was removed, while the engine keeps
+  // it (its expires_at is when it stops doing so).
+  std::optional<StoredEntry> stale;
 };
 
 // What Invalidate removes within one namespace.
@@ -124,6 +139,13 @@ class StorageEngine {
   // Stores `value` under (ns, key) subject to options' conditions, atomically with the check.
   virtual absl::StatusOr<SetResult> Set(absl::string_view ns, absl::string_view key,
                                         absl::string_view value, const SetOptions& options) = 0;
+
+  // The live entry, or on a miss a new lease of `lease_ttl` when none is outstanding, or `wait`
+  // (plus the stale value, when kept) while one is. A lease ends when its holder stores with its
+  // token, when it expires, and (voided) when a Set without its token, a Delete or an
+  // Invalidate that may cover the key runs. Default: kUnimplemented.
+  virtual absl::StatusOr<LeaseResult> Lease(absl::string_view ns, absl::string_view key,
+                                            absl::Duration lease_ttl);
 
   // Removes the entry; true when a live entry was removed.
   virtual absl::StatusOr<bool> Delete(absl::string_view ns, absl::string_view key) = 0;

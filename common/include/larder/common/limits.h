@@ -36,5 +36,10 @@ inline constexpr int64_t kDefaultMaxResponseBytes = int64_t{64} << 20;
 // Long namespace operations (Invalidate, Stats) work in batches of at most this many keys and
 // release every lock between batches, so other calls never wait longer than one batch.
 inline constexpr int kKeysPerLockedBatch = 256;
+// Leases (the Lease RPC): a lease lasts 5 s unless asked otherwise, at most 60 s; a lease token
+// is at most 64 bytes (larderd issues 32).
+inline constexpr int64_t kDefaultLeaseTtlMillis = 5000;
+inline constexpr int64_t kMaxLeaseTtlMillis = 60000;
+inline constexpr size_t kMaxLeaseTokenBytes = 64;
 
 }  // namespace larder::limits
