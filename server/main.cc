@@ -70,6 +70,13 @@ ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(1),
           "Redis engine: connect and command timeout");
 ABSL_FLAG(absl::Duration, metrics_engine_stats_max_age, absl::Seconds(30),
           "how long /metrics reuses entry/byte counts of engines that count by scanning");
+ABSL_FLAG(int64_t, max_leases, 100000,
+          "leases outstanding at once (memory, RocksDB engines); a miss beyond gets no lease");
+ABSL_FLAG(absl::Duration, lease_grace, absl::Seconds(10),
+          "how long a value stored with a lease token is offered as stale after it expired or "
+          "was removed; 0 keeps none");
+ABSL_FLAG(ByteSize, lease_stale_bytes, ByteSize{int64_t{64} << 20},
+          "memory, RocksDB engines: bytes of stale copies kept for leases");
 ABSL_FLAG(int, storage_threads, 4, "threads running calls of the RocksDB and Redis engines");
 ABSL_FLAG(absl::Duration, health_check_interval, absl::Seconds(1),
           "how often engine health is checked");
@@ -153,6 +160,11 @@ storage::EngineOptions EngineOptionsFromFlags(int64_t max_value_bytes) {
   engine.redis.pool_size = absl::GetFlag(FLAGS_redis_pool_size);
   engine.redis.connect_timeout = engine.redis.command_timeout = absl::GetFlag(FLAGS_redis_timeout);
   if (const char* password = getenv("LARDER_REDIS_PASSWORD")) engine.redis.password = password;
+  engine.leases.max_leases = absl::GetFlag(FLAGS_max_leases);
+  engine.leases.grace = absl::GetFlag(FLAGS_lease_grace);
+  engine.leases.stale_bytes = absl::GetFlag(FLAGS_lease_stale_bytes).bytes;
+  if (engine.leases.max_leases < 1) Fail("--max-leases: must be at least 1");
+  if (engine.leases.grace < absl::ZeroDuration()) Fail("--lease-grace: must not be negative");
   return engine;
 }
 

@@ -15,8 +15,18 @@
 
 namespace larder::server {
 
-enum class Rpc : uint8_t { kGet, kSet, kDelete, kTouch, kMultiGet, kMultiSet, kInvalidate, kStats };
-inline constexpr int kRpcCount = 8;
+enum class Rpc : uint8_t {
+  kGet,
+  kSet,
+  kDelete,
+  kTouch,
+  kMultiGet,
+  kMultiSet,
+  kInvalidate,
+  kStats,
+  kLease
+};
+inline constexpr int kRpcCount = 9;
 inline constexpr int kStatusCodeCount = 17;  // absl::StatusCode 0..16.
 
 // "Get", "Set", ... as in the larder.v1 service.

@@ -79,12 +79,30 @@ std::vector<MetricFamily> ServerMetrics::Collect() const {
   families.push_back(RequestLatencies());
   for (MetricFamily& family : HitsAndMisses()) families.push_back(std::move(family));
   for (MetricFamily& family : EngineFamilies()) families.push_back(std::move(family));
+  families.push_back(LeaseOutcomes());
   MetricFamily build =
       Family("larder_build_info", "larderd version and engine.", MetricType::Gauge);
   AddGauge(build,
            {{"engine", std::string(handler_.engine().name())}, {"version", options_.version}}, 1);
   families.push_back(std::move(build));
   return families;
+}
+
+MetricFamily ServerMetrics::LeaseOutcomes() const {
+  MetricFamily family = Family("larder_leases_total",
+                               "Lease misses by outcome (granted, waited, stale, table_full) and "
+                               "Sets with a lease token (filled, refused).",
+                               MetricType::Counter);
+  const LeaseCounters& counters = handler_.lease_counters();
+  const std::pair<const char*, const std::atomic<uint64_t>*> outcomes[] = {
+      {"granted", &counters.granted}, {"waited", &counters.waited},
+      {"stale", &counters.stale},     {"table_full", &counters.table_full},
+      {"filled", &counters.filled},   {"refused", &counters.refused}};
+  for (const auto& [outcome, count] : outcomes) {
+    AddCounter(family, {{"outcome", outcome}},
+               static_cast<double>(count->load(std::memory_order_relaxed)));
+  }
+  return family;
 }
 
 MetricFamily ServerMetrics::RequestCounts() const {

@@ -45,6 +45,7 @@ class ServerMetrics final : public prometheus::Collectable {
   prometheus::MetricFamily RequestLatencies() const;
   std::vector<prometheus::MetricFamily> HitsAndMisses() const;
   std::vector<prometheus::MetricFamily> EngineFamilies() const;
+  prometheus::MetricFamily LeaseOutcomes() const;
   // The engine's Stats(""), reused while younger than engine_stats_max_age.
   absl::StatusOr<storage::EngineStats> EngineStats() const;
 

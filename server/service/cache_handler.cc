@@ -126,6 +126,7 @@ absl::Status CacheHandler::ValidateSet(const v1::SetRequest& request, absl::stri
     return absl::InvalidArgumentError(
         absl::StrCat(field_prefix, "if_match: cannot be combined with if_absent"));
   }
+  LARDER_RETURN_IF_ERROR(ValidateLeaseToken(request, field_prefix));
   if (!field_prefix.empty() && !request.namespace_().empty() && request.namespace_() != ns) {
     return absl::InvalidArgumentError(
         absl::StrCat(field_prefix, "namespace: must be empty or equal to the request's namespace"));
@@ -146,6 +147,7 @@ storage::SetItem CacheHandler::ItemFor(const v1::SetRequest& request) const {
   if (!request.if_match().empty()) item.options.if_match = request.if_match();
   item.options.if_absent = request.if_absent();
   item.options.tags.assign(request.tags().begin(), request.tags().end());
+  if (!request.lease_token().empty()) item.options.lease_token = request.lease_token();
   return item;
 }
 
@@ -156,6 +158,7 @@ absl::Status CacheHandler::Set(const v1::SetRequest& request, v1::SetResponse& r
   const storage::SetItem item = ItemFor(request);
   LARDER_ASSIGN_OR_RETURN(storage::SetResult result,
                           engine_.Set(request.namespace_(), item.key, item.value, item.options));
+  CountLeaseSet(request, result.stored);
   response.set_stored(result.stored);
   response.set_etag(std::move(result.etag));
   return absl::OkStatus();

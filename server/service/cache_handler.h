@@ -12,6 +12,7 @@
 // would pass max_response_bytes, and OK for a miss. Every limit is in larder/common/limits.h.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "absl/functional/any_invocable.h"
@@ -24,6 +25,16 @@
 #include "server/storage/storage_engine.h"
 
 namespace larder::server {
+
+// What Lease calls and lease-token Sets came to, for metrics. Lock-free.
+struct LeaseCounters {
+  std::atomic<uint64_t> granted{0};     // A miss got a new lease.
+  std::atomic<uint64_t> waited{0};      // A miss found another caller's lease.
+  std::atomic<uint64_t> stale{0};       // ...and was offered the stale value.
+  std::atomic<uint64_t> table_full{0};  // A miss got neither (too many leases outstanding).
+  std::atomic<uint64_t> filled{0};      // A Set with a current lease stored.
+  std::atomic<uint64_t> refused{0};     // A Set with an ended or voided lease did not.
+};
 
 struct CacheHandlerOptions {
   // TTL of a Set or Touch without one; zero means such entries never expire. Default: none.
@@ -59,12 +70,14 @@ class CacheHandler {
   absl::Status MultiSet(const v1::MultiSetRequest& request, v1::MultiSetResponse& response);
   absl::Status Invalidate(const v1::InvalidateRequest& request, v1::InvalidateResponse& response);
   absl::Status Stats(const v1::StatsRequest& request, v1::StatsResponse& response);
+  absl::Status Lease(const v1::LeaseRequest& request, v1::LeaseResponse& response);
 
   // Forgets the hit/miss counters of up to `max_checks` namespaces that were idle since the
   // previous call and hold no entries (one engine Stats call each). Run off gRPC's threads.
   void ForgetIdleNamespaces(size_t max_checks);
 
   const NamespaceStats& namespace_stats() const { return namespace_stats_; }
+  const LeaseCounters& lease_counters() const { return lease_counters_; }
   storage::StorageEngine& engine() { return engine_; }
 
  private:
@@ -99,11 +112,17 @@ class CacheHandler {
                               absl::string_view if_none_match, absl::Time now,
                               v1::GetResponse& response);
   absl::Time ExpiryFor(absl::Duration ttl) const;
+  // Checks a SetRequest's lease_token: its size, that it is alone, and Set only.
+  static absl::Status ValidateLeaseToken(const v1::SetRequest& request,
+                                         absl::string_view field_prefix);
+  // Counts what a Set with a lease token came to.
+  void CountLeaseSet(const v1::SetRequest& request, bool stored);
 
   storage::StorageEngine& engine_;
   const Clock& clock_;
   const CacheHandlerOptions options_;
   NamespaceStats namespace_stats_;
+  LeaseCounters lease_counters_;
 };
 
 }  // namespace larder::server

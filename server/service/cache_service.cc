@@ -82,6 +82,7 @@ CacheService::CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedEx
   SetMessageAllocatorFor_MultiSet(&multi_set_allocator_);
   SetMessageAllocatorFor_Invalidate(&invalidate_allocator_);
   SetMessageAllocatorFor_Stats(&stats_allocator_);
+  SetMessageAllocatorFor_Lease(&lease_allocator_);
 }
 
 template <typename Request, typename Response>
@@ -98,8 +99,13 @@ grpc::ServerUnaryReactor* CacheService::Run(grpc::CallbackServerContext* context
     reactor->Finish(ToGrpcStatus(status));
   };
   if (authorizer_ != nullptr) {
-    absl::Status allowed = authorizer_->Check(CallerOf(*context), request->namespace_(),
+    const auth::Caller caller = CallerOf(*context);
+    absl::Status allowed = authorizer_->Check(caller, request->namespace_(),
                                               PermissionFor(rpc, request->namespace_()));
+    // A lease returns the entry and grants the right to store it: it needs read and write.
+    if (allowed.ok() && rpc == Rpc::kLease) {
+      allowed = authorizer_->Check(caller, request->namespace_(), auth::Permission::kRead);
+    }
     if (!allowed.ok()) {
       finish(allowed);
       return reactor;
@@ -176,6 +182,12 @@ grpc::ServerUnaryReactor* CacheService::Stats(grpc::CallbackServerContext* conte
                                               const v1::StatsRequest* request,
                                               v1::StatsResponse* response) {
   return Run(context, Rpc::kStats, &CacheHandler::Stats, request, response, &namespace_ops_);
+}
+
+grpc::ServerUnaryReactor* CacheService::Lease(grpc::CallbackServerContext* context,
+                                              const v1::LeaseRequest* request,
+                                              v1::LeaseResponse* response) {
+  return Run(context, Rpc::kLease, &CacheHandler::Lease, request, response, storage_);
 }
 
 }  // namespace larder::server

@@ -2,12 +2,13 @@
 // callback API. Single-key and batch calls run inline on gRPC's threads when the engine never
 // blocks (memory), and on the storage executor when it may (RocksDB, Redis), so a callback thread
 // never waits on I/O; Get and MultiGet (up to 16 distinct keys) on an engine that can wait
-// without a thread (Redis: StorageEngine::GetAsync) are answered from the engine's own thread. Invalidate and Stats, whose cost grows with a namespace, always run on the
-// namespace executor, on every engine, so they never hold up other calls' threads. A call whose
-// deadline passed or which was cancelled while queued is dropped without running. Every call is
-// counted in RpcMetrics by method, status code and latency. With an Authorizer, every call is
-// authenticated and its permission checked before it is queued or run. Requests and responses live
-// on one protobuf arena per call (ArenaMessageAllocator).
+// without a thread (Redis: StorageEngine::GetAsync) are answered from the engine's own thread.
+// Invalidate and Stats, whose cost grows with a namespace, always run on the namespace executor, on
+// every engine, so they never hold up other calls' threads. A call whose deadline passed or which
+// was cancelled while queued is dropped without running. Every call is counted in RpcMetrics by
+// method, status code and latency. With an Authorizer, every call is authenticated and its
+// permission checked before it is queued or run. Requests and responses live on one protobuf arena
+// per call (ArenaMessageAllocator).
 //
 //   CacheService service(handler, rpc_metrics, storage.get(), namespace_ops);  // storage may be
 //   null builder.RegisterService(&service);
@@ -51,6 +52,9 @@ class CacheService final : public v1::Cache::CallbackService {
   grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* context,
                                   const v1::StatsRequest* request,
                                   v1::StatsResponse* response) override;
+  grpc::ServerUnaryReactor* Lease(grpc::CallbackServerContext* context,
+                                  const v1::LeaseRequest* request,
+                                  v1::LeaseResponse* response) override;
 
  private:
   template <typename Request, typename Response>
@@ -85,6 +89,7 @@ class CacheService final : public v1::Cache::CallbackService {
   BatchAllocator<v1::MultiSetRequest, v1::MultiSetResponse> multi_set_allocator_;
   SingleAllocator<v1::InvalidateRequest, v1::InvalidateResponse> invalidate_allocator_;
   SingleAllocator<v1::StatsRequest, v1::StatsResponse> stats_allocator_;
+  SingleAllocator<v1::LeaseRequest, v1::LeaseResponse> lease_allocator_;
 };
 
 }  // namespace larder::server

@@ -8,6 +8,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 #include "server/storage/glob.h"
+#include "server/storage/leasing_engine.h"
 
 namespace larder::storage {
 namespace {
@@ -159,7 +160,7 @@ void RegisterMemoryEngine(EngineRegistry& registry) {
                        const Clock& clock) -> absl::StatusOr<std::unique_ptr<StorageEngine>> {
                       auto engine = MemoryEngine::Create(options.memory, clock);
                       if (!engine.ok()) return std::move(engine).status();
-                      return std::unique_ptr<StorageEngine>(*std::move(engine));
+                      return WithLeases(*std::move(engine), options.leases, clock);
                     });
 }
 

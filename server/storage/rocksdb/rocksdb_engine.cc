@@ -14,6 +14,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "server/storage/leasing_engine.h"
 #include "server/storage/rocksdb/rocksdb_codec.h"
 #include "server/storage/rocksdb/rocksdb_expiry.h"
 #include "server/storage/rocksdb/rocksdb_stamps.h"
@@ -312,7 +313,7 @@ void RegisterRocksDbEngine(EngineRegistry& registry) {
                        const Clock& clock) -> absl::StatusOr<std::unique_ptr<StorageEngine>> {
                       auto engine = RocksDbEngine::Open(options.rocksdb, clock);
                       if (!engine.ok()) return std::move(engine).status();
-                      return std::unique_ptr<StorageEngine>(*std::move(engine));
+                      return WithLeases(*std::move(engine), options.leases, clock);
                     });
 }
 
