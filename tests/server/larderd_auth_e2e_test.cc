@@ -36,7 +36,8 @@ std::string PermissionTableFile() {
          Line("writer", "writer-token", "items", "write") +
          Line("invalidator", "invalidator-token", "items", "invalidate") +
          Line("admin", "admin-token", "*", "admin") +
-         Line("all-but-admin", "all-token", "items", "read,write,invalidate");
+         Line("all-but-admin", "all-token", "items", "read,write,invalidate") +
+         Line("reader-writer", "reader-writer-token", "items", "read,write");
 }
 
 // Calls one RPC of larder.v1 on namespace `ns` with `token` ("" for none); returns its code.
@@ -158,6 +159,20 @@ TEST_F(LarderdAuthTest, EachRpcIsAllowedExactlyByItsPermission) {
     EXPECT_EQ(rpc.call(*stub_, "items", "unknown-token"), grpc::StatusCode::UNAUTHENTICATED)
         << rpc.name;
   }
+}
+
+TEST_F(LarderdAuthTest, LeaseNeedsReadAndWrite) {
+  auto lease = [&](const std::string& token) {
+    v1::LeaseRequest request;
+    request.set_namespace_("items");
+    request.set_key("k");
+    return Call(&v1::Cache::Stub::Lease, *stub_, request, token);
+  };
+  EXPECT_EQ(lease("reader-token"), grpc::StatusCode::PERMISSION_DENIED) << "it grants a write";
+  EXPECT_EQ(lease("writer-token"), grpc::StatusCode::PERMISSION_DENIED) << "it returns the entry";
+  EXPECT_EQ(lease("invalidator-token"), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(lease("reader-writer-token"), grpc::StatusCode::OK);
+  EXPECT_EQ(lease(""), grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST_F(LarderdAuthTest, ServerWideStatsNeedsAdmin) {
