@@ -140,6 +140,15 @@ through redis.password). */}}
 {{- if not (kindIs "invalid" $v.config.metricsMaxNamespaces) }}
 {{- $args = append $args (printf "--metrics-max-namespaces=%d" (int64 $v.config.metricsMaxNamespaces)) }}
 {{- end }}
+{{- if and (not (kindIs "invalid" $v.config.leaseGrace)) (ne (toString $v.config.leaseGrace) "") }}
+{{- $args = append $args (printf "--lease-grace=%v" $v.config.leaseGrace) }}
+{{- end }}
+{{- if not (kindIs "invalid" $v.config.maxLeases) }}
+{{- $args = append $args (printf "--max-leases=%d" (int64 $v.config.maxLeases)) }}
+{{- end }}
+{{- if not (kindIs "invalid" $v.config.leaseStaleBytes) }}
+{{- $args = append $args (printf "--lease-stale-bytes=%d" (int64 $v.config.leaseStaleBytes)) }}
+{{- end }}
 {{- if eq $v.engine "memory" }}
 {{- if not (kindIs "invalid" $v.memory.limitBytes) }}
 {{- $args = append $args (printf "--memory-limit=%d" (int64 $v.memory.limitBytes)) }}
