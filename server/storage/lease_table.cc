@@ -175,12 +175,14 @@ bool LeaseTable::MakeRoomLocked(Stripe& stripe, absl::Time now, absl::string_vie
 
 // --- Locked ---------------------------------------------------------------------------------
 
-LeaseTable::Locked::Locked(LeaseTable& table, Stripe& stripe, std::string id)
-    : table_(table), stripe_(stripe), id_(std::move(id)) {
+LeaseTable::Locked::Locked(LeaseTable& table, Stripe& stripe,
+                           std::string id) ABSL_NO_THREAD_SAFETY_ANALYSIS : table_(table),
+                                                                            stripe_(stripe),
+                                                                            id_(std::move(id)) {
   stripe_.mutex.Lock();
 }
 
-LeaseTable::Locked::~Locked() { stripe_.mutex.Unlock(); }
+LeaseTable::Locked::~Locked() ABSL_NO_THREAD_SAFETY_ANALYSIS { stripe_.mutex.Unlock(); }
 
 LeaseTable::Record* LeaseTable::Locked::Find() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   auto it = stripe_.records.find(id_);

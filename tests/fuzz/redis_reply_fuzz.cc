@@ -254,6 +254,75 @@ void CheckCountReplies(const redisReply& reply) {
   }
 }
 
+// {value, etag, time} bulk strings at `first`, `time` an expiry field; nullopt otherwise.
+std::optional<StoredEntry> ReferenceLeaseEntry(const redisReply& reply, size_t first) {
+  if (!IsBulk(*reply.element[first]) || !IsBulk(*reply.element[first + 1])) return std::nullopt;
+  const std::optional<absl::Time> time = ReferenceExpiry(*reply.element[first + 2]);
+  if (!time.has_value()) return std::nullopt;
+  return StoredEntry{std::string(Text(*reply.element[first])),
+                     std::string(Text(*reply.element[first + 1])), *time};
+}
+
+bool SameEntry(const std::optional<StoredEntry>& a, const std::optional<StoredEntry>& b) {
+  if (a.has_value() != b.has_value()) return false;
+  return !a.has_value() ||
+         (a->value == b->value && a->etag == b->etag && a->expires_at == b->expires_at);
+}
+
+// The kLease script: {1, value, etag, expiry}, {2, non-empty token}, {3} or {3, value, etag,
+// until}, {4}. Returns nullopt for anything else; the kind and entry otherwise.
+std::optional<std::pair<int, std::optional<StoredEntry>>> ReferenceLease(const redisReply& reply) {
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements == 0 || !IsInteger(*reply.element[0])) {
+    return std::nullopt;
+  }
+  const long long kind = reply.element[0]->integer;
+  const size_t n = reply.elements;
+  if ((kind == 1 && n == 4) || (kind == 3 && n == 4)) {
+    std::optional<StoredEntry> entry = ReferenceLeaseEntry(reply, 1);
+    if (!entry.has_value()) return std::nullopt;
+    return std::make_pair(static_cast<int>(kind), std::move(entry));
+  }
+  if (kind == 2 && n == 2 && IsBulk(*reply.element[1]) && !Text(*reply.element[1]).empty()) {
+    return std::make_pair(2, std::optional<StoredEntry>());
+  }
+  if ((kind == 3 || kind == 4) && n == 1) {
+    return std::make_pair(static_cast<int>(kind), std::optional<StoredEntry>());
+  }
+  return std::nullopt;
+}
+
+void CheckLeaseReply(const redisReply& reply) {
+  const absl::StatusOr<redis::LeaseScriptResult> decoded = redis::DecodeLeaseReply(reply);
+  const auto want = ReferenceLease(reply);
+  if (!CheckOutcome(reply, decoded, want.has_value(), "DecodeLeaseReply")) return;
+  const larder::storage::LeaseResult& got = decoded->result;
+  const int kind = want->first;
+  const bool fields_match =
+      decoded->unregistered == (kind == 4) && got.wait == (kind == 3) &&
+      SameEntry(got.entry, kind == 1 ? want->second : std::nullopt) &&
+      SameEntry(got.stale, kind == 3 ? want->second : std::nullopt) &&
+      got.token == (kind == 2 ? std::string(Text(*reply.element[1])) : std::string());
+  if (!fields_match) Fail("DecodeLeaseReply: the result is not the reply's fields");
+}
+
+// SMEMBERS of a lease registry: bulk strings, each a decimal in [0, 256).
+void CheckBucketListReply(const redisReply& reply) {
+  constexpr int kBuckets = 256;
+  const absl::StatusOr<std::vector<int>> decoded = redis::DecodeBucketListReply(reply, kBuckets);
+  std::vector<int> want;
+  bool well_formed = reply.type == REDIS_REPLY_ARRAY;
+  for (size_t i = 0; well_formed && i < reply.elements; ++i) {
+    const redisReply& member = *reply.element[i];
+    const std::optional<int64_t> bucket =
+        IsBulk(member) ? ReferenceDecimal(Text(member)) : std::nullopt;
+    well_formed = bucket.has_value() && *bucket >= 0 && *bucket < kBuckets;
+    if (well_formed) want.push_back(static_cast<int>(*bucket));
+  }
+  if (CheckOutcome(reply, decoded, well_formed, "DecodeBucketListReply") && *decoded != want) {
+    Fail("DecodeBucketListReply: the buckets are not the reply's");
+  }
+}
+
 // ROLE: an array whose first element is the role, as a bulk string; only "master" is one.
 void CheckRoleReply(const redisReply& reply) {
   const absl::StatusOr<bool> master = redis::DecodeRoleReplyIsMaster(reply);
@@ -275,6 +344,8 @@ void CheckTree(const redisReply& reply) {
   CheckDeleteAndTouchReplies(reply);
   CheckCountReplies(reply);
   CheckRoleReply(reply);
+  CheckLeaseReply(reply);
+  CheckBucketListReply(reply);
   if (reply.type != REDIS_REPLY_ARRAY) return;
   for (size_t i = 0; i < reply.elements; ++i) CheckTree(*reply.element[i]);
 }

@@ -127,6 +127,57 @@ TEST(RedisRepliesTest, RemovalProgressReplyGivesRemovedAndRemaining) {
   EXPECT_EQ(progress.remaining, 120);
 }
 
+TEST(RedisRepliesTest, LeaseReplyGivesTheEntryTheTokenOrWaitWithItsStale) {
+  ASSERT_OK_AND_ASSIGN(
+      LeaseScriptResult hit,
+      DecodeLeaseReply(*ReadResp("*4\r\n:1\r\n$1\r\nv\r\n$4\r\n\"ab\"\r\n$0\r\n\r\n")));
+  ASSERT_TRUE(hit.result.entry.has_value());
+  EXPECT_EQ(hit.result.entry->value, "v");
+  EXPECT_EQ(hit.result.entry->expires_at, absl::InfiniteFuture());
+  EXPECT_FALSE(hit.result.wait || hit.unregistered || !hit.result.token.empty());
+  ASSERT_OK_AND_ASSIGN(LeaseScriptResult granted,
+                       DecodeLeaseReply(*ReadResp("*2\r\n:2\r\n$3\r\nabc\r\n")));
+  EXPECT_EQ(granted.result.token, "abc");
+  EXPECT_FALSE(granted.result.entry.has_value() || granted.result.wait);
+  ASSERT_OK_AND_ASSIGN(LeaseScriptResult wait, DecodeLeaseReply(*ReadResp("*1\r\n:3\r\n")));
+  EXPECT_TRUE(wait.result.wait);
+  EXPECT_FALSE(wait.result.stale.has_value());
+  ASSERT_OK_AND_ASSIGN(LeaseScriptResult stale,
+                       DecodeLeaseReply(*ReadResp(
+                           "*4\r\n:3\r\n$1\r\nv\r\n$4\r\n\"ab\"\r\n$16\r\n1767225600000001\r\n")));
+  EXPECT_TRUE(stale.result.wait);
+  ASSERT_TRUE(stale.result.stale.has_value());
+  EXPECT_EQ(stale.result.stale->etag, "\"ab\"");
+  EXPECT_EQ(stale.result.stale->expires_at, absl::FromUnixMicros(1767225600000001));
+  ASSERT_OK_AND_ASSIGN(LeaseScriptResult unregistered, DecodeLeaseReply(*ReadResp("*1\r\n:4\r\n")));
+  EXPECT_TRUE(unregistered.unregistered);
+  EXPECT_FALSE(unregistered.result.wait || !unregistered.result.token.empty());
+}
+
+TEST(RedisRepliesTest, LeaseReplyOfAnotherShapeIsInternalAndABadTimeDataLoss) {
+  for (const char* resp :
+       {"*0\r\n", ":2\r\n", "*1\r\n:2\r\n", "*2\r\n:2\r\n$0\r\n\r\n", "*2\r\n:3\r\n$1\r\nv\r\n",
+        "*1\r\n:5\r\n", "*2\r\n:1\r\n$1\r\nv\r\n", "*4\r\n:1\r\n$1\r\nv\r\n:1\r\n$0\r\n\r\n"}) {
+    EXPECT_THAT(DecodeLeaseReply(*ReadResp(resp)), StatusCodeIs(absl::StatusCode::kInternal))
+        << resp;
+  }
+  EXPECT_THAT(DecodeLeaseReply(*ReadResp("*4\r\n:3\r\n$1\r\nv\r\n$1\r\ne\r\n$3\r\nabc\r\n")),
+              StatusCodeIs(absl::StatusCode::kDataLoss));
+}
+
+TEST(RedisRepliesTest, BucketListReplyGivesBucketsInRangeOnly) {
+  ASSERT_OK_AND_ASSIGN(std::vector<int> buckets,
+                       DecodeBucketListReply(*ReadResp("*2\r\n$1\r\n0\r\n$3\r\n255\r\n"), 256));
+  EXPECT_THAT(buckets, ElementsAre(0, 255));
+  for (const char* resp : {"*1\r\n$3\r\n256\r\n", "*1\r\n$2\r\n-1\r\n", "*1\r\n$1\r\nx\r\n"}) {
+    EXPECT_THAT(DecodeBucketListReply(*ReadResp(resp), 256),
+                StatusCodeIs(absl::StatusCode::kDataLoss))
+        << resp;
+  }
+  EXPECT_THAT(DecodeBucketListReply(*ReadResp("*1\r\n:1\r\n"), 256),
+              StatusCodeIs(absl::StatusCode::kInternal));
+}
+
 // Found by redis_reply_fuzz: the decoders made values up from replies of the wrong shape, and
 // served entries larder cannot have written (corpus: regression-scan-page-read-as-entry,
 // regression-expiry-not-a-number, regression-entry-without-etag).
@@ -184,6 +235,8 @@ TEST(RedisRepliesTest, EveryDecoderReturnsAnErrorReplyAsItsStatus) {
   EXPECT_EQ(DecodeCountReply(*error).status(), want);
   EXPECT_EQ(DecodeCountersReply(*error).status(), want);
   EXPECT_EQ(DecodeRemovalProgressReply(*error).status(), want);
+  EXPECT_EQ(DecodeLeaseReply(*error).status(), want);
+  EXPECT_EQ(DecodeBucketListReply(*error, 256).status(), want);
 }
 
 TEST(RedisRepliesTest, RoleReplyTellsAMasterFromAReplicaOrASentinel) {

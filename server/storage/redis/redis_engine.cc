@@ -50,13 +50,19 @@ absl::Status ValidateOptions(const RedisEngineOptions& options) {
   return absl::OkStatus();
 }
 
-// The If-Match condition of a kSet script: its mode, and (in `match_tags`) the strong tags.
-std::string IfMatchMode(const SetOptions& options, std::vector<std::string>& match_tags) {
+// The condition of a kSet script: its mode, and (in `condition`) its arguments after the tags:
+// If-Match's strong tags, or the lease token and the grace of stale values in ms.
+std::string ConditionOf(const SetOptions& options, absl::string_view grace_ms,
+                        std::vector<std::string>& condition) {
+  if (options.lease_token.has_value()) {  // Never combined with if_match / if_absent.
+    condition = {*options.lease_token, std::string(grace_ms)};
+    return "t";
+  }
   if (options.if_absent) return "a";
   if (!options.if_match.has_value()) return "";
   if (IsEntityTagWildcard(*options.if_match)) return "*";
   for (const EntityTag& tag : ParseEntityTagList(*options.if_match)) {
-    if (!tag.weak) match_tags.emplace_back(tag.opaque);
+    if (!tag.weak) condition.emplace_back(tag.opaque);
   }
   return "m";
 }
@@ -70,16 +76,26 @@ absl::StatusOr<std::vector<internal::RedisEndpoint>> SeedsOf(const RedisEngineOp
   return seeds;
 }
 
+// The grace of stale values in whole ms, rounded up ("0": none).
+std::string GraceMillisText(absl::Duration grace) {
+  if (grace <= absl::ZeroDuration()) return "0";
+  return absl::StrCat(absl::Ceil(grace, absl::Milliseconds(1)) / absl::Milliseconds(1));
+}
+
 }  // namespace
 
-RedisEngine::RedisEngine(const RedisEngineOptions& options, const Clock& clock,
-                         std::unique_ptr<internal::RedisRouter> router)
-    : options_(options), clock_(clock), router_(std::move(router)) {}
+RedisEngine::RedisEngine(const RedisEngineOptions& options, const LeaseOptions& leases,
+                         const Clock& clock, std::unique_ptr<internal::RedisRouter> router)
+    : options_(options),
+      lease_grace_ms_(GraceMillisText(leases.grace)),
+      clock_(clock),
+      router_(std::move(router)) {}
 
 RedisEngine::~RedisEngine() = default;
 
 absl::StatusOr<std::unique_ptr<RedisEngine>> RedisEngine::Create(const RedisEngineOptions& options,
-                                                                 const Clock& clock) {
+                                                                 const Clock& clock,
+                                                                 const LeaseOptions& leases) {
   LARDER_RETURN_IF_ERROR(ValidateOptions(options));
   LARDER_ASSIGN_OR_RETURN(internal::RedisMode mode, internal::ParseRedisMode(options.mode));
   LARDER_ASSIGN_OR_RETURN(std::vector<internal::RedisEndpoint> seeds, SeedsOf(options));
@@ -90,7 +106,7 @@ absl::StatusOr<std::unique_ptr<RedisEngine>> RedisEngine::Create(const RedisEngi
   router_options.pool.command_timeout = options.command_timeout;
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<internal::RedisRouter> router,
                           internal::RedisRouter::Create(std::move(seeds), router_options));
-  return std::unique_ptr<RedisEngine>(new RedisEngine(options, clock, std::move(router)));
+  return std::unique_ptr<RedisEngine>(new RedisEngine(options, leases, clock, std::move(router)));
 }
 
 RedisEngine::Bucket RedisEngine::BucketAt(absl::string_view ns, int index) const {
@@ -165,15 +181,15 @@ absl::StatusOr<SetResult> RedisEngine::Set(absl::string_view ns, absl::string_vi
                                            absl::string_view value, const SetOptions& options) {
   const absl::Time now = clock_.Now();
   const Bucket bucket = BucketOf(ns, key);
-  std::vector<std::string> match_tags;
-  const std::string mode = IfMatchMode(options, match_tags);
+  std::vector<std::string> condition;
+  const std::string mode = ConditionOf(options, lease_grace_ms_, condition);
   const std::string now_text = MicrosText(now), expiry = ExpiryText(options.expires_at);
   const std::string ttl = NativeTtlText(options.expires_at, now);
   const std::string tag_count = absl::StrCat(options.tags.size());
   std::vector<absl::string_view> args = {now_text,     bucket.base, mode, value,
                                          options.etag, expiry,      ttl,  tag_count};
   args.insert(args.end(), options.tags.begin(), options.tags.end());
-  args.insert(args.end(), match_tags.begin(), match_tags.end());
+  args.insert(args.end(), condition.begin(), condition.end());
   const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
   LARDER_ASSIGN_OR_RETURN(RedisReply reply, Eval(bucket, Script::kSet, {entry_key}, args));
   LARDER_ASSIGN_OR_RETURN(internal::SetScriptResult result, internal::DecodeSetReply(*reply));
@@ -243,7 +259,7 @@ void RegisterRedisEngine(EngineRegistry& registry) {
   registry.Register("redis",
                     [](const EngineOptions& options,
                        const Clock& clock) -> absl::StatusOr<std::unique_ptr<StorageEngine>> {
-                      auto engine = RedisEngine::Create(options.redis, clock);
+                      auto engine = RedisEngine::Create(options.redis, clock, options.leases);
                       if (!engine.ok()) return std::move(engine).status();
                       return std::unique_ptr<StorageEngine>(*std::move(engine));
                     });

@@ -9,9 +9,13 @@
 //
 // While Redis is unreachable every call fails with kUnavailable (CheckHealth says so); the pools
 // reconnect with backoff and service resumes without restarting larderd. Costs: Get, Set,
-// Delete, Touch one round trip (plus one to reclaim an entry found expired); MultiGet one per
-// server; Stats of a namespace O(kBuckets) small reads, one pipeline per server; Invalidate
-// O(kBuckets + entries of the namespace or tag), never a scan of Redis's keyspace.
+// Delete, Touch, Lease one round trip (plus one to reclaim an entry found expired; a bucket's
+// first Lease two more); MultiGet one per server; Stats of a namespace O(kBuckets) small reads,
+// one pipeline per server; Invalidate O(kBuckets + entries of the namespace or tag), never a scan
+// of Redis's keyspace.
+//
+// Leases live in Redis too (a record per key beside its entry, see redis_scripts.h), so every
+// replica sharing the Redis shares them: one replica's Lease makes another's wait.
 #pragma once
 
 #include <memory>
@@ -44,9 +48,11 @@ class RedisEngine final : public StorageEngine {
 
   // kInvalidArgument for a malformed URL or option. Redis need not be up: when it cannot be
   // reached, the engine starts and reports kUnavailable until it can. Credentials or a
-  // database Redis refuses fail here (kPermissionDenied / kInvalidArgument).
-  static absl::StatusOr<std::unique_ptr<RedisEngine>> Create(const RedisEngineOptions& options,
-                                                             const Clock& clock);
+  // database Redis refuses fail here (kPermissionDenied / kInvalidArgument). Of `leases`, only
+  // grace is read: records are bounded by their TTLs, not by max_leases or stale_bytes.
+  static absl::StatusOr<std::unique_ptr<RedisEngine>> Create(
+      const RedisEngineOptions& options, const Clock& clock,
+      const LeaseOptions& leases = LeaseOptions());
   ~RedisEngine() override;
 
   absl::string_view name() const override { return "redis"; }
@@ -66,11 +72,17 @@ class RedisEngine final : public StorageEngine {
       absl::string_view ns, const std::vector<absl::string_view>& keys) override;
   absl::StatusOr<SetResult> Set(absl::string_view ns, absl::string_view key,
                                 absl::string_view value, const SetOptions& options) override;
+  // One script on the key's bucket, atomic with the entry (the first Lease of a bucket also adds
+  // it to the namespace's lease registry first: two more round trips). Never answers "full".
+  absl::StatusOr<LeaseResult> Lease(absl::string_view ns, absl::string_view key,
+                                    absl::Duration lease_ttl) override;
   absl::StatusOr<bool> Delete(absl::string_view ns, absl::string_view key) override;
   absl::StatusOr<std::optional<std::string>> Touch(absl::string_view ns, absl::string_view key,
                                                    absl::Time expires_at) override;
-  // Walks each bucket's index (or tag set) in batches of internal::kRemovalBatch, each batch
-  // one script. An entry written while it runs may be removed too.
+  // First voids every lease of `ns` (a new generation in each bucket of its lease registry: one
+  // SMEMBERS, then one HSET per such bucket), then walks each bucket's index (or tag set) in
+  // batches of internal::kRemovalBatch, each batch one script. An entry written while it runs
+  // may be removed too.
   absl::StatusOr<int64_t> Invalidate(absl::string_view ns, const InvalidateTarget& target) override;
   // The buckets' counters: kBuckets small reads per namespace (for "", per namespace ever
   // stored). Expirations count the expired entries larder removed, over every replica sharing
@@ -89,7 +101,7 @@ class RedisEngine final : public StorageEngine {
     uint16_t slot = 0;
   };
 
-  RedisEngine(const RedisEngineOptions& options, const Clock& clock,
+  RedisEngine(const RedisEngineOptions& options, const LeaseOptions& leases, const Clock& clock,
               std::unique_ptr<internal::RedisRouter> router);
 
   struct AsyncGet;
@@ -131,8 +143,16 @@ class RedisEngine final : public StorageEngine {
                                            int64_t members);
   absl::StatusOr<int64_t> RemoveMatching(const Bucket& bucket, const InvalidateTarget& target);
   absl::StatusOr<EngineStats> NamespaceStats(absl::string_view ns);
+  // "P leased:<ns>": the buckets of `ns` that have granted leases.
+  std::string LeaseRegistryOf(absl::string_view ns) const;
+  // Adds bucket number `bucket` to the registry of `ns`; Lease calls it before a bucket's first
+  // grant, so that every Invalidate that begins after a grant voids it.
+  absl::Status JoinLeaseRegistry(absl::string_view ns, int bucket);
+  // Gives every bucket of `ns` that may hold a lease a new generation, voiding its leases.
+  absl::Status VoidLeases(absl::string_view ns);
 
   const RedisEngineOptions options_;
+  const std::string lease_grace_ms_;  // LeaseOptions::grace in ms, rounded up.
   const Clock& clock_;
   std::unique_ptr<internal::RedisRouter> router_;
 };

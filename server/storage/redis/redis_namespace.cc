@@ -155,6 +155,9 @@ absl::StatusOr<int64_t> RedisEngine::Invalidate(absl::string_view ns,
   using Kind = InvalidateTarget::Kind;
   const bool by_tag = target.kind == Kind::kTag;
   const std::string suffix = by_tag ? absl::StrCat("t:", target.argument) : "i";
+  // Every kind voids every lease of the namespace, before it removes anything (a lease's key has
+  // no tags yet, so no narrower rule could tell which leases a tag covers).
+  LARDER_RETURN_IF_ERROR(VoidLeases(ns));
   LARDER_ASSIGN_OR_RETURN(std::vector<int64_t> members, Cardinalities(ns, suffix));
   int64_t removed = 0;
   for (int i = 0; i < kBuckets; ++i) {

@@ -5,6 +5,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <utility>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/storage/redis/redis_connection.h"
@@ -43,6 +45,17 @@ absl::StatusOr<absl::Time> ExpiryOf(const redisReply& field) {
   const std::optional<int64_t> micros = ParseDecimal(BulkOf(field));
   if (!micros.has_value()) return absl::DataLossError("redis: an entry's expiry is not a number");
   return absl::FromUnixMicros(*micros);
+}
+
+// {value, etag, time} at `first` of a kLease reply, `time` as an expiry field.
+absl::StatusOr<StoredEntry> LeaseEntryAt(const redisReply& reply, size_t first) {
+  for (size_t i = first; i < first + 3; ++i) {
+    if (!IsBulk(*reply.element[i])) return Malformed("the lease script");
+  }
+  absl::StatusOr<absl::Time> time = ExpiryOf(*reply.element[first + 2]);
+  if (!time.ok()) return time.status();
+  return StoredEntry{std::string(BulkOf(*reply.element[first])),
+                     std::string(BulkOf(*reply.element[first + 1])), *time};
 }
 
 }  // namespace
@@ -129,6 +142,51 @@ absl::StatusOr<EngineStats> DecodeCountersReply(const redisReply& reply) {
   stats.bytes = counts[1];
   stats.expirations = counts[2];
   return stats;
+}
+
+absl::StatusOr<LeaseScriptResult> DecodeLeaseReply(const redisReply& reply) {
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  if (reply.type != REDIS_REPLY_ARRAY || reply.elements == 0 ||
+      reply.element[0]->type != REDIS_REPLY_INTEGER) {
+    return Malformed("the lease script");
+  }
+  const long long kind = reply.element[0]->integer;
+  LeaseScriptResult lease;
+  if (kind == 1 && reply.elements == 4) {
+    absl::StatusOr<StoredEntry> entry = LeaseEntryAt(reply, 1);
+    if (!entry.ok()) return entry.status();
+    lease.result.entry = *std::move(entry);
+  } else if (kind == 2 && reply.elements == 2 && IsBulk(*reply.element[1]) &&
+             reply.element[1]->len > 0) {
+    lease.result.token = std::string(BulkOf(*reply.element[1]));
+  } else if (kind == 3 && (reply.elements == 1 || reply.elements == 4)) {
+    lease.result.wait = true;
+    if (reply.elements == 1) return lease;
+    absl::StatusOr<StoredEntry> stale = LeaseEntryAt(reply, 1);
+    if (!stale.ok()) return stale.status();
+    lease.result.stale = *std::move(stale);
+  } else if (kind == 4 && reply.elements == 1) {
+    lease.unregistered = true;
+  } else {
+    return Malformed("the lease script");
+  }
+  return lease;
+}
+
+absl::StatusOr<std::vector<int>> DecodeBucketListReply(const redisReply& reply, int buckets) {
+  if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
+  if (reply.type != REDIS_REPLY_ARRAY) return Malformed("SMEMBERS of a lease registry");
+  std::vector<int> list;
+  list.reserve(reply.elements);
+  for (size_t i = 0; i < reply.elements; ++i) {
+    if (!IsBulk(*reply.element[i])) return Malformed("SMEMBERS of a lease registry");
+    const std::optional<int64_t> bucket = ParseDecimal(BulkOf(*reply.element[i]));
+    if (!bucket.has_value() || *bucket < 0 || *bucket >= buckets) {
+      return absl::DataLossError("redis: a lease registry names no bucket");
+    }
+    list.push_back(static_cast<int>(*bucket));
+  }
+  return list;
 }
 
 absl::StatusOr<bool> DecodeRoleReplyIsMaster(const redisReply& reply) {

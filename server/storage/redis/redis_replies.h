@@ -39,6 +39,14 @@ struct SetScriptResult {
   bool unregistered = false;
 };
 
+// What the kLease script answered.
+struct LeaseScriptResult {
+  LeaseResult result;
+  // The bucket is not known to be in the namespace's lease registry: nothing was granted; the
+  // caller adds it there and runs the script again.
+  bool unregistered = false;
+};
+
 // The reply to HMGET <entry> v e x: std::nullopt when there is no value; else the entry with
 // its value and ETag and expires_at from the expiry field ("" for never, else decimal unix
 // micros). Expiry is not judged here: the caller compares it with its clock.
@@ -66,6 +74,14 @@ absl::StatusOr<int64_t> DecodeCountReply(const redisReply& reply);
 // The reply to HMGET <bucket counters> n b x: entries, bytes and expirations (each a decimal
 // string, nil for zero; negative values are kept: the caller clamps sums). Evictions stay 0.
 absl::StatusOr<EngineStats> DecodeCountersReply(const redisReply& reply);
+
+// The kLease script's reply: {1, value, etag, expiry} (a live entry), {2, token} (a new lease),
+// {3} or {3, value, etag, stale until} (wait, with the stale value and when it stops being
+// kept: unix micros), or {4} (unregistered).
+absl::StatusOr<LeaseScriptResult> DecodeLeaseReply(const redisReply& reply);
+
+// The reply to SMEMBERS of a lease registry: bucket numbers, each decimal in [0, buckets).
+absl::StatusOr<std::vector<int>> DecodeBucketListReply(const redisReply& reply, int buckets);
 
 // The reply to ROLE: true for ["master", offset, replicas], false for a replica or a sentinel.
 absl::StatusOr<bool> DecodeRoleReplyIsMaster(const redisReply& reply);

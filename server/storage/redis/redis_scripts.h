@@ -1,20 +1,34 @@
 // The Lua scripts of the Redis engine: every read-modify-write of an entry (conditional set,
-// delete, touch, reclaiming an expired entry, removing a batch of entries) runs as one script, so
-// Redis applies it atomically. Internal to server/storage/redis.
+// delete, touch, lease, reclaiming an expired entry, removing a batch of entries) runs as one
+// script, so Redis applies it atomically. Internal to server/storage/redis.
 //
 // Layout under the key prefix P: each namespace is spread over RedisLayout::kBuckets buckets (by
 // the CRC16 of the key); everything of one bucket shares the hash tag {<ns>:<bucket>}, hence one
 // Redis Cluster slot, so every script below touches keys of a single slot (namespaces never
 // contain ':', '{' or '}'). With B = "P{<ns>:<bucket>}":
 //   B e:<key>   a hash: v = value, e = ETag, x = expiry (unix micros by the injected Clock, ""
-//               for never), and one field "#<tag>" per tag; native PX expiry as well
+//               for never), one field "#<tag>" per tag, and l = grace (ms) when stored with a
+//               lease token; native PX expiry as well (longer by grace with l)
 //   B i         the bucket's index: a sorted set of "<key size + value size>:<key>" scored by
 //               expiry (inf for never); every entry of the bucket is in it
 //   B c         the bucket's counters: n entries and b bytes (of the index's members), x
-//               expirations, r present once the namespace is in P namespaces
+//               expirations, r present once the namespace is in P namespaces; g = the lease
+//               generation (random, replaced by every Invalidate of the namespace; absent = ''),
+//               l present once the bucket is in P leased:<ns>
 //   B t:<tag>   a sorted set of the keys carrying <tag>, scored by expiry; expires no sooner than
 //               its entries, and drops members whose score has passed at every write to it
+//   B l:<key>   the key's lease record, a hash: t = token, u = lease end (unix micros), g = the
+//               bucket's generation when granted; v, e = stale value and ETag, s = stale until
+//               (unix micros). PEXPIREd to outlive both. A lease is current while t is set,
+//               u > now and g is the bucket's generation
 //   P namespaces  a set of every namespace that has (had) a bucket, for Stats of all of them
+//   P leased:<ns>  a set of the bucket numbers of <ns> that have granted leases: the buckets whose
+//               generation an Invalidate replaces
+//
+// Stale values without a second copy: an entry stored with a lease token is kept by Redis grace
+// longer than its expiry, and removing it (Delete, Invalidate, reclaiming it once expired) copies
+// its value and ETag into its lease record, offered as stale until grace after its expiry or
+// removal.
 //
 // Every script takes ARGV[1] = now (unix micros by the injected Clock) and ARGV[2] = B, and
 // KEYS[1] a key of B (so Redis Cluster routes it); see redis_scripts.cc for the rest.
@@ -32,8 +46,9 @@ enum class Script : int {
   kRemoveAll,      // KEYS[1] index; removes up to kRemovalBatch entries: {removed, remaining}
   kRemoveTagged,   // KEYS[1] tag set, ARGV[3] tag; same, for the entries carrying the tag
   kRemoveMembers,  // KEYS[1] index, ARGV[3..] index members; returns the live entries removed
+  kLease,          // KEYS[1] entry; the entry, a new lease, or wait (see redis_scripts.cc)
 };
-inline constexpr int kScriptCount = 7;
+inline constexpr int kScriptCount = 8;
 
 // Entries one kRemoveAll / kRemoveTagged call removes at most.
 inline constexpr int kRemovalBatch = 256;

@@ -1,6 +1,6 @@
 // What the Redis engine promises beyond the conformance suite, against a real redis-server:
 // living through a Redis crash and restart, authentication, databases and key prefixes, and the
-// key layout in Redis (native expiry on entries and on tag sets).
+// key layout in Redis (native expiry on entries and tag sets). Leases: redis_lease_test.cc.
 #include "server/storage/redis/redis_engine.h"
 
 #include <atomic>
@@ -19,6 +19,7 @@
 #include "server/storage/redis/redis_connection.h"
 #include "server/storage/redis/redis_pool.h"
 #include "server/storage/redis/redis_url.h"
+#include "tests/storage/engines/redis_engine_test_util.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/status_matchers.h"
@@ -30,25 +31,14 @@ using ::larder::testing::RedisServerOptions;
 using ::larder::testing::RedisServerProcess;
 using ::larder::testing::StatusCodeIs;
 using ::larder::testing::StatusIs;
+using testing::AdminOf;
+using testing::BucketOfK;
 using ::testing::HasSubstr;
 using ::testing::Not;
+using testing::OptionsFor;
+using testing::OptionsOn;
 
 std::string ValueFor(int i) { return absl::StrCat("value-", i, "-", std::string(100, 'r')); }
-
-SetOptions OptionsFor(absl::string_view value) {
-  SetOptions options;
-  options.etag = StrongEtagFor(value);
-  return options;
-}
-
-RedisEngineOptions OptionsOn(const RedisServerProcess& redis) {
-  RedisEngineOptions options;
-  options.url = redis.url();
-  options.pool_size = 4;
-  options.connect_timeout = absl::Milliseconds(500);
-  options.command_timeout = absl::Milliseconds(500);
-  return options;
-}
 
 // Polls CheckHealth (real time: reconnection backs off by the wall clock) until it is OK.
 bool BecomesHealthy(StorageEngine& engine, absl::Duration within) {
@@ -226,11 +216,6 @@ TEST(RedisEngineTest, DatabasesAndKeyPrefixesSeparateDeployments) {
   EXPECT_EQ(stats.entries, 1);
 }
 
-// The bucket of key "k" in namespace "ns" under the default prefix: "larder:{ns:<n>}".
-std::string BucketOfK() {
-  return absl::StrCat("larder:{ns:", internal::Crc16("k") % RedisEngine::kBuckets, "}");
-}
-
 TEST(RedisEngineTest, EntriesAndTagSetsCarryNativeExpiry) {
   ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
   larder::testing::FakeClock clock;
@@ -292,15 +277,6 @@ TEST(RedisEngineTest, KeepsWorkingAfterRedisForgetsItsScripts) {
   if_match.if_match = StrongEtagFor("v1");
   ASSERT_OK_AND_ASSIGN(SetResult result, engine->Set("ns", "k", "v2", if_match));
   EXPECT_TRUE(result.stored);
-}
-
-// A plain connection to `redis`, for what the test does behind the engine's back.
-std::unique_ptr<internal::RedisConnection> AdminOf(const RedisServerProcess& redis) {
-  absl::StatusOr<internal::RedisEndpoint> endpoint = internal::ParseRedisUrl(redis.url());
-  EXPECT_OK(endpoint.status());
-  auto connection = internal::RedisConnection::Open(*endpoint, absl::Seconds(5), absl::Seconds(5));
-  EXPECT_OK(connection.status());
-  return connection.ok() ? *std::move(connection) : nullptr;
 }
 
 TEST(RedisEngineTest, ADemotedRedisIsUnhealthyAndRefusesWritesUntilPromotedBack) {
