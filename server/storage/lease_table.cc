@@ -35,14 +35,12 @@ std::string LeaseTable::IdOf(absl::string_view ns, absl::string_view key) {
   return absl::StrCat(ns, absl::string_view("\0", 1), key);
 }
 
-LeaseTable::Stripe& LeaseTable::StripeOf(absl::string_view id) {
-  return stripes_[absl::HashOf(id) % kStripes];
+LeaseTable::Stripe& LeaseTable::StripeOf(absl::string_view ns, absl::string_view key) {
+  return stripes_[absl::HashOf(ns, key) % kStripes];
 }
 
 LeaseTable::Locked LeaseTable::Lock(absl::string_view ns, absl::string_view key) {
-  std::string id = IdOf(ns, key);
-  Stripe& stripe = StripeOf(id);
-  return Locked(*this, stripe, std::move(id));
+  return Locked(*this, StripeOf(ns, key), ns, key);
 }
 
 std::vector<std::unique_ptr<absl::MutexLock>> LeaseTable::LockAll(
@@ -50,7 +48,7 @@ std::vector<std::unique_ptr<absl::MutexLock>> LeaseTable::LockAll(
   std::vector<int> indexes;
   indexes.reserve(keys.size());
   for (absl::string_view key : keys) {
-    indexes.push_back(static_cast<int>(&StripeOf(IdOf(ns, key)) - stripes_));
+    indexes.push_back(static_cast<int>(&StripeOf(ns, key) - stripes_));
   }
   std::sort(indexes.begin(), indexes.end());
   indexes.erase(std::unique(indexes.begin(), indexes.end()), indexes.end());
@@ -64,9 +62,9 @@ std::vector<std::unique_ptr<absl::MutexLock>> LeaseTable::LockAll(
 void LeaseTable::ForgetAll(absl::string_view ns, const std::vector<absl::string_view>& keys)
     ABSL_NO_THREAD_SAFETY_ANALYSIS {  // LockAll holds every stripe involved.
   for (absl::string_view key : keys) {
-    const std::string id = IdOf(ns, key);
-    Stripe& stripe = StripeOf(id);
-    auto it = stripe.records.find(id);
+    Stripe& stripe = StripeOf(ns, key);
+    if (stripe.records.empty()) continue;
+    auto it = stripe.records.find(IdOf(ns, key));
     if (it == stripe.records.end()) continue;
     DropStaleLocked(stripe, it->second);
     stripe.records.erase(it);
@@ -175,17 +173,24 @@ bool LeaseTable::MakeRoomLocked(Stripe& stripe, absl::Time now, absl::string_vie
 
 // --- Locked ---------------------------------------------------------------------------------
 
-LeaseTable::Locked::Locked(LeaseTable& table, Stripe& stripe,
-                           std::string id) ABSL_NO_THREAD_SAFETY_ANALYSIS : table_(table),
-                                                                            stripe_(stripe),
-                                                                            id_(std::move(id)) {
+LeaseTable::Locked::Locked(LeaseTable& table, Stripe& stripe, absl::string_view ns,
+                           absl::string_view key) ABSL_NO_THREAD_SAFETY_ANALYSIS : table_(table),
+                                                                                   stripe_(stripe),
+                                                                                   ns_(ns),
+                                                                                   key_(key) {
   stripe_.mutex.Lock();
 }
 
 LeaseTable::Locked::~Locked() ABSL_NO_THREAD_SAFETY_ANALYSIS { stripe_.mutex.Unlock(); }
 
+const std::string& LeaseTable::Locked::Id() {
+  if (id_.empty()) id_ = IdOf(ns_, key_);
+  return id_;
+}
+
 LeaseTable::Record* LeaseTable::Locked::Find() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  auto it = stripe_.records.find(id_);
+  if (stripe_.records.empty()) return nullptr;
+  auto it = stripe_.records.find(Id());
   return it == stripe_.records.end() ? nullptr : &it->second;
 }
 
@@ -213,8 +218,8 @@ std::optional<StoredEntry> LeaseTable::Locked::Stale(uint64_t generation, absl::
 
 std::string LeaseTable::Locked::Grant(absl::Time lease_until, uint64_t generation,
                                       absl::Time now) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  if (Find() == nullptr && !table_.MakeRoomLocked(stripe_, now, id_)) return std::string();
-  Record& record = stripe_.records[id_];
+  if (Find() == nullptr && !table_.MakeRoomLocked(stripe_, now, Id())) return std::string();
+  Record& record = stripe_.records[Id()];
   record.token = NewToken();
   record.lease_until = lease_until;
   record.generation = generation;
@@ -229,17 +234,17 @@ void LeaseTable::Locked::Fill(absl::string_view value, const StoredEntry& entry,
   table_.DropStaleLocked(stripe_, *record);
   const int64_t charge = static_cast<int64_t>(value.size() + entry.etag.size());
   if (table_.options_.grace <= absl::ZeroDuration() || charge > table_.stale_bytes_per_stripe_) {
-    stripe_.records.erase(id_);
+    stripe_.records.erase(Id());
     return;
   }
-  table_.ShrinkStaleLocked(stripe_, table_.stale_bytes_per_stripe_ - charge, id_);
-  record = Find();  // Still there: ShrinkStaleLocked keeps id_.
+  table_.ShrinkStaleLocked(stripe_, table_.stale_bytes_per_stripe_ - charge, Id());
+  record = Find();  // Still there: ShrinkStaleLocked keeps this key's record.
   record->stale = StoredEntry{std::string(value), entry.etag, entry.expires_at};
   record->stale_generation = generation;
   record->stale_removed_at = absl::InfiniteFuture();
   record->stale_sequence = ++stripe_.next_sequence;
   stripe_.stale_bytes += charge;
-  stripe_.stale_order.emplace_back(id_, record->stale_sequence);
+  stripe_.stale_order.emplace_back(Id(), record->stale_sequence);
   table_.CompactStaleOrderLocked(stripe_);
 }
 
@@ -252,7 +257,8 @@ void LeaseTable::Locked::VoidForDelete(absl::Time now) {
 }
 
 void LeaseTable::Locked::Forget() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-  auto it = stripe_.records.find(id_);
+  if (stripe_.records.empty()) return;
+  auto it = stripe_.records.find(Id());
   if (it == stripe_.records.end()) return;
   table_.DropStaleLocked(stripe_, it->second);
   stripe_.records.erase(it);

@@ -65,12 +65,13 @@ class LeaseTable {
  public:
   explicit LeaseTable(const LeaseOptions& options);
 
-  // One key's stripe, locked for as long as this lives.
+  // One key's stripe, locked for as long as this lives. `ns` and `key` must outlive it.
   class Locked {
    public:
     // Locks `stripe` (returned by value from Lock, so the analysis cannot follow it: every method
     // touching the stripe's records is checked by hand instead).
-    Locked(LeaseTable& table, Stripe& stripe, std::string id) ABSL_NO_THREAD_SAFETY_ANALYSIS;
+    Locked(LeaseTable& table, Stripe& stripe, absl::string_view ns,
+           absl::string_view key) ABSL_NO_THREAD_SAFETY_ANALYSIS;
     ~Locked() ABSL_NO_THREAD_SAFETY_ANALYSIS;
     Locked(const Locked&) = delete;
     Locked& operator=(const Locked&) = delete;
@@ -94,9 +95,13 @@ class LeaseTable {
     void MoveExpiry(absl::Time expires_at);
 
    private:
+    // The record's key, built on first use: a Set on a stripe without records builds none.
+    const std::string& Id();
+
     LeaseTable& table_;
     Stripe& stripe_;
-    const std::string id_;
+    const absl::string_view ns_, key_;  // The caller's: they outlive this.
+    std::string id_;
   };
 
   Locked Lock(absl::string_view ns, absl::string_view key);
@@ -123,7 +128,7 @@ class LeaseTable {
   };
 
   static std::string IdOf(absl::string_view ns, absl::string_view key);
-  Stripe& StripeOf(absl::string_view id);
+  Stripe& StripeOf(absl::string_view ns, absl::string_view key);
   // Drops the stale copy of `record` (keyed `id`) from the stripe's accounting.
   void DropStaleLocked(Stripe& stripe, Record& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(stripe.mutex);
   // Drops the oldest stale copies until the stripe's copies fit `budget` bytes; erases records
