@@ -4,10 +4,12 @@
 #include <cstdint>
 #include <utility>
 
+#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/src/envelope.h"
 #include "client/src/rate_limited_log.h"
+#include "client/src/retry_policy.h"
 #include "larder/common/limits.h"
 
 namespace larder {
@@ -23,6 +25,21 @@ constexpr absl::Duration kLogInterval = absl::Minutes(1);
 constexpr absl::string_view kInvalidNamespaceLabel = "_invalid";
 // Server messages are logged up to this length, printable ASCII only.
 constexpr size_t kMaxLoggedMessageBytes = 300;
+// The longest lease a cached function may ask for (larderd's bound).
+constexpr absl::Duration kMaxLeaseTtl = absl::Milliseconds(limits::kMaxLeaseTtlMillis);
+
+// The pauses between polls of another caller's lease: 5 ms doubling to 100 ms, +-20%.
+const RetryOptions& LeasePollBackoff() {
+  static const RetryOptions* const kBackoff = [] {
+    auto* backoff = new RetryOptions();
+    backoff->initial_backoff = absl::Milliseconds(5);
+    backoff->max_backoff = absl::Milliseconds(100);
+    backoff->backoff_multiplier = 2.0;
+    backoff->jitter = 0.2;
+    return backoff;
+  }();
+  return *kBackoff;
+}
 
 absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("CachedOptions.", field, ": ", what));
@@ -52,6 +69,17 @@ absl::Status ValidateTtl(const CachedOptions& options) {
   if (*options.ttl <= absl::ZeroDuration()) return Invalid("ttl", "must be positive");
   if (*options.ttl + options.stale_while_revalidate > kMaxStoredTtl) {
     return Invalid("ttl", "ttl + stale_while_revalidate must be at most 315576000000s");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateLease(const CachedOptions& options) {
+  if (options.lease_ttl <= absl::ZeroDuration() || options.lease_ttl > kMaxLeaseTtl) {
+    return Invalid("lease_ttl", absl::StrCat("must be positive and at most ",
+                                             absl::FormatDuration(kMaxLeaseTtl)));
+  }
+  if (options.lease_wait < absl::ZeroDuration()) {
+    return Invalid("lease_wait", "must not be negative");
   }
   return absl::OkStatus();
 }
@@ -90,7 +118,8 @@ absl::Status ValidateCachedOptions(const CachedOptions& options) {
                                                  options.function_name.size()));
   }
   if (absl::Status s = ValidateTtl(options); !s.ok()) return s;
-  return ValidateTags(options.tags);
+  if (absl::Status s = ValidateTags(options.tags); !s.ok()) return s;
+  return ValidateLease(options);
 }
 
 namespace internal {
@@ -111,17 +140,31 @@ CacheRuntime::CacheRuntime(std::shared_ptr<Client> client, CachedOptions options
 CacheRuntime::~CacheRuntime() = default;
 
 Found CacheRuntime::Lookup(absl::string_view key) const {
+  if (options_.fleet_single_flight) {
+    absl::StatusOr<LeaseResult> leased =
+        client_->Lease(options_.namespace_name, key, options_.lease_ttl);
+    // UNIMPLEMENTED: larderd has no leases; the client remembers it, so later Leases answer it
+    // without an RPC and every call takes the Get path below.
+    if (leased.status().code() != absl::StatusCode::kUnimplemented) {
+      return FromLease(std::move(leased));
+    }
+  }
   GetOptions get_options;
   get_options.record_lookup = false;  // The cached function records how the lookup ended.
   absl::StatusOr<GetResult> got = client_->Get(options_.namespace_name, key, get_options);
-  Found found;
   if (!got.ok()) {
+    Found found;
     found.result = LookupResult::kError;
     found.error = got.status();
     return found;
   }
-  if (!got->found) return found;
-  absl::StatusOr<client::internal::Envelope> envelope = UnwrapEnvelope(got->value);
+  return FromEntry(*got);
+}
+
+Found CacheRuntime::FromEntry(const GetResult& entry) const {
+  Found found;
+  if (!entry.found) return found;
+  absl::StatusOr<client::internal::Envelope> envelope = UnwrapEnvelope(entry.value);
   if (!envelope.ok()) {
     RecordCoderError();
     return found;
@@ -138,17 +181,73 @@ Found CacheRuntime::Lookup(absl::string_view key) const {
   return found;
 }
 
-absl::Status CacheRuntime::Store(absl::string_view key, absl::string_view payload) const {
+Found CacheRuntime::FromLease(absl::StatusOr<LeaseResult> leased) const {
+  Found found;
+  if (!leased.ok()) {
+    found.result = LookupResult::kError;
+    found.error = leased.status();
+    return found;
+  }
+  if (leased->entry.found) return FromEntry(leased->entry);
+  if (!leased->token.empty()) {
+    RecordLease(LeaseEvent::kGranted);
+    found.lease_token = std::move(leased->token);
+    return found;
+  }
+  found.wait = leased->wait;  // Neither token nor wait: larderd holds too many leases.
+  if (!found.wait || !leased->stale.found) return found;
+  absl::StatusOr<client::internal::Envelope> envelope = UnwrapEnvelope(leased->stale.value);
+  if (!envelope.ok()) {
+    RecordCoderError();
+    return found;
+  }
+  found.has_stale = true;
+  found.payload = std::string(envelope->payload);
+  return found;
+}
+
+Found CacheRuntime::AwaitLease(absl::string_view key, Found found,
+                               absl::FunctionRef<bool(absl::string_view)> serve_stale) const {
+  RecordLease(LeaseEvent::kWaited);
+  const WaitClock& clock = wait_clock();
+  const absl::Time give_up = clock.Now() + options_.lease_wait;
+  thread_local absl::InsecureBitGen random;
+  for (int poll = 1; found.wait; ++poll) {
+    if (found.has_stale && serve_stale(found.payload)) {
+      RecordLease(LeaseEvent::kServedStale);
+      Found stale;
+      stale.result = LookupResult::kStale;
+      return stale;
+    }
+    const absl::Duration left = give_up - clock.Now();
+    if (left <= absl::ZeroDuration()) {
+      RecordLease(LeaseEvent::kWaitTimedOut);
+      return Found();  // A miss without a lease: compute and store without a token.
+    }
+    const absl::Duration pause =
+        client::internal::BackoffDelay(LeasePollBackoff(), poll, absl::Uniform(random, 0.0, 1.0));
+    clock.SleepFor(std::min(left, pause));
+    found = Lookup(key);
+  }
+  return found;
+}
+
+absl::Status CacheRuntime::Store(absl::string_view key, absl::string_view payload,
+                                 absl::string_view lease_token) const {
   SetOptions set_options;
   set_options.tags = options_.tags;
+  set_options.lease_token = std::string(lease_token);
   std::optional<absl::Time> fresh_until;
   if (options_.ttl.has_value()) {
     fresh_until = client_->clock().Now() + *options_.ttl;
     set_options.ttl =
         *options_.ttl + std::max(absl::ZeroDuration(), options_.stale_while_revalidate);
   }
-  return client_->Set(options_.namespace_name, key, WrapEnvelope(fresh_until, payload), set_options)
-      .status();
+  absl::StatusOr<SetResult> set =
+      client_->Set(options_.namespace_name, key, WrapEnvelope(fresh_until, payload), set_options);
+  if (!set.ok()) return set.status();
+  if (!set->stored && !lease_token.empty()) RecordLease(LeaseEvent::kStaleSetPrevented);
+  return absl::OkStatus();
 }
 
 absl::Status CacheRuntime::CheckUsable() const {
@@ -183,6 +282,14 @@ void CacheRuntime::RecordOutcome(LookupResult result, const absl::Status& error)
 void CacheRuntime::RecordSingleFlightWait() const { client_->metrics().RecordSingleFlightWait(); }
 
 void CacheRuntime::RecordCoderError() const { client_->metrics().RecordCoderError(); }
+
+void CacheRuntime::RecordLease(LeaseEvent event) const {
+  client_->metrics().RecordLease(metric_namespace_, event);
+}
+
+const WaitClock& CacheRuntime::wait_clock() const {
+  return options_.wait_clock != nullptr ? *options_.wait_clock : WaitClock::Real();
+}
 
 }  // namespace internal
 }  // namespace larder

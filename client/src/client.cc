@@ -12,6 +12,7 @@ namespace larder {
 
 using client::internal::ClientCore;
 using client::internal::FromGetResponse;
+using client::internal::FromLeaseResponse;
 using client::internal::FromSetResponse;
 using client::internal::FromStatsResponse;
 using client::internal::Idempotency;
@@ -43,6 +44,11 @@ std::future<absl::StatusOr<T>> AsFuture(StartFn start) {
 void RecordLookups(ClientMetrics& metrics, absl::string_view namespace_name,
                    const GetResult& result) {
   metrics.RecordLookup(namespace_name, result.found ? LookupResult::kHit : LookupResult::kMiss);
+}
+
+// What Lease answers, without an RPC, once larderd answered it UNIMPLEMENTED.
+absl::Status LeasesUnimplemented() {
+  return absl::UnimplementedError("Lease: larderd answered UNIMPLEMENTED before (no leases)");
 }
 
 }  // namespace
@@ -194,6 +200,25 @@ void Client::StatsAsync(absl::string_view namespace_name, Callback<CacheStats> d
                                                       std::move(on_done));
 }
 
+void Client::LeaseAsync(absl::string_view namespace_name, absl::string_view key,
+                        absl::Duration lease_ttl, Callback<LeaseResult> done) {
+  ClientCore& core = impl_->core();
+  if (core.leases_unimplemented()) {
+    // No RPC; answered on the timer thread (which runs it at the latest when the client is
+    // destroyed), since callbacks never run on the caller's thread.
+    core.RunAt(absl::InfinitePast(), [done = std::move(done)] { done(LeasesUnimplemented()); });
+    return;
+  }
+  auto on_done = [&core, done = std::move(done)](absl::Status status, v1::LeaseResponse& response) {
+    if (status.code() == absl::StatusCode::kUnimplemented) core.set_leases_unimplemented();
+    if (!status.ok()) return done(std::move(status));
+    done(FromLeaseResponse(response));
+  };
+  StartUnaryCall<v1::LeaseRequest, v1::LeaseResponse>(
+      core, "Lease", &Rpcs::Lease, Idempotency::kAtMostOnce,
+      client::internal::ToLeaseRequest(namespace_name, key, lease_ttl), std::move(on_done));
+}
+
 // --- Futures ----------------------------------------------------------------------------------
 
 std::future<absl::StatusOr<GetResult>> Client::GetAsync(absl::string_view namespace_name,
@@ -250,6 +275,14 @@ std::future<absl::StatusOr<CacheStats>> Client::StatsAsync(absl::string_view nam
       [&](Callback<CacheStats> done) { StatsAsync(namespace_name, std::move(done)); });
 }
 
+std::future<absl::StatusOr<LeaseResult>> Client::LeaseAsync(absl::string_view namespace_name,
+                                                            absl::string_view key,
+                                                            absl::Duration lease_ttl) {
+  return AsFuture<LeaseResult>([&](Callback<LeaseResult> done) {
+    LeaseAsync(namespace_name, key, lease_ttl, std::move(done));
+  });
+}
+
 // --- Synchronous calls ------------------------------------------------------------------------
 
 absl::StatusOr<GetResult> Client::Get(absl::string_view namespace_name, absl::string_view key,
@@ -288,6 +321,12 @@ absl::StatusOr<int64_t> Client::Invalidate(absl::string_view namespace_name,
 
 absl::StatusOr<CacheStats> Client::Stats(absl::string_view namespace_name) {
   return StatsAsync(namespace_name).get();
+}
+
+absl::StatusOr<LeaseResult> Client::Lease(absl::string_view namespace_name, absl::string_view key,
+                                          absl::Duration lease_ttl) {
+  if (impl_->core().leases_unimplemented()) return LeasesUnimplemented();
+  return LeaseAsync(namespace_name, key, lease_ttl).get();
 }
 
 }  // namespace larder

@@ -1,11 +1,13 @@
 // ClientCore: what every RPC of a larder::Client shares — the channel and stub, the options,
-// the auth token, metrics, retry budget and retry timers, and the count of calls in flight.
+// the auth token, metrics, retry budget and retry timers, the count of calls in flight, and
+// whether the server lacks leases.
 //
 //   LARDER_ASSIGN_OR_RETURN(auto core, ClientCore::Create(options));
 //   StartUnaryCall<v1::GetRequest, v1::GetResponse>(*core, "Get", &Rpcs::Get,
 //                                                    Idempotency::kIdempotent, request, done);
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -61,6 +63,11 @@ class ClientCore {
     timers_.RunAt(when, std::move(callback));
   }
 
+  // Whether larderd answered a Lease with UNIMPLEMENTED (a server or engine without leases):
+  // once set, it stays set for the client's lifetime.
+  bool leases_unimplemented() const { return leases_unimplemented_.load(); }
+  void set_leases_unimplemented() { leases_unimplemented_.store(true); }
+
  private:
   ClientCore(ClientOptions options, std::unique_ptr<ClientMetrics> metrics,
              std::unique_ptr<AuthToken> auth, std::shared_ptr<grpc::Channel> channel);
@@ -74,6 +81,7 @@ class ClientCore {
   RetryBudget budget_;
   absl::Mutex mutex_;
   int64_t in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::atomic<bool> leases_unimplemented_{false};
   // Last: destroyed (and joined) first, once no call is in flight.
   TimerQueue timers_;
 };

@@ -22,6 +22,12 @@ constexpr absl::string_view kOtherNamespace = "other";
 
 constexpr std::array<absl::string_view, 4> kResultLabels = {"hit", "miss", "stale", "error"};
 
+// The `result` labels of larder_client_leases_total, in LeaseEvent's order.
+constexpr std::array<absl::string_view, 5> kLeaseLabels = {"granted", "waited", "served_stale",
+                                                           "stale_set_prevented", "wait_timeout"};
+static_assert(static_cast<size_t>(LeaseEvent::kWaitTimedOut) + 1 == kLeaseLabels.size(),
+              "one label per LeaseEvent");
+
 // The codes of larder_client_denied_total, in the order of Families::denials' arrays.
 constexpr std::array<absl::StatusCode, 2> kDenialCodes = {absl::StatusCode::kUnauthenticated,
                                                           absl::StatusCode::kPermissionDenied};
@@ -67,6 +73,7 @@ struct ClientMetrics::Families {
   prometheus::Family<prometheus::Counter>* rpcs = nullptr;
   prometheus::Family<prometheus::Counter>* denied = nullptr;
   prometheus::Family<prometheus::Counter>* lookup_errors = nullptr;
+  prometheus::Family<prometheus::Counter>* leases = nullptr;
   prometheus::Counter* retries = nullptr;
   prometheus::Counter* singleflight_waits = nullptr;
   prometheus::Counter* coder_errors = nullptr;
@@ -76,6 +83,8 @@ struct ClientMetrics::Families {
       ABSL_GUARDED_BY(mutex);
   absl::flat_hash_map<std::string, std::array<prometheus::Counter*, kDenialCodes.size()>> denials
       ABSL_GUARDED_BY(mutex);
+  absl::flat_hash_map<std::string, std::array<prometheus::Counter*, kLeaseLabels.size()>>
+      lease_counts ABSL_GUARDED_BY(mutex);
   absl::flat_hash_map<std::string, prometheus::Counter*> rpc_counts ABSL_GUARDED_BY(mutex);
   // Per namespace label, one counter per status code (created when first counted).
   absl::flat_hash_map<std::string, absl::flat_hash_map<int, prometheus::Counter*>> error_counts
@@ -109,6 +118,12 @@ struct ClientMetrics::Families {
                              "Cache lookups counted as error in larder_client_requests_total, by "
                              "namespace and status code.")
                          .Register(target);
+    leases = &prometheus::BuildCounter()
+                  .Name("larder_client_leases_total")
+                  .Help(
+                      "Cached-function calls through leases by namespace and result (granted, "
+                      "waited, served_stale, stale_set_prevented, wait_timeout).")
+                  .Register(target);
     retries = &prometheus::BuildCounter()
                    .Name("larder_client_retries_total")
                    .Help("Retry attempts of larder RPCs that failed UNAVAILABLE.")
@@ -153,6 +168,19 @@ struct ClientMetrics::Families {
       counter = &lookup_errors->Add({{"namespace", label}, {"code", code_name}});
     }
     return *counter;
+  }
+
+  // The lease counters of `namespace_name`, or of "other" past the namespace cap.
+  std::array<prometheus::Counter*, kLeaseLabels.size()>& LeaseCounters(
+      absl::string_view namespace_name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex) {
+    const std::string label = NamespaceLabel(lease_counts, namespace_name, max_namespaces);
+    auto it = lease_counts.find(label);
+    if (it != lease_counts.end()) return it->second;
+    std::array<prometheus::Counter*, kLeaseLabels.size()> counters;
+    for (size_t i = 0; i < counters.size(); ++i) {
+      counters[i] = &leases->Add({{"namespace", label}, {"result", std::string(kLeaseLabels[i])}});
+    }
+    return lease_counts.emplace(label, counters).first->second;
   }
 
   // The denial counters of `namespace_name`, or of "other" past the namespace cap.
@@ -223,6 +251,15 @@ void ClientMetrics::RecordDenied(absl::string_view namespace_name, absl::StatusC
     absl::MutexLock lock(&families_->mutex);
     counter = families_->DenialCounters(
         namespace_name)[static_cast<size_t>(found - kDenialCodes.begin())];
+  }
+  counter->Increment();
+}
+
+void ClientMetrics::RecordLease(absl::string_view namespace_name, LeaseEvent event) {
+  prometheus::Counter* counter;
+  {
+    absl::MutexLock lock(&families_->mutex);
+    counter = families_->LeaseCounters(namespace_name)[static_cast<size_t>(event)];
   }
   counter->Increment();
 }

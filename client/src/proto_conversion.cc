@@ -24,6 +24,16 @@ v1::SetRequest ToSetRequest(absl::string_view namespace_name, absl::string_view 
   request.set_if_match(options.if_match);
   request.set_if_absent(options.if_absent);
   for (const std::string& tag : options.tags) request.add_tags(tag);
+  request.set_lease_token(options.lease_token);
+  return request;
+}
+
+v1::LeaseRequest ToLeaseRequest(absl::string_view namespace_name, absl::string_view key,
+                                absl::Duration lease_ttl) {
+  v1::LeaseRequest request;
+  request.set_namespace_(std::string(namespace_name));
+  request.set_key(std::string(key));
+  if (lease_ttl != absl::ZeroDuration()) ToProtoDuration(lease_ttl, request.mutable_lease_ttl());
   return request;
 }
 
@@ -75,6 +85,15 @@ CacheStats FromStatsResponse(const v1::StatsResponse& response) {
   stats.expirations = response.expirations();
   stats.engine = response.engine();
   return stats;
+}
+
+LeaseResult FromLeaseResponse(v1::LeaseResponse& response) {
+  LeaseResult result;
+  result.entry = FromGetResponse(*response.mutable_entry());
+  result.token = std::move(*response.mutable_lease_token());
+  result.wait = response.wait();
+  result.stale = FromGetResponse(*response.mutable_stale());
+  return result;
 }
 
 }  // namespace larder::client::internal

@@ -6,8 +6,9 @@
 namespace larder::client::internal {
 
 Idempotency IdempotencyOf(const SetOptions& options) {
-  return options.if_absent || !options.if_match.empty() ? Idempotency::kAtMostOnce
-                                                        : Idempotency::kIdempotent;
+  const bool conditional =
+      options.if_absent || !options.if_match.empty() || !options.lease_token.empty();
+  return conditional ? Idempotency::kAtMostOnce : Idempotency::kIdempotent;
 }
 
 Idempotency IdempotencyOf(const std::vector<SetEntry>& entries) {

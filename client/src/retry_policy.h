@@ -27,12 +27,13 @@ enum class Idempotency {
   // Repeating it leaves the same state as running it once: reads, unconditional writes,
   // Delete, Touch, Invalidate.
   kIdempotent,
-  // A conditional write (if_absent, if_match): a repeat of an applied attempt would report
-  // "not stored" for a value that was stored, so it is attempted at most once.
+  // A conditional write (if_absent, if_match, lease_token): a repeat of an applied attempt
+  // would report "not stored" for a value that was stored, so it is attempted at most once.
+  // So is a Lease: a repeat of a granted attempt would tell the lease's holder to wait.
   kAtMostOnce,
 };
 
-// kAtMostOnce when `options` has if_absent or if_match, else kIdempotent.
+// kAtMostOnce when `options` has if_absent, if_match or lease_token, else kIdempotent.
 Idempotency IdempotencyOf(const SetOptions& options);
 // kAtMostOnce when any entry is conditional, else kIdempotent.
 Idempotency IdempotencyOf(const std::vector<SetEntry>& entries);

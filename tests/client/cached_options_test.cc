@@ -36,7 +36,17 @@ TEST(ValidateCachedOptionsTest, AcceptsValidOptions) {
   bounds.ttl.reset();
   bounds.tags =
       std::vector<std::string>(limits::kMaxTagsPerEntry, std::string(limits::kMaxTagBytes, 't'));
+  bounds.lease_ttl = absl::Seconds(60);
+  bounds.lease_wait = absl::ZeroDuration();
   EXPECT_OK(ValidateCachedOptions(bounds));
+}
+
+TEST(ValidateCachedOptionsTest, LeaseDefaults) {
+  const CachedOptions defaults;
+  EXPECT_TRUE(defaults.fleet_single_flight);
+  EXPECT_EQ(defaults.lease_ttl, absl::Seconds(5));
+  EXPECT_EQ(defaults.lease_wait, absl::Seconds(10));
+  EXPECT_EQ(defaults.wait_clock, nullptr);
 }
 
 // Each case: the change, and the field its error must name.
@@ -63,6 +73,16 @@ TEST(ValidateCachedOptionsTest, RefusesEachFieldOutOfBoundsNamingIt) {
        "stale_while_revalidate"},
       {[](CachedOptions& o) { o.tags = {""}; }, "tags"},
       {[](CachedOptions& o) { o.tags = std::vector<std::string>(33, "t"); }, "tags"},
+      {[](CachedOptions& o) { o.lease_ttl = absl::ZeroDuration(); }, "lease_ttl"},
+      {[](CachedOptions& o) { o.lease_ttl = -absl::Seconds(1); }, "lease_ttl"},
+      {[](CachedOptions& o) { o.lease_ttl = absl::Seconds(60) + absl::Nanoseconds(1); },
+       "lease_ttl"},
+      {[](CachedOptions& o) { o.lease_wait = -absl::Nanoseconds(1); }, "lease_wait"},
+      {[](CachedOptions& o) {  // Checked even with leases off.
+         o.fleet_single_flight = false;
+         o.lease_ttl = absl::Minutes(2);
+       },
+       "lease_ttl"},
   };
   for (const Case& c : cases) {
     CachedOptions options = ValidCachedOptions();
@@ -104,6 +124,9 @@ TEST(CachedWithInvalidOptionsTest, CallsStraightThroughCountingErrorsAndLogsOnce
   EXPECT_EQ(MetricValue(*registry, "larder_client_rpcs_total",
                         {{"method", "Get"}, {"code", "UNAVAILABLE"}}),
             -1);  // No RPC was attempted.
+  EXPECT_EQ(MetricValue(*registry, "larder_client_rpcs_total",
+                        {{"method", "Lease"}, {"code", "UNAVAILABLE"}}),
+            -1);
   EXPECT_THAT(logged, HasSubstr("CachedOptions.function_name"));
   EXPECT_EQ(logged.find("larder: "), logged.rfind("larder: ")) << logged;  // One line.
   EXPECT_THAT(square.Invalidate(3), StatusCodeIs(absl::StatusCode::kInvalidArgument));

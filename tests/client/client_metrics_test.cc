@@ -107,6 +107,28 @@ TEST(ClientMetricsTest, CountsDenialsByNamespaceAndCodeUnderTheNamespaceCap) {
             -1);
 }
 
+TEST(ClientMetricsTest, CountsLeaseEventsByNamespaceAndResultUnderTheNamespaceCap) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  ASSERT_OK_AND_ASSIGN(auto metrics, ClientMetrics::Create(registry, 1));
+  metrics->RecordLease("users", LeaseEvent::kGranted);
+  metrics->RecordLease("users", LeaseEvent::kGranted);
+  metrics->RecordLease("users", LeaseEvent::kWaited);
+  metrics->RecordLease("users", LeaseEvent::kServedStale);
+  metrics->RecordLease("users", LeaseEvent::kStaleSetPrevented);
+  metrics->RecordLease("orders", LeaseEvent::kWaitTimedOut);  // Past the cap of 1.
+  const auto leases = [&](const std::string& ns, const std::string& result) {
+    return MetricValue(*registry, "larder_client_leases_total",
+                       {{"namespace", ns}, {"result", result}});
+  };
+  EXPECT_EQ(leases("users", "granted"), 2);
+  EXPECT_EQ(leases("users", "waited"), 1);
+  EXPECT_EQ(leases("users", "served_stale"), 1);
+  EXPECT_EQ(leases("users", "stale_set_prevented"), 1);
+  EXPECT_EQ(leases("users", "wait_timeout"), 0);
+  EXPECT_EQ(leases("other", "wait_timeout"), 1);
+  EXPECT_EQ(leases("orders", "wait_timeout"), -1);
+}
+
 TEST(ClientMetricsTest, TwoClientsShareARegistry) {
   auto registry = std::make_shared<prometheus::Registry>();
   ASSERT_OK_AND_ASSIGN(auto first, ClientMetrics::Create(registry, 8));

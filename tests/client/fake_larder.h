@@ -2,15 +2,18 @@
 // real larderd cannot be made to do on demand: answer every call with one chosen status
 // (UNAVAILABLE, PERMISSION_DENIED, …), hand back bytes planted by the test, and report the
 // `authorization` metadata each call carried. Get, Set, Delete and MultiSet are served from a
-// map (no TTLs, no tags); other methods answer UNIMPLEMENTED unless a status is scripted.
+// map (no TTLs, no tags); Lease plays back scripted answers, and like every other method answers
+// UNIMPLEMENTED (a larderd without leases) when there are none, unless a status is scripted.
 //
 //   FakeLarder larder;
 //   larder.set_answer(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "web may not read"));
 //   options.target = larder.address();
 //   … client->Get("ns", "k") …;
 //   EXPECT_THAT(larder.authorizations(), ElementsAre("Bearer s3cret"));
+//   larder.ScriptLeases({WaitAnswer(), TokenAnswer("t1")});   // two Leases, then UNIMPLEMENTED
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -69,6 +72,42 @@ class FakeLarder final : public v1::Cache::CallbackService {
     return authorizations_;
   }
 
+  // The answers of the next Leases, in order; past them Lease answers UNIMPLEMENTED.
+  void ScriptLeases(std::vector<v1::LeaseResponse> answers) {
+    absl::MutexLock lock(&mutex_);
+    lease_answers_.assign(answers.begin(), answers.end());
+  }
+  // Every Lease received, including those answered UNIMPLEMENTED.
+  std::vector<v1::LeaseRequest> lease_requests() const {
+    absl::MutexLock lock(&mutex_);
+    return lease_requests_;
+  }
+  // The lease_token of every Set received, in order ("" for none).
+  std::vector<std::string> set_tokens() const {
+    absl::MutexLock lock(&mutex_);
+    return set_tokens_;
+  }
+  // When true, a Set with a lease token answers stored=false and stores nothing (a voided lease).
+  void set_refuse_leased_sets(bool refuse) {
+    absl::MutexLock lock(&mutex_);
+    refuse_leased_sets_ = refuse;
+  }
+
+  grpc::ServerUnaryReactor* Lease(grpc::CallbackServerContext* context,
+                                  const v1::LeaseRequest* request,
+                                  v1::LeaseResponse* response) override {
+    grpc::Status status = Received(*context);
+    absl::MutexLock lock(&mutex_);
+    lease_requests_.push_back(*request);
+    if (status.ok() && lease_answers_.empty()) {
+      status = grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "no leases here");
+    }
+    if (status.ok()) {
+      *response = std::move(lease_answers_.front());
+      lease_answers_.pop_front();
+    }
+    return Finish(context, status);
+  }
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
                                 v1::GetResponse* response) override {
     grpc::Status status = Received(*context);
@@ -82,7 +121,13 @@ class FakeLarder final : public v1::Cache::CallbackService {
   grpc::ServerUnaryReactor* Set(grpc::CallbackServerContext* context, const v1::SetRequest* request,
                                 v1::SetResponse* response) override {
     grpc::Status status = Received(*context);
-    if (status.ok()) {
+    bool refused = false;
+    {
+      absl::MutexLock lock(&mutex_);
+      set_tokens_.push_back(request->lease_token());
+      refused = refuse_leased_sets_ && !request->lease_token().empty();
+    }
+    if (status.ok() && !refused) {
       Plant(request->namespace_(), request->key(), request->value());
       response->set_stored(true);
     }
@@ -134,6 +179,10 @@ class FakeLarder final : public v1::Cache::CallbackService {
   grpc::Status answer_ ABSL_GUARDED_BY(mutex_);
   std::map<std::pair<std::string, std::string>, std::string> entries_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::string> authorizations_ ABSL_GUARDED_BY(mutex_);
+  std::deque<v1::LeaseResponse> lease_answers_ ABSL_GUARDED_BY(mutex_);
+  std::vector<v1::LeaseRequest> lease_requests_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::string> set_tokens_ ABSL_GUARDED_BY(mutex_);
+  bool refuse_leased_sets_ ABSL_GUARDED_BY(mutex_) = false;
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };

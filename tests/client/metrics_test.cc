@@ -16,10 +16,10 @@ TEST_F(ClientMetricsValuesTest, AKnownWorkloadGivesKnownCounts) {
   options.namespace_name = "users";
   options.function_name = "get_user";
   auto get_user = Cached(client_, options, [](int id) { return std::to_string(id); });
-  get_user(1);                                          // miss: Get + Set
-  get_user(1);                                          // hit: Get
-  get_user(2);                                          // miss: Get + Set
-  get_user(1);                                          // hit: Get
+  get_user(1);                                          // miss: Lease (granted) + Set
+  get_user(1);                                          // hit: Lease
+  get_user(2);                                          // miss: Lease (granted) + Set
+  get_user(1);                                          // hit: Lease
   ASSERT_OK(client_->Get("users", "absent").status());  // A direct lookup: miss.
 
   auto requests = [&](const std::string& result) {
@@ -29,9 +29,13 @@ TEST_F(ClientMetricsValuesTest, AKnownWorkloadGivesKnownCounts) {
   EXPECT_EQ(requests("miss"), 3);
   EXPECT_EQ(requests("stale"), 0);
   EXPECT_EQ(requests("error"), 0);
-  EXPECT_EQ(Metric("larder_client_request_duration_seconds", {{"method", "Get"}}), 5);
+  EXPECT_EQ(Metric("larder_client_request_duration_seconds", {{"method", "Lease"}}), 4);
+  EXPECT_EQ(Metric("larder_client_request_duration_seconds", {{"method", "Get"}}), 1);
   EXPECT_EQ(Metric("larder_client_request_duration_seconds", {{"method", "Set"}}), 2);
-  EXPECT_EQ(Metric("larder_client_rpcs_total", {{"method", "Get"}, {"code", "OK"}}), 5);
+  EXPECT_EQ(Metric("larder_client_rpcs_total", {{"method", "Lease"}, {"code", "OK"}}), 4);
+  EXPECT_EQ(Metric("larder_client_rpcs_total", {{"method", "Get"}, {"code", "OK"}}), 1);
+  EXPECT_EQ(Metric("larder_client_leases_total", {{"namespace", "users"}, {"result", "granted"}}),
+            2);
   EXPECT_EQ(Metric("larder_client_retries_total", {}), 0);
   EXPECT_EQ(Metric("larder_client_singleflight_waits_total", {}), 0);
   EXPECT_EQ(Metric("larder_client_coder_errors_total", {}), 0);

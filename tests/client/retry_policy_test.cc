@@ -111,6 +111,13 @@ TEST(IdempotencyOfTest, ConditionalSetsAreAtMostOnce) {
   EXPECT_EQ(IdempotencyOf(if_match), Idempotency::kAtMostOnce);
 }
 
+TEST(IdempotencyOfTest, ASetWithALeaseTokenIsAtMostOnce) {
+  // A repeat of an applied attempt would find its lease ended and answer stored = false.
+  SetOptions leased;
+  leased.lease_token = "0123456789abcdef0123456789abcdef";
+  EXPECT_EQ(IdempotencyOf(leased), Idempotency::kAtMostOnce);
+}
+
 TEST(IdempotencyOfTest, OneConditionalEntryMakesAMultiSetAtMostOnce) {
   std::vector<SetEntry> entries(3);
   EXPECT_EQ(IdempotencyOf(entries), Idempotency::kIdempotent);

@@ -155,7 +155,7 @@ void MemoryPropertyTest::DoSet() {
       RandomValue(size), absl::StrCat("\"w", ++writes_, "\""), absl::InfiniteFuture(), {}};
   for (int t = Roll(3); t > 0; --t) entry.tags.push_back(TagPool()[Roll(TagPool().size())]);
   if (Roll(4) == 0) entry.expires_at = clock_.Now() + absl::Seconds(1 + Roll(20));
-  SetOptions options{entry.expires_at, entry.etag, std::nullopt, false, entry.tags};
+  SetOptions options{entry.expires_at, entry.etag, std::nullopt, false, entry.tags, std::nullopt};
   const int condition = Roll(10);
   const std::string previous_etag = existing != model_.end() ? existing->second.etag : "";
   if (condition == 0) options.if_absent = true;

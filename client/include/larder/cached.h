@@ -25,6 +25,12 @@
 //   options invalid (ValidateCachedOptions, checked once at creation) -> every call runs fn
 //                          and counts as "error" (INVALID_ARGUMENT); status() says why.
 // Concurrent calls with one key in a process share one lookup and one run of fn (single-flight).
+// With CachedOptions::fleet_single_flight (the default) that lookup is a Client::Lease, so
+// across every process one caller runs fn on a miss (the lease's holder, which stores with its
+// token) while the others wait for its value, polling, or serve the stale value larderd kept
+// ("stale"); after lease_wait they run fn themselves (fail-open). A value computed before a
+// write, Delete or Invalidate of its key is then refused by larderd instead of stored (counted
+// in larder_client_leases_total, still returned). A larderd without leases: plain Get, as before.
 // A value that fails to decode counts in larder_client_coder_errors_total and is a miss.
 // Exceptions from fn reach the caller (and callers waiting on it) and are never cached.
 // fn must not call the same cached function with the same arguments (it would wait on itself).
@@ -36,6 +42,7 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -182,12 +189,19 @@ class CachedFunction<Fn, R(Args...), Coder, KeyBuilder> {
     }
   }
 
-  // The leader's path: look up, serve or compute, store, publish. Waiters get a stale value at
-  // once, and otherwise the result once it is stored, so they count what the leader counts
-  // (a refused store is an `error`, never a miss).
+  // The leader's path: look up (or lease), serve or compute, store, publish. Waiters get a
+  // stale value at once, and otherwise the result once it is stored, so they count what the
+  // leader counts (a refused store is an `error`, never a miss).
   R Lead(const std::string& key, internal::Flight<R>& flight, Args&&... args) const {
     const internal::CacheRuntime& runtime = state_->runtime;
     internal::Found found = runtime.Lookup(key);
+    if (found.wait) {
+      if (std::optional<R> stale = AwaitLease(key, found)) {
+        flight.Publish(*stale, LookupResult::kStale);
+        runtime.RecordLookup(LookupResult::kStale);
+        return *std::move(stale);
+      }
+    }
     if (found.result == LookupResult::kHit || found.result == LookupResult::kStale) {
       absl::StatusOr<R> stored = coder().Decode(found.payload);
       if (!stored.ok()) {
@@ -203,7 +217,7 @@ class CachedFunction<Fn, R(Args...), Coder, KeyBuilder> {
     }
     R value = std::invoke(state_->fn, std::forward<Args>(args)...);
     if (found.result != LookupResult::kError) {
-      absl::Status stored = Store(key, value);
+      absl::Status stored = Store(key, value, found.lease_token);
       if (!stored.ok()) {
         found.result = LookupResult::kError;
         found.error = std::move(stored);
@@ -214,14 +228,31 @@ class CachedFunction<Fn, R(Args...), Coder, KeyBuilder> {
     return value;
   }
 
+  // While another caller (any process) holds the key's lease: the stale value larderd kept,
+  // when one decodes; else nullopt, with `found` the final answer of the polls (a hit, a lease
+  // of this caller's own, an error, or a miss to compute without a lease).
+  std::optional<R> AwaitLease(const std::string& key, internal::Found& found) const {
+    std::optional<R> stale;
+    found = state_->runtime.AwaitLease(key, std::move(found), [&](absl::string_view payload) {
+      absl::StatusOr<R> decoded = coder().Decode(payload);
+      if (!decoded.ok()) {
+        state_->runtime.RecordCoderError();
+        return false;
+      }
+      stale.emplace(*std::move(decoded));
+      return true;
+    });
+    return stale;
+  }
+
   // The Set's status; a value the coder cannot encode is counted as a coder error and is OK.
-  absl::Status Store(const std::string& key, const R& value) const {
+  absl::Status Store(const std::string& key, const R& value, absl::string_view lease_token) const {
     absl::StatusOr<std::string> encoded = coder().Encode(value);
     if (!encoded.ok()) {
       state_->runtime.RecordCoderError();
       return absl::OkStatus();
     }
-    return state_->runtime.Store(key, *encoded);
+    return state_->runtime.Store(key, *encoded, lease_token);
   }
 
   std::shared_ptr<State> state_;

@@ -19,8 +19,8 @@
 // ever retried; kResourceExhausted naming ClientOptions::max_receive_message_bytes for a
 // response above it). A miss is not an error: it is OK with found = false. A failed Get or
 // MultiGet counts as `error` with its code in the metrics. A conditional Set or MultiSet
-// (if_absent, if_match) is never retried, so its kUnavailable means "maybe applied": read the
-// entry back before deciding.
+// (if_absent, if_match, lease_token) and a Lease are never retried, so their kUnavailable
+// means "maybe applied": read the entry back before deciding.
 //
 // Thread-safety: every method may be called from any thread at once. Asynchronous callbacks run
 // on gRPC's threads: they must not block, throw, call synchronous methods of the client, or
@@ -83,13 +83,34 @@ struct SetOptions {
   // limits::kMaxTagsPerEntry.
   // Default: none
   std::vector<std::string> tags;
+  // The token of a LeaseResult: store only while that lease is still the key's current one
+  // (else stored = false, not an error), which ends it. A Set without a token, a Delete or an
+  // Invalidate touching the key voids the lease meanwhile, so a value computed before them is
+  // refused instead of stored. At most limits::kMaxLeaseTokenBytes. Excludes if_match and
+  // if_absent, and Set only: larderd refuses it with those or in a MultiSet entry
+  // (kInvalidArgument). A Set with it is attempted once, like a conditional one.
+  // Default: empty
+  std::string lease_token;
 };
 
 struct SetResult {
-  // False when if_match or if_absent did not hold (not an error).
+  // False when if_match, if_absent or lease_token did not hold (not an error).
   bool stored = false;
   // The stored value's ETag; when not stored, the current entry's ETag if there is one.
   std::string etag;
+};
+
+// What Client::Lease found: exactly one of a live entry, a lease for this caller, a lease held
+// by another caller, or (when the server holds too many leases) nothing at all.
+struct LeaseResult {
+  // entry.found: a live entry; nothing else set.
+  GetResult entry;
+  // Non-empty: this caller holds the lease; store with SetOptions::lease_token.
+  std::string token;
+  // Another caller holds the lease: wait for its value (poll Lease again), or serve `stale`.
+  bool wait = false;
+  // With wait: found when the server kept the key's previous value (its ttl: how long it stays).
+  GetResult stale;
 };
 
 struct TouchResult {
@@ -184,6 +205,15 @@ class Client {
                                      const InvalidateTarget& target);
   // Counters of one namespace, or of the whole server when `namespace_name` is empty.
   absl::StatusOr<CacheStats> Stats(absl::string_view namespace_name = "");
+  // Reads `key`, or on a miss makes this caller the one that computes it (see LeaseResult and
+  // "Fleet-wide single flight" in docs/client.md). `lease_ttl`: how long a granted lease
+  // lasts, positive and at most limits::kMaxLeaseTtlMillis; zero for the server's default (5 s).
+  // Needs the read and write permissions. Attempted once (a repeat of a granted attempt would
+  // answer wait = true to the lease's own holder). kUnimplemented from a server (or engine)
+  // without leases; the client remembers it, and every later Lease answers kUnimplemented at
+  // once without an RPC. Counted in larder_client_rpcs_total only (a layer classifies it).
+  absl::StatusOr<LeaseResult> Lease(absl::string_view namespace_name, absl::string_view key,
+                                    absl::Duration lease_ttl = absl::ZeroDuration());
 
   // Asynchronous calls: they return at once and call `done` exactly once, on another thread,
   // without holding a thread while the RPC is in flight.
@@ -201,6 +231,8 @@ class Client {
   void InvalidateAsync(absl::string_view namespace_name, const InvalidateTarget& target,
                        Callback<int64_t> done);
   void StatsAsync(absl::string_view namespace_name, Callback<CacheStats> done);
+  void LeaseAsync(absl::string_view namespace_name, absl::string_view key, absl::Duration lease_ttl,
+                  Callback<LeaseResult> done);
 
   // The same calls as futures (get() blocks for at most the deadline).
   std::future<absl::StatusOr<GetResult>> GetAsync(absl::string_view namespace_name,
@@ -221,6 +253,9 @@ class Client {
   std::future<absl::StatusOr<int64_t>> InvalidateAsync(absl::string_view namespace_name,
                                                        const InvalidateTarget& target);
   std::future<absl::StatusOr<CacheStats>> StatsAsync(absl::string_view namespace_name = "");
+  std::future<absl::StatusOr<LeaseResult>> LeaseAsync(
+      absl::string_view namespace_name, absl::string_view key,
+      absl::Duration lease_ttl = absl::ZeroDuration());
 
   // The metrics this client records (also usable by layers built on it).
   ClientMetrics& metrics() const;

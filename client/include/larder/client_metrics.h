@@ -21,6 +21,10 @@
 //   larder_client_retries_total                       retry attempts started
 //   larder_client_singleflight_waits_total            calls that joined another's lookup
 //   larder_client_coder_errors_total                  values that failed to encode or decode
+//   larder_client_leases_total{namespace,result}      cached-function calls through leases:
+//                                                     granted, waited, served_stale,
+//                                                     stale_set_prevented, wait_timeout
+//                                                     (see LeaseEvent)
 #pragma once
 
 #include <memory>
@@ -44,6 +48,16 @@ enum class LookupResult {
   kStale,  // A value past its freshness was served while it is refreshed.
   kError,  // larder failed (unreachable, deadline, bad input, access denied); the value was
            // computed. A denial is also counted in larder_client_denied_total.
+};
+
+// What happened to a cached function's call through a lease (fleet-wide single flight).
+enum class LeaseEvent {
+  kGranted,            // This call got the key's lease: it computes, then stores with the token.
+  kWaited,             // Another caller (any process) held the lease: this call waited for it.
+  kServedStale,        // While waiting, the key's previous value kept by the server was served.
+  kStaleSetPrevented,  // A store with a lease the server no longer honoured (voided by a write,
+                       // Delete or Invalidate, or expired) was refused; the value was returned.
+  kWaitTimedOut,       // CachedOptions::lease_wait passed: the call computed without a lease.
 };
 
 // The registry used by clients created without ClientOptions::metrics_registry. Never null;
@@ -70,6 +84,8 @@ class ClientMetrics {
   void RecordLookupError(absl::string_view namespace_name, absl::StatusCode code);
   void RecordSingleFlightWait();
   void RecordCoderError();
+  // Counts one lease event of `namespace_name` (namespaces share RecordLookup's cap).
+  void RecordLease(absl::string_view namespace_name, LeaseEvent event);
   // Used by the client itself: one finished RPC of `method` ("Get", "Set", …).
   void RecordRpc(absl::string_view method, absl::string_view code_name, absl::Duration took);
   // Used by the client itself: one RPC on `namespace_name` ("" for a server-wide Stats) that
