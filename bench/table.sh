@@ -117,6 +117,8 @@ print_rows() {
   points_row "Eviction hit %, Zipf(0.99), cache 10%: S3-FIFO vs LRU" eviction-zipf.json 5
   points_row "  hit %, Zipf(0.99) + scans, cache 10%" eviction-scans.json
   points_row "  hit %, loop over 10x the cache" eviction-loop.json
+  row "Lease storm (20 procs): DB calls/round, leases vs none" \
+    "$(get lease-storm-memory-on runs_per_round)" "$(get lease-storm-memory-off runs_per_round)" 2
   row "User-space instructions per Get (callgrind)" \
     "$(get profile larderd_ir_per_get)" "$(get profile redis_ir_per_get)" 0
   row "  per MultiGet(16) key (vs GET -P 16)" \
