@@ -1,29 +1,42 @@
 #include "server/storage/lease_table.h"
 
+#include <sys/random.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "absl/hash/hash.h"
-#include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace larder::storage {
 namespace {
 
-// 16 random bytes as 32 lowercase hex characters.
-std::string NewToken() {
-  thread_local absl::BitGen bits;
-  char bytes[16];
-  for (char& byte : bytes) byte = static_cast<char>(absl::Uniform<uint8_t>(bits));
-  return absl::BytesToHexString(absl::string_view(bytes, sizeof(bytes)));
-}
-
 int64_t StaleCharge(const StoredEntry& entry) {
   return static_cast<int64_t>(entry.value.size() + entry.etag.size());
 }
 
 }  // namespace
+
+std::string NewLeaseToken() {
+  char bytes[16];
+  size_t filled = 0;
+  while (filled < sizeof(bytes)) {
+    const ssize_t got = getrandom(bytes + filled, sizeof(bytes) - filled, 0);
+    if (got > 0) {
+      filled += static_cast<size_t>(got);
+    } else if (errno != EINTR) {
+      // Only before the kernel's pool is first initialised, or on a kernel without getrandom
+      // (< 3.17): larder refuses to hand out guessable tokens.
+      std::perror("larderd: getrandom");
+      std::abort();
+    }
+  }
+  return absl::BytesToHexString(absl::string_view(bytes, sizeof(bytes)));
+}
 
 LeaseTable::LeaseTable(const LeaseOptions& options)
     : options_(options),
@@ -220,7 +233,7 @@ std::string LeaseTable::Locked::Grant(absl::Time lease_until, uint64_t generatio
                                       absl::Time now) ABSL_NO_THREAD_SAFETY_ANALYSIS {
   if (Find() == nullptr && !table_.MakeRoomLocked(stripe_, now, Id())) return std::string();
   Record& record = stripe_.records[Id()];
-  record.token = NewToken();
+  record.token = NewLeaseToken();
   record.lease_until = lease_until;
   record.generation = generation;
   return record.token;

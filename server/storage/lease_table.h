@@ -34,6 +34,10 @@
 
 namespace larder::storage {
 
+// 16 bytes from the kernel's CSPRNG (getrandom) as 32 lowercase hex characters: a lease token,
+// which must not be guessable (a guessed token stores over another caller's lease). Thread-safe.
+std::string NewLeaseToken();
+
 class LeaseTable {
  public:
   static constexpr int kStripes = 64;

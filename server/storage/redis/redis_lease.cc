@@ -14,10 +14,10 @@
 #include <utility>
 #include <vector>
 
-#include "absl/random/random.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "larder/common/status_macros.h"
+#include "server/storage/lease_table.h"
 #include "server/storage/redis/cluster_slots.h"
 #include "server/storage/redis/redis_engine.h"
 #include "server/storage/redis/redis_replies.h"
@@ -28,14 +28,6 @@ namespace {
 
 using internal::RedisConnection;
 using internal::RedisReply;
-
-// 16 random bytes as 32 lowercase hex characters: a lease token, or a lease generation.
-std::string RandomHex() {
-  thread_local absl::BitGen bits;
-  char bytes[16];
-  for (char& byte : bytes) byte = static_cast<char>(absl::Uniform<uint8_t>(bits));
-  return absl::BytesToHexString(absl::string_view(bytes, sizeof(bytes)));
-}
 
 std::string MicrosText(absl::Time time) { return absl::StrCat(absl::ToUnixMicros(time)); }
 
@@ -52,7 +44,7 @@ absl::StatusOr<LeaseResult> RedisEngine::Lease(absl::string_view ns, absl::strin
   const Bucket bucket = BucketAt(ns, index);
   const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
   const std::string now_text = MicrosText(now), lease_end = MicrosText(now + lease_ttl);
-  const std::string token = RandomHex();
+  const std::string token = NewLeaseToken();
   // "1" once the bucket has joined the registry: the script then marks it so and grants.
   for (const char* registered : {"0", "1"}) {
     LARDER_ASSIGN_OR_RETURN(RedisReply reply,
@@ -86,7 +78,7 @@ absl::Status RedisEngine::VoidLeases(absl::string_view ns) {
   if (buckets.empty()) return absl::OkStatus();
   // Random, never a successor: a bucket's counters may be lost and start again, and a recycled
   // generation would make the leases it voided current again.
-  const std::string generation = RandomHex();
+  const std::string generation = NewLeaseToken();
   std::vector<std::string> counters;
   std::vector<uint16_t> slots;
   for (int index : buckets) {
