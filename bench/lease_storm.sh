@@ -52,16 +52,10 @@ LARDERD="$BUILD/server/larderd"
 CHILD="$BUILD/tests/client/lease_e2e_herd_child"
 PIDS=()
 
-cleanup() {
-  stop_pids
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 log() { echo "lease-storm: $*" >&2; }
 
 source "$ROOT/bench/lib.sh"
+stop_pids_and_remove_work_on_exit
 
 build() {
   [[ "$BUILD_IT" == 1 ]] || return 0

@@ -1,5 +1,6 @@
 # Shell helpers shared by the benchmark scripts (sourced; the caller defines log(), and for
-# start_larderd and stop_pids also LARDERD, WORK and the PIDS array).
+# start_larderd, stop_pids and stop_pids_and_remove_work_on_exit also LARDERD, WORK and the PIDS
+# array).
 #   source "$ROOT/bench/lib.sh"; port="$(free_port)"; wait_for "$logfile" 10 "ready" "$pid"
 
 # A free TCP port on 127.0.0.1 (nothing answers a connect to it).
@@ -32,6 +33,13 @@ stop_pids() {
     for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null || true
   done
+}
+
+# On exit, stops the caller's PIDS (stop_pids) and removes its WORK directory; SIGINT and SIGTERM
+# exit 130 through it.
+stop_pids_and_remove_work_on_exit() {
+  trap 'stop_pids; rm -rf "$WORK"' EXIT
+  trap 'exit 130' INT TERM
 }
 
 # start_larderd NAME FLAGS...: starts $LARDERD on a free loopback port with FLAGS, logging to

@@ -47,13 +47,6 @@ LOADGEN="$BUILD/bench/larder_loadgen"
 SIM="$BUILD/bench/larder_eviction_sim"
 PIDS=()
 
-cleanup() {
-  stop_pids
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 log() { echo "bench: $*" >&2; }
 
 # --- building ---------------------------------------------------------------------------------
@@ -77,6 +70,7 @@ build() {
 # --- processes --------------------------------------------------------------------------------
 
 source "$ROOT/bench/lib.sh"
+stop_pids_and_remove_work_on_exit
 
 # start_redis NAME: sets REDIS_PID and REDIS_PORT. No persistence, 4 GB without eviction.
 start_redis() {

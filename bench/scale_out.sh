@@ -62,16 +62,10 @@ LOADGEN="$BUILD/bench/larder_loadgen"
 PIDS=()        # Every process started, stopped by cleanup.
 REDIS_PIDS=()  # redis-server processes of the current backend.
 
-cleanup() {
-  stop_pids
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 log() { echo "scale-out: $*" >&2; }
 
 source "$ROOT/bench/lib.sh"
+stop_pids_and_remove_work_on_exit
 
 # --- building ---------------------------------------------------------------------------------
 
