@@ -10,6 +10,7 @@ add_library(larder_http STATIC
   src/http/coalescer.cc
   src/http/conditional.cc
   src/http/decide.cc
+  src/http/fleet_lease.cc
   src/http/freshness.cc
   src/http/headers.cc
   src/http/http_cache.cc
@@ -38,7 +39,9 @@ target_link_libraries(larder_http
   PUBLIC
     larder::client larder::common absl::status absl::statusor absl::strings absl::time
     absl::synchronization absl::flat_hash_map absl::flat_hash_set prometheus-cpp::core
-    Threads::Threads)
+    Threads::Threads
+  PRIVATE
+    absl::random_random)
 target_compile_features(larder_http PUBLIC cxx_std_17)
 set_target_properties(larder_http PROPERTIES CXX_STANDARD 17 EXPORT_NAME http)
 larder_set_warnings(larder_http)

@@ -121,5 +121,42 @@ TEST_F(HttpLarderStoreTest, ADeniedTokenLeavesTheRouteWorking) {
       2);
 }
 
+v1::LeaseResponse TokenAnswer(const std::string& token) {
+  v1::LeaseResponse answer;
+  answer.set_lease_token(token);
+  return answer;
+}
+
+TEST_F(HttpLarderStoreTest, GrantedLeaseTokenRidesOnTheSetOfTheBaseKey) {
+  larder_.ScriptLeases({TokenAnswer("t1")});
+  Response miss = Send();
+  EXPECT_EQ(miss.headers.Get("Cache-Status").value_or(""), "larder; fwd=uri-miss; stored");
+  ASSERT_EQ(larder_.lease_requests().size(), 1u);
+  EXPECT_EQ(larder_.lease_requests()[0].key(), Key());
+  EXPECT_EQ(larder_.lease_requests()[0].lease_ttl().seconds(), 5);
+  EXPECT_THAT(larder_.set_tokens(), ::testing::ElementsAre("t1"));
+  EXPECT_EQ(Metric("larder_http_leases_total", {{"route", "items"}, {"result", "granted"}}), 1);
+}
+
+TEST_F(HttpLarderStoreTest, RefusedLeasedSetIsStaleSetPreventedNotAStoreError) {
+  larder_.ScriptLeases({TokenAnswer("t1")});
+  larder_.set_refuse_leased_sets(true);
+  Response miss = Send();
+  EXPECT_EQ(miss.status, 200);
+  EXPECT_EQ(miss.headers.Get("Cache-Status").value_or(""), "larder; fwd=uri-miss");
+  EXPECT_EQ(StoreErrors("store"), -1);  // Never counted: no such series.
+  EXPECT_EQ(
+      Metric("larder_http_leases_total", {{"route", "items"}, {"result", "stale_set_prevented"}}),
+      1);
+  EXPECT_FALSE(larder_.Stored("items", Key()).has_value());
+}
+
+TEST_F(HttpLarderStoreTest, LarderdWithoutLeasesStoresWithoutAToken) {
+  Send();  // No script: Lease answers UNIMPLEMENTED.
+  Send();
+  EXPECT_EQ(renders_.load(), 1);
+  EXPECT_THAT(larder_.set_tokens(), ::testing::ElementsAre(""));
+}
+
 }  // namespace
 }  // namespace larder::http::testing

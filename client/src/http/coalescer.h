@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -54,6 +55,27 @@ class Coalescer {
  private:
   absl::Mutex mutex_;
   absl::flat_hash_map<std::string, std::shared_ptr<Flight>> flights_ ABSL_GUARDED_BY(mutex_);
+};
+
+// Finishes the coalesced flight of a leader exactly once, even when the handler throws. A null
+// flight (not a leader) does nothing.
+class LeaderGuard {
+ public:
+  LeaderGuard(Coalescer* coalescer, std::string key, std::shared_ptr<Flight> flight)
+      : coalescer_(coalescer), key_(std::move(key)), flight_(std::move(flight)) {}
+  ~LeaderGuard() { Land(std::nullopt); }
+  LeaderGuard(const LeaderGuard&) = delete;
+  LeaderGuard& operator=(const LeaderGuard&) = delete;
+  void Land(std::optional<StoredResponse> result, bool revalidated = false) {
+    if (flight_ == nullptr) return;
+    coalescer_->Land(key_, flight_, std::move(result), revalidated);
+    flight_ = nullptr;
+  }
+
+ private:
+  Coalescer* coalescer_;
+  std::string key_;
+  std::shared_ptr<Flight> flight_;
 };
 
 }  // namespace larder::http::internal

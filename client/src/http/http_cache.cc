@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "client/src/http/cache_key.h"
 #include "client/src/http/coalescer.h"
+#include "client/src/http/fleet_lease.h"
 #include "client/src/http/freshness.h"
 #include "client/src/http/http_metrics.h"
 #include "client/src/http/invalidation.h"
@@ -50,25 +51,6 @@ absl::StatusOr<std::vector<std::string>> TagsFor(const Request& request,
 std::string FlightKey(const RoutePolicy& policy, const std::string& key) {
   return policy.cache_namespace + "\n" + key;
 }
-
-// Finishes the coalesced flight of a leader exactly once, even when the handler throws.
-class LeaderGuard {
- public:
-  LeaderGuard(internal::Coalescer* coalescer, std::string key,
-              std::shared_ptr<internal::Flight> flight)
-      : coalescer_(coalescer), key_(std::move(key)), flight_(std::move(flight)) {}
-  ~LeaderGuard() { Land(std::nullopt); }
-  void Land(std::optional<StoredResponse> result, bool revalidated = false) {
-    if (flight_ == nullptr) return;
-    coalescer_->Land(key_, flight_, std::move(result), revalidated);
-    flight_ = nullptr;
-  }
-
- private:
-  internal::Coalescer* coalescer_;
-  std::string key_;
-  std::shared_ptr<internal::Flight> flight_;
-};
 
 Delivery StaleDelivery(const StoredResponse& stored, absl::Time now, absl::string_view detail) {
   Delivery delivery;
@@ -240,8 +222,9 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
   if (call.key.empty()) call.key = internal::KeyFor(call.request, call.policy);
   if (call.key.empty()) return Bypass(call, Forward::kBypass, "no-key");
   const std::string flight_key = FlightKey(call.policy, call.key);
+  const bool coalesced = decision.coalesce && call.policy.coalesce;
   internal::Coalescer::Ticket ticket;
-  if (decision.coalesce && call.policy.coalesce) {
+  if (coalesced) {
     ticket = coalescer_->Join(flight_key, /*may_lead=*/decision.store);
     if (ticket.flight != nullptr && !ticket.leader) {
       metrics_->CountCollapsed(RouteLabel(call.policy));
@@ -252,7 +235,8 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
       ticket = {};  // Nothing shareable (or another variant): render for ourselves.
     }
   }
-  LeaderGuard guard(coalescer_.get(), flight_key, ticket.leader ? ticket.flight : nullptr);
+  internal::LeaderGuard guard(coalescer_.get(), flight_key,
+                              ticket.leader ? ticket.flight : nullptr);
   if (ticket.leader) {
     // A leader that finished between our lookup and our Join may have stored it already.
     if (std::optional<StoredResponse> fresh = LookupFresh(call)) {
@@ -260,6 +244,35 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
       return ServeHit(call, *fresh);
     }
   }
+  // Fleet-wide single flight: only for the one render of this process that would store a pure
+  // miss (never a revalidation, nor a follower rendering for itself).
+  const bool may_lease = decision.store && !stored.has_value() &&
+                         call.policy.lease_wait > absl::ZeroDuration() &&
+                         (ticket.leader || !coalesced);
+  return LeaseAndRender(call, decision, stored, guard, may_lease);
+}
+
+// With `may_lease`, takes the key's lease first, or serves the response another process stored
+// while this one waited for its lease (as collapsed); then renders, storing with the lease.
+Response HttpCache::LeaseAndRender(Call& call, const Decision& decision,
+                                   const std::optional<StoredResponse>& stored,
+                                   internal::LeaderGuard& guard, bool may_lease) {
+  internal::FleetLease lease(*store_, call.policy.cache_namespace, call.key);
+  if (may_lease &&
+      lease.Acquire(call.policy.lease_wait, wait_clock(), *metrics_, RouteLabel(call.policy)) ==
+          internal::FleetLease::Outcome::kLookup) {
+    if (std::optional<StoredResponse> fresh = LookupFresh(call)) {
+      guard.Land(fresh);
+      return lease.waited() ? ServeCollapsed(call, decision, *fresh, /*revalidated=*/false)
+                            : ServeHit(call, *fresh);
+    }
+  }
+  return RenderMiss(call, decision, stored, guard, lease);
+}
+
+Response HttpCache::RenderMiss(Call& call, const Decision& decision,
+                               const std::optional<StoredResponse>& stored,
+                               internal::LeaderGuard& guard, internal::FleetLease& lease) {
   internal::Rendered rendered = internal::RenderRevalidating(call.handler, stored, call.request);
   if (rendered.failed() && decision.stale_if_error && stored.has_value()) {
     return ServeStored(call, *stored, StaleIfErrorDelivery(*stored, call.now, rendered.status()),
@@ -270,8 +283,8 @@ Response HttpCache::Miss(Call& call, const Decision& decision,
   EnsureEtag(response);
   std::optional<StoredResponse> kept;
   if (decision.store) {
-    kept =
-        StoreRendered(call.request, call.policy, call.key, response, {call.now, call.generation});
+    kept = StoreRendered(call.request, call.policy, call.key, response,
+                         {call.now, call.generation, &lease});
   }
   Delivery delivery;
   delivery.cache_result = "MISS";
@@ -332,7 +345,7 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
   const absl::Duration keep = std::max(record.meta.fresh_until - now, absl::ZeroDuration()) +
                               std::max({policy.stale_while_revalidate, policy.stale_if_error,
                                         has_validator ? policy.ttl : absl::ZeroDuration()});
-  if (!StoreUnlessInvalidated(policy, key, record, keep, *tags, start.generation)) {
+  if (!StoreUnlessInvalidated(policy, key, record, keep, *tags, start)) {
     return std::nullopt;
   }
   return record;
@@ -340,18 +353,30 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
 
 // A render never stores over an invalidation this process made after the render started: the
 // generation is checked before storing, and again after, removing what was just stored (the
-// key and its variants) when an invalidation ran meanwhile.
+// key and its variants) when an invalidation ran meanwhile. One made by another process is
+// caught by larderd when the render holds the key's lease: it voids the lease, and the store
+// with its token is refused (stale_set_prevented, not an error).
 bool HttpCache::StoreUnlessInvalidated(const RoutePolicy& policy, const std::string& key,
                                        const StoredResponse& record, absl::Duration keep,
-                                       const std::vector<std::string>& tags, uint64_t generation) {
-  if (generation_.load() != generation) return false;
-  absl::Status status =
-      internal::StoreVariant(*store_, policy.cache_namespace, key, record, keep, tags);
-  if (!status.ok()) {
+                                       const std::vector<std::string>& tags,
+                                       const RenderStart& start) {
+  std::string token;
+  if (start.lease != nullptr) {  // Used below, or voided by this process's invalidation.
+    token = start.lease->token();
+    start.lease->Settle();
+  }
+  if (generation_.load() != start.generation) return false;
+  absl::StatusOr<bool> stored =
+      internal::StoreVariant(*store_, policy.cache_namespace, key, record, keep, tags, token);
+  if (!stored.ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "store");
     return false;
   }
-  if (generation_.load() == generation) return true;
+  if (!*stored) {
+    metrics_->CountLease(RouteLabel(policy), "stale_set_prevented");
+    return false;
+  }
+  if (generation_.load() == start.generation) return true;
   if (!store_->InvalidatePrefix(policy.cache_namespace, key).ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "invalidate");
   }
@@ -439,5 +464,9 @@ absl::StatusOr<int64_t> HttpCache::InvalidatePath(absl::string_view cache_namesp
 }
 
 void HttpCache::WaitForRefreshes() { refresher_->WaitIdle(); }
+
+const WaitClock& HttpCache::wait_clock() const {
+  return options_.wait_clock != nullptr ? *options_.wait_clock : WaitClock::Real();
+}
 
 }  // namespace larder::http

@@ -48,6 +48,12 @@ absl::StatusOr<std::unique_ptr<HttpMetrics>> HttpMetrics::Create(
                                .Name("larder_http_collapsed_total")
                                .Help("Misses that waited for a concurrent render of their key.")
                                .Register(*registry);
+    metrics->leases_ = &prometheus::BuildCounter()
+                            .Name("larder_http_leases_total")
+                            .Help(
+                                "Misses through larderd's leases (fleet-wide single flight), by "
+                                "result: granted, waited, wait_timeout, stale_set_prevented.")
+                            .Register(*registry);
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("registering HTTP cache metrics: ", e.what()));
   }
@@ -70,6 +76,10 @@ void HttpMetrics::CountRefresh(absl::string_view route, absl::string_view result
 void HttpMetrics::CountCollapsed(absl::string_view route) {
   if (collapsed_ == nullptr) return;
   collapsed_->Add({{"route", std::string(route)}}).Increment();
+}
+
+void HttpMetrics::CountLease(absl::string_view route, absl::string_view result) {
+  Increment(leases_, "route", route, "result", result);
 }
 
 }  // namespace larder::http::internal

@@ -10,6 +10,8 @@
 //                                                     (a render not stored: unsafe headers)
 //   larder_http_refreshes_total{route,result}         result: stored, not_stored, failed, skipped
 //   larder_http_collapsed_total{route}                requests that waited for another's render
+//   larder_http_leases_total{route,result}            fleet-wide single flight: granted, waited,
+//                                                     wait_timeout, stale_set_prevented
 //
 //   auto metrics = HttpMetrics::Create(registry);     // null registry: counts nothing
 //   (*metrics)->CountResponse("items", "hit");
@@ -41,6 +43,7 @@ class HttpMetrics {
   void CountStoreError(absl::string_view route, absl::string_view operation);
   void CountRefresh(absl::string_view route, absl::string_view result);
   void CountCollapsed(absl::string_view route);
+  void CountLease(absl::string_view route, absl::string_view result);
 
  private:
   HttpMetrics() = default;
@@ -50,6 +53,7 @@ class HttpMetrics {
   prometheus::Family<prometheus::Counter>* store_errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* refreshes_ = nullptr;
   prometheus::Family<prometheus::Counter>* collapsed_ = nullptr;
+  prometheus::Family<prometheus::Counter>* leases_ = nullptr;
 };
 
 }  // namespace larder::http::internal

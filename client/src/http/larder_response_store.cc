@@ -47,6 +47,46 @@ class LarderResponseStore final : public ResponseStore {
     return client_->Set(ns, key, internal::EncodeRecord(response), options).status();
   }
 
+  // Client::Lease; kUnimplemented (a larderd without leases) is kNone: no coordination.
+  absl::StatusOr<StoreLease> Lease(absl::string_view ns, absl::string_view key,
+                                   absl::Duration lease_ttl) override {
+    absl::StatusOr<LeaseResult> leased = client_->Lease(ns, key, lease_ttl);
+    StoreLease lease;
+    if (!leased.ok()) {
+      if (leased.status().code() == absl::StatusCode::kUnimplemented) return lease;
+      return leased.status();
+    }
+    if (leased->entry.found) {
+      lease.state = StoreLease::State::kLive;
+    } else if (!leased->token.empty()) {
+      lease.state = StoreLease::State::kGranted;
+      lease.token = std::move(leased->token);
+    } else if (leased->wait) {
+      lease.state = StoreLease::State::kWait;
+    }
+    return lease;
+  }
+
+  absl::StatusOr<bool> StoreLeased(absl::string_view ns, absl::string_view key,
+                                   const StoredResponse& response, absl::Duration ttl,
+                                   const std::vector<std::string>& tags,
+                                   absl::string_view lease_token) override {
+    SetOptions options;
+    options.ttl = ttl;
+    options.tags = tags;
+    options.lease_token = std::string(lease_token);
+    absl::StatusOr<SetResult> set =
+        client_->Set(ns, key, internal::EncodeRecord(response), options);
+    if (!set.ok()) return set.status();
+    return set->stored;
+  }
+
+  // A Delete voids the key's lease (larderd's lease contract, rule 6).
+  absl::Status ReleaseLease(absl::string_view ns, absl::string_view key,
+                            absl::string_view /*lease_token*/) override {
+    return client_->Delete(ns, key).status();
+  }
+
   absl::StatusOr<int64_t> InvalidateTag(absl::string_view ns, absl::string_view tag) override {
     return client_->Invalidate(ns, InvalidateTarget::Tag(std::string(tag)));
   }

@@ -148,6 +148,31 @@ class LocalResponseStore final : public ResponseStore {
     return stored;
   }
 
+  absl::StatusOr<StoreLease> Lease(absl::string_view ns, absl::string_view key,
+                                   absl::Duration lease_ttl) override {
+    return backend_->Lease(ns, key, lease_ttl);
+  }
+
+  absl::StatusOr<bool> StoreLeased(absl::string_view ns, absl::string_view key,
+                                   const StoredResponse& response, absl::Duration ttl,
+                                   const std::vector<std::string>& tags,
+                                   absl::string_view lease_token) override {
+    const std::string local_key = LocalKey(ns, key);
+    LocalShard& shard = ShardFor(local_key);
+    shard.Erase(local_key);
+    absl::StatusOr<bool> stored = backend_->StoreLeased(ns, key, response, ttl, tags, lease_token);
+    shard.Erase(local_key);
+    return stored;
+  }
+
+  absl::Status ReleaseLease(absl::string_view ns, absl::string_view key,
+                            absl::string_view lease_token) override {
+    const std::string local_key = LocalKey(ns, key);
+    absl::Status released = backend_->ReleaseLease(ns, key, lease_token);
+    ShardFor(local_key).Erase(local_key);
+    return released;
+  }
+
   // Tags are not tracked here: the namespace's local entries all go.
   absl::StatusOr<int64_t> InvalidateTag(absl::string_view ns, absl::string_view tag) override {
     return Invalidating(ns, [&] { return backend_->InvalidateTag(ns, tag); });

@@ -45,6 +45,9 @@ absl::Status ValidatePolicy(const RoutePolicy& policy) {
       policy.stale_if_error < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("stale windows must not be negative");
   }
+  if (policy.lease_wait < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("lease_wait must not be negative");
+  }
   if (absl::Status tags = ValidateRouteTags(policy.tags); !tags.ok()) return tags;
   if (policy.cached_statuses.empty()) {
     return absl::InvalidArgumentError("cached_statuses must not be empty");

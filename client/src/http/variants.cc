@@ -88,15 +88,27 @@ absl::StatusOr<std::optional<StoredResponse>> LookupVariant(ResponseStore& store
   return found;
 }
 
-absl::Status StoreVariant(ResponseStore& store, absl::string_view cache_namespace,
-                          absl::string_view base_key, const StoredResponse& record,
-                          absl::Duration ttl, const std::vector<std::string>& tags) {
+absl::StatusOr<bool> StoreVariant(ResponseStore& store, absl::string_view cache_namespace,
+                                  absl::string_view base_key, const StoredResponse& record,
+                                  absl::Duration ttl, const std::vector<std::string>& tags,
+                                  absl::string_view lease_token) {
+  if (!lease_token.empty()) {
+    absl::StatusOr<bool> stored =
+        store.StoreLeased(cache_namespace, base_key, record, ttl, tags, lease_token);
+    if (!stored.ok() || !*stored || record.meta.variant.empty()) return stored;
+    absl::Status variant =
+        store.Store(cache_namespace, VariantKey(base_key, record.meta.variant), record, ttl, tags);
+    if (!variant.ok()) return variant;
+    return true;
+  }
   if (!record.meta.variant.empty()) {
     absl::Status stored =
         store.Store(cache_namespace, VariantKey(base_key, record.meta.variant), record, ttl, tags);
     if (!stored.ok()) return stored;
   }
-  return store.Store(cache_namespace, base_key, record, ttl, tags);
+  absl::Status stored = store.Store(cache_namespace, base_key, record, ttl, tags);
+  if (!stored.ok()) return stored;
+  return true;
 }
 
 }  // namespace larder::http::internal

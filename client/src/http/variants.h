@@ -57,8 +57,12 @@ absl::StatusOr<std::optional<StoredResponse>> LookupVariant(ResponseStore& store
 
 // Stores `record` (whose meta.variant is set) under its variant key when it has one, then under
 // `base_key`, both with `tags` so an invalidation removes every variant. The first error wins.
-absl::Status StoreVariant(ResponseStore& store, absl::string_view cache_namespace,
-                          absl::string_view base_key, const StoredResponse& record,
-                          absl::Duration ttl, const std::vector<std::string>& tags);
+// With `lease_token` (a granted lease of base_key), base_key is written first, with the token
+// (StoreLeased), and the variant key only when that write was accepted, so a render the lease
+// refuses leaves nothing behind. True when stored; false only when the lease refused it.
+absl::StatusOr<bool> StoreVariant(ResponseStore& store, absl::string_view cache_namespace,
+                                  absl::string_view base_key, const StoredResponse& record,
+                                  absl::Duration ttl, const std::vector<std::string>& tags,
+                                  absl::string_view lease_token = "");
 
 }  // namespace larder::http::internal

@@ -19,6 +19,9 @@
 // (RouteHandler::WithHeaders); a 304 freshens the stored entry and the client gets the stored
 // body (Cache-Status detail=revalidated), a full response replaces it. Concurrent revalidations
 // of a key coalesce like misses. A no-cache response without a validator is not stored.
+// Across processes (RoutePolicy::lease_wait, over a store with leases), one process renders a
+// missing key while the others wait for its stored response, and a render overtaken by a write
+// or an invalidation elsewhere is refused instead of stored (docs/http.md).
 #pragma once
 
 #include <atomic>
@@ -38,6 +41,7 @@
 #include "larder/http/request.h"
 #include "larder/http/response.h"
 #include "larder/http/response_store.h"
+#include "larder/wait_clock.h"
 
 namespace prometheus {
 class Registry;
@@ -51,7 +55,9 @@ namespace larder::http {
 
 namespace internal {
 class Coalescer;
+class FleetLease;
 class HttpMetrics;
+class LeaderGuard;
 class Refresher;
 }  // namespace internal
 
@@ -94,6 +100,9 @@ struct HttpCacheOptions {
   // Refreshes queued at most; more are skipped (the stale response is still served).
   // Default: 256.
   size_t max_pending_refreshes = 256;
+  // What waits for another process's lease (RoutePolicy::lease_wait) are timed and slept on.
+  // Default: nullptr, meaning larder::WaitClock::Real(); tests inject one that never sleeps.
+  const WaitClock* wait_clock = nullptr;
 };
 
 // Thread-safe: Handle is called concurrently from the web framework's threads.
@@ -131,6 +140,12 @@ class HttpCache {
   Response HandleWrite(Call& call);
   Response GatewayTimeout(Call& call);
   Response Miss(Call& call, const Decision& decision, const std::optional<StoredResponse>& stored);
+  Response LeaseAndRender(Call& call, const Decision& decision,
+                          const std::optional<StoredResponse>& stored, internal::LeaderGuard& guard,
+                          bool may_lease);
+  Response RenderMiss(Call& call, const Decision& decision,
+                      const std::optional<StoredResponse>& stored, internal::LeaderGuard& guard,
+                      internal::FleetLease& lease);
   Response ServeCollapsed(Call& call, const Decision& decision, const StoredResponse& shared,
                           bool revalidated);
   Response ServeStale(Call& call, const StoredResponse& stored);
@@ -138,17 +153,18 @@ class HttpCache {
                        absl::string_view label);
   Response Finish(Call& call, Response response, const Delivery& delivery, absl::string_view label);
   // When a render started: its request time (RFC 9111 section 4.2.3) and the invalidation
-  // generation then.
+  // generation then; the fleet-wide lease it holds, if any.
   struct RenderStart {
     absl::Time request_time;
     uint64_t generation = 0;
+    internal::FleetLease* lease = nullptr;
   };
   std::optional<StoredResponse> StoreRendered(const Request& request, const RoutePolicy& policy,
                                               const std::string& key, const Response& response,
                                               const RenderStart& start);
   bool StoreUnlessInvalidated(const RoutePolicy& policy, const std::string& key,
                               const StoredResponse& record, absl::Duration keep,
-                              const std::vector<std::string>& tags, uint64_t generation);
+                              const std::vector<std::string>& tags, const RenderStart& start);
   // What a background refresh refreshes: the stale stored response (revalidated when it has a
   // validator) and the generation of the request that scheduled it.
   struct RefreshOf {
@@ -158,6 +174,7 @@ class HttpCache {
   void Refresh(const Request& request, const RoutePolicy& policy, const std::string& key,
                const RefreshOf& of, RouteHandler& handler);
   void InvalidateAfterWrite(const Call& call, const Response& response);
+  const WaitClock& wait_clock() const;
 
   std::shared_ptr<ResponseStore> store_;
   HttpCacheOptions options_;

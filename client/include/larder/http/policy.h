@@ -119,6 +119,13 @@ struct RoutePolicy {
   bool honor_client_refresh = false;
   // Whether concurrent misses of one key run the handler once. Default: true.
   bool coalesce = true;
+  // Fleet-wide single flight: on a miss with nothing stored, the process about to render asks
+  // the store for the key's lease (larderd's leases, ResponseStore::Lease); while another
+  // process holds it, this one waits up to `lease_wait` for its response before rendering
+  // without a lease. Also the lease's lifetime (at most 60 s): make it longer than the route
+  // usually renders, or the holder's store is refused. Zero turns leases off for the route.
+  // Default: 5 s.
+  absl::Duration lease_wait = absl::Seconds(5);
   // Whether a successful POST/PUT/PATCH/DELETE through this policy invalidates the entries of
   // its path (and of its Location / Content-Location paths). Default: true.
   bool invalidate_on_write = true;
@@ -133,8 +140,8 @@ inline constexpr int kMaxRouteTags = limits::kMaxTagsPerEntry - 1;
 absl::Status ValidateRouteTags(const std::vector<std::string>& tags);
 
 // kInvalidArgument naming the field when the policy cannot work: empty or malformed
-// namespace, non-positive ttl, negative stale windows, `tags` failing ValidateRouteTags, an
-// empty cached_statuses.
+// namespace, non-positive ttl, negative stale windows or lease_wait, `tags` failing
+// ValidateRouteTags, an empty cached_statuses.
 absl::Status ValidatePolicy(const RoutePolicy& policy);
 
 // Why a request must not use the shared cache because of its cookies: "cookie" when it carries

@@ -5,6 +5,14 @@
 //   std::shared_ptr<ResponseStore> store = larder::http::NewLarderResponseStore(client);
 //   auto stored = store->Lookup("items", key);   // OK and nullopt on a miss
 //   store->Store("items", key, response, absl::Seconds(35), {"items", "path:/items/7"});
+//
+// Fleet-wide single flight (optional): Lease asks the backend who renders a missing key across
+// processes; the holder stores with StoreLeased. Stores without leases keep the defaults.
+//
+//   auto lease = store->Lease("items", key, absl::Seconds(5));
+//   if (lease.ok() && lease->state == StoreLease::State::kGranted) {
+//     store->StoreLeased("items", key, response, ttl, tags, lease->token);  // false: refused
+//   }
 #pragma once
 
 #include <cstdint>
@@ -19,6 +27,19 @@
 #include "larder/http/response.h"
 
 namespace larder::http {
+
+// What ResponseStore::Lease answered for a key.
+struct StoreLease {
+  enum class State {
+    kNone,     // No coordination: leases unsupported, or the backend holds too many.
+    kGranted,  // This caller renders; store with StoreLeased(token).
+    kWait,     // Another caller (any process) holds the lease: wait for its stored response.
+    kLive,     // An entry is stored under the key (perhaps another variant): look it up.
+  };
+  State state = State::kNone;
+  // kGranted only: the lease's token.
+  std::string token;
+};
 
 // Implementations are thread-safe. A miss is OK with nullopt, never an error; an unreachable
 // or failing backend is kUnavailable (or kDeadlineExceeded), a refusing one kUnauthenticated or
@@ -44,6 +65,39 @@ class ResponseStore {
   virtual absl::Status Store(absl::string_view cache_namespace, absl::string_view key,
                              const StoredResponse& response, absl::Duration ttl,
                              const std::vector<std::string>& tags) = 0;
+
+  // Fleet-wide single flight over the backend's leases (docs/http.md): on a miss, one caller
+  // across processes holds the lease of (namespace, key) for `lease_ttl` and renders; the others
+  // are told to wait. Errors as Lookup's. Default: kNone (no leases), so a store without leases
+  // keeps the behaviour of today. One backend call.
+  virtual absl::StatusOr<StoreLease> Lease(absl::string_view cache_namespace, absl::string_view key,
+                                           absl::Duration lease_ttl) {
+    (void)cache_namespace, (void)key, (void)lease_ttl;
+    return StoreLease{};
+  }
+
+  // Store with the token of a granted Lease: true when stored; false (not an error) when the
+  // lease is no longer current (voided by another write, a delete, an invalidation of the
+  // namespace, or expired), and then nothing is stored. Default: a store whose Lease never
+  // grants a token ignores it and calls Store.
+  virtual absl::StatusOr<bool> StoreLeased(absl::string_view cache_namespace, absl::string_view key,
+                                           const StoredResponse& response, absl::Duration ttl,
+                                           const std::vector<std::string>& tags,
+                                           absl::string_view lease_token) {
+    (void)lease_token;
+    absl::Status stored = Store(cache_namespace, key, response, ttl, tags);
+    if (!stored.ok()) return stored;
+    return true;
+  }
+
+  // Gives up a granted lease that will not be used (the render was not stored), so waiters
+  // need not wait for it to expire. It removes the key's entry, which a current lease implies
+  // is absent. Default: nothing to release.
+  virtual absl::Status ReleaseLease(absl::string_view cache_namespace, absl::string_view key,
+                                    absl::string_view lease_token) {
+    (void)cache_namespace, (void)key, (void)lease_token;
+    return absl::OkStatus();
+  }
 
   // Removes the namespace's entries carrying `tag`; returns how many.
   virtual absl::StatusOr<int64_t> InvalidateTag(absl::string_view cache_namespace,
