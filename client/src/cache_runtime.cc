@@ -28,19 +28,6 @@ constexpr size_t kMaxLoggedMessageBytes = 300;
 // The longest lease a cached function may ask for (larderd's bound).
 constexpr absl::Duration kMaxLeaseTtl = absl::Milliseconds(limits::kMaxLeaseTtlMillis);
 
-// The pauses between polls of another caller's lease: 5 ms doubling to 100 ms, +-20%.
-const RetryOptions& LeasePollBackoff() {
-  static const RetryOptions* const kBackoff = [] {
-    auto* backoff = new RetryOptions();
-    backoff->initial_backoff = absl::Milliseconds(5);
-    backoff->max_backoff = absl::Milliseconds(100);
-    backoff->backoff_multiplier = 2.0;
-    backoff->jitter = 0.2;
-    return backoff;
-  }();
-  return *kBackoff;
-}
-
 absl::Status Invalid(absl::string_view field, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("CachedOptions.", field, ": ", what));
 }
@@ -224,8 +211,8 @@ Found CacheRuntime::AwaitLease(absl::string_view key, Found found,
       RecordLease(LeaseEvent::kWaitTimedOut);
       return Found();  // A miss without a lease: compute and store without a token.
     }
-    const absl::Duration pause =
-        client::internal::BackoffDelay(LeasePollBackoff(), poll, absl::Uniform(random, 0.0, 1.0));
+    const absl::Duration pause = client::internal::BackoffDelay(
+        client::internal::LeasePollBackoff(), poll, absl::Uniform(random, 0.0, 1.0));
     clock.SleepFor(std::min(left, pause));
     found = Lookup(key);
   }

@@ -22,6 +22,18 @@ bool MayRetry(absl::StatusCode code, Idempotency idempotency) {
   return code == absl::StatusCode::kUnavailable && idempotency == Idempotency::kIdempotent;
 }
 
+const RetryOptions& LeasePollBackoff() {
+  static const RetryOptions* const kBackoff = [] {
+    auto* backoff = new RetryOptions();
+    backoff->initial_backoff = absl::Milliseconds(5);
+    backoff->max_backoff = absl::Milliseconds(100);
+    backoff->backoff_multiplier = 2.0;
+    backoff->jitter = 0.2;
+    return backoff;
+  }();
+  return *kBackoff;
+}
+
 absl::Duration BackoffDelay(const RetryOptions& options, int retry, double uniform) {
   const double growth = std::pow(options.backoff_multiplier, std::max(0, retry - 1));
   absl::Duration pause = options.initial_backoff * growth;

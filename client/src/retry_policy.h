@@ -56,6 +56,10 @@ inline bool IsDenial(absl::StatusCode code) {
 // uniform sample `uniform` in [0, 1). Pure.
 absl::Duration BackoffDelay(const RetryOptions& options, int retry, double uniform);
 
+// The pauses between polls of another caller's lease (larder::Cached and the HTTP layer): 5 ms
+// doubling to 100 ms, +-20%.
+const RetryOptions& LeasePollBackoff();
+
 // A token bucket shared by all calls of a client. Every call deposits `ratio` tokens (up to
 // the deposits of kBalanceCalls calls); a retry spends one token, or else one of the
 // `min_per_second` retries every second of the clock allows regardless. Thread-safe.

@@ -14,20 +14,6 @@ namespace {
 
 constexpr absl::Duration kMaxLeaseTtl = absl::Milliseconds(limits::kMaxLeaseTtlMillis);
 
-// The pauses between polls of another holder's lease: 5 ms doubling to 100 ms, +-20%, as
-// larder::Cached waits (client/src/cache_runtime.cc).
-const RetryOptions& PollBackoff() {
-  static const RetryOptions* const kBackoff = [] {
-    auto* backoff = new RetryOptions();
-    backoff->initial_backoff = absl::Milliseconds(5);
-    backoff->max_backoff = absl::Milliseconds(100);
-    backoff->backoff_multiplier = 2.0;
-    backoff->jitter = 0.2;
-    return backoff;
-  }();
-  return *kBackoff;
-}
-
 }  // namespace
 
 FleetLease::FleetLease(ResponseStore& store, std::string cache_namespace, std::string key)
@@ -80,8 +66,8 @@ StoreLease FleetLease::AwaitHolder(absl::Duration lease_wait, absl::Duration lea
       metrics.CountLease(route, "wait_timeout");
       return StoreLease{};
     }
-    const absl::Duration pause =
-        client::internal::BackoffDelay(PollBackoff(), poll, absl::Uniform(random, 0.0, 1.0));
+    const absl::Duration pause = client::internal::BackoffDelay(
+        client::internal::LeasePollBackoff(), poll, absl::Uniform(random, 0.0, 1.0));
     clock.SleepFor(std::min(left, pause));
     StoreLease lease = Ask(lease_ttl);
     if (lease.state != StoreLease::State::kWait) return lease;
