@@ -77,6 +77,9 @@ ABSL_FLAG(absl::Duration, lease_grace, absl::Seconds(10),
           "was removed; 0 keeps none");
 ABSL_FLAG(ByteSize, lease_stale_bytes, ByteSize{int64_t{64} << 20},
           "memory, RocksDB engines: bytes of stale copies kept for leases");
+ABSL_FLAG(int64_t, max_watchers, 4096, "Watch streams open at once (near caches of SDK processes)");
+ABSL_FLAG(ByteSize, watch_buffer_bytes, ByteSize{int64_t{64} << 10},
+          "bytes of events one Watch stream may have waiting; past it they become one reset");
 ABSL_FLAG(int, storage_threads, 4, "threads running calls of the RocksDB and Redis engines");
 ABSL_FLAG(absl::Duration, health_check_interval, absl::Seconds(1),
           "how often engine health is checked");
@@ -117,7 +120,12 @@ constexpr const char* kFlagNames[] = {"listen",
                                       "metrics_engine_stats_max_age",
                                       "storage_threads",
                                       "health_check_interval",
-                                      "shutdown_grace"};
+                                      "shutdown_grace",
+                                      "max_leases",
+                                      "lease_grace",
+                                      "lease_stale_bytes",
+                                      "max_watchers",
+                                      "watch_buffer_bytes"};
 
 [[noreturn]] void Fail(const std::string& message) {
   std::cerr << "larderd: " << message << std::endl;
@@ -213,6 +221,8 @@ ServerOptions OptionsFromFlags(const std::vector<std::string>& arguments) {
   options.engine_stats_max_age = absl::GetFlag(FLAGS_metrics_engine_stats_max_age);
   options.health_check_interval = absl::GetFlag(FLAGS_health_check_interval);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
+  options.watch.max_watchers = absl::GetFlag(FLAGS_max_watchers);
+  options.watch.buffer_bytes = absl::GetFlag(FLAGS_watch_buffer_bytes).bytes;
   return options;
 }
 

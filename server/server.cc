@@ -12,6 +12,7 @@
 #include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/server_builder.h"
 #include "larder/common/limits.h"
+#include "server/storage/change_reporting_engine.h"
 #include "larder/common/status_macros.h"
 
 #ifndef LARDER_VERSION
@@ -50,8 +51,10 @@ absl::StatusOr<std::unique_ptr<LarderServer>> LarderServer::Start(
     const ServerOptions& options, const storage::EngineRegistry& registry, const Clock& clock) {
   LARDER_RETURN_IF_ERROR(ValidateServerOptions(options));
   auto server = std::unique_ptr<LarderServer>(new LarderServer(options));
-  LARDER_ASSIGN_OR_RETURN(server->engine_,
+  server->watch_hub_ = std::make_unique<WatchHub>(options.watch);
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<storage::StorageEngine> engine,
                           registry.Create(options.engine, options.engine_options, clock));
+  server->engine_ = storage::WithChangeReports(std::move(engine), *server->watch_hub_);
   server->handler_ = std::make_unique<CacheHandler>(*server->engine_, clock, options.handler);
   if (server->engine_->blocking()) {
     server->executor_ =
@@ -66,7 +69,7 @@ absl::StatusOr<std::unique_ptr<LarderServer>> LarderServer::Start(
   }
   server->service_ = std::make_unique<CacheService>(
       *server->handler_, server->rpc_metrics_, server->executor_.get(), *server->namespace_ops_,
-      server->authorizer_.get());
+      server->authorizer_.get(), server->watch_hub_.get());
   LARDER_RETURN_IF_ERROR(server->StartMetrics());
   LARDER_RETURN_IF_ERROR(server->StartGrpc());
   LARDER_RETURN_IF_ERROR(server->StartHealthPort());
@@ -151,6 +154,8 @@ absl::Status LarderServer::StartMetrics() {
     auth_metrics_ = std::make_shared<AuthMetrics>(*authorizer_);
     exposer_->RegisterCollectable(auth_metrics_);
   }
+  watch_metrics_ = std::make_shared<WatchMetrics>(*watch_hub_);
+  exposer_->RegisterCollectable(watch_metrics_);
   const std::vector<int> ports = exposer_->GetListeningPorts();
   metrics_address_ = WithPort(options_.metrics_address, ports.empty() ? 0 : ports.front());
   return absl::OkStatus();
@@ -211,6 +216,8 @@ void LarderServer::Shutdown() {
     health_server_->Shutdown(std::chrono::system_clock::now());
     health_server_->Wait();
   }
+  // Open Watch streams would hold the gRPC server's shutdown until its grace ends.
+  if (watch_hub_ != nullptr) watch_hub_->Shutdown();
   if (grpc_server_ != nullptr) {
     grpc_server_->GetHealthCheckService()->Shutdown();
     grpc_server_->Shutdown(std::chrono::system_clock::now() +

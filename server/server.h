@@ -22,10 +22,12 @@
 #include "server/metrics/auth_metrics.h"
 #include "server/metrics/rpc_metrics.h"
 #include "server/metrics/server_metrics.h"
+#include "server/metrics/watch_metrics.h"
 #include "server/server_options.h"
 #include "server/service/bounded_executor.h"
 #include "server/service/cache_handler.h"
 #include "server/service/cache_service.h"
+#include "server/service/watch_hub.h"
 #include "server/storage/engine_registry.h"
 
 namespace larder::server {
@@ -60,6 +62,8 @@ class LarderServer {
   void LogReadinessChange(bool serving, const absl::Status& health);
 
   const ServerOptions options_;
+  // Before engine_: an engine's change feed reports to it until the engine is destroyed.
+  std::unique_ptr<WatchHub> watch_hub_;
   std::unique_ptr<storage::StorageEngine> engine_;
   std::unique_ptr<CacheHandler> handler_;
   RpcMetrics rpc_metrics_;
@@ -72,6 +76,7 @@ class LarderServer {
   std::unique_ptr<grpc::Server> health_server_;
   std::shared_ptr<ServerMetrics> metrics_;
   std::shared_ptr<AuthMetrics> auth_metrics_;
+  std::shared_ptr<WatchMetrics> watch_metrics_;
   std::unique_ptr<prometheus::Exposer> exposer_;
   std::string grpc_address_;
   std::string metrics_address_;

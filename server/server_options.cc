@@ -79,6 +79,12 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   if (options.health_check_interval <= absl::ZeroDuration()) {
     return Invalid("--health-check-interval", "must be positive");
   }
+  if (options.watch.max_watchers < 0) return Invalid("--max-watchers", "must be 0 (none) or more");
+  if (options.watch.buffer_bytes < 8192) {
+    return Invalid("--watch-buffer-bytes",
+                   absl::StrCat("must be at least 8 KiB (an event of the longest key), got ",
+                                options.watch.buffer_bytes));
+  }
   return absl::OkStatus();
 }
 

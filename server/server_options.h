@@ -9,6 +9,7 @@
 #include "absl/time/time.h"
 #include "server/auth/authorizer.h"
 #include "server/service/cache_handler.h"
+#include "server/service/watch_hub.h"
 #include "server/storage/engine_options.h"
 #include "server/tls.h"
 
@@ -56,6 +57,8 @@ struct ServerOptions {
   absl::Duration engine_stats_max_age = absl::Seconds(30);
   // How long shutdown waits for in-flight calls before cancelling them. Default: 10 s.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // Watch streams: --max-watchers and --watch-buffer-bytes.
+  WatchOptions watch;
 };
 
 // kInvalidArgument naming the flag and its limit for the first bad option.

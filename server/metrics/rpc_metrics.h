@@ -24,9 +24,10 @@ enum class Rpc : uint8_t {
   kMultiSet,
   kInvalidate,
   kStats,
-  kLease
+  kLease,
+  kWatch
 };
-inline constexpr int kRpcCount = 9;
+inline constexpr int kRpcCount = 10;
 inline constexpr int kStatusCodeCount = 17;  // absl::StatusCode 0..16.
 
 // "Get", "Set", ... as in the larder.v1 service.

@@ -5,6 +5,8 @@
 
 #include "grpc/grpc_security_constants.h"
 #include "server/service/status_conversion.h"
+#include "server/service/validation.h"
+#include "server/service/watch_stream.h"
 
 namespace larder::server {
 namespace {
@@ -31,6 +33,7 @@ auth::Permission PermissionFor(Rpc rpc, absl::string_view ns) {
   switch (rpc) {
     case Rpc::kGet:
     case Rpc::kMultiGet:
+    case Rpc::kWatch:
       return auth::Permission::kRead;
     case Rpc::kStats:
       return ns.empty() ? auth::Permission::kAdmin : auth::Permission::kRead;
@@ -68,12 +71,14 @@ auth::Caller CallerOf(const grpc::CallbackServerContext& context) {
 }  // namespace
 
 CacheService::CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedExecutor* storage,
-                           BoundedExecutor& namespace_ops, auth::Authorizer* authorizer)
+                           BoundedExecutor& namespace_ops, auth::Authorizer* authorizer,
+                           WatchHub* watch_hub)
     : handler_(handler),
       metrics_(metrics),
       storage_(storage),
       namespace_ops_(namespace_ops),
-      authorizer_(authorizer) {
+      authorizer_(authorizer),
+      watch_hub_(watch_hub) {
   SetMessageAllocatorFor_Get(&get_allocator_);
   SetMessageAllocatorFor_Set(&set_allocator_);
   SetMessageAllocatorFor_Delete(&delete_allocator_);
@@ -188,6 +193,25 @@ grpc::ServerUnaryReactor* CacheService::Lease(grpc::CallbackServerContext* conte
                                               const v1::LeaseRequest* request,
                                               v1::LeaseResponse* response) {
   return Run(context, Rpc::kLease, &CacheHandler::Lease, request, response, storage_);
+}
+
+grpc::ServerWriteReactor<v1::WatchEvent>* CacheService::Watch(grpc::CallbackServerContext* context,
+                                                              const v1::WatchRequest* request) {
+  const auto started = std::chrono::steady_clock::now();
+  absl::Status allowed = ValidateNamespace(request->namespace_(), "namespace");
+  if (allowed.ok() && authorizer_ != nullptr) {
+    allowed = authorizer_->Check(CallerOf(*context), request->namespace_(),
+                                 PermissionFor(Rpc::kWatch, request->namespace_()));
+  }
+  if (allowed.ok() && watch_hub_ == nullptr) {
+    allowed = absl::UnimplementedError("Watch: this server does not stream changes");
+  }
+  // Counted when it opens (OK) or is refused; how long a stream lasts is not a latency.
+  metrics_.Record(Rpc::kWatch, allowed.code(),
+                  absl::FromChrono(std::chrono::steady_clock::now() - started));
+  static WatchHub no_hub{WatchOptions{}};
+  return WatchStream::Open(context, watch_hub_ != nullptr ? *watch_hub_ : no_hub,
+                           request->namespace_(), allowed);
 }
 
 }  // namespace larder::server

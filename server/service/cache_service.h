@@ -20,15 +20,18 @@
 #include "server/service/arena_message_allocator.h"
 #include "server/service/bounded_executor.h"
 #include "server/service/cache_handler.h"
+#include "server/service/watch_hub.h"
 
 namespace larder::server {
 
 class CacheService final : public v1::Cache::CallbackService {
  public:
   // `storage` null means single-key and batch calls run inline; `authorizer` null means every
-  // caller may do everything. All referents must outlive the service.
+  // caller may do everything; `watch_hub` null means Watch answers UNIMPLEMENTED. All referents
+  // must outlive the service.
   CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedExecutor* storage,
-               BoundedExecutor& namespace_ops, auth::Authorizer* authorizer = nullptr);
+               BoundedExecutor& namespace_ops, auth::Authorizer* authorizer = nullptr,
+               WatchHub* watch_hub = nullptr);
 
   grpc::ServerUnaryReactor* Get(grpc::CallbackServerContext* context, const v1::GetRequest* request,
                                 v1::GetResponse* response) override;
@@ -55,6 +58,9 @@ class CacheService final : public v1::Cache::CallbackService {
   grpc::ServerUnaryReactor* Lease(grpc::CallbackServerContext* context,
                                   const v1::LeaseRequest* request,
                                   v1::LeaseResponse* response) override;
+  // A stream of the namespace's changes (WatchHub, WatchStream); needs read permission.
+  grpc::ServerWriteReactor<v1::WatchEvent>* Watch(grpc::CallbackServerContext* context,
+                                                  const v1::WatchRequest* request) override;
 
  private:
   template <typename Request, typename Response>
@@ -81,6 +87,7 @@ class CacheService final : public v1::Cache::CallbackService {
   BoundedExecutor* const storage_;
   BoundedExecutor& namespace_ops_;
   auth::Authorizer* const authorizer_;
+  WatchHub* const watch_hub_;
   SingleAllocator<v1::GetRequest, v1::GetResponse> get_allocator_;
   SingleAllocator<v1::SetRequest, v1::SetResponse> set_allocator_;
   SingleAllocator<v1::DeleteRequest, v1::DeleteResponse> delete_allocator_;

@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "server/storage/change_listener.h"
 
 namespace larder::storage {
 
@@ -182,6 +183,18 @@ class StorageEngine {
   // fail mid-way override it (RocksDB: one WriteBatch).
   virtual absl::StatusOr<std::vector<SetResult>> MultiSet(absl::string_view ns,
                                                           const std::vector<SetItem>& items);
+
+  // Changes for the Watch stream (change_listener.h). An engine whose entries change where
+  // larderd's calls do not see it reports those changes to `listener` from now on: the Redis
+  // engine every write of every larderd sharing its data (and OnLost / OnLive as its
+  // subscription comes and goes), the memory engine its evictions. Returns true when the engine
+  // reports every change, writes made through it included; false when larderd must report the
+  // writes it makes itself (WithChangeReports). `listener` outlives the engine. Called at most
+  // once, before the engine serves calls. Default: false, reporting nothing.
+  virtual bool WatchChanges(ChangeListener* listener) {
+    (void)listener;
+    return false;
+  }
 };
 
 }  // namespace larder::storage

@@ -84,6 +84,12 @@ class MemoryEngine final : public StorageEngine {
   // Cost: O(shards), whatever the number of namespaces and entries.
   absl::StatusOr<EngineStats> Stats(absl::string_view ns) override;
   absl::Status CheckHealth() override { return absl::OkStatus(); }
+  // Reports evictions (one key change each); the writes made through it are reported by
+  // WithChangeReports, so it returns false.
+  bool WatchChanges(ChangeListener* listener) override {
+    for (auto& shard : shards_) shard->set_change_listener(listener);
+    return false;
+  }
   // MultiSet: the StorageEngine default (Set per item, in order) is correct here: this engine's
   // Set cannot fail, so the batch is all-or-nothing as the contract asks.
 

@@ -187,6 +187,9 @@ void MemoryShard::EvictOverBudgetLocked(const MemoryNode* protect) {
     if (victim == protect) protect = nullptr;  // It alone exceeded the budget.
     ++victim->table->evictions;
     ++totals_.evictions;
+    if (ChangeListener* listener = listener_.load(std::memory_order_acquire)) {
+      listener->OnChange(*victim->table->name, ChangeKind::kKey, *victim->key);
+    }
     EraseLocked(*victim);
   }
 }

@@ -10,6 +10,7 @@
 //   shard.Invalidate("users", scan, written_up_to, now);
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,6 +54,12 @@ class MemoryShard {
  public:
   explicit MemoryShard(int64_t capacity_bytes)
       : capacity_bytes_(capacity_bytes), queues_(capacity_bytes) {}
+
+  // Where evictions are reported (a key change each), from now on; called under the shard's
+  // lock, so the listener only queues.
+  void set_change_listener(ChangeListener* listener) {
+    listener_.store(listener, std::memory_order_release);
+  }
 
   // O(1): a hash lookup under the shared lock.
   std::optional<StoredEntry> Get(absl::string_view ns, absl::string_view key, absl::Time now)
@@ -119,6 +126,7 @@ class MemoryShard {
       ABSL_SHARED_LOCKS_REQUIRED(mutex_);
 
   const int64_t capacity_bytes_;
+  std::atomic<ChangeListener*> listener_{nullptr};
   absl::Mutex mutex_;
   absl::node_hash_map<std::string, NamespaceTable> namespaces_ ABSL_GUARDED_BY(mutex_);
   S3FifoQueues queues_ ABSL_GUARDED_BY(mutex_);
