@@ -18,7 +18,6 @@ add_library(larder_http STATIC
   src/http/invalidation.cc
   src/http/key.cc
   src/http/larder_response_store.cc
-  src/http/local_response_store.cc
   src/http/outgoing.cc
   src/http/policy.cc
   src/http/record_codec.cc

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "client/src/client_core.h"
+#include "client/src/near_call.h"
 #include "client/src/proto_conversion.h"
 #include "client/src/unary_call.h"
 
@@ -17,6 +18,7 @@ using client::internal::FromSetResponse;
 using client::internal::FromStatsResponse;
 using client::internal::Idempotency;
 using client::internal::IdempotencyOf;
+using client::internal::NearCall;
 using client::internal::Rpcs;
 using client::internal::StartUnaryCall;
 
@@ -46,6 +48,18 @@ void RecordLookups(ClientMetrics& metrics, absl::string_view namespace_name,
   metrics.RecordLookup(namespace_name, result.found ? LookupResult::kHit : LookupResult::kMiss);
 }
 
+// The key a write's callback invalidates in the near cache: copied only when there is one.
+std::string NearKey(const NearCall& near, absl::string_view key) {
+  return near.enabled() ? std::string(key) : std::string();
+}
+
+// A Lease answered by the near cache: the live entry, nothing else.
+LeaseResult NearLease(GetResult hit) {
+  LeaseResult result;
+  result.entry = std::move(hit);
+  return result;
+}
+
 // What Lease answers, without an RPC, once larderd answered it UNIMPLEMENTED.
 absl::Status LeasesUnimplemented() {
   return absl::UnimplementedError("Lease: larderd answered UNIMPLEMENTED before (no leases)");
@@ -73,18 +87,30 @@ const ClientOptions& Client::options() const { return impl_->core().options(); }
 
 void Client::GetAsync(absl::string_view namespace_name, absl::string_view key,
                       const GetOptions& options, Callback<GetResult> done) {
+  ClientCore& core = impl_->core();
+  NearCall near(core, namespace_name);
+  if (std::optional<GetResult> hit = near.Lookup(key, options.if_none_match)) {
+    if (options.record_lookup) RecordLookups(core.metrics(), namespace_name, *hit);
+    // Callbacks never run on the caller's thread: the timer thread answers it.
+    core.RunAt(absl::InfinitePast(),
+               [hit = *std::move(hit), done = std::move(done)]() mutable { done(std::move(hit)); });
+    return;
+  }
+  near.BeginFetch();
   v1::GetRequest request;
   request.set_namespace_(std::string(namespace_name));
   request.set_key(std::string(key));
   request.set_if_none_match(options.if_none_match);
-  ClientCore& core = impl_->core();
+  std::string near_key = near.enabled() ? std::string(key) : std::string();
   auto on_done = [&core, name = std::string(namespace_name), record = options.record_lookup,
-                  done = std::move(done)](absl::Status status, v1::GetResponse& response) {
+                  near = std::move(near), near_key = std::move(near_key),
+                  done = std::move(done)](absl::Status status, v1::GetResponse& response) mutable {
     if (!status.ok()) {
       if (record) core.metrics().RecordLookupError(name, status.code());
       return done(std::move(status));
     }
     GetResult result = FromGetResponse(response);
+    near.Install(near_key, result);
     if (record) RecordLookups(core.metrics(), name, result);
     done(std::move(result));
   };
@@ -95,7 +121,11 @@ void Client::GetAsync(absl::string_view namespace_name, absl::string_view key,
 void Client::SetAsync(absl::string_view namespace_name, absl::string_view key,
                       absl::string_view value, const SetOptions& options,
                       Callback<SetResult> done) {
-  auto on_done = [done = std::move(done)](absl::Status status, v1::SetResponse& response) {
+  NearCall near(impl_->core(), namespace_name);
+  std::string near_key = NearKey(near, key);
+  auto on_done = [near = std::move(near), near_key = std::move(near_key), done = std::move(done)](
+                     absl::Status status, v1::SetResponse& response) mutable {
+    near.InvalidateKey(near_key);
     if (!status.ok()) return done(std::move(status));
     done(FromSetResponse(response));
   };
@@ -109,7 +139,11 @@ void Client::DeleteAsync(absl::string_view namespace_name, absl::string_view key
   v1::DeleteRequest request;
   request.set_namespace_(std::string(namespace_name));
   request.set_key(std::string(key));
-  auto on_done = [done = std::move(done)](absl::Status status, v1::DeleteResponse& response) {
+  NearCall near(impl_->core(), namespace_name);
+  std::string near_key = NearKey(near, key);
+  auto on_done = [near = std::move(near), near_key = std::move(near_key), done = std::move(done)](
+                     absl::Status status, v1::DeleteResponse& response) mutable {
+    near.InvalidateKey(near_key);
     if (!status.ok()) return done(std::move(status));
     done(response.deleted());
   };
@@ -124,7 +158,11 @@ void Client::TouchAsync(absl::string_view namespace_name, absl::string_view key,
   request.set_namespace_(std::string(namespace_name));
   request.set_key(std::string(key));
   if (ttl.has_value()) client::internal::ToProtoDuration(*ttl, request.mutable_ttl());
-  auto on_done = [done = std::move(done)](absl::Status status, v1::TouchResponse& response) {
+  NearCall near(impl_->core(), namespace_name);
+  std::string near_key = NearKey(near, key);
+  auto on_done = [near = std::move(near), near_key = std::move(near_key), done = std::move(done)](
+                     absl::Status status, v1::TouchResponse& response) mutable {
+    near.InvalidateKey(near_key);
     if (!status.ok()) return done(std::move(status));
     done(TouchResult{response.found(), response.etag()});
   };
@@ -166,7 +204,14 @@ void Client::MultiSetAsync(absl::string_view namespace_name, const std::vector<S
     *request.add_entries() =
         client::internal::ToSetRequest("", entry.key, entry.value, entry.options);
   }
-  auto on_done = [done = std::move(done)](absl::Status status, v1::MultiSetResponse& response) {
+  NearCall near(impl_->core(), namespace_name);
+  std::vector<std::string> near_keys;
+  if (near.enabled()) {
+    for (const SetEntry& entry : entries) near_keys.push_back(entry.key);
+  }
+  auto on_done = [near = std::move(near), near_keys = std::move(near_keys), done = std::move(done)](
+                     absl::Status status, v1::MultiSetResponse& response) mutable {
+    for (const std::string& key : near_keys) near.InvalidateKey(key);
     if (!status.ok()) return done(std::move(status));
     std::vector<SetResult> results;
     for (const v1::SetResponse& one : response.results()) results.push_back(FromSetResponse(one));
@@ -179,7 +224,10 @@ void Client::MultiSetAsync(absl::string_view namespace_name, const std::vector<S
 
 void Client::InvalidateAsync(absl::string_view namespace_name, const InvalidateTarget& target,
                              Callback<int64_t> done) {
-  auto on_done = [done = std::move(done)](absl::Status status, v1::InvalidateResponse& response) {
+  NearCall near(impl_->core(), namespace_name);
+  auto on_done = [near = std::move(near), target, done = std::move(done)](
+                     absl::Status status, v1::InvalidateResponse& response) mutable {
+    near.Invalidate(target);
     if (!status.ok()) return done(std::move(status));
     done(response.deleted());
   };
@@ -209,10 +257,23 @@ void Client::LeaseAsync(absl::string_view namespace_name, absl::string_view key,
     core.RunAt(absl::InfinitePast(), [done = std::move(done)] { done(LeasesUnimplemented()); });
     return;
   }
-  auto on_done = [&core, done = std::move(done)](absl::Status status, v1::LeaseResponse& response) {
+  NearCall near(core, namespace_name);
+  if (std::optional<GetResult> hit = near.Lookup(key, "")) {
+    core.RunAt(absl::InfinitePast(), [hit = *std::move(hit), done = std::move(done)]() mutable {
+      done(NearLease(std::move(hit)));
+    });
+    return;
+  }
+  near.BeginFetch();
+  std::string near_key = NearKey(near, key);
+  auto on_done = [&core, near = std::move(near), near_key = std::move(near_key),
+                  done = std::move(done)](absl::Status status,
+                                          v1::LeaseResponse& response) mutable {
     if (status.code() == absl::StatusCode::kUnimplemented) core.set_leases_unimplemented();
     if (!status.ok()) return done(std::move(status));
-    done(FromLeaseResponse(response));
+    LeaseResult result = FromLeaseResponse(response);
+    near.Install(near_key, result.entry);
+    done(std::move(result));
   };
   StartUnaryCall<v1::LeaseRequest, v1::LeaseResponse>(
       core, "Lease", &Rpcs::Lease, Idempotency::kAtMostOnce,
@@ -287,6 +348,12 @@ std::future<absl::StatusOr<LeaseResult>> Client::LeaseAsync(absl::string_view na
 
 absl::StatusOr<GetResult> Client::Get(absl::string_view namespace_name, absl::string_view key,
                                       const GetOptions& options) {
+  // A near hit is answered here, without the timer thread's hop the callback form needs.
+  NearCall near(impl_->core(), namespace_name);
+  if (std::optional<GetResult> hit = near.Lookup(key, options.if_none_match)) {
+    if (options.record_lookup) RecordLookups(impl_->core().metrics(), namespace_name, *hit);
+    return *std::move(hit);
+  }
   return GetAsync(namespace_name, key, options).get();
 }
 
@@ -326,6 +393,8 @@ absl::StatusOr<CacheStats> Client::Stats(absl::string_view namespace_name) {
 absl::StatusOr<LeaseResult> Client::Lease(absl::string_view namespace_name, absl::string_view key,
                                           absl::Duration lease_ttl) {
   if (impl_->core().leases_unimplemented()) return LeasesUnimplemented();
+  NearCall near(impl_->core(), namespace_name);
+  if (std::optional<GetResult> hit = near.Lookup(key, "")) return NearLease(*std::move(hit));
   return LeaseAsync(namespace_name, key, lease_ttl).get();
 }
 

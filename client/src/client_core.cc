@@ -7,11 +7,13 @@
 #include <utility>
 
 #include "absl/random/random.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "grpcpp/create_channel.h"
 #include "grpcpp/security/credentials.h"
 #include "grpcpp/support/channel_arguments.h"
+#include "larder/common/limits.h"
 
 namespace larder::client::internal {
 namespace {
@@ -36,6 +38,33 @@ absl::Status ValidateRetry(const RetryOptions& retry) {
   return absl::OkStatus();
 }
 
+// Namespaces one client may keep near: one Watch stream each.
+constexpr size_t kMaxNearNamespaces = 64;
+
+absl::Status ValidateNearCache(const NearCacheOptions& near) {
+  if (near.namespaces.empty()) return absl::OkStatus();
+  if (near.namespaces.size() > kMaxNearNamespaces) {
+    return absl::InvalidArgumentError(absl::StrCat("near_cache.namespaces: at most ",
+                                                   kMaxNearNamespaces, ", got ",
+                                                   near.namespaces.size()));
+  }
+  for (const std::string& ns : near.namespaces) {
+    const bool valid = !ns.empty() && ns.size() <= limits::kMaxNamespaceBytes &&
+                       std::all_of(ns.begin(), ns.end(), [](char c) {
+                         return absl::ascii_isalnum(c) || c == '_' || c == '.' || c == '-';
+                       });
+    if (!valid) {
+      return absl::InvalidArgumentError(
+          "near_cache.namespaces: each must be 1-128 characters of [A-Za-z0-9_.-]");
+    }
+  }
+  if (near.max_bytes < (int64_t{64} << 10) || near.max_entries < 1) {
+    return absl::InvalidArgumentError(
+        "near_cache: max_bytes must be at least 64 KiB and max_entries at least 1");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Validate(const ClientOptions& options) {
   if (options.target.empty()) return absl::InvalidArgumentError("ClientOptions.target is empty");
   if (options.deadline <= absl::ZeroDuration()) {
@@ -55,6 +84,7 @@ absl::Status Validate(const ClientOptions& options) {
       options.tls->client_cert_chain_pem.empty() != options.tls->client_private_key_pem.empty()) {
     return absl::InvalidArgumentError("TLS client certificate and key go together");
   }
+  if (absl::Status near = ValidateNearCache(options.near_cache); !near.ok()) return near;
   return ValidateRetry(options.retry);
 }
 
@@ -95,8 +125,27 @@ absl::StatusOr<std::unique_ptr<ClientCore>> ClientCore::Create(ClientOptions opt
   auto metrics = ClientMetrics::Create(options.metrics_registry, options.max_metric_namespaces);
   if (!metrics.ok()) return metrics.status();
   std::shared_ptr<grpc::Channel> channel = MakeChannel(options);
-  return std::unique_ptr<ClientCore>(new ClientCore(std::move(options), *std::move(metrics),
-                                                    *std::move(auth), std::move(channel)));
+  auto core = std::unique_ptr<ClientCore>(new ClientCore(std::move(options), *std::move(metrics),
+                                                         *std::move(auth), std::move(channel)));
+  core->StartNearCache();
+  return core;
+}
+
+void ClientCore::StartNearCache() {
+  const NearCacheOptions& near = options_.near_cache;
+  if (near.namespaces.empty()) return;
+  NearCacheLimits limits;
+  limits.max_bytes = near.max_bytes;
+  limits.max_entries = near.max_entries;
+  near_cache_ = std::make_unique<NearCache>(limits, *options_.clock, &metrics_->near_cache());
+  near_namespaces_.insert(near.namespaces.begin(), near.namespaces.end());
+  near_watcher_ = std::make_unique<NearWatcher>(*this, *near_cache_, near.namespaces);
+  near_watcher_->Start();
+}
+
+NearCache* ClientCore::near_cache_for(absl::string_view ns) const {
+  if (near_cache_ == nullptr || !near_namespaces_.contains(ns)) return nullptr;
+  return near_cache_.get();
 }
 
 ClientCore::ClientCore(ClientOptions options, std::unique_ptr<ClientMetrics> metrics,
@@ -110,6 +159,7 @@ ClientCore::ClientCore(ClientOptions options, std::unique_ptr<ClientMetrics> met
               *options_.clock) {}
 
 ClientCore::~ClientCore() {
+  if (near_watcher_ != nullptr) near_watcher_->Stop();
   absl::MutexLock lock(&mutex_, absl::Condition(this, &ClientCore::NoCallInFlight));
 }
 

@@ -1,6 +1,6 @@
 // ClientCore: what every RPC of a larder::Client shares — the channel and stub, the options,
-// the auth token, metrics, retry budget and retry timers, the count of calls in flight, and
-// whether the server lacks leases.
+// the auth token, metrics, retry budget and retry timers, the count of calls in flight,
+// whether the server lacks leases, and the near cache with its Watch streams.
 //
 //   LARDER_ASSIGN_OR_RETURN(auto core, ClientCore::Create(options));
 //   StartUnaryCall<v1::GetRequest, v1::GetResponse>(*core, "Get", &Rpcs::Get,
@@ -17,7 +17,10 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "absl/container/flat_hash_set.h"
 #include "client/src/auth_token.h"
+#include "client/src/near_cache.h"
+#include "client/src/near_watch.h"
 #include "client/src/retry_policy.h"
 #include "client/src/timer_queue.h"
 #include "grpcpp/channel.h"
@@ -63,6 +66,9 @@ class ClientCore {
     timers_.RunAt(when, std::move(callback));
   }
 
+  // The near cache when `ns` is one of ClientOptions::near_cache's namespaces, else null.
+  NearCache* near_cache_for(absl::string_view ns) const;
+
   // Whether larderd answered a Lease with UNIMPLEMENTED (a server or engine without leases):
   // once set, it stays set for the client's lifetime.
   bool leases_unimplemented() const { return leases_unimplemented_.load(); }
@@ -72,6 +78,8 @@ class ClientCore {
   ClientCore(ClientOptions options, std::unique_ptr<ClientMetrics> metrics,
              std::unique_ptr<AuthToken> auth, std::shared_ptr<grpc::Channel> channel);
   bool NoCallInFlight() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return in_flight_ == 0; }
+  // Builds the near cache and opens its Watch streams, when ClientOptions::near_cache asks.
+  void StartNearCache();
 
   const ClientOptions options_;
   std::unique_ptr<ClientMetrics> metrics_;
@@ -82,6 +90,11 @@ class ClientCore {
   absl::Mutex mutex_;
   int64_t in_flight_ ABSL_GUARDED_BY(mutex_) = 0;
   std::atomic<bool> leases_unimplemented_{false};
+  std::unique_ptr<NearCache> near_cache_;
+  absl::flat_hash_set<std::string> near_namespaces_;
+  // Stopped first thing in the destructor; destroyed after timers_, whose last callbacks may
+  // still reach it.
+  std::unique_ptr<NearWatcher> near_watcher_;
   // Last: destroyed (and joined) first, once no call is in flight.
   TimerQueue timers_;
 };

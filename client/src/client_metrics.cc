@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
@@ -77,6 +78,7 @@ struct ClientMetrics::Families {
   prometheus::Counter* retries = nullptr;
   prometheus::Counter* singleflight_waits = nullptr;
   prometheus::Counter* coder_errors = nullptr;
+  NearCacheMetrics near_cache;
 
   absl::Mutex mutex;
   absl::flat_hash_map<std::string, std::array<prometheus::Counter*, 4>> lookups
@@ -139,6 +141,43 @@ struct ClientMetrics::Families {
                         .Help("Cached values that failed to encode or decode.")
                         .Register(target)
                         .Add({});
+    RegisterNearCache(target);
+  }
+
+  // The near cache's families (NearCacheMetrics). Throws what prometheus-cpp throws.
+  void RegisterNearCache(prometheus::Registry& target) {
+    auto& lookups = prometheus::BuildCounter()
+                        .Name("larder_client_near_cache_lookups_total")
+                        .Help("Near-cache lookups by result (hit, miss).")
+                        .Register(target);
+    near_cache.hits = &lookups.Add({{"result", "hit"}});
+    near_cache.misses = &lookups.Add({{"result", "miss"}});
+    near_cache.evictions = &prometheus::BuildCounter()
+                                .Name("larder_client_near_cache_evictions_total")
+                                .Help("Near-cache entries evicted to make room.")
+                                .Register(target)
+                                .Add({});
+    near_cache.resets = &prometheus::BuildCounter()
+                             .Name("larder_client_near_cache_resets_total")
+                             .Help("Namespaces reset or lost by the near cache (entries dropped).")
+                             .Register(target)
+                             .Add({});
+    near_cache.refused_installs =
+        &prometheus::BuildCounter()
+             .Name("larder_client_near_cache_refused_installs_total")
+             .Help("Fetched values not installed because an invalidation or reset overtook them.")
+             .Register(target)
+             .Add({});
+    near_cache.bytes = &prometheus::BuildGauge()
+                            .Name("larder_client_near_cache_bytes")
+                            .Help("Bytes charged by near-cache entries.")
+                            .Register(target)
+                            .Add({});
+    near_cache.entries = &prometheus::BuildGauge()
+                              .Name("larder_client_near_cache_entries")
+                              .Help("Entries held by the near cache.")
+                              .Register(target)
+                              .Add({});
   }
 
   // The counters of `namespace_name`, or of "other" past the namespace cap.
@@ -295,6 +334,8 @@ void ClientMetrics::RecordRpc(absl::string_view method, absl::string_view code_n
   count->Increment();
   duration->Observe(absl::ToDoubleSeconds(took));
 }
+
+const NearCacheMetrics& ClientMetrics::near_cache() const { return families_->near_cache; }
 
 const std::shared_ptr<prometheus::Registry>& ClientMetrics::registry() const {
   return families_->registry;

@@ -2,6 +2,7 @@
 //
 //   httplib_service --port=8080 --larder=127.0.0.1:50051
 //   curl -i localhost:8080/items/1          # X-Cache: MISS, then HIT
+//   httplib_service --near_cache_bytes=67108864   # hits served from this process, coherently
 //
 // Prints "httplib_service ready port=PORT" once it accepts connections.
 #include <iostream>
@@ -11,9 +12,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "larder/client.h"
-#include "larder/common/clock.h"
 #include "larder/http/larder_response_store.h"
-#include "larder/http/local_response_store.h"
 #include "larder/httplib/cached.h"
 #include "prometheus/registry.h"
 #include "routes.h"
@@ -24,8 +23,9 @@ ABSL_FLAG(absl::Duration, larder_deadline, absl::Milliseconds(50),
           "how long one larder call may take before the route is served uncached");
 ABSL_FLAG(std::string, host, "127.0.0.1", "address to listen on (0.0.0.0 for every interface)");
 ABSL_FLAG(int, threads, 16, "HTTP worker threads");
-ABSL_FLAG(absl::Duration, local_cache_max_age, absl::ZeroDuration(),
-          "serve repeats from this process for up to this long (0: always ask larder)");
+ABSL_FLAG(int64_t, near_cache_bytes, 0,
+          "keep hot responses in this process, coherent with larder through its Watch stream, "
+          "up to this many bytes (0: every lookup asks larder)");
 
 namespace {
 
@@ -37,6 +37,10 @@ absl::StatusOr<std::shared_ptr<larder::Client>> ConnectLarder(
   options.target = absl::GetFlag(FLAGS_larder);
   options.metrics_registry = std::move(registry);
   options.deadline = absl::GetFlag(FLAGS_larder_deadline);
+  if (const int64_t near_bytes = absl::GetFlag(FLAGS_near_cache_bytes); near_bytes > 0) {
+    options.near_cache.namespaces = larder::examples::RouteNamespaces();
+    options.near_cache.max_bytes = near_bytes;
+  }
   auto client = larder::Client::Create(options);
   if (!client.ok()) return client.status();
   if (absl::Status reachable = (*client)->Stats().status(); !reachable.ok()) {
@@ -58,11 +62,8 @@ int main(int argc, char** argv) {
   }
   larder::http::HttpCacheOptions cache_options;
   cache_options.metrics_registry = registry;
-  larder::http::LocalCacheOptions local_cache;
-  local_cache.max_age = absl::GetFlag(FLAGS_local_cache_max_age);
-  auto store = larder::http::NewLocalResponseStore(larder::http::NewLarderResponseStore(*client),
-                                                   local_cache, larder::Clock::Real());
-  auto cache = larder::http::HttpCache::Create(store, cache_options);
+  auto cache =
+      larder::http::HttpCache::Create(larder::http::NewLarderResponseStore(*client), cache_options);
   if (!cache.ok()) {
     std::cerr << "httplib_service: cannot create the HTTP cache: " << cache.status() << "\n";
     return 1;

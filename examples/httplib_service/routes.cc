@@ -177,4 +177,8 @@ void AddRoutes(Server& server, http::HttpCache& cache, ServiceState& state,
   AddPlainRoutes(server, cache, state, std::move(registry));
 }
 
+std::vector<std::string> RouteNamespaces() {
+  return {"items", "search", "localized", "private", "client", "flaky", "unshareable", "slow"};
+}
+
 }  // namespace larder::examples

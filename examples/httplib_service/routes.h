@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
@@ -32,6 +33,9 @@ struct ServiceState {
   std::map<std::string, std::string> items ABSL_GUARDED_BY(mutex) = {
       {"1", R"({"name":"tea"})"}, {"2", R"({"name":"coffee"})"}, {"3", R"({"name":"cocoa"})"}};
 };
+
+// The larder namespaces the routes cache in (for the near cache).
+std::vector<std::string> RouteNamespaces();
 
 // Registers every route on `server`. `cache`, `state` and `registry` must outlive it.
 void AddRoutes(::httplib::Server& server, http::HttpCache& cache, ServiceState& state,

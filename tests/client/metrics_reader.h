@@ -11,7 +11,7 @@
 
 namespace larder::testing {
 
-// A counter's value, or a histogram's sample count, of the series with exactly `labels`;
+// A counter's or gauge's value, or a histogram's sample count, of the series with exactly `labels`;
 // -1 when there is no such series.
 inline double MetricValue(const prometheus::Registry& registry, const std::string& name,
                           const std::map<std::string, std::string>& labels) {
@@ -24,6 +24,7 @@ inline double MetricValue(const prometheus::Registry& registry, const std::strin
       if (family.type == prometheus::MetricType::Histogram) {
         return static_cast<double>(metric.histogram.sample_count);
       }
+      if (family.type == prometheus::MetricType::Gauge) return metric.gauge.value;
       return metric.counter.value;
     }
   }

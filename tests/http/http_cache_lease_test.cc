@@ -11,7 +11,6 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "larder/http/key.h"
-#include "larder/http/local_response_store.h"
 #include "tests/client/fake_wait_clock.h"
 #include "tests/http/http_cache_fixture.h"
 #include "tests/http/leasing_response_store.h"
@@ -195,16 +194,6 @@ TEST_F(HttpCacheLeaseTest, RevalidationOfAStoredResponseTakesNoLease) {
   Send(Get("/items/1"));
   EXPECT_EQ(renders(), 2);
   EXPECT_EQ(leasing_->leases(), 1);
-}
-
-TEST_F(HttpCacheLeaseTest, LocalLayerPassesLeasesThrough) {
-  LocalCacheOptions local;
-  local.max_age = absl::Seconds(1);
-  cache_ = NewCache(NewLocalResponseStore(leasing_, local, clock_));
-  leasing_->Script({Granted("t1")});
-  Send(Get("/items/1"));
-  EXPECT_THAT(leasing_->leased_stores(), ElementsAre(Pair(BaseKey(), "t1")));
-  EXPECT_EQ(Header(Send(Get("/items/1")), "X-Cache"), "HIT");
 }
 
 TEST(ResponseStoreTest, DefaultsMeanNoLeases) {

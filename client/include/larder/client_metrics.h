@@ -25,6 +25,15 @@
 //                                                     granted, waited, served_stale,
 //                                                     stale_set_prevented, wait_timeout
 //                                                     (see LeaseEvent)
+//   larder_client_near_cache_lookups_total{result}    near-cache lookups: hit, miss
+//   larder_client_near_cache_evictions_total          near-cache entries evicted for room
+//   larder_client_near_cache_resets_total             namespaces reset or lost by the near
+//                                                     cache (each drops their entries)
+//   larder_client_near_cache_refused_installs_total   fetched values not installed because an
+//                                                     invalidation or reset overtook their Get
+//   larder_client_near_cache_bytes (gauge)            bytes charged by near-cache entries
+//   larder_client_near_cache_entries (gauge)          near-cache entries
+// The near-cache series have no labels: every client on a registry adds to the same ones.
 #pragma once
 
 #include <memory>
@@ -36,6 +45,8 @@
 #include "absl/time/time.h"
 
 namespace prometheus {
+class Counter;
+class Gauge;
 class Registry;
 }  // namespace prometheus
 
@@ -58,6 +69,18 @@ enum class LeaseEvent {
   kStaleSetPrevented,  // A store with a lease the server no longer honoured (voided by a write,
                        // Delete or Invalidate, or expired) was refused; the value was returned.
   kWaitTimedOut,       // CachedOptions::lease_wait passed: the call computed without a lease.
+};
+
+// The series of the client's near cache, which updates them itself. From
+// ClientMetrics::near_cache() every pointer is set and valid as long as that ClientMetrics.
+struct NearCacheMetrics {
+  prometheus::Counter* hits = nullptr;
+  prometheus::Counter* misses = nullptr;
+  prometheus::Counter* evictions = nullptr;
+  prometheus::Counter* resets = nullptr;
+  prometheus::Counter* refused_installs = nullptr;
+  prometheus::Gauge* bytes = nullptr;    // Moved by deltas, so clients can share it.
+  prometheus::Gauge* entries = nullptr;  // Moved by deltas, so clients can share it.
 };
 
 // The registry used by clients created without ClientOptions::metrics_registry. Never null;
@@ -93,6 +116,8 @@ class ClientMetrics {
   // Namespaces share the cap of RecordLookup's (past it: "other").
   void RecordDenied(absl::string_view namespace_name, absl::StatusCode code);
   void RecordRetry();
+  // Used by the client's near cache (client/src/near_cache.h).
+  const NearCacheMetrics& near_cache() const;
 
   const std::shared_ptr<prometheus::Registry>& registry() const;
 

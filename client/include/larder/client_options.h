@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "larder/common/clock.h"
@@ -62,6 +63,27 @@ struct TlsOptions {
   std::string client_private_key_pem;
 };
 
+// The near cache: entries of the listed namespaces kept in this process and served without a
+// call to larderd, coherent through larderd's Watch stream (docs/client.md, "Near cache"). A
+// read that begins after a write or invalidation was acknowledged to anyone never returns the
+// older value once that change's event has reached this process (milliseconds on a healthy
+// network); while the stream is not live (connecting, larderd down, its change feed lost) the
+// near cache serves nothing. Gets, and Leases of a present entry, are answered from it; this
+// client's own writes and invalidations take effect in it before their calls return.
+struct NearCacheOptions {
+  // The namespaces to keep near (at most 64, each a valid namespace); empty turns the near
+  // cache off.
+  // Default: none (off)
+  std::vector<std::string> namespaces;
+  // Bytes of entries held, over all namespaces (each entry is charged its namespace, key, value,
+  // ETag and 256 bytes); at least 64 KiB. The least useful entries are evicted first (S3-FIFO).
+  // Default: 64 MiB
+  int64_t max_bytes = int64_t{64} << 20;
+  // Entries held, over all namespaces; at least 1.
+  // Default: 65536
+  int64_t max_entries = 65536;
+};
+
 struct ClientOptions {
   // The larderd address: "host:port", or "dns:///host:port" to resolve every replica behind
   // the name and spread calls over them (round_robin load balancing).
@@ -112,6 +134,8 @@ struct ClientOptions {
   // Distinct namespaces labelled in metrics; further namespaces are counted as "other".
   // Default: 32
   int max_metric_namespaces = 32;
+  // Default: off (see NearCacheOptions)
+  NearCacheOptions near_cache;
   // The time source for freshness, the retry budget and durations. Must outlive the client.
   // gRPC deadlines and retry pauses always use real time.
   // Default: null, meaning larder::Clock::Real()

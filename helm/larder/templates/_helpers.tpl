@@ -149,6 +149,12 @@ through redis.password). */}}
 {{- if not (kindIs "invalid" $v.config.leaseStaleBytes) }}
 {{- $args = append $args (printf "--lease-stale-bytes=%d" (int64 $v.config.leaseStaleBytes)) }}
 {{- end }}
+{{- if not (kindIs "invalid" $v.config.maxWatchers) }}
+{{- $args = append $args (printf "--max-watchers=%d" (int64 $v.config.maxWatchers)) }}
+{{- end }}
+{{- if not (kindIs "invalid" $v.config.watchBufferBytes) }}
+{{- $args = append $args (printf "--watch-buffer-bytes=%d" (int64 $v.config.watchBufferBytes)) }}
+{{- end }}
 {{- if eq $v.engine "memory" }}
 {{- if not (kindIs "invalid" $v.memory.limitBytes) }}
 {{- $args = append $args (printf "--memory-limit=%d" (int64 $v.memory.limitBytes)) }}
