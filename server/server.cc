@@ -91,6 +91,9 @@ absl::Status LarderServer::StartGrpc() {
                           ServerCredentialsFor(options_.tls));
   builder.AddListeningPort(options_.listen, credentials, &port);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Near-cache clients ping every 5 s to find a silent larderd (client/src/client_core.cc);
+  // gRPC's default would answer pings more often than every 5 minutes with GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 4000);
   // No channelz service is served, so its per-call and per-socket counters are pure cost.
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
   // Room for the largest value plus its key, tags and framing; and for the largest response.
@@ -118,6 +121,9 @@ absl::Status LarderServer::StartHealthPort() {
   builder.RegisterCallbackGenericService(&health_port_others_);
   builder.AddListeningPort(options_.health_listen, grpc::InsecureServerCredentials());
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // Near-cache clients ping every 5 s to find a silent larderd (client/src/client_core.cc);
+  // gRPC's default would answer pings more often than every 5 minutes with GOAWAY.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 4000);
   health_server_ = builder.BuildAndStart();  // Serves only the default health service.
   if (health_server_ == nullptr) {
     return absl::UnavailableError(absl::StrCat("health-listen: cannot serve on ",

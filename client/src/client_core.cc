@@ -38,6 +38,9 @@ absl::Status ValidateRetry(const RetryOptions& retry) {
   return absl::OkStatus();
 }
 
+// How often a client with a near cache pings larderd, and how long it waits for the answer.
+constexpr absl::Duration kNearKeepalive = absl::Seconds(5);
+
 // Namespaces one client may keep near: one Watch stream each.
 constexpr size_t kMaxNearNamespaces = 64;
 
@@ -103,6 +106,13 @@ std::shared_ptr<grpc::Channel> MakeChannel(const ClientOptions& options) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, std::min(100, max_backoff));
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, max_backoff);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, Milliseconds(options.connect_timeout));
+  if (!options.near_cache.namespaces.empty()) {
+    // A larderd that went silent (its host or the network gone, no FIN or RST) must end the
+    // Watch streams, or the near cache would serve on: keepalive pings find it within
+    // kNearKeepalive twice over. larderd accepts pings this often.
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, Milliseconds(kNearKeepalive));
+    args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, Milliseconds(kNearKeepalive));
+  }
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (options.tls.has_value()) {
     grpc::SslCredentialsOptions ssl;
