@@ -206,12 +206,14 @@ grpc::ServerWriteReactor<v1::WatchEvent>* CacheService::Watch(grpc::CallbackServ
   if (allowed.ok() && watch_hub_ == nullptr) {
     allowed = absl::UnimplementedError("Watch: this server does not stream changes");
   }
-  // Counted when it opens (OK) or is refused; how long a stream lasts is not a latency.
-  metrics_.Record(Rpc::kWatch, allowed.code(),
-                  absl::FromChrono(std::chrono::steady_clock::now() - started));
   static WatchHub no_hub{WatchOptions{}};
-  return WatchStream::Open(context, watch_hub_ != nullptr ? *watch_hub_ : no_hub,
-                           request->namespace_(), allowed);
+  absl::Status outcome;
+  grpc::ServerWriteReactor<v1::WatchEvent>* stream = WatchStream::Open(
+      watch_hub_ != nullptr ? *watch_hub_ : no_hub, request->namespace_(), allowed, outcome);
+  // Counted when it opens (OK) or is refused; how long a stream lasts is not a latency.
+  metrics_.Record(Rpc::kWatch, outcome.code(),
+                  absl::FromChrono(std::chrono::steady_clock::now() - started));
+  return stream;
 }
 
 }  // namespace larder::server

@@ -37,14 +37,13 @@ int64_t CostOf(const v1::WatchEvent& event) {
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::WatchEvent>* WatchStream::Open(grpc::CallbackServerContext* context,
-                                                            WatchHub& hub, absl::string_view ns,
-                                                            const absl::Status& allowed) {
-  (void)context;
+grpc::ServerWriteReactor<v1::WatchEvent>* WatchStream::Open(WatchHub& hub, absl::string_view ns,
+                                                            const absl::Status& allowed,
+                                                            absl::Status& outcome) {
   auto stream = std::make_shared<WatchStream>(hub, ns);
   stream->self_ = stream;
-  absl::Status status = allowed.ok() ? hub.Add(ns, stream) : allowed;
-  if (!status.ok()) stream->End(std::move(status));
+  outcome = allowed.ok() ? hub.Add(ns, stream) : allowed;
+  if (!outcome.ok()) stream->End(outcome);
   return stream.get();
 }
 

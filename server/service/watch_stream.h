@@ -31,10 +31,10 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
                           public std::enable_shared_from_this<WatchStream> {
  public:
   // A stream of `ns`'s changes, or, when `allowed` (or the hub) refuses it, a call finished
-  // with that status at once.
-  static grpc::ServerWriteReactor<v1::WatchEvent>* Open(grpc::CallbackServerContext* context,
-                                                        WatchHub& hub, absl::string_view ns,
-                                                        const absl::Status& allowed);
+  // with that status at once; `outcome` gets OK or that status.
+  static grpc::ServerWriteReactor<v1::WatchEvent>* Open(WatchHub& hub, absl::string_view ns,
+                                                        const absl::Status& allowed,
+                                                        absl::Status& outcome);
 
   WatchStream(WatchHub& hub, absl::string_view ns) : hub_(hub), ns_(ns) {}
 

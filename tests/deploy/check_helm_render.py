@@ -157,8 +157,8 @@ def check_memory(c, helm, chart):
         alerts = [r["alert"] for g in rules[0]["spec"]["groups"] for r in g["rules"]]
         c.check(sorted(alerts) == ["LarderAuthDenied", "LarderHighErrorRate",
                                    "LarderHighLatency", "LarderInstanceDown",
-                                   "LarderLowHitRatio"],
-                f"{case}: PrometheusRule has the five alerts (got {alerts})")
+                                   "LarderLowHitRatio", "LarderWatchLimitReached"],
+                f"{case}: PrometheusRule has the six alerts (got {alerts})")
     pdbs = of_kind(objs, "PodDisruptionBudget")
     if c.check(len(pdbs) == 1, f"{case}: a PodDisruptionBudget") and wl:
         sel = pdbs[0]["spec"]["selector"]["matchLabels"]

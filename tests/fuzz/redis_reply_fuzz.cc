@@ -1,7 +1,9 @@
 // libFuzzer target for how the Redis engine reads what Redis sends: hiredis's own RESP reader
 // (redisReaderCreate / redisReaderFeed / redisReaderGetReply) turns the input into reply trees,
-// and each tree goes to every decoder of server/storage/redis/redis_replies.h and every accessor
-// of server/storage/redis/redis_connection.h.
+// and each tree goes to every decoder of server/storage/redis/redis_replies.h, every accessor
+// of server/storage/redis/redis_connection.h and the pub/sub decoders of
+// server/storage/redis/redis_change_message.h; every bulk string of a tree, and the whole input
+// itself, also goes to DecodeChangeMessage (a change message's payload).
 //
 // Each decoder is held to a reference written here from the shapes Redis and larder's scripts
 // send (redis_scripts.cc): it must accept exactly the well-formed replies, and then return
@@ -12,7 +14,10 @@
 //    wrong type reads as absent: nil, "", 0, no elements);
 //  - ErrorReplyStatus is not kUnavailable for Redis's transient errors and kInternal otherwise,
 //    or its message is not "redis: " + the error text;
-//  - a decoder accepts a malformed reply, refuses a well-formed one, or decodes other values.
+//  - a decoder accepts a malformed reply, refuses a well-formed one, or decodes other values;
+//  - DecodeChangeMessage accepts a message EncodeChangeMessage cannot have written, refuses one
+//    it can, decodes other fields than the message's, or refuses other than kInvalidArgument;
+//    ProbeTokenOf takes a message for a probe that is none, or the other way round.
 //
 //   build-fuzz/tests/fuzz/redis_reply_fuzz tests/fuzz/corpus/redis_reply_fuzz \
 //       -dict=tests/fuzz/redis_reply_fuzz.dict
@@ -34,12 +39,14 @@
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
+#include "server/storage/redis/redis_change_message.h"
 #include "server/storage/redis/redis_connection.h"
 #include "server/storage/redis/redis_replies.h"
 
 namespace {
 
 namespace redis = larder::storage::internal;
+using larder::storage::ChangeKind;
 using larder::storage::StoredEntry;
 
 void Fail(const char* what) {
@@ -334,6 +341,89 @@ void CheckRoleReply(const redisReply& reply) {
   }
 }
 
+// A change message: <namespace [A-Za-z0-9_.-]{1,128}> NUL <kind k|a|p|g|t> <subject of at most
+// 4096 bytes: non-empty for k, empty for a>.
+struct ReferenceChange {
+  absl::string_view ns;
+  ChangeKind kind;
+  absl::string_view subject;
+};
+std::optional<ReferenceChange> ReferenceChangeMessage(absl::string_view message) {
+  const size_t nul = message.find('\0');
+  if (nul == absl::string_view::npos || nul == 0 || nul > 128 || nul + 2 > message.size()) {
+    return std::nullopt;
+  }
+  for (char c : message.substr(0, nul)) {
+    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                         (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+    if (!allowed) return std::nullopt;
+  }
+  const size_t kind = absl::string_view("kapgt").find(message[nul + 1]);
+  const absl::string_view subject = message.substr(nul + 2);
+  if (kind == absl::string_view::npos || subject.size() > 4096) return std::nullopt;
+  if ((kind == 0 && subject.empty()) || (kind == 1 && !subject.empty())) return std::nullopt;
+  return ReferenceChange{message.substr(0, nul), static_cast<ChangeKind>(kind), subject};
+}
+
+void CheckChangeMessage(absl::string_view message) {
+  const absl::StatusOr<redis::ChangeMessage> decoded = redis::DecodeChangeMessage(message);
+  const std::optional<ReferenceChange> want = ReferenceChangeMessage(message);
+  if (decoded.ok() != want.has_value()) {
+    Fail(decoded.ok() ? "DecodeChangeMessage: accepts a malformed message"
+                      : "DecodeChangeMessage: refuses a well-formed message");
+  }
+  if (!decoded.ok()) {
+    if (decoded.status().code() != absl::StatusCode::kInvalidArgument ||
+        !absl::StartsWith(decoded.status().message(), "redis: malformed change message: ")) {
+      Fail("DecodeChangeMessage: a refusal is not kInvalidArgument saying why");
+    }
+    return;
+  }
+  if (decoded->ns != want->ns || decoded->kind != want->kind || decoded->subject != want->subject) {
+    Fail("DecodeChangeMessage: the fields are not the message's");
+  }
+  if (redis::EncodeChangeMessage(decoded->ns, decoded->kind, decoded->subject) != message) {
+    Fail("EncodeChangeMessage does not give back the message it was decoded from");
+  }
+}
+
+// A probe: NUL 'h' and a token of 1 to 64 bytes; never a change (its namespace is empty).
+void CheckProbeMessage(absl::string_view message) {
+  const std::optional<absl::string_view> token = redis::ProbeTokenOf(message);
+  const bool probe =
+      message.size() >= 3 && message.size() <= 66 && message[0] == '\0' && message[1] == 'h';
+  if (token.has_value() != probe) Fail("ProbeTokenOf: wrong about what is a probe");
+  if (!probe) return;
+  if (*token != message.substr(2) || redis::EncodeProbeMessage(*token) != message) {
+    Fail("ProbeTokenOf: the token is not the message's");
+  }
+  if (redis::DecodeChangeMessage(message).ok()) Fail("DecodeChangeMessage: accepts a probe");
+}
+
+// What a subscribed connection receives: ["message", channel, payload], ["subscribe", channel,
+// count >= 1], ["pong", argument], all bulk strings but the count.
+void CheckFeedReply(const redisReply& reply) {
+  constexpr absl::string_view kChannel = "larder:changes";
+  const absl::StatusOr<redis::FeedReply> decoded = redis::DecodeFeedReply(reply, kChannel);
+  std::optional<redis::FeedReply> want;
+  const size_t n = reply.type == REDIS_REPLY_ARRAY ? reply.elements : 0;
+  const absl::string_view type = n >= 2 && IsBulk(*reply.element[0]) ? Text(*reply.element[0]) : "";
+  if (type == "pong" && n == 2 && IsBulk(*reply.element[1])) {
+    want = redis::FeedReply{redis::FeedReply::Type::kPong, {}};
+  } else if (n == 3 && IsBulk(*reply.element[1]) && Text(*reply.element[1]) == kChannel) {
+    const redisReply& third = *reply.element[2];
+    if (type == "message" && IsBulk(third)) {
+      want = redis::FeedReply{redis::FeedReply::Type::kMessage, Text(third)};
+    } else if (type == "subscribe" && IsInteger(third) && third.integer >= 1) {
+      want = redis::FeedReply{redis::FeedReply::Type::kSubscribed, {}};
+    }
+  }
+  if (!CheckOutcome(reply, decoded, want.has_value(), "DecodeFeedReply")) return;
+  if (decoded->type != want->type || decoded->payload != want->payload) {
+    Fail("DecodeFeedReply: the result is not the reply's");
+  }
+}
+
 // Every check on `reply` and, so that nested shapes are reached too, on each of its elements.
 void CheckTree(const redisReply& reply) {
   CheckAccessors(reply);
@@ -346,6 +436,11 @@ void CheckTree(const redisReply& reply) {
   CheckRoleReply(reply);
   CheckLeaseReply(reply);
   CheckBucketListReply(reply);
+  CheckFeedReply(reply);
+  if (IsBulk(reply)) {
+    CheckChangeMessage(Text(reply));
+    CheckProbeMessage(Text(reply));
+  }
   if (reply.type != REDIS_REPLY_ARRAY) return;
   for (size_t i = 0; i < reply.elements; ++i) CheckTree(*reply.element[i]);
 }
@@ -369,7 +464,10 @@ bool AnnouncesHugeArray(absl::string_view input) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (AnnouncesHugeArray(absl::string_view(reinterpret_cast<const char*>(data), size))) return 0;
+  const absl::string_view input(reinterpret_cast<const char*>(data), size);
+  CheckChangeMessage(input);
+  CheckProbeMessage(input);
+  if (AnnouncesHugeArray(input)) return 0;
   redisReader* reader = redisReaderCreate();
   if (reader == nullptr) Fail("redisReaderCreate failed");
   if (redisReaderFeed(reader, reinterpret_cast<const char*>(data), size) == REDIS_OK) {

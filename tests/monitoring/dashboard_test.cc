@@ -85,12 +85,13 @@ class DashboardTest : public ::testing::Test {
   }
 
 #ifdef LARDER_HTTP_SERVICE_PATH
-  // The example service (examples/httplib_service), caching in this larderd.
+  // The example service (examples/httplib_service), caching in this larderd, with a near cache
+  // so that its Watch stream and near-cache lookups feed the "Near cache & Watch" panels.
   static void StartHttpService() {
     auto service = ChildProcess::Start(
         {LARDER_HTTP_SERVICE_PATH, "--port=0", "--larder=" + larderd_->grpc_address(),
          // A loaded machine must not turn hits into fail-open misses.
-         "--larder_deadline=5s"});
+         "--larder_deadline=5s", "--near_cache_bytes=1048576"});
     ASSERT_TRUE(service.ok()) << service.status();
     http_service_ = service->release();
     auto line = http_service_->WaitForLine("ready port=", absl::Seconds(30));

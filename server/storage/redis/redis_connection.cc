@@ -98,6 +98,16 @@ absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Open(
   return connection;
 }
 
+absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::StartConnect(
+    const RedisEndpoint& endpoint) {
+  redisContext* context = redisConnectNonBlock(endpoint.host.c_str(), endpoint.port);
+  if (context == nullptr) return absl::ResourceExhaustedError("redis: cannot allocate a context");
+  auto connection =
+      std::unique_ptr<RedisConnection>(new RedisConnection(context, endpoint.Describe()));
+  if (context->err != 0) return connection->IoError();
+  return connection;
+}
+
 RedisConnection::~RedisConnection() { redisFree(context_); }
 
 absl::Status RedisConnection::IoError() {
@@ -111,26 +121,36 @@ absl::Status RedisConnection::IoError() {
 }
 
 absl::Status RedisConnection::Authenticate(const RedisEndpoint& endpoint) {
-  if (!endpoint.password.empty()) {
-    std::vector<absl::string_view> auth = {"AUTH"};
-    if (!endpoint.user.empty()) auth.push_back(endpoint.user);
-    auth.push_back(endpoint.password);
-    absl::StatusOr<RedisReply> reply = Run(auth);
+  for (const std::vector<std::string>& command : HandshakeCommands(endpoint)) {
+    absl::StatusOr<RedisReply> reply =
+        Run(std::vector<absl::string_view>(command.begin(), command.end()));
     if (!reply.ok() && !broken_) {
-      return absl::PermissionDeniedError(absl::StrCat(
-          "redis at ", description_, ": authentication refused: ", reply.status().message()));
+      return HandshakeRefusal(endpoint, command[0], reply.status().message());
     }
     LARDER_RETURN_IF_ERROR(reply.status());
   }
-  if (endpoint.db == 0) return absl::OkStatus();
-  const std::string db = absl::StrCat(endpoint.db);
-  absl::StatusOr<RedisReply> reply = Run({"SELECT", db});
-  if (!reply.ok() && !broken_) {
-    return absl::InvalidArgumentError(absl::StrCat("redis at ", description_,
-                                                   ": cannot select database ", endpoint.db, ": ",
-                                                   reply.status().message()));
+  return absl::OkStatus();
+}
+
+std::vector<std::vector<std::string>> HandshakeCommands(const RedisEndpoint& endpoint) {
+  std::vector<std::vector<std::string>> commands;
+  if (!endpoint.password.empty()) {
+    commands.push_back({"AUTH"});
+    if (!endpoint.user.empty()) commands.back().push_back(endpoint.user);
+    commands.back().push_back(endpoint.password);
   }
-  return reply.status();
+  if (endpoint.db != 0) commands.push_back({"SELECT", absl::StrCat(endpoint.db)});
+  return commands;
+}
+
+absl::Status HandshakeRefusal(const RedisEndpoint& endpoint, absl::string_view command,
+                              absl::string_view message) {
+  if (command == "AUTH") {
+    return absl::PermissionDeniedError(
+        absl::StrCat("redis at ", endpoint.Describe(), ": authentication refused: ", message));
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "redis at ", endpoint.Describe(), ": cannot select database ", endpoint.db, ": ", message));
 }
 
 absl::Status RedisConnection::LoadScripts() {

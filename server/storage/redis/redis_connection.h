@@ -36,6 +36,12 @@ class RedisConnection {
   static absl::StatusOr<std::unique_ptr<RedisConnection>> Open(const RedisEndpoint& endpoint,
                                                                absl::Duration connect_timeout,
                                                                absl::Duration command_timeout);
+  // Starts connecting without waiting, for one I/O thread that polls fd() (RedisChangeFeed): the
+  // connection is non-blocking from the start, with no handshake sent and no script loaded (see
+  // HandshakeCommands). Its first WriteSome once fd() is writable says whether the connect
+  // succeeded. kUnavailable when it fails at once (an unknown host, a refused local port).
+  static absl::StatusOr<std::unique_ptr<RedisConnection>> StartConnect(
+      const RedisEndpoint& endpoint);
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
@@ -93,6 +99,14 @@ class RedisConnection {
   std::vector<std::string> script_shas_;  // Indexed by Script.
   std::string last_error_;
 };
+
+// The commands that prepare a new connection to `endpoint`, in order: AUTH when it has a password
+// (with the user, when it has one), SELECT when its database is not 0.
+std::vector<std::vector<std::string>> HandshakeCommands(const RedisEndpoint& endpoint);
+// What Redis refusing handshake command `command` (AUTH or SELECT) with `message` means:
+// kPermissionDenied for AUTH, kInvalidArgument for SELECT. Never shows the password.
+absl::Status HandshakeRefusal(const RedisEndpoint& endpoint, absl::string_view command,
+                              absl::string_view message);
 
 // Appends one command in RESP form (binary-safe arguments) to `out`.
 void FormatCommand(const std::vector<absl::string_view>& args, std::string& out);

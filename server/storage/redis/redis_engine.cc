@@ -3,10 +3,15 @@
 #include <algorithm>
 #include <utility>
 
+#include "absl/container/flat_hash_set.h"
+#include "absl/random/distributions.h"
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "larder/common/etag.h"
 #include "larder/common/status_macros.h"
 #include "server/storage/redis/cluster_slots.h"
+#include "server/storage/redis/redis_change_feed.h"
+#include "server/storage/redis/redis_change_message.h"
 #include "server/storage/redis/redis_pool.h"
 #include "server/storage/redis/redis_replies.h"
 #include "server/storage/redis/redis_router.h"
@@ -85,10 +90,13 @@ std::string GraceMillisText(absl::Duration grace) {
 }  // namespace
 
 RedisEngine::RedisEngine(const RedisEngineOptions& options, const LeaseOptions& leases,
-                         const Clock& clock, std::unique_ptr<internal::RedisRouter> router)
+                         const Clock& clock, std::vector<internal::RedisEndpoint> seeds,
+                         std::unique_ptr<internal::RedisRouter> router)
     : options_(options),
       lease_grace_ms_(GraceMillisText(leases.grace)),
       clock_(clock),
+      changes_channel_(absl::StrCat(options.key_prefix, internal::kChangesChannelSuffix)),
+      seeds_(std::move(seeds)),
       router_(std::move(router)) {}
 
 RedisEngine::~RedisEngine() = default;
@@ -105,8 +113,9 @@ absl::StatusOr<std::unique_ptr<RedisEngine>> RedisEngine::Create(const RedisEngi
   router_options.pool.connect_timeout = options.connect_timeout;
   router_options.pool.command_timeout = options.command_timeout;
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<internal::RedisRouter> router,
-                          internal::RedisRouter::Create(std::move(seeds), router_options));
-  return std::unique_ptr<RedisEngine>(new RedisEngine(options, leases, clock, std::move(router)));
+                          internal::RedisRouter::Create(seeds, router_options));
+  return std::unique_ptr<RedisEngine>(
+      new RedisEngine(options, leases, clock, std::move(seeds), std::move(router)));
 }
 
 RedisEngine::Bucket RedisEngine::BucketAt(absl::string_view ns, int index) const {
@@ -253,6 +262,53 @@ absl::Status RedisEngine::CheckHealth() {
     return absl::UnavailableError(absl::StrCat("redis: no master serves slot ", slot));
   }
   return absl::OkStatus();
+}
+
+bool RedisEngine::WatchChanges(ChangeListener* listener) {
+  if (feed_ != nullptr || listener == nullptr) return true;  // Called at most once.
+  internal::RedisChangeFeedOptions feed_options;
+  feed_options.channel = changes_channel_;
+  feed_options.connect_timeout = options_.connect_timeout;
+  feed_options.command_timeout = options_.command_timeout;
+  feed_options.probe_timeout = options_.command_timeout * 2 + feed_options.ping_interval;
+  feed_ = std::make_unique<internal::RedisChangeFeed>(
+      [this] { return FeedCandidates(); },
+      [this](std::string message, absl::AnyInvocable<void() &&> published) {
+        Probe(std::move(message), std::move(published));
+      },
+      std::move(feed_options), *listener);
+  return true;
+}
+
+void RedisEngine::Probe(std::string message, absl::AnyInvocable<void() &&> published) {
+  if (!router_->cluster()) return;  // One server: PING says it all.
+  // On the router's thread, which outlives the feed; through a random slot's master, so that
+  // over a few probes every master is tried, whichever node the feed subscribed to.
+  router_->Post([this, message = std::move(message), published = std::move(published)]() mutable {
+    const uint16_t slot = absl::Uniform<uint16_t>(absl::BitGen(), 0, internal::kClusterSlots);
+    if (Publish(slot, message).ok()) std::move(published)();
+  });
+}
+
+absl::Status RedisEngine::Publish(uint16_t slot, absl::string_view message) {
+  return router_
+      ->Run(slot,
+            [&](RedisConnection& c) {
+              return c.Run({"PUBLISH", changes_channel_, message});
+            })
+      .status();
+}
+
+std::vector<internal::RedisEndpoint> RedisEngine::FeedCandidates() const {
+  std::vector<internal::RedisEndpoint> candidates;
+  absl::flat_hash_set<std::string> seen;
+  for (const internal::RedisPool* pool : router_->Masters()) {
+    if (seen.insert(pool->endpoint().Describe()).second) candidates.push_back(pool->endpoint());
+  }
+  for (const internal::RedisEndpoint& seed : seeds_) {
+    if (seen.insert(seed.Describe()).second) candidates.push_back(seed);
+  }
+  return candidates;
 }
 
 void RegisterRedisEngine(EngineRegistry& registry) {

@@ -16,6 +16,11 @@
 //
 // Leases live in Redis too (a record per key beside its entry, see redis_scripts.h), so every
 // replica sharing the Redis shares them: one replica's Lease makes another's wait.
+//
+// Changes: every write's script also PUBLISHes a change message (redis_change_message.h) on the
+// channel "<key prefix>changes", atomically with the write; Invalidate publishes one when it
+// begins and one when it has removed everything. WatchChanges follows that channel
+// (internal::RedisChangeFeed), so a listener hears the writes of every replica sharing the Redis.
 #pragma once
 
 #include <memory>
@@ -23,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "larder/common/clock.h"
 #include "server/storage/engine_options.h"
@@ -35,6 +41,7 @@ struct redisReply;
 namespace larder::storage {
 
 namespace internal {
+class RedisChangeFeed;
 class RedisConnection;
 class RedisPool;
 class RedisRouter;
@@ -79,10 +86,11 @@ class RedisEngine final : public StorageEngine {
   absl::StatusOr<bool> Delete(absl::string_view ns, absl::string_view key) override;
   absl::StatusOr<std::optional<std::string>> Touch(absl::string_view ns, absl::string_view key,
                                                    absl::Time expires_at) override;
-  // First voids every lease of `ns` (a new generation in each bucket of its lease registry: one
-  // SMEMBERS, then one HSET per such bucket), then walks each bucket's index (or tag set) in
-  // batches of internal::kRemovalBatch, each batch one script. An entry written while it runs
-  // may be removed too.
+  // Announces itself (one PUBLISH), voids every lease of `ns` (a new generation in each bucket
+  // of its lease registry: one SMEMBERS, then one HSET per such bucket), walks each bucket's
+  // index (or tag set) in batches of internal::kRemovalBatch, each batch one script, and
+  // announces itself again once done (one PUBLISH, even after a failure part-way: then the
+  // removal's error is returned). An entry written while it runs may be removed too.
   absl::StatusOr<int64_t> Invalidate(absl::string_view ns, const InvalidateTarget& target) override;
   // The buckets' counters: kBuckets small reads per namespace (for "", per namespace ever
   // stored). Expirations count the expired entries larder removed, over every replica sharing
@@ -93,6 +101,17 @@ class RedisEngine final : public StorageEngine {
   // one: a replica refuses writes, so a demoted server is kUnavailable, and its reads would
   // serve whatever the new master has not replicated.
   absl::Status CheckHealth() override;
+  // Starts following "<key prefix>changes" on a dedicated connection (standalone: the server;
+  // cluster: any node, the known masters first, then the seeds): `listener` hears every Set
+  // that stored, MultiSet item stored, Delete (whether or not something was removed), Touch
+  // that found a live entry, and the two namespace-wide events of each Invalidate, made
+  // through any engine sharing the Redis, this one included; OnLost / OnLive as the
+  // subscription comes and goes (RedisChangeFeed). Expiry, reclaiming expired entries and Redis's
+  // own eviction are not announced. A message arrives after its write is applied, not always
+  // before its writer was answered; one master's keep their order, different masters' may not.
+  // Costs one more connection and thread; on a cluster also a probe PUBLISH a second, on the
+  // router's thread. Returns true.
+  bool WatchChanges(ChangeListener* listener) override;
 
  private:
   // The keys of one bucket: "P{ns:bucket}" and its hash slot.
@@ -102,6 +121,7 @@ class RedisEngine final : public StorageEngine {
   };
 
   RedisEngine(const RedisEngineOptions& options, const LeaseOptions& leases, const Clock& clock,
+              std::vector<internal::RedisEndpoint> seeds,
               std::unique_ptr<internal::RedisRouter> router);
 
   struct AsyncGet;
@@ -142,6 +162,8 @@ class RedisEngine final : public StorageEngine {
                                            absl::string_view set_key, absl::string_view tag,
                                            int64_t members);
   absl::StatusOr<int64_t> RemoveMatching(const Bucket& bucket, const InvalidateTarget& target);
+  // Invalidate's removals: voids the leases of `ns`, then removes what `target` selects.
+  absl::StatusOr<int64_t> Remove(absl::string_view ns, const InvalidateTarget& target);
   absl::StatusOr<EngineStats> NamespaceStats(absl::string_view ns);
   // "P leased:<ns>": the buckets of `ns` that have granted leases.
   std::string LeaseRegistryOf(absl::string_view ns) const;
@@ -150,11 +172,23 @@ class RedisEngine final : public StorageEngine {
   absl::Status JoinLeaseRegistry(absl::string_view ns, int bucket);
   // Gives every bucket of `ns` that may hold a lease a new generation, voiding its leases.
   absl::Status VoidLeases(absl::string_view ns);
+  // PUBLISHes the change message of `target` in `ns` on the changes channel (on any master).
+  absl::Status AnnounceInvalidation(absl::string_view ns, const InvalidateTarget& target);
+  // PUBLISHes `message` on the changes channel, through the master of `slot`.
+  absl::Status Publish(uint16_t slot, absl::string_view message);
+  // The change feed's Prober (cluster only): publishes the probe through a random master, on
+  // the router's thread.
+  void Probe(std::string message, absl::AnyInvocable<void() &&> published);
+  // The servers the change feed may subscribe to: the known masters, then the seeds.
+  std::vector<internal::RedisEndpoint> FeedCandidates() const;
 
   const RedisEngineOptions options_;
   const std::string lease_grace_ms_;  // LeaseOptions::grace in ms, rounded up.
   const Clock& clock_;
+  const std::string changes_channel_;  // "<key prefix>changes".
+  const std::vector<internal::RedisEndpoint> seeds_;
   std::unique_ptr<internal::RedisRouter> router_;
+  std::unique_ptr<internal::RedisChangeFeed> feed_;  // Destroyed before router_.
 };
 
 // Registers "redis" in `registry`.

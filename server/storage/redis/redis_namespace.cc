@@ -1,7 +1,8 @@
 // RedisEngine's calls over many entries: MultiGet's and Stats's batched reads, Invalidate and
 // Stats. They read each bucket of a namespace (RedisEngine::kBuckets, spread over the cluster's
 // masters) with one pipeline per server, and remove entries in batches of one script each, so
-// Redis is never blocked for long and no call ever scans Redis's whole keyspace.
+// Redis is never blocked for long and no call ever scans Redis's whole keyspace. An Invalidate
+// announces itself on the changes channel when it begins and once it has removed everything.
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include "larder/common/status_macros.h"
 #include "server/storage/glob.h"
 #include "server/storage/redis/cluster_slots.h"
+#include "server/storage/redis/redis_change_message.h"
 #include "server/storage/redis/redis_engine.h"
 #include "server/storage/redis/redis_pool.h"
 #include "server/storage/redis/redis_replies.h"
@@ -152,6 +154,17 @@ absl::StatusOr<int64_t> RedisEngine::RemoveMatching(const Bucket& bucket,
 
 absl::StatusOr<int64_t> RedisEngine::Invalidate(absl::string_view ns,
                                                 const InvalidateTarget& target) {
+  // Announced before anything is removed (readers drop their copies early), and again after the
+  // last removal (a reader re-reading on that event cannot get a copy not yet removed); the
+  // second even when the removal failed part-way, as some entries may have gone.
+  LARDER_RETURN_IF_ERROR(AnnounceInvalidation(ns, target));
+  absl::StatusOr<int64_t> removed = Remove(ns, target);
+  const absl::Status announced = AnnounceInvalidation(ns, target);
+  if (removed.ok() && !announced.ok()) return announced;
+  return removed;
+}
+
+absl::StatusOr<int64_t> RedisEngine::Remove(absl::string_view ns, const InvalidateTarget& target) {
   using Kind = InvalidateTarget::Kind;
   const bool by_tag = target.kind == Kind::kTag;
   const std::string suffix = by_tag ? absl::StrCat("t:", target.argument) : "i";
@@ -175,6 +188,22 @@ absl::StatusOr<int64_t> RedisEngine::Invalidate(absl::string_view ns,
     removed += *batch;
   }
   return removed;
+}
+
+absl::Status RedisEngine::AnnounceInvalidation(absl::string_view ns,
+                                               const InvalidateTarget& target) {
+  using Kind = InvalidateTarget::Kind;
+  ChangeKind kind = ChangeKind::kAll;
+  absl::string_view subject;
+  if (target.kind != Kind::kAll) {
+    kind = target.kind == Kind::kPrefix    ? ChangeKind::kPrefix
+           : target.kind == Kind::kPattern ? ChangeKind::kPattern
+                                           : ChangeKind::kTag;
+    subject = target.argument;
+  }
+  // PUBLISH takes no key: any master will do, and on a cluster it reaches every node.
+  return Publish(internal::KeySlot(changes_channel_),
+                 internal::EncodeChangeMessage(ns, kind, subject));
 }
 
 absl::StatusOr<EngineStats> RedisEngine::NamespaceStats(absl::string_view ns) {

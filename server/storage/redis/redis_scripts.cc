@@ -3,6 +3,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "server/storage/redis/redis_change_message.h"
 
 namespace larder::storage::internal {
 namespace {
@@ -121,6 +122,16 @@ local function guard_members(members, extra)
   for _, member in ipairs(members) do with_entry_keys(entry_of(member), keys) end
   guard(keys)
 end
+-- Announces a change of entry k to every larderd following the changes channel: PUBLISH
+-- "<prefix>changes" "<ns>\0k<key>" (redis_change_message.h), in the script that made the change,
+-- so Redis applies both at once. B is "<prefix>{<ns>:<bucket>}", and neither the prefix nor a
+-- namespace holds '{' or ':' after it.
+local function announce(k)
+  local brace = string.find(base, '{', 1, true)
+  local colon = string.find(base, ':', brace + 1, true)
+  redis.call('PUBLISH', string.sub(base, 1, brace - 1) .. CHANGES_SUFFIX,
+             string.sub(base, brace + 1, colon - 1) .. '\0' .. KEY_CHANGE .. user_key(k))
+end
 local function add_to_tag(tag, uk, expiry, px)
   local tk = tag_prefix .. tag
   local ttl = redis.call('PTTL', tk)
@@ -143,6 +154,7 @@ end
 // even when refused; mode 't' refused writes nothing, stored it drops the record (the lease is
 // consumed) and marks the entry l = grace, its native TTL longer by grace, so that its removal
 // leaves its stale value (keep_stale). Other refusals write nothing else, reclaiming aside.
+// Announces the key when it stored, and only then.
 constexpr absl::string_view kSet = R"lua(
 local k, tag_count = KEYS[1], tonumber(ARGV[8])
 local rk = record_of(k)
@@ -187,19 +199,22 @@ local uk = user_key(k)
 for i = 9, 8 + tag_count do add_to_tag(ARGV[i], uk, ARGV[6], px) end
 local unregistered = 0
 if redis.call('HEXISTS', counters_key, 'r') == 0 then unregistered = 1 end
+announce(k)
 return {1, ARGV[5], unregistered}
 )lua";
 
-// Voids the key's lease even when there is no entry; keeps its stale value.
+// Voids the key's lease even when there is no entry; keeps its stale value. Announced even when
+// nothing was removed: a copy elsewhere may outlive an entry Redis evicted.
 constexpr absl::string_view kDelete = R"lua(
 guard_entry(KEYS[1], {})
 local result = remove(KEYS[1])
 redis.call('HDEL', record_of(KEYS[1]), 't', 'u', 'g')
+announce(KEYS[1])
 return result
 )lua";
 
 // ARGV[3] new expiry, ARGV[4] new native TTL in ms (0: none), longer by the grace of an entry
-// stored with a lease token.
+// stored with a lease token. Announces the key when it found a live entry.
 constexpr absl::string_view kTouch = R"lua(
 local k = KEYS[1]
 local current = redis.call('HMGET', k, 'e', 'x', 'l')
@@ -213,6 +228,7 @@ if px > 0 then redis.call('PEXPIRE', k, px) else redis.call('PERSIST', k) end
 redis.call('ZADD', index_key, 'XX', score_of(ARGV[3]), member_of(k))
 local uk = user_key(k)
 for_each_tag(k, function(tag) add_to_tag(tag, uk, ARGV[3], px) end)
+announce(k)
 return current[1]
 )lua";
 
@@ -287,7 +303,9 @@ return removed
 )lua";
 
 std::string Source(absl::string_view body) {
-  return absl::StrCat("local BATCH = ", kRemovalBatch, "\n", kPrelude, body);
+  return absl::StrCat("local BATCH = ", kRemovalBatch, "\nlocal CHANGES_SUFFIX = '",
+                      kChangesChannelSuffix, "'\nlocal KEY_CHANGE = '",
+                      absl::string_view(&kKeyChangeByte, 1), "'\n", kPrelude, body);
 }
 
 const std::string* const* Sources() {

@@ -1,6 +1,7 @@
 // The Lua scripts of the Redis engine: every read-modify-write of an entry (conditional set,
 // delete, touch, lease, reclaiming an expired entry, removing a batch of entries) runs as one
-// script, so Redis applies it atomically. Internal to server/storage/redis.
+// script, so Redis applies it atomically, with its change message. Internal to
+// server/storage/redis.
 //
 // Layout under the key prefix P: each namespace is spread over RedisLayout::kBuckets buckets (by
 // the CRC16 of the key); everything of one bucket shares the hash tag {<ns>:<bucket>}, hence one
@@ -29,6 +30,12 @@
 // longer than its expiry, and removing it (Delete, Invalidate, reclaiming it once expired) copies
 // its value and ETag into its lease record, offered as stale until grace after its expiry or
 // removal.
+//
+// Changes: kSet (when it stored), kDelete (always) and kTouch (when it found a live entry) PUBLISH
+// the key's change message (redis_change_message.h) on "P changes" as their last write, so an
+// entry never changes without its announcement, nor is announced without its change. Removing
+// expired entries and Invalidate's batches announce nothing (RedisEngine::Invalidate announces
+// the whole invalidation itself).
 //
 // Every script takes ARGV[1] = now (unix micros by the injected Clock) and ARGV[2] = B, and
 // KEYS[1] a key of B (so Redis Cluster routes it); see redis_scripts.cc for the rest.
