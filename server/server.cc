@@ -12,8 +12,8 @@
 #include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/server_builder.h"
 #include "larder/common/limits.h"
-#include "server/storage/change_reporting_engine.h"
 #include "larder/common/status_macros.h"
+#include "server/storage/change_reporting_engine.h"
 
 #ifndef LARDER_VERSION
 #define LARDER_VERSION "dev"

@@ -47,9 +47,8 @@ constexpr size_t kMaxNearNamespaces = 64;
 absl::Status ValidateNearCache(const NearCacheOptions& near) {
   if (near.namespaces.empty()) return absl::OkStatus();
   if (near.namespaces.size() > kMaxNearNamespaces) {
-    return absl::InvalidArgumentError(absl::StrCat("near_cache.namespaces: at most ",
-                                                   kMaxNearNamespaces, ", got ",
-                                                   near.namespaces.size()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "near_cache.namespaces: at most ", kMaxNearNamespaces, ", got ", near.namespaces.size()));
   }
   for (const std::string& ns : near.namespaces) {
     const bool valid = !ns.empty() && ns.size() <= limits::kMaxNamespaceBytes &&

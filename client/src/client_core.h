@@ -13,11 +13,11 @@
 #include <optional>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "absl/container/flat_hash_set.h"
 #include "client/src/auth_token.h"
 #include "client/src/near_cache.h"
 #include "client/src/near_watch.h"

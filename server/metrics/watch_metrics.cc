@@ -35,12 +35,11 @@ void AddValue(MetricFamily& family, std::vector<ClientMetric::Label> labels, int
 
 std::vector<prometheus::MetricFamily> WatchMetrics::Collect() const {
   const WatchCounters& counters = hub_.counters();
-  MetricFamily watchers =
-      Family("larder_watchers", "Watch streams open now.", MetricType::Gauge);
+  MetricFamily watchers = Family("larder_watchers", "Watch streams open now.", MetricType::Gauge);
   AddValue(watchers, {}, hub_.watchers());
-  MetricFamily events = Family("larder_watch_events_total",
-                               "Changes queued to Watch streams (one per stream).",
-                               MetricType::Counter);
+  MetricFamily events =
+      Family("larder_watch_events_total", "Changes queued to Watch streams (one per stream).",
+             MetricType::Counter);
   AddValue(events, {}, counters.events.load());
   MetricFamily resets = Family("larder_watch_resets_total",
                                "Watch streams reset: overflow (the stream fell behind its "

@@ -42,16 +42,16 @@ void WatchHub::Remove(absl::string_view ns, const WatchSink* sink) {
   auto topic = stripe.topics.find(ns);
   if (topic == stripe.topics.end()) return;
   std::vector<std::shared_ptr<WatchSink>>& sinks = topic->second.sinks;
-  auto found = std::find_if(sinks.begin(), sinks.end(),
-                            [sink](const std::shared_ptr<WatchSink>& s) { return s.get() == sink; });
+  auto found =
+      std::find_if(sinks.begin(), sinks.end(),
+                   [sink](const std::shared_ptr<WatchSink>& s) { return s.get() == sink; });
   if (found == sinks.end()) return;
   sinks.erase(found);
   watchers_.fetch_sub(1);
   if (sinks.empty()) stripe.topics.erase(topic);
 }
 
-void WatchHub::OnChange(absl::string_view ns, storage::ChangeKind kind,
-                        absl::string_view subject) {
+void WatchHub::OnChange(absl::string_view ns, storage::ChangeKind kind, absl::string_view subject) {
   if (watchers_.load(std::memory_order_relaxed) == 0) return;
   Stripe& stripe = StripeOf(ns);
   absl::MutexLock lock(&stripe.mutex);

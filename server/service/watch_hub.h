@@ -58,10 +58,10 @@ class WatchSink {
 
 // Counters for larder_watch_* (server/metrics/watch_metrics.h).
 struct WatchCounters {
-  std::atomic<int64_t> events{0};          // Changes delivered to a sink (one per sink).
-  std::atomic<int64_t> overflow_resets{0};  // Resets of a sink that fell behind.
-  std::atomic<int64_t> lost_resets{0};      // Streams ended because changes may be missed.
-  std::atomic<int64_t> refused_limit{0};    // Add refused: max_watchers.
+  std::atomic<int64_t> events{0};            // Changes delivered to a sink (one per sink).
+  std::atomic<int64_t> overflow_resets{0};   // Resets of a sink that fell behind.
+  std::atomic<int64_t> lost_resets{0};       // Streams ended because changes may be missed.
+  std::atomic<int64_t> refused_limit{0};     // Add refused: max_watchers.
   std::atomic<int64_t> refused_not_live{0};  // Add refused: not live.
 };
 

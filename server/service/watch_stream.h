@@ -67,8 +67,8 @@ class WatchStream final : public grpc::ServerWriteReactor<v1::WatchEvent>,
   v1::WatchEvent writing_ ABSL_GUARDED_BY(mutex_);
   bool write_in_flight_ ABSL_GUARDED_BY(mutex_) = false;
   std::optional<absl::Status> ending_ ABSL_GUARDED_BY(mutex_);  // End()'s status, once called.
-  bool finished_ ABSL_GUARDED_BY(mutex_) = false;              // Finish() was called.
-  std::shared_ptr<WatchStream> self_;                          // Until OnDone.
+  bool finished_ ABSL_GUARDED_BY(mutex_) = false;               // Finish() was called.
+  std::shared_ptr<WatchStream> self_;                           // Until OnDone.
 };
 
 }  // namespace larder::server

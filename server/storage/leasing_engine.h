@@ -51,9 +51,7 @@ class LeasingEngine final : public StorageEngine {
   }
   absl::StatusOr<EngineStats> Stats(absl::string_view ns) override { return engine_->Stats(ns); }
   absl::Status CheckHealth() override { return engine_->CheckHealth(); }
-  bool WatchChanges(ChangeListener* listener) override {
-    return engine_->WatchChanges(listener);
-  }
+  bool WatchChanges(ChangeListener* listener) override { return engine_->WatchChanges(listener); }
 
   absl::StatusOr<LeaseResult> Lease(absl::string_view ns, absl::string_view key,
                                     absl::Duration lease_ttl) override;
