@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "server/storage/change_listener.h"
+#include "server/storage/forwarding_engine.h"
 #include "server/storage/storage_engine.h"
 
 namespace larder::storage {
@@ -22,34 +23,10 @@ namespace larder::storage {
 std::unique_ptr<StorageEngine> WithChangeReports(std::unique_ptr<StorageEngine> engine,
                                                  ChangeListener& listener);
 
-class ChangeReportingEngine final : public StorageEngine {
+class ChangeReportingEngine final : public ForwardingEngine {
  public:
   ChangeReportingEngine(std::unique_ptr<StorageEngine> engine, ChangeListener& listener)
-      : engine_(std::move(engine)), listener_(listener) {}
-
-  absl::string_view name() const override { return engine_->name(); }
-  bool blocking() const override { return engine_->blocking(); }
-  absl::StatusOr<std::optional<StoredEntry>> Get(absl::string_view ns,
-                                                 absl::string_view key) override {
-    return engine_->Get(ns, key);
-  }
-  bool GetAsync(absl::string_view ns, absl::string_view key, GetCallback& done) override {
-    return engine_->GetAsync(ns, key, done);
-  }
-  bool MultiGetAsync(absl::string_view ns, const std::vector<absl::string_view>& keys,
-                     MultiGetCallback& done) override {
-    return engine_->MultiGetAsync(ns, keys, done);
-  }
-  absl::StatusOr<std::vector<std::optional<StoredEntry>>> MultiGet(
-      absl::string_view ns, const std::vector<absl::string_view>& keys) override {
-    return engine_->MultiGet(ns, keys);
-  }
-  absl::StatusOr<EngineStats> Stats(absl::string_view ns) override { return engine_->Stats(ns); }
-  absl::Status CheckHealth() override { return engine_->CheckHealth(); }
-  absl::StatusOr<LeaseResult> Lease(absl::string_view ns, absl::string_view key,
-                                    absl::Duration lease_ttl) override {
-    return engine_->Lease(ns, key, lease_ttl);
-  }
+      : ForwardingEngine(std::move(engine)), listener_(listener) {}
 
   absl::StatusOr<SetResult> Set(absl::string_view ns, absl::string_view key,
                                 absl::string_view value, const SetOptions& options) override;
@@ -60,10 +37,7 @@ class ChangeReportingEngine final : public StorageEngine {
                                                    absl::Time expires_at) override;
   absl::StatusOr<int64_t> Invalidate(absl::string_view ns, const InvalidateTarget& target) override;
 
-  StorageEngine& wrapped() { return *engine_; }
-
  private:
-  std::unique_ptr<StorageEngine> engine_;
   ChangeListener& listener_;
 };
 

@@ -17,6 +17,7 @@
 
 #include "larder/common/clock.h"
 #include "server/storage/engine_options.h"
+#include "server/storage/forwarding_engine.h"
 #include "server/storage/lease_table.h"
 #include "server/storage/storage_engine.h"
 
@@ -26,32 +27,11 @@ namespace larder::storage {
 std::unique_ptr<StorageEngine> WithLeases(std::unique_ptr<StorageEngine> engine,
                                           const LeaseOptions& options, const Clock& clock);
 
-class LeasingEngine final : public StorageEngine {
+class LeasingEngine final : public ForwardingEngine {
  public:
   LeasingEngine(std::unique_ptr<StorageEngine> engine, const LeaseOptions& options,
                 const Clock& clock)
-      : engine_(std::move(engine)), clock_(clock), leases_(options) {}
-
-  absl::string_view name() const override { return engine_->name(); }
-  bool blocking() const override { return engine_->blocking(); }
-  absl::StatusOr<std::optional<StoredEntry>> Get(absl::string_view ns,
-                                                 absl::string_view key) override {
-    return engine_->Get(ns, key);
-  }
-  bool GetAsync(absl::string_view ns, absl::string_view key, GetCallback& done) override {
-    return engine_->GetAsync(ns, key, done);
-  }
-  bool MultiGetAsync(absl::string_view ns, const std::vector<absl::string_view>& keys,
-                     MultiGetCallback& done) override {
-    return engine_->MultiGetAsync(ns, keys, done);
-  }
-  absl::StatusOr<std::vector<std::optional<StoredEntry>>> MultiGet(
-      absl::string_view ns, const std::vector<absl::string_view>& keys) override {
-    return engine_->MultiGet(ns, keys);
-  }
-  absl::StatusOr<EngineStats> Stats(absl::string_view ns) override { return engine_->Stats(ns); }
-  absl::Status CheckHealth() override { return engine_->CheckHealth(); }
-  bool WatchChanges(ChangeListener* listener) override { return engine_->WatchChanges(listener); }
+      : ForwardingEngine(std::move(engine)), clock_(clock), leases_(options) {}
 
   absl::StatusOr<LeaseResult> Lease(absl::string_view ns, absl::string_view key,
                                     absl::Duration lease_ttl) override;
@@ -64,7 +44,6 @@ class LeasingEngine final : public StorageEngine {
                                                    absl::Time expires_at) override;
   absl::StatusOr<int64_t> Invalidate(absl::string_view ns, const InvalidateTarget& target) override;
 
-  StorageEngine& wrapped() { return *engine_; }
   LeaseTable& lease_table() { return leases_; }
 
  private:
@@ -73,7 +52,6 @@ class LeasingEngine final : public StorageEngine {
                                          absl::string_view key, absl::string_view value,
                                          const SetOptions& options);
 
-  std::unique_ptr<StorageEngine> engine_;
   const Clock& clock_;
   LeaseTable leases_;
 };
