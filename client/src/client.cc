@@ -349,8 +349,8 @@ std::future<absl::StatusOr<LeaseResult>> Client::LeaseAsync(absl::string_view na
 absl::StatusOr<GetResult> Client::Get(absl::string_view namespace_name, absl::string_view key,
                                       const GetOptions& options) {
   // A near hit is answered here, without the timer thread's hop the callback form needs.
-  NearCall near(impl_->core(), namespace_name);
-  if (std::optional<GetResult> hit = near.Lookup(key, options.if_none_match)) {
+  if (std::optional<GetResult> hit =
+          NearCall::LookupIn(impl_->core(), namespace_name, key, options.if_none_match)) {
     if (options.record_lookup) RecordLookups(impl_->core().metrics(), namespace_name, *hit);
     return *std::move(hit);
   }
@@ -393,8 +393,9 @@ absl::StatusOr<CacheStats> Client::Stats(absl::string_view namespace_name) {
 absl::StatusOr<LeaseResult> Client::Lease(absl::string_view namespace_name, absl::string_view key,
                                           absl::Duration lease_ttl) {
   if (impl_->core().leases_unimplemented()) return LeasesUnimplemented();
-  NearCall near(impl_->core(), namespace_name);
-  if (std::optional<GetResult> hit = near.Lookup(key, "")) return NearLease(*std::move(hit));
+  if (std::optional<GetResult> hit = NearCall::LookupIn(impl_->core(), namespace_name, key, "")) {
+    return NearLease(*std::move(hit));
+  }
   return LeaseAsync(namespace_name, key, lease_ttl).get();
 }
 

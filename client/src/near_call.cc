@@ -12,15 +12,32 @@ NearCall::NearCall(ClientCore& core, absl::string_view ns) : cache_(core.near_ca
   ns_ = std::string(ns);
 }
 
-std::optional<GetResult> NearCall::Lookup(absl::string_view key, absl::string_view if_none_match) {
-  if (cache_ == nullptr) return std::nullopt;
+namespace {
+
+std::optional<GetResult> LookupNear(NearCache& cache, absl::string_view ns, absl::string_view key,
+                                    absl::string_view if_none_match) {
   GetResult hit;
-  if (!cache_->Lookup(ns_, key, hit)) return std::nullopt;
+  if (!cache.Lookup(ns, key, hit)) return std::nullopt;
   if (!if_none_match.empty() && IfNoneMatchMatches(if_none_match, hit.etag)) {
     hit.value.clear();
     hit.not_modified = true;
   }
   return hit;
+}
+
+}  // namespace
+
+std::optional<GetResult> NearCall::LookupIn(ClientCore& core, absl::string_view ns,
+                                            absl::string_view key,
+                                            absl::string_view if_none_match) {
+  NearCache* cache = core.near_cache_for(ns);
+  if (cache == nullptr) return std::nullopt;
+  return LookupNear(*cache, ns, key, if_none_match);
+}
+
+std::optional<GetResult> NearCall::Lookup(absl::string_view key, absl::string_view if_none_match) {
+  if (cache_ == nullptr) return std::nullopt;
+  return LookupNear(*cache_, ns_, key, if_none_match);
 }
 
 void NearCall::BeginFetch() {

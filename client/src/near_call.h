@@ -25,6 +25,10 @@ class NearCall {
  public:
   NearCall(ClientCore& core, absl::string_view ns);
 
+  // Lookup without a NearCall (no copy of the namespace): the synchronous calls' fast path.
+  static std::optional<GetResult> LookupIn(ClientCore& core, absl::string_view ns,
+                                           absl::string_view key, absl::string_view if_none_match);
+
   bool enabled() const { return cache_ != nullptr; }
   // A hit (found), or with a matching `if_none_match` its not_modified form; nullopt on a miss.
   std::optional<GetResult> Lookup(absl::string_view key, absl::string_view if_none_match);
