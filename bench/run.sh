@@ -4,10 +4,12 @@
 # build has them) and redis-server on free loopback ports with matched settings, preloads the
 # same keys and values into both, measures them back to back (throughput, server CPU per
 # operation from /proc, p99 at half of peak, RSS), runs the eviction simulator and the
-# callgrind profile, stops everything and prints ONE table of ratios against the targets.
+# callgrind profile, stops everything and prints ONE table of ratios against the targets, then
+# the HTTP rows (bench/http_bench.sh: every hit asking larderd, then with the near cache) and the
+# near-cache rows (bench/near_bench.sh: instructions per hit, write propagation delays).
 # The machine is shared and small, so absolute numbers are noisy: read the ratios.
 #
-#   bench/run.sh            # full run, under ~10 minutes
+#   bench/run.sh            # full run: ~6 min for the table, ~5 more for the HTTP and near rows
 #   bench/run.sh --quick    # smoke check: short phases, 100k entries instead of 1M
 #   bench/run.sh --no-profile
 set -euo pipefail
@@ -20,7 +22,7 @@ for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
     --no-profile) PROFILE=0 ;;
-    -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
     *) echo "usage: $0 [--quick] [--no-profile]" >&2; exit 2 ;;
   esac
 done
@@ -52,24 +54,13 @@ log() { echo "bench: $*" >&2; }
 # --- building ---------------------------------------------------------------------------------
 
 build() {
-  local common=(-S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLARDER_BUILD_BENCH=ON
-    -DLARDER_BUILD_TESTS=OFF -DLARDER_BUILD_CLIENT=OFF -DLARDER_BUILD_EXAMPLES=OFF)
-  command -v ccache >/dev/null && common+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-  if ! cmake "${common[@]}" >"$WORK/configure.log" 2>&1; then
-    log "configure with every engine failed; retrying without RocksDB and Redis engines"
-    cmake "${common[@]}" -DLARDER_WITH_ROCKSDB=OFF -DLARDER_WITH_REDIS=OFF \
-      >"$WORK/configure.log" 2>&1 || { cat "$WORK/configure.log" >&2; exit 1; }
-  fi
-  if ! make -C "$BUILD" -j2 larderd larder_loadgen larder_eviction_sim >"$WORK/build.log" 2>&1
-  then
-    tail -40 "$WORK/build.log" >&2
-    exit 1
-  fi
+  bench_build "$BUILD" "$WORK" larderd larder_loadgen larder_eviction_sim larder_near_bench
 }
 
 # --- processes --------------------------------------------------------------------------------
 
 source "$ROOT/bench/lib.sh"
+source "$ROOT/bench/bench_build.sh"
 stop_pids_and_remove_work_on_exit
 
 # start_redis NAME: sets REDIS_PID and REDIS_PORT. No persistence, 4 GB without eviction.
@@ -245,18 +236,30 @@ main() {
   run_lease_storm
   print_table | tee "$RESULTS/table.txt"
   run_http | tee -a "$RESULTS/table.txt"
+  run_near | tee -a "$RESULTS/table.txt"
 }
 
-# The HTTP rows: the example service against nginx and Varnish, first asking larder on every hit,
-# then with its one-second in-process layer in front of larder.
+# The HTTP rows: the example service against nginx and Varnish, first asking larderd on every
+# hit, then with its coherent near cache (hits answered in process while larderd's Watch stream
+# is live; http_bench.sh waits until the near cache answers before measuring).
 run_http() {
   local quick=()
   [[ "$QUICK" == 1 ]] && quick=(--quick)
   echo "HTTP, every hit asks larderd:"
   "$ROOT/bench/http_bench.sh" --rows-only --results="$RESULTS" --build-dir="$BUILD" "${quick[@]}"
-  echo "HTTP, with --local_cache_max_age=1s:"
-  "$ROOT/bench/http_bench.sh" --rows-only --results="$RESULTS/local" --build-dir="$BUILD" \
-    --service-arg=--local_cache_max_age=1s "${quick[@]}"
+  echo "HTTP, with the near cache:"
+  "$ROOT/bench/http_bench.sh" --rows-only --results="$RESULTS/near" --build-dir="$BUILD" \
+    --service-arg=--near_cache_bytes=67108864 "${quick[@]}"
+}
+
+# The near-cache rows: instructions per hit (callgrind) and write propagation delays
+# (bench/near_bench.sh, on its own larderd).
+run_near() {
+  local quick=()
+  [[ "$QUICK" == 1 ]] && quick=(--quick)
+  echo "Near cache:"
+  "$ROOT/bench/near_bench.sh" --rows-only --no-build --results="$RESULTS" --build-dir="$BUILD" \
+    "${quick[@]}" || log "near-cache bench failed: its rows are missing"
 }
 
 main
