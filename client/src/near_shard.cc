@@ -16,7 +16,7 @@ NearShard::NearShard(int64_t max_bytes, int64_t max_entries, int64_t max_key_mar
       max_key_marks_(max_key_marks),
       clock_(clock),
       metrics_(metrics),
-      fifo_(max_bytes, max_entries) {}
+      fifo_(NearFifoLimits(max_bytes, max_entries)) {}
 
 NearShard::~NearShard() {
   absl::MutexLock lock(&mutex_);

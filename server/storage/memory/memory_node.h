@@ -1,5 +1,6 @@
-// MemoryNode: one entry of the memory engine, with the intrusive links its eviction queues use
-// and the write sequence number Invalidate uses to leave entries written after it began alone.
+// MemoryNode: one entry of the memory engine, with the intrusive links of its shard's eviction
+// queues (MemoryQueues: the S3-FIFO of larder/common/s3_fifo.h) and the write sequence number
+// Invalidate uses to leave entries written after it began alone.
 // Internal to server/storage/memory.
 //
 //   MemoryNode& node = table.entries[key];   // the shard fills every field under its lock
@@ -13,12 +14,11 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "larder/common/s3_fifo.h"
 
 namespace larder::storage::internal {
 
 struct NamespaceTable;
-
-enum class FifoQueue : uint8_t { kNone, kSmall, kMain };
 
 inline constexpr size_t kNoExpirySlot = static_cast<size_t>(-1);
 
@@ -35,15 +35,28 @@ struct MemoryNode {
   std::vector<std::string> tags;
   int64_t charge = 0;  // Bytes this node counts against the shard's budget.
 
-  // Eviction state (S3-FIFO). `frequency` is bumped by readers holding only a shared lock.
+  // Eviction state (larder/common/s3_fifo.h). `frequency` is bumped by readers holding only a
+  // shared lock.
   std::atomic<uint8_t> frequency{0};
-  FifoQueue queue = FifoQueue::kNone;
+  larder::internal::S3FifoQueue queue = larder::internal::S3FifoQueue::kNone;
   MemoryNode* prev = nullptr;  // Towards the newest.
   MemoryNode* next = nullptr;  // Towards the oldest.
 
   // Index in the shard's list of expiring nodes (for the sweeper), or kNoExpirySlot.
   size_t expiry_slot = kNoExpirySlot;
 };
+
+// A shard's eviction queues, and their limits for a shard budget of `capacity_bytes`: bytes
+// only, and a small queue of 5% rather than the paper's 10% (+0.3 to +0.6 hit-ratio points on
+// Zipf traces: bench/eviction_sim, docs/performance.md). The shard, not the queues, decides when
+// it is over budget, since it also charges bookkeeping the queues do not hold.
+using MemoryQueues = larder::internal::S3Fifo<MemoryNode>;
+inline larder::internal::S3FifoLimits MemoryQueueLimits(int64_t capacity_bytes) {
+  larder::internal::S3FifoLimits limits;
+  limits.max_bytes = capacity_bytes;
+  limits.small_queue_percent = 5;
+  return limits;
+}
 
 // Bytes charged per entry beyond its key, value, ETag and tags: the node and its key string in
 // the node_hash_map, the map slot, the entry's place in its namespace's ordered key index and in

@@ -39,7 +39,7 @@ std::optional<StoredEntry> MemoryShard::Get(absl::string_view ns, absl::string_v
     MemoryNode* node = FindLocked(ns, key);
     if (node == nullptr) return std::nullopt;
     if (!IsExpired(*node, now)) {
-      S3FifoQueues::RecordAccess(*node);
+      MemoryQueues::RecordAccess(*node);
       return CopyOut(*node);
     }
   }
@@ -208,7 +208,7 @@ std::optional<std::string> MemoryShard::Touch(absl::string_view ns, absl::string
   MemoryNode* node = FindLocked(ns, key);
   if (node == nullptr || EraseIfExpiredLocked(*node, now)) return std::nullopt;
   SetExpiryLocked(*node, expires_at);
-  S3FifoQueues::RecordAccess(*node);
+  MemoryQueues::RecordAccess(*node);
   return node->etag;
 }
 

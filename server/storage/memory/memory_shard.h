@@ -25,7 +25,6 @@
 #include "server/storage/memory/memory_namespace.h"
 #include "server/storage/memory/memory_node.h"
 #include "server/storage/memory/memory_retired.h"
-#include "server/storage/memory/s3_fifo.h"
 #include "server/storage/storage_engine.h"
 
 namespace larder::storage::internal {
@@ -53,7 +52,7 @@ struct ShardUsage {
 class MemoryShard {
  public:
   explicit MemoryShard(int64_t capacity_bytes)
-      : capacity_bytes_(capacity_bytes), queues_(capacity_bytes) {}
+      : capacity_bytes_(capacity_bytes), queues_(MemoryQueueLimits(capacity_bytes)) {}
 
   // Where evictions are reported (a key change each), from now on; called under the shard's
   // lock, so the listener only queues.
@@ -115,7 +114,7 @@ class MemoryShard {
   // Erases `node` if expired (counting it); true when it was.
   bool EraseIfExpiredLocked(MemoryNode& node, absl::Time now) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   int64_t ChargedBytesLocked() const ABSL_SHARED_LOCKS_REQUIRED(mutex_) {
-    return queues_.charged_bytes() + bookkeeping_bytes_ + retired_.charged_bytes();
+    return queues_.bytes() + bookkeeping_bytes_ + retired_.charged_bytes();
   }
   void EvictOverBudgetLocked(const MemoryNode* protect) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Fills `batch` with the selected nodes among the next keys of the walk after `*resume_after`
@@ -129,7 +128,7 @@ class MemoryShard {
   std::atomic<ChangeListener*> listener_{nullptr};
   absl::Mutex mutex_;
   absl::node_hash_map<std::string, NamespaceTable> namespaces_ ABSL_GUARDED_BY(mutex_);
-  S3FifoQueues queues_ ABSL_GUARDED_BY(mutex_);
+  MemoryQueues queues_ ABSL_GUARDED_BY(mutex_);
   // What namespace tables and tag sets are charged (NamespaceCharge, TagSetCharge).
   int64_t bookkeeping_bytes_ ABSL_GUARDED_BY(mutex_) = 0;
   int64_t tag_sets_ ABSL_GUARDED_BY(mutex_) = 0;
