@@ -55,7 +55,8 @@ def check_common(c, case, objs, engine, tls=False):
     args = cont.get("args", [])
     c.check(all(isinstance(a, str) for a in args), f"{case}: every arg is a string")
     for flag in ("--listen=0.0.0.0:50051", "--metrics-address=0.0.0.0:9464",
-                 f"--engine={engine}"):
+                 f"--engine={engine}", "--max-connection-age=5m",
+                 "--max-connection-age-grace=30s"):
         c.check(flag in args, f"{case}: args contain {flag}")
 
     ports = {p["name"]: p["containerPort"] for p in cont.get("ports", [])}
@@ -155,10 +156,11 @@ def check_memory(c, helm, chart):
     rules = of_kind(objs, "PrometheusRule")
     if c.check(len(rules) == 1, f"{case}: a PrometheusRule"):
         alerts = [r["alert"] for g in rules[0]["spec"]["groups"] for r in g["rules"]]
-        c.check(sorted(alerts) == ["LarderAuthDenied", "LarderHighErrorRate",
-                                   "LarderHighLatency", "LarderInstanceDown",
-                                   "LarderLowHitRatio", "LarderWatchLimitReached"],
-                f"{case}: PrometheusRule has the six alerts (got {alerts})")
+        c.check(sorted(alerts) == ["LarderAuthDenied", "LarderEngineDown",
+                                   "LarderHighErrorRate", "LarderHighLatency",
+                                   "LarderInstanceDown", "LarderLowHitRatio",
+                                   "LarderWatchLimitReached"],
+                f"{case}: PrometheusRule has the seven alerts (got {alerts})")
     pdbs = of_kind(objs, "PodDisruptionBudget")
     if c.check(len(pdbs) == 1, f"{case}: a PodDisruptionBudget") and wl:
         sel = pdbs[0]["spec"]["selector"]["matchLabels"]
@@ -230,6 +232,7 @@ def check_redis(c, helm, chart):
         c.check(ref["kind"] == "Deployment" and ref["name"] == wl["metadata"]["name"],
                 f"{case}: the autoscaler scales the Deployment")
         c.check("replicas" not in wl["spec"], f"{case}: replicas left to the autoscaler")
+    check_client_headless(c, case, objs, wl)
 
     case = "redis-existing-secret"
     objs = render(helm, chart, ["-f", f"{chart}/ci/redis-existing-secret-values.yaml"])
@@ -244,6 +247,7 @@ def check_redis(c, helm, chart):
             c.check(ref == {"name": "larder-redis-credentials", "key": key},
                     f"{case}: {var} comes from the existing Secret key {key}")
         c.check(wl["spec"].get("replicas") == 3, f"{case}: replicas from replicaCount")
+        check_client_headless(c, case, objs, wl)
         c.check(wl["spec"]["template"]["spec"]["serviceAccountName"] == "cache-runtime",
                 f"{case}: uses the named ServiceAccount")
         c.check(container(wl)["args"][-1] == "--max-ttl=12h", f"{case}: extraArgs come last")
@@ -256,6 +260,25 @@ def check_redis(c, helm, chart):
     c.check(not any("LARDER_REDIS_PASSWORD" in env_map(container(w))
                     for w in of_kind(objs, "Deployment")),
             f"{case}: no LARDER_REDIS_PASSWORD without a password")
+
+
+def check_client_headless(c, case, objs, wl):
+    """The Redis engine's headless Service: every ready pod's address, for round_robin clients."""
+    headless = [s for s in of_kind(objs, "Service") if s["spec"].get("clusterIP") == "None"]
+    if not c.check(len(headless) == 1, f"{case}: one headless Service"):
+        return
+    spec = headless[0]["spec"]
+    c.check(headless[0]["metadata"]["name"] == f"{RELEASE}-headless",
+            f"{case}: the headless Service is named <fullname>-headless")
+    c.check(spec.get("publishNotReadyAddresses") is False,
+            f"{case}: the headless Service lists only ready pods")
+    labels = wl["spec"]["template"]["metadata"]["labels"]
+    c.check(all(labels.get(k) == v for k, v in spec["selector"].items()),
+            f"{case}: the headless Service selects the pods")
+    ports = [(p["name"], p["port"], p["targetPort"]) for p in spec["ports"]]
+    c.check(ports == [("grpc", GRPC_PORT, "grpc")],
+            f"{case}: the headless Service has only the grpc port, at the pods' own port, so "
+            f"the ServiceMonitor does not scrape pods twice (got {ports})")
 
 
 def secret_value(secret, key):
@@ -274,6 +297,7 @@ def check_redis_cluster(c, helm, chart):
     secrets = of_kind(objs, "Secret")
     if not (c.check(len(secrets) == 1, f"{case}: a chart-created Secret") and wl):
         return
+    check_client_headless(c, case, objs, wl)
     secret = secrets[0]
     url = secret_value(secret, "redis-url")
     c.check(url == "redis://" + ",".join(nodes),
@@ -349,6 +373,8 @@ def check_defaults(c, helm, chart):
     for kind in ("ServiceMonitor", "PrometheusRule", "PodDisruptionBudget",
                  "HorizontalPodAutoscaler", "Secret", "StatefulSet", "NetworkPolicy"):
         c.check(not of_kind(objs, kind), f"{case}: no {kind} by default")
+    c.check(len(of_kind(objs, "Service")) == 1,
+            f"{case}: no headless Service with the memory engine")
     if wl:
         security_flags = [a for a in container(wl)["args"]
                           if a.startswith(("--auth", "--tls", "--reflection", "--health"))]
@@ -356,6 +382,22 @@ def check_defaults(c, helm, chart):
                 f"(larderd defaults; got {security_flags})")
         c.check(all("secret" not in v for v in wl["spec"]["template"]["spec"]["volumes"]),
                 f"{case}: no Secret volumes")
+
+
+def check_connection_age(c, helm, chart):
+    """config.maxConnectionAge and its grace reach larderd as flags; `0` is passed, empty is not."""
+    for case, args, expected in (
+            ("connection-age-set", ["--set", "config.maxConnectionAge=2m",
+                                    "--set", "config.maxConnectionAgeGrace=10s"],
+             ["--max-connection-age=2m", "--max-connection-age-grace=10s"]),
+            ("connection-age-off", ["--set", "config.maxConnectionAge=0",
+                                    "--set", "config.maxConnectionAgeGrace=0"],
+             ["--max-connection-age=0", "--max-connection-age-grace=0"]),
+            ("connection-age-larderd-default", ["--set", "config.maxConnectionAge=",
+                                                "--set", "config.maxConnectionAgeGrace="], [])):
+        for wl in of_kind(render(helm, chart, args), "Deployment"):
+            got = [a for a in container(wl)["args"] if a.startswith("--max-connection-age")]
+            c.check(got == expected, f"{case}: connection-age flags {expected} (got {got})")
 
 
 def secret_file(wl, path):
@@ -539,6 +581,7 @@ def check_notes(c, helm, chart):
     tls = ["--set", "tls.enabled=true", "--set", "tls.secretName=cert"]
     no_auth = "auth.enabled=false while larderd listens on 0.0.0.0:50051"
     plaintext_tokens = "auth.enabled=true but tls.enabled=false"
+    no_memory_limit = "resources.limits.memory is unset"
     cases = [
         ("memory x3", ["--set", "replicaCount=3"],
          [no_auth, "replicaCount=3 with the memory engine"]),
@@ -551,6 +594,11 @@ def check_notes(c, helm, chart):
         ("auth and tls", [*auth, *tls], []),
         ("secure values", ["-f", f"{chart}/ci/secure-values.yaml"], []),
         ("loopback without auth", ["--set", "extraArgs[0]=--listen=127.0.0.1:50051"], []),
+        ("memory without a memory limit", ["--set", "resources.limits=null"],
+         [no_auth, no_memory_limit]),
+        ("redis without a memory limit", ["--set", "engine=redis", *redis,
+                                          "--set", "resources.limits=null"],
+         [no_auth, no_memory_limit]),
     ]
     for name, args, warnings in cases:
         notes = render_notes(helm, chart, args)
@@ -562,6 +610,12 @@ def check_notes(c, helm, chart):
     notes = render_notes(helm, chart, ["-f", f"{chart}/ci/secure-values.yaml"])
     c.check("authorization: Bearer <token>" in notes and "over TLS" in notes,
             "NOTES (secure values): tell clients to use TLS and send a bearer token")
+    target = f"dns:///{RELEASE}-headless.{NAMESPACE}.svc:{GRPC_PORT} with round_robin"
+    notes = render_notes(helm, chart, ["-f", f"{chart}/ci/redis-values.yaml"])
+    c.check(target in notes and "older than 5m" in notes,
+            f"NOTES (redis): in-cluster clients use {target}, rebalanced by connection age")
+    notes = render_notes(helm, chart, ["-f", f"{chart}/ci/memory-values.yaml"])
+    c.check("dns:///" not in notes, "NOTES (memory): no headless client target")
 
 
 def main():
@@ -570,8 +624,8 @@ def main():
     helm, chart = sys.argv[1], sys.argv[2]
     c = Checks()
     for check in (check_defaults, check_memory, check_rocksdb, check_redis, check_redis_cluster,
-                  check_secure, check_tls_and_auth_variants, check_network_policy_variants,
-                  check_notes):
+                  check_connection_age, check_secure, check_tls_and_auth_variants,
+                  check_network_policy_variants, check_notes):
         try:
             check(c, helm, chart)
         except (RuntimeError, KeyError, TypeError, IndexError, StopIteration) as e:

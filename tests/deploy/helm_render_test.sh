@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Renders helm/larder per engine with `helm template` and asserts on the objects
 # (workload kind, PVCs, grpc probes, securityContext, Secret references, HPA, monitoring,
-# auth and TLS flags and their read-only Secret mounts, the NetworkPolicy, NOTES warnings).
+# auth and TLS flags and their read-only Secret mounts, the NetworkPolicy, the Redis engine's
+# headless Service, connection-age flags, NOTES warnings).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_helm

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# values.schema.json and the chart's own checks: bad values must fail `helm template` with a
+# values.schema.json and the chart's own checks: bad values (and combinations larderd would
+# refuse at start-up or that cannot fit the container's memory) must fail `helm template` with a
 # message naming the value; good edge cases must render.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -100,6 +101,98 @@ rejects "networkPolicy.allowedClients" --set networkPolicy.enabled=true \
   --set-json 'networkPolicy.allowedClients=[{}]'
 rejects "networkPolicy.prometheus" --set-json 'networkPolicy.prometheus=[{"podSelector":{"a":1}}]'
 
+# What larderd refuses at start-up (server/server_options.cc, server/main.cc, the engines).
+rejects "config.maxTtl=1h needs config.defaultTtl set to at most it" --set config.maxTtl=1h
+rejects "config.defaultTtl=2h is longer than config.maxTtl=1h" --set config.maxTtl=1h \
+  --set config.defaultTtl=2h
+rejects "config.defaultTtl=61m is longer than config.maxTtl=1h" --set config.maxTtl=1h \
+  --set config.defaultTtl=61m
+rejects "extraArgs --max-ttl=12h needs config.defaultTtl" --set 'extraArgs[0]=--max-ttl=12h'
+rejects "extraArgs --max_ttl=1h needs config.defaultTtl" --set 'extraArgs[0]=--max_ttl=1h'
+rejects "config.defaultTtl=2h is longer than extraArgs --max-ttl=90m" --set config.defaultTtl=2h \
+  --set 'extraArgs[0]=--max-ttl=90m'
+rejects "extraEnv LARDER_MAX_TTL=1h needs config.defaultTtl" \
+  --set-json 'extraEnv=[{"name":"LARDER_MAX_TTL","value":"1h"}]'
+rejects "extraArgs --default-ttl=soon is not a duration" --set 'extraArgs[0]=--default-ttl=soon'
+rejects "config.maxConnectionAge" --set config.maxConnectionAge=5min
+rejects "config.maxConnectionAgeGrace" --set config.maxConnectionAgeGrace=-1s
+rejects "config.maxValueBytes" --set config.maxValueBytes=0
+rejects "config.maxValueBytes" --set config.maxValueBytes=1073741825
+rejects "config.maxValueBytes=134217728 is more than --max-response-bytes (67108864" \
+  --set config.maxValueBytes=134217728 --set memory.limitBytes=1073741824 \
+  --set resources.limits.memory=2Gi
+rejects "extraArgs --max-response-bytes=3GiB is more than larderd accepts" \
+  --set 'extraArgs[0]=--max-response-bytes=3GiB'
+rejects "extraArgs --max-response-bytes=lots is not a byte count" \
+  --set 'extraArgs[0]=--max-response-bytes=lots'
+rejects "memory.limitBytes=0 is less than one largest entry, 8454144 bytes" \
+  --set memory.limitBytes=0
+rejects "memory.limitBytes=1048576 is less than one largest entry, 2162688 bytes" \
+  --set memory.limitBytes=1048576 --set config.maxValueBytes=2097152
+redis=(--set engine=redis --set redis.url=redis://r:6379/0)
+rejects "redis.poolSize=2 is less than --storage-threads (4, larderd's default)" "${redis[@]}" \
+  --set redis.poolSize=2
+rejects "redis.poolSize=4 is less than --storage-threads (--storage-threads=8)" "${redis[@]}" \
+  --set redis.poolSize=4 --set 'extraArgs[0]=--storage-threads=8'
+rejects "redis.poolSize (unset: larderd's default 8) is less than --storage-threads" \
+  "${redis[@]}" --set 'extraArgs[0]=--storage-threads=16'
+rejects "redis.timeout=0: larderd refuses a Redis timeout that is not positive" "${redis[@]}" \
+  --set redis.timeout=0
+rejects "redis.keyPrefix: Does not match pattern" "${redis[@]}" --set 'redis.keyPrefix=app{1}:'
+rejects "extraArgs --redis-key-prefix={x}: larderd refuses '{' or '}'" "${redis[@]}" \
+  --set 'extraArgs[0]=--redis-key-prefix={x}'
+
+# Flags and values of one engine are refused with another, which would ignore them.
+rejects "extraArgs --engine=redis: set the engine value instead" --set 'extraArgs[0]=--engine=redis'
+rejects "extraArgs --rocksdb-sync-writes is a flag of the rocksdb engine, but engine=memory" \
+  --set 'extraArgs[0]=--rocksdb-sync-writes'
+rejects "extraArgs --data_dir=/d is a flag of the rocksdb engine, but engine=redis" \
+  "${redis[@]}" --set 'extraArgs[0]=--data_dir=/d'
+rejects "extraArgs --memory-shards=4 is a flag of the memory engine, but engine=rocksdb" \
+  --set engine=rocksdb --set 'extraArgs[0]=--memory-shards=4'
+rejects "extraArgs --redis-mode=cluster is a flag of the redis engine, but engine=memory" \
+  --set 'extraArgs[0]=--redis-mode=cluster'
+rejects "rocksdb.blockCacheBytes is set, but engine=memory" --set rocksdb.blockCacheBytes=1048576
+rejects "redis.url, redis.clusterNodes or redis.mode is set, but engine=rocksdb" \
+  --set engine=rocksdb --set redis.url=redis://r:6379/0
+
+# Engine memory must fit in 75% of the container's memory limit.
+rejects "memory.limitBytes=4294967296 plus config.leaseStaleBytes (unset: larderd's default 67108864) need 4160 MiB, more than 75% of resources.limits.memory=512Mi (384 MiB)" \
+  --set memory.limitBytes=4294967296
+rejects "memory.limitBytes (unset: larderd's default 1073741824) plus" --set memory.limitBytes=null
+rejects "rocksdb.blockCacheBytes=536870912 plus config.leaseStaleBytes (unset: larderd's default 67108864) need 576 MiB, more than 75% of resources.limits.memory=512Mi" \
+  --set engine=rocksdb --set rocksdb.blockCacheBytes=536870912
+rejects "Raise resources.limits.memory to at least 768Mi, or lower rocksdb.blockCacheBytes" \
+  --set engine=rocksdb --set rocksdb.blockCacheBytes=536870912
+rejects "plus config.leaseStaleBytes=268435456 need 512 MiB, more than 75% of resources.limits.memory=600M (429 MiB)" \
+  --set config.leaseStaleBytes=268435456 --set resources.limits.memory=600M
+rejects "extraArgs --memory-limit=1GiB plus" --set 'extraArgs[0]=--memory-limit=1GiB'
+rejects "extraArgs --rocksdb-block-cache-bytes=2G plus" --set engine=rocksdb \
+  --set 'extraArgs[0]=--rocksdb-block-cache-bytes=2G' --set resources.limits.memory=2Gi
+rejects "resources.limits.memory: Does not match pattern" --set resources.limits.memory=lots
+rejects "resources.limits.memory: Does not match pattern" --set resources.limits.memory=512MB
+
+accepts --set config.maxTtl=1h --set config.defaultTtl=1h
+accepts --set config.maxTtl=1h30m --set config.defaultTtl=90m
+accepts --set config.maxTtl=0 --set config.defaultTtl=5m
+accepts --set config.defaultTtl=30s --set 'extraArgs[0]=--max-ttl=1m'
+accepts --set config.maxConnectionAge=0 --set config.maxConnectionAgeGrace=0
+accepts --set config.maxValueBytes=134217728 --set memory.limitBytes=1073741824 \
+  --set resources.limits.memory=2Gi --set 'extraArgs[0]=--max-response-bytes=128MiB'
+accepts --set memory.limitBytes=8454144
+accepts "${redis[@]}" --set redis.poolSize=2 --set 'extraArgs[0]=--storage-threads=2'
+accepts "${redis[@]}" --set redis.poolSize=4 --set resources.limits.memory=64Mi
+accepts --set memory.limitBytes=335544320
+accepts --set memory.limitBytes=null --set resources.limits.memory=1451Mi
+accepts --set memory.limitBytes=null --set resources.limits.memory=1.5Gi
+accepts --set memory.limitBytes=1073741824 --set resources.limits.memory=1600M
+accepts --set memory.limitBytes=1073741824 --set resources.limits.memory=2e9
+accepts --set memory.limitBytes=1073741824 --set resources.limits.memory=4294967296
+accepts --set memory.limitBytes=1073741824 --set resources.limits=null
+accepts --set engine=rocksdb --set rocksdb.blockCacheBytes=536870912 \
+  --set resources.limits.memory=768Mi
+accepts --set engine=rocksdb --set 'extraArgs[0]=--rocksdb-sync-writes'
+
 accepts "${auth[@]}" "${tls[@]}" --set tls.clientCA.enabled=true --set auth.tlsPrincipal=cn
 accepts "${tls[@]}" --set tls.clientCA.enabled=true --set tls.clientCA.secretName=client-ca \
   --set tls.clientCA.key=bundle.pem --set config.reflection=true
@@ -107,7 +200,7 @@ accepts --set auth.tokensSecret=larder-tokens --set ports.health=50051
 accepts --set networkPolicy.enabled=true --set-json 'networkPolicy.prometheus=[]' \
   --set-json 'networkPolicy.allowedClients=[{"namespaceSelector":{}}]'
 accepts --set config.defaultTtl=1h30m --set config.maxTtl=0 --set redis.timeout=250ms
-accepts --set memory.limitBytes=0 --set memory.limitBytes=17179869184
+accepts --set memory.limitBytes=17179869184 --set resources.limits.memory=22Gi
 accepts --set engine=redis --set redis.url=redis://user:p%2Fw@redis:6379/2
 accepts --set engine=redis --set redis.existingSecret=creds --set redis.url=redis://redis:6379/0
 accepts --set engine=rocksdb --set rocksdb.compression=none --set replicaCount=0

@@ -68,8 +68,235 @@ through redis.password). */}}
 {{- if and (eq .Values.engine "redis") (not .Values.redis.existingSecret) }}true{{ end }}
 {{- end }}
 
+{{/* A value as larderd reads it, as a string: numbers in full ("1073741824", never "1e+09"). */}}
+{{- define "larder.flagText" -}}
+{{- if kindIs "string" . }}{{ . }}{{ else }}{{ printf "%.0f" (float64 .) }}{{ end }}
+{{- end }}
+
+{{/* Where larderd gets one flag, as JSON {"value", "from", "name"}: the last --FLAG= of extraArgs
+(dashes or underscores, as larderd reads them), else the chart's value, else a LARDER_<FLAG> of
+extraEnv, else nothing ("value" empty). "from" names the source and its value for messages,
+"name" the chart value (or the flag). Call with
+(dict "Values" .Values "flag" "max-ttl" "value" .Values.config.maxTtl "name" "config.maxTtl"). */}}
+{{- define "larder.flag" -}}
+{{- $key := replace "-" "_" .flag }}
+{{- $name := .name | default (printf "--%s" .flag) }}
+{{- $out := dict "value" "" "from" "" "name" $name }}
+{{- if and (not (kindIs "invalid" .value)) (ne (toString .value) "") }}
+{{- $text := include "larder.flagText" .value }}
+{{- $out = dict "value" $text "from" (printf "%s=%s" $name $text) "name" $name }}
+{{- else }}
+{{- $env := printf "LARDER_%s" (upper $key) }}
+{{- range .Values.extraEnv }}
+{{- if and (eq (toString .name) $env) (hasKey . "value") }}
+{{- $text := include "larder.flagText" .value }}
+{{- $out = dict "value" $text "from" (printf "extraEnv %s=%s" $env $text) "name" $name }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range .Values.extraArgs }}
+{{- if and (contains "=" .) (eq (replace "-" "_" (regexReplaceAll "=.*$" (trimPrefix "--" .) "")) $key) }}
+{{- $out = dict "value" (regexReplaceAll "^[^=]*=" . "") "from" (printf "extraArgs %s" .) "name" $name }}
+{{- end }}
+{{- end }}
+{{- toJson $out }}
+{{- end }}
+
+{{/* Nanoseconds of a flag from larder.flag holding a duration (30s, 1h30m, 250ms, 0), as a
+number; `default` (nanoseconds) when unset. Fails on text larderd's duration syntax would not
+read the same way. Call with (dict "flag" $flag "default" 0). */}}
+{{- define "larder.durationNanos" -}}
+{{- $text := .flag.value }}
+{{- if eq $text "" }}
+{{- printf "%.0f" (float64 .default) }}
+{{- else if not (regexMatch "^(0|([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+)$" $text) }}
+{{- fail (printf "%s is not a duration such as 30s, 5m or 1h30m" .flag.from) }}
+{{- else }}
+{{- $units := dict "ns" 1.0 "us" 1000.0 "ms" 1000000.0 "s" 1000000000.0 "m" 60000000000.0 "h" 3600000000000.0 }}
+{{- $total := 0.0 }}
+{{- range regexFindAll "[0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h)" $text -1 }}
+{{- $number := regexFind "^[0-9]+(\\.[0-9]+)?" . }}
+{{- $total = addf $total (mulf $number (get $units (trimPrefix $number .))) }}
+{{- end }}
+{{- printf "%.0f" $total }}
+{{- end }}
+{{- end }}
+
+{{/* Bytes of a flag from larder.flag holding a larderd byte size (1048576, 512MiB, 8M, 64k: the
+suffixes count in 1024s), as a number; `default` when unset. Fails on other text. Call with
+(dict "flag" $flag "default" 1073741824). */}}
+{{- define "larder.byteSize" -}}
+{{- $text := lower (trim .flag.value) }}
+{{- $units := dict "" 1.0 "b" 1.0 "k" 1024.0 "kb" 1024.0 "kib" 1024.0 "m" 1048576.0 "mb" 1048576.0 "mib" 1048576.0 "g" 1073741824.0 "gb" 1073741824.0 "gib" 1073741824.0 }}
+{{- $number := regexFind "^[0-9]+" $text }}
+{{- if eq $text "" }}
+{{- printf "%.0f" (float64 .default) }}
+{{- else if or (not $number) (not (hasKey $units (trimPrefix $number $text))) }}
+{{- fail (printf "%s is not a byte count such as 1048576, 512MiB or 8M" .flag.from) }}
+{{- else }}
+{{- printf "%.0f" (mulf $number (get $units (trimPrefix $number $text))) }}
+{{- end }}
+{{- end }}
+
+{{/* Bytes of a Kubernetes quantity (512Mi, 2Gi, 1.5G, 800M, 536870912, 1e9), as a number; ""
+when unset. Fails, naming `name`, on a quantity it cannot read. Call with
+(dict "quantity" .Values.resources.limits.memory "name" "resources.limits.memory"). */}}
+{{- define "larder.quantityBytes" -}}
+{{- if and (not (kindIs "invalid" .quantity)) (ne (toString .quantity) "") }}
+{{- $text := include "larder.flagText" .quantity }}
+{{- $units := dict "" 1.0 "m" 0.001 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "P" 1000000000000000.0 "E" 1000000000000000000.0 "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 }}
+{{- $number := regexFind "^([0-9]+(\\.[0-9]*)?|\\.[0-9]+)" $text }}
+{{- $suffix := trimPrefix $number $text }}
+{{- if not $number }}
+{{- fail (printf "%s=%s is not a Kubernetes quantity such as 512Mi or 2Gi" .name $text) }}
+{{- else if hasKey $units $suffix }}
+{{- printf "%.0f" (mulf $number (get $units $suffix)) }}
+{{- else if regexMatch "^[eE][0-9]{1,2}$" $suffix }}
+{{- $bytes := float64 $number }}
+{{- range until (int (substr 1 3 $suffix)) }}{{ $bytes = mulf $bytes 10 }}{{ end }}
+{{- printf "%.0f" $bytes }}
+{{- else }}
+{{- fail (printf "%s=%s is not a Kubernetes quantity such as 512Mi or 2Gi" .name $text) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* resources.limits.memory, or "" when no container memory limit is set. */}}
+{{- define "larder.memoryLimit" -}}
+{{- $limits := dict }}
+{{- with .Values.resources }}{{ with .limits }}{{ $limits = . }}{{ end }}{{ end }}
+{{- if and (hasKey $limits "memory") (not (kindIs "invalid" $limits.memory)) }}
+{{- include "larder.flagText" $limits.memory }}
+{{- end }}
+{{- end }}
+
+{{/* The share of resources.limits.memory the bytes larderd bounds by flags may take: the memory
+engine's entries (--memory-limit) or RocksDB's block cache, plus stale copies kept for leases.
+The rest is headroom for what no flag bounds: the heap's own overhead, gRPC message buffers
+(each call in flight holds its value), Watch stream buffers and RocksDB's memtables. */}}
+{{- define "larder.memoryBudgetPercent" -}}75{{- end }}
+
+{{/* Checks of what larderd would refuse at start-up, or what would not fit the container. */}}
+{{- define "larder.validateFlags" -}}
+{{- include "larder.validateEngineScope" . }}
+{{- include "larder.validateTtls" . }}
+{{- include "larder.validateSizes" . }}
+{{- if eq .Values.engine "redis" }}{{ include "larder.validateRedis" . }}{{ end }}
+{{- end }}
+
+{{/* Flags and values of one engine are ignored by the others: refuse them rather than drop them. */}}
+{{- define "larder.validateEngineScope" -}}
+{{- $v := .Values }}
+{{- $engine := $v.engine }}
+{{- $owners := dict "memory_" "memory" "rocksdb_" "rocksdb" "data_dir" "rocksdb" "redis_" "redis" }}
+{{- range $arg := $v.extraArgs }}
+{{- $key := replace "-" "_" (regexReplaceAll "=.*$" (trimPrefix "--" $arg) "") }}
+{{- if eq $key "engine" }}
+{{- fail (printf "extraArgs %s: set the engine value instead (the chart picks the workload, volumes and Services from it)" $arg) }}
+{{- end }}
+{{- range $prefix, $owner := $owners }}
+{{- if and (hasPrefix $prefix $key) (ne $owner $engine) }}
+{{- fail (printf "extraArgs %s is a flag of the %s engine, but engine=%s: larderd would ignore it" $arg $owner $engine) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and (ne $engine "rocksdb") (not (kindIs "invalid" $v.rocksdb.blockCacheBytes)) }}
+{{- fail (printf "rocksdb.blockCacheBytes is set, but engine=%s: only the rocksdb engine has a block cache" $engine) }}
+{{- end }}
+{{- if and (ne $engine "redis") (or $v.redis.url $v.redis.clusterNodes $v.redis.mode) }}
+{{- fail (printf "redis.url, redis.clusterNodes or redis.mode is set, but engine=%s: only the redis engine uses them" $engine) }}
+{{- end }}
+{{- end }}
+
+{{/* TTLs: with a maximum, a default TTL no longer than it; durations larderd can read
+(server/server_options.cc). */}}
+{{- define "larder.validateTtls" -}}
+{{- $v := .Values }}
+{{- $maxTtl := include "larder.flag" (dict "Values" $v "flag" "max-ttl" "value" $v.config.maxTtl "name" "config.maxTtl") | fromJson }}
+{{- $defaultTtl := include "larder.flag" (dict "Values" $v "flag" "default-ttl" "value" $v.config.defaultTtl "name" "config.defaultTtl") | fromJson }}
+{{- $maxTtlNs := include "larder.durationNanos" (dict "flag" $maxTtl "default" 0) | float64 }}
+{{- $defaultTtlNs := include "larder.durationNanos" (dict "flag" $defaultTtl "default" 0) | float64 }}
+{{- if and (gt $maxTtlNs 0.0) (eq $defaultTtlNs 0.0) }}
+{{- fail (printf "%s needs %s set to at most it: larderd refuses --max-ttl without a --default-ttl (entries stored without a TTL would outlive the maximum)" $maxTtl.from $defaultTtl.name) }}
+{{- end }}
+{{- if and (gt $maxTtlNs 0.0) (gt $defaultTtlNs $maxTtlNs) }}
+{{- fail (printf "%s is longer than %s: larderd refuses a --default-ttl above --max-ttl" $defaultTtl.from $maxTtl.from) }}
+{{- end }}
+{{- range $flag, $name := dict "lease-grace" "config.leaseGrace" "max-connection-age" "config.maxConnectionAge" "max-connection-age-grace" "config.maxConnectionAgeGrace" }}
+{{- $value := get $v.config (trimPrefix "config." $name) }}
+{{- $_ := include "larder.durationNanos" (dict "flag" (include "larder.flag" (dict "Values" $v "flag" $flag "value" $value "name" $name) | fromJson) "default" 0) }}
+{{- end }}
+{{- end }}
+
+{{/* Value and response sizes (server/server_options.cc, common/limits.h), the memory engine's
+smallest limit (storage/memory/memory_engine.cc), and the memory or RocksDB engine's cache plus
+lease copies within larder.memoryBudgetPercent of the container's memory limit. */}}
+{{- define "larder.validateSizes" -}}
+{{- $v := .Values }}
+{{- $engine := $v.engine }}
+{{- $maxValue := include "larder.flag" (dict "Values" $v "flag" "max-value-bytes" "value" $v.config.maxValueBytes "name" "config.maxValueBytes") | fromJson }}
+{{- $maxValueBytes := include "larder.byteSize" (dict "flag" $maxValue "default" 8388608) | float64 }}
+{{- if or (lt $maxValueBytes 1.0) (gt $maxValueBytes 1073741824.0) }}
+{{- fail (printf "%s is out of range: larderd accepts 1 to 1073741824 (1 GiB)" $maxValue.from) }}
+{{- end }}
+{{- $maxResponse := include "larder.flag" (dict "Values" $v "flag" "max-response-bytes") | fromJson }}
+{{- $maxResponseBytes := include "larder.byteSize" (dict "flag" $maxResponse "default" 67108864) | float64 }}
+{{- if lt $maxResponseBytes $maxValueBytes }}
+{{- fail (printf "%s is more than --max-response-bytes (%s): larderd refuses it; add extraArgs --max-response-bytes=N with N at least %.0f" (default (printf "config.maxValueBytes=%.0f" $maxValueBytes) $maxValue.from) (default "67108864, larderd's default" (trimPrefix "extraArgs " $maxResponse.from)) $maxValueBytes) }}
+{{- end }}
+{{- if gt $maxResponseBytes 2146435072.0 }}
+{{- fail (printf "%s is more than larderd accepts: 2146435072 (2 GiB - 1 MiB)" $maxResponse.from) }}
+{{- end }}
+{{- $leaseStale := include "larder.flag" (dict "Values" $v "flag" "lease-stale-bytes" "value" $v.config.leaseStaleBytes "name" "config.leaseStaleBytes") | fromJson }}
+{{- $leaseStaleBytes := include "larder.byteSize" (dict "flag" $leaseStale "default" 67108864) | float64 }}
+{{- $cache := dict }}
+{{- $cacheBytes := 0.0 }}
+{{- if eq $engine "memory" }}
+{{- $cache = include "larder.flag" (dict "Values" $v "flag" "memory-limit" "value" $v.memory.limitBytes "name" "memory.limitBytes") | fromJson }}
+{{- $cacheBytes = include "larder.byteSize" (dict "flag" $cache "default" 1073741824) | float64 }}
+{{- $entry := addf $maxValueBytes 65536 }}
+{{- if lt $cacheBytes $entry }}
+{{- fail (printf "%s is less than one largest entry, %.0f bytes (--max-value-bytes %.0f plus 64 KiB for its key and overhead): larderd refuses it" (default (printf "%s (unset: larderd's default %.0f)" $cache.name $cacheBytes) $cache.from) $entry $maxValueBytes) }}
+{{- end }}
+{{- else if eq $engine "rocksdb" }}
+{{- $cache = include "larder.flag" (dict "Values" $v "flag" "rocksdb-block-cache-bytes" "value" $v.rocksdb.blockCacheBytes "name" "rocksdb.blockCacheBytes") | fromJson }}
+{{- $cacheBytes = include "larder.byteSize" (dict "flag" $cache "default" 268435456) | float64 }}
+{{- end }}
+{{- $container := include "larder.quantityBytes" (dict "quantity" (include "larder.memoryLimit" .) "name" "resources.limits.memory") }}
+{{- if and (has $engine (list "memory" "rocksdb")) $container }}
+{{- $percent := include "larder.memoryBudgetPercent" . | float64 }}
+{{- $budget := divf (mulf (float64 $container) $percent) 100 }}
+{{- $need := addf $cacheBytes $leaseStaleBytes }}
+{{- if gt $need $budget }}
+{{- $mib := 1048576.0 }}
+{{- fail (printf "%s plus %s need %.0f MiB, more than %.0f%% of resources.limits.memory=%s (%.0f MiB): the container would be OOM-killed before larderd evicts. Raise resources.limits.memory to at least %.0fMi, or lower %s" (default (printf "%s (unset: larderd's default %.0f)" $cache.name $cacheBytes) $cache.from) (default (printf "%s (unset: larderd's default %.0f)" $leaseStale.name $leaseStaleBytes) $leaseStale.from) (divf $need $mib) $percent (include "larder.memoryLimit" .) (divf $budget $mib) (ceil (divf (mulf $need 100) (mulf $percent $mib))) $cache.name) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The Redis engine's options (server/server_options.cc, storage/redis/redis_engine.cc). */}}
+{{- define "larder.validateRedis" -}}
+{{- $v := .Values }}
+{{- $pool := include "larder.flag" (dict "Values" $v "flag" "redis-pool-size" "value" $v.redis.poolSize "name" "redis.poolSize") | fromJson }}
+{{- $threads := include "larder.flag" (dict "Values" $v "flag" "storage-threads") | fromJson }}
+{{- $poolSize := $pool.value | default "8" | float64 }}
+{{- $storageThreads := $threads.value | default "4" | float64 }}
+{{- if lt $poolSize $storageThreads }}
+{{- fail (printf "%s is less than --storage-threads (%s): larderd refuses a Redis pool smaller than its storage threads" (default "redis.poolSize (unset: larderd's default 8)" $pool.from) (default "4, larderd's default" (trimPrefix "extraArgs " $threads.from))) }}
+{{- end }}
+{{- $timeout := include "larder.flag" (dict "Values" $v "flag" "redis-timeout" "value" $v.redis.timeout "name" "redis.timeout") | fromJson }}
+{{- if eq (include "larder.durationNanos" (dict "flag" $timeout "default" 1000000000) | float64) 0.0 }}
+{{- fail (printf "%s: larderd refuses a Redis timeout that is not positive" $timeout.from) }}
+{{- end }}
+{{- $prefix := include "larder.flag" (dict "Values" $v "flag" "redis-key-prefix" "value" $v.redis.keyPrefix "name" "redis.keyPrefix") | fromJson }}
+{{- if regexMatch "[{}]" $prefix.value }}
+{{- fail (printf "%s: larderd refuses '{' or '}' in the key prefix (they are Redis Cluster hash tags)" $prefix.from) }}
+{{- end }}
+{{- end }}
+
 {{/* Checks that need more than one value; the schema covers the rest. */}}
 {{- define "larder.validate" -}}
+{{- include "larder.validateFlags" . }}
 {{- if eq .Values.engine "redis" }}
 {{- if and .Values.redis.clusterNodes .Values.redis.url }}
 {{- fail "redis.url and redis.clusterNodes are both set: set only one (the chart builds the URL from redis.clusterNodes)" }}
@@ -154,6 +381,12 @@ through redis.password). */}}
 {{- end }}
 {{- if not (kindIs "invalid" $v.config.watchBufferBytes) }}
 {{- $args = append $args (printf "--watch-buffer-bytes=%d" (int64 $v.config.watchBufferBytes)) }}
+{{- end }}
+{{- if and (not (kindIs "invalid" $v.config.maxConnectionAge)) (ne (toString $v.config.maxConnectionAge) "") }}
+{{- $args = append $args (printf "--max-connection-age=%v" $v.config.maxConnectionAge) }}
+{{- end }}
+{{- if and (not (kindIs "invalid" $v.config.maxConnectionAgeGrace)) (ne (toString $v.config.maxConnectionAgeGrace) "") }}
+{{- $args = append $args (printf "--max-connection-age-grace=%v" $v.config.maxConnectionAgeGrace) }}
 {{- end }}
 {{- if eq $v.engine "memory" }}
 {{- if not (kindIs "invalid" $v.memory.limitBytes) }}
