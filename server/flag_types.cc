@@ -46,7 +46,16 @@ bool AbslParseFlag(absl::string_view text, ByteSize* size, std::string* error) {
   return true;
 }
 
-std::string AbslUnparseFlag(ByteSize size) { return absl::StrCat(size.bytes); }
+std::string AbslUnparseFlag(ByteSize size) {
+  const std::pair<const char*, int64_t> units[] = {
+      {"GiB", int64_t{1} << 30}, {"MiB", int64_t{1} << 20}, {"KiB", int64_t{1} << 10}};
+  for (const auto& [unit, multiplier] : units) {
+    if (size.bytes > 0 && size.bytes % multiplier == 0) {
+      return absl::StrCat(size.bytes / multiplier, unit);
+    }
+  }
+  return absl::StrCat(size.bytes);
+}
 
 std::string NormalizeFlagArgument(absl::string_view argument) {
   if (argument.size() < 3 || argument.substr(0, 2) != "--") return std::string(argument);
@@ -56,6 +65,18 @@ std::string NormalizeFlagArgument(absl::string_view argument) {
     if (normalized[i] == '-') normalized[i] = '_';
   }
   return normalized;
+}
+
+std::string RedactUrlPassword(absl::string_view url) {
+  const size_t scheme_end = url.find("://");
+  const size_t start = scheme_end == absl::string_view::npos ? 0 : scheme_end + 3;
+  const size_t at = url.rfind('@');
+  if (at == absl::string_view::npos || at < start) return std::string(url);
+  const absl::string_view user_info = url.substr(start, at - start);
+  const size_t colon = user_info.find(':');
+  const absl::string_view user =
+      colon == absl::string_view::npos ? absl::string_view() : user_info.substr(0, colon + 1);
+  return absl::StrCat(url.substr(0, start), user, "***", url.substr(at));
 }
 
 std::string EnvironmentVariableFor(absl::string_view flag_name) {

@@ -2,6 +2,7 @@
 // Serves until SIGTERM or SIGINT, then shuts down gracefully.
 #include <signal.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <string>
@@ -15,11 +16,17 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "larder/common/limits.h"
+#include "server/flag_help.h"
 #include "server/flag_types.h"
+#include "server/log/log.h"
 #include "server/server.h"
 #include "server/storage/engine_registry.h"
 
 using larder::server::ByteSize;
+
+#ifndef LARDER_VERSION
+#define LARDER_VERSION "dev"
+#endif
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "host:port of the gRPC service");
 ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve gRPC over TLS");
@@ -85,47 +92,18 @@ ABSL_FLAG(absl::Duration, health_check_interval, absl::Seconds(1),
           "how often engine health is checked");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "how long shutdown waits for in-flight calls");
+ABSL_FLAG(absl::Duration, max_connection_age, absl::Minutes(5),
+          "close client connections (GOAWAY) after about this long, with jitter, so clients "
+          "rebalance onto new replicas; 0 disables. Watch streams end too: the SDK's near cache "
+          "reconnects and starts again from a reset");
+ABSL_FLAG(absl::Duration, max_connection_age_grace, absl::Seconds(30),
+          "after --max-connection-age, how long calls in flight may finish before the "
+          "connection is closed; 0 disables the limit");
+ABSL_FLAG(std::string, log_format, "text",
+          "log lines on stderr: text (time LEVEL event key=value...) or json (one object a line)");
 
 namespace larder::server {
 namespace {
-
-constexpr const char* kFlagNames[] = {"listen",
-                                      "tls_cert_file",
-                                      "tls_key_file",
-                                      "tls_client_ca_file",
-                                      "auth_tokens_file",
-                                      "auth_tls_principal",
-                                      "reflection",
-                                      "health_listen",
-                                      "metrics_address",
-                                      "engine",
-                                      "default_ttl",
-                                      "max_ttl",
-                                      "memory_limit",
-                                      "max_value_bytes",
-                                      "max_response_bytes",
-                                      "namespace_op_threads",
-                                      "memory_shards",
-                                      "metrics_max_namespaces",
-                                      "data_dir",
-                                      "rocksdb_block_cache_bytes",
-                                      "rocksdb_compression",
-                                      "rocksdb_sync_writes",
-                                      "rocksdb_periodic_compaction",
-                                      "redis_url",
-                                      "redis_mode",
-                                      "redis_key_prefix",
-                                      "redis_pool_size",
-                                      "redis_timeout",
-                                      "metrics_engine_stats_max_age",
-                                      "storage_threads",
-                                      "health_check_interval",
-                                      "shutdown_grace",
-                                      "max_leases",
-                                      "lease_grace",
-                                      "lease_stale_bytes",
-                                      "max_watchers",
-                                      "watch_buffer_bytes"};
 
 [[noreturn]] void Fail(const std::string& message) {
   std::cerr << "larderd: " << message << std::endl;
@@ -134,7 +112,7 @@ constexpr const char* kFlagNames[] = {"listen",
 
 // Applies LARDER_<FLAG> environment variables; the command line, parsed after, wins.
 void ApplyEnvironment() {
-  for (const char* name : kFlagNames) {
+  for (const std::string& name : LarderdFlagNames()) {
     const std::string variable = EnvironmentVariableFor(name);
     const char* value = getenv(variable.c_str());
     if (value == nullptr) continue;
@@ -223,6 +201,8 @@ ServerOptions OptionsFromFlags(const std::vector<std::string>& arguments) {
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.watch.max_watchers = absl::GetFlag(FLAGS_max_watchers);
   options.watch.buffer_bytes = absl::GetFlag(FLAGS_watch_buffer_bytes).bytes;
+  options.max_connection_age = absl::GetFlag(FLAGS_max_connection_age);
+  options.max_connection_age_grace = absl::GetFlag(FLAGS_max_connection_age_grace);
   return options;
 }
 
@@ -236,17 +216,47 @@ std::vector<char*> NormalizedArguments(int argc, char** argv, std::vector<std::s
   return pointers;
 }
 
+// The "start" line: the version and every flag in effect, secrets redacted (a Redis URL's
+// password; LARDER_REDIS_PASSWORD and the tokens file's contents are never read here).
+void LogStart(const LarderServer& server) {
+  std::vector<LogField> fields = {{"version", LARDER_VERSION},
+                                  {"pid", static_cast<int64_t>(getpid())},
+                                  {"grpc", server.grpc_address()},
+                                  {"metrics", server.metrics_address()}};
+  for (const std::string& name : LarderdFlagNames()) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    if (flag == nullptr) continue;
+    const std::string value = flag->CurrentValue();
+    fields.emplace_back(name, name == "redis_url" ? RedactUrlPassword(value) : value);
+  }
+  Log(Severity::kInfo, "start", fields);
+}
+
+void ParseFlags(int argc, char** argv, std::vector<std::string>& storage) {
+  ConfigureFlagUsage();
+  absl::SetProgramUsageMessage(
+      "the larder cache service. Flags use dashes or underscores; each also reads "
+      "LARDER_<FLAG_NAME>. --help lists larderd's flags by topic.");
+  ApplyEnvironment();
+  std::vector<char*> arguments = NormalizedArguments(argc, argv, storage);
+  if (HelpRequested(storage)) {
+    std::cout << FlagHelpText();
+    exit(0);
+  }
+  absl::ParseCommandLine(static_cast<int>(arguments.size()), arguments.data());
+  LogFormat format;
+  if (!ParseLogFormat(absl::GetFlag(FLAGS_log_format), &format)) {
+    Fail("--log-format: must be text or json, got \"" + absl::GetFlag(FLAGS_log_format) + "\"");
+  }
+  SetLogFormat(format);
+}
+
 int Run(int argc, char** argv) {
   // Debian's Abseil checks every Mutex for deadlock cycles under one global lock, gRPC's own
   // included: about an eighth of the instructions of a Get (docs/performance.md).
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-  absl::SetProgramUsageMessage(
-      "larderd: the larder cache service. Flags use dashes or "
-      "underscores; each also reads LARDER_<FLAG_NAME>.");
-  ApplyEnvironment();
   std::vector<std::string> storage;
-  std::vector<char*> arguments = NormalizedArguments(argc, argv, storage);
-  absl::ParseCommandLine(static_cast<int>(arguments.size()), arguments.data());
+  ParseFlags(argc, argv, storage);
   const ServerOptions options = OptionsFromFlags(storage);
 
   sigset_t signals;  // Blocked before any thread starts, so only sigwait sees them.
@@ -260,13 +270,22 @@ int Run(int argc, char** argv) {
   storage::RegisterBuiltinEngines(registry);
   auto server = LarderServer::Start(options, registry, Clock::Real());
   if (!server.ok()) Fail(std::string(server.status().message()));
-  std::cout << "larderd ready grpc=" << (*server)->grpc_address()
-            << " metrics=" << (*server)->metrics_address() << " engine=" << options.engine
-            << std::endl;
+  LogStart(**server);
+  // Printed once the engine is usable; until then the log says what larderd waits for.
+  (*server)->WhenReady([&running = **server, engine = options.engine] {
+    std::cout << "larderd ready grpc=" << running.grpc_address()
+              << " metrics=" << running.metrics_address() << " engine=" << engine << std::endl;
+    Log(Severity::kInfo, "ready",
+        {{"grpc", running.grpc_address()},
+         {"metrics", running.metrics_address()},
+         {"engine", engine}});
+  });
   int received = 0;
   while (sigwait(&signals, &received) == 0 && received == SIGHUP) (*server)->ReloadAuth();
-  std::cerr << "larderd: signal " << received << ", shutting down" << std::endl;
+  Log(Severity::kInfo, "shutdown_started",
+      {{"signal", received == SIGINT ? "SIGINT" : "SIGTERM"}, {"grace", options.shutdown_grace}});
   (*server)->Shutdown();
+  Log(Severity::kInfo, "shutdown_complete");
   return 0;
 }
 

@@ -1,10 +1,16 @@
 #include "server/server.h"
 
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <exception>
-#include <iostream>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -13,6 +19,7 @@
 #include "grpcpp/server_builder.h"
 #include "larder/common/limits.h"
 #include "larder/common/status_macros.h"
+#include "server/log/log.h"
 #include "server/storage/change_reporting_engine.h"
 
 #ifndef LARDER_VERSION
@@ -45,11 +52,92 @@ std::string WithPort(absl::string_view address, int port) {
   return absl::StrCat(address.substr(0, colon), ":", port);
 }
 
+absl::Status CannotListen(absl::string_view address, absl::string_view flag,
+                          absl::string_view why) {
+  return absl::UnavailableError(absl::StrCat("cannot listen on ", address, " (", flag, "): ", why));
+}
+
+// "address in use" for EADDRINUSE: strerror in lower case.
+std::string ErrnoText(int error) {
+  if (error == EADDRINUSE) return "address in use";
+  std::string text = strerror(error);
+  if (!text.empty()) text[0] = absl::ascii_tolower(static_cast<unsigned char>(text[0]));
+  return text;
+}
+
+// Binds each resolved address as a server would (SO_REUSEADDR) and lets go. The errno that
+// stops a server listening: in use or forbidden on any address, or whatever failed when none
+// could be bound; 0 when it can listen.
+int BindError(const addrinfo* found) {
+  int first = 0;
+  bool bound = false;
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    const int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) continue;
+    const int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    const int error = bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 ? 0 : errno;
+    close(fd);
+    if (error == EADDRINUSE || error == EACCES) return error;
+    bound = bound || error == 0;
+    if (first == 0) first = error;
+  }
+  return bound ? 0 : first;
+}
+
+// Checks that `address` ("host:port") can be listened on, so that one that cannot is one clear
+// line before gRPC or the metrics server would log their own. Port 0 always can.
+absl::Status CheckCanListen(absl::string_view address, absl::string_view flag) {
+  if (address.empty()) return absl::OkStatus();
+  const size_t colon = address.rfind(':');
+  std::string host(address.substr(0, colon));
+  const std::string port(address.substr(colon + 1));
+  if (port == "0") return absl::OkStatus();
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  if (const int resolved =
+          getaddrinfo(host.empty() ? nullptr : host.c_str(), port.c_str(), &hints, &found);
+      resolved != 0) {
+    return CannotListen(address, flag, absl::StrCat("cannot resolve: ", gai_strerror(resolved)));
+  }
+  const int error = BindError(found);
+  freeaddrinfo(found);
+  return error == 0 ? absl::OkStatus() : CannotListen(address, flag, ErrnoText(error));
+}
+
+// After about max_connection_age (gRPC adds jitter) a connection is sent GOAWAY, so clients
+// reconnect and spread over replicas added since. Zero leaves gRPC's default: never.
+void SetMaxConnectionAge(grpc::ServerBuilder& builder, const ServerOptions& options) {
+  if (options.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age)));
+  }
+  if (options.max_connection_age_grace > absl::ZeroDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+        static_cast<int>(absl::ToInt64Milliseconds(options.max_connection_age_grace)));
+  }
+}
+
+absl::Status CheckAddresses(const ServerOptions& options) {
+  LARDER_RETURN_IF_ERROR(CheckCanListen(options.listen, "--listen"));
+  LARDER_RETURN_IF_ERROR(CheckCanListen(options.metrics_address, "--metrics-address"));
+  return CheckCanListen(options.health_listen, "--health-listen");
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<LarderServer>> LarderServer::Start(
     const ServerOptions& options, const storage::EngineRegistry& registry, const Clock& clock) {
   LARDER_RETURN_IF_ERROR(ValidateServerOptions(options));
+  LARDER_RETURN_IF_ERROR(CheckAddresses(options));
   auto server = std::unique_ptr<LarderServer>(new LarderServer(options));
   server->watch_hub_ = std::make_unique<WatchHub>(options.watch);
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<storage::StorageEngine> engine,
@@ -73,7 +161,7 @@ absl::StatusOr<std::unique_ptr<LarderServer>> LarderServer::Start(
   LARDER_RETURN_IF_ERROR(server->StartMetrics());
   LARDER_RETURN_IF_ERROR(server->StartGrpc());
   LARDER_RETURN_IF_ERROR(server->StartHealthPort());
-  server->SetServing(server->engine_->CheckHealth().ok());
+  server->CheckHealthAtStart();
   server->health_thread_ = std::thread([s = server.get()] { s->HealthLoop(); });
   return server;
 }
@@ -94,6 +182,7 @@ absl::Status LarderServer::StartGrpc() {
   // Near-cache clients ping every 5 s to find a silent larderd (client/src/client_core.cc);
   // gRPC's default would answer pings more often than every 5 minutes with GOAWAY.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 4000);
+  SetMaxConnectionAge(builder, options_);
   // No channelz service is served, so its per-call and per-socket counters are pure cost.
   builder.AddChannelArgument(GRPC_ARG_ENABLE_CHANNELZ, 0);
   // Room for the largest value plus its key, tags and framing; and for the largest response.
@@ -106,8 +195,7 @@ absl::Status LarderServer::StartGrpc() {
   builder.RegisterService(service_.get());
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("listen: cannot serve on ", options_.listen, " (address in use?)"));
+    return CannotListen(options_.listen, "--listen", "gRPC could not bind it");
   }
   grpc_address_ = WithPort(options_.listen, port);
   return absl::OkStatus();
@@ -126,34 +214,49 @@ absl::Status LarderServer::StartHealthPort() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 4000);
   health_server_ = builder.BuildAndStart();  // Serves only the default health service.
   if (health_server_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat("health-listen: cannot serve on ",
-                                               options_.health_listen, " (address in use?)"));
+    return CannotListen(options_.health_listen, "--health-listen", "gRPC could not bind it");
   }
   return absl::OkStatus();
 }
 
 void LarderServer::ReloadAuth() {
-  if (authorizer_ == nullptr) return;
+  if (authorizer_ == nullptr) {
+    Log(Severity::kInfo, "config_reload",
+        {{"result", "ignored"}, {"why", "no --auth-tokens-file to re-read"}});
+    return;
+  }
   absl::StatusOr<size_t> loaded = authorizer_->Reload();
   if (loaded.ok()) {
-    std::cerr << "larderd: auth: loaded " << *loaded << " principals from "
-              << authorizer_->tokens_file() << std::endl;
-  } else {
-    std::cerr << "larderd: auth: rejected the new tokens file, the previous one stays in force: "
-              << loaded.status().message() << std::endl;
+    Log(Severity::kInfo, "config_reload",
+        {{"file", authorizer_->tokens_file()}, {"result", "accepted"}, {"principals", *loaded}});
+    return;
+  }
+  const std::string cause(loaded.status().message());
+  if (std::optional<int64_t> suppressed = reload_log_limiter_.Allow(cause)) {
+    Log(Severity::kWarning, "config_reload",
+        {{"file", authorizer_->tokens_file()},
+         {"result", "rejected"},
+         {"cause", cause},
+         {"in_force", "previous"},
+         {"suppressed", *suppressed}});
   }
 }
 
 absl::Status LarderServer::StartMetrics() {
   if (options_.metrics_address.empty()) return absl::OkStatus();
-  ServerMetricsOptions metrics_options{options_.metrics_max_namespaces, LARDER_VERSION};
+  ServerMetricsOptions metrics_options;
+  metrics_options.max_namespaces = options_.metrics_max_namespaces;
+  metrics_options.version = LARDER_VERSION;
+  metrics_options.store = StoreIdentity(options_.engine_options, options_.engine, options_.listen);
+  if (options_.engine == "memory") {
+    metrics_options.memory_limit_bytes = options_.engine_options.memory.max_bytes;
+  }
   if (engine_->blocking()) metrics_options.engine_stats_max_age = options_.engine_stats_max_age;
   metrics_ = std::make_shared<ServerMetrics>(rpc_metrics_, *handler_, metrics_options);
   try {
     exposer_ = std::make_unique<prometheus::Exposer>(options_.metrics_address);
   } catch (const std::exception& e) {
-    return absl::UnavailableError(absl::StrCat("metrics-address: cannot serve on ",
-                                               options_.metrics_address, ": ", e.what()));
+    return CannotListen(options_.metrics_address, "--metrics-address", e.what());
   }
   exposer_->RegisterCollectable(metrics_);
   if (authorizer_ != nullptr) {
@@ -179,15 +282,66 @@ void LarderServer::SetServing(bool serving) {
   }
 }
 
-// One line per change of readiness, so an engine outage is in the log once, not once per check.
-void LarderServer::LogReadinessChange(bool serving, const absl::Status& health) {
-  if (serving == last_logged_serving_) return;
-  last_logged_serving_ = serving;
-  if (serving) {
-    std::cerr << "larderd: engine healthy again; larder.v1.Cache is SERVING\n";
+void LarderServer::CheckHealthAtStart() {
+  start_health_ = last_health_ = engine_->CheckHealth();
+  if (last_health_.ok()) {
+    connected_once_ = true;
+    absl::MutexLock lock(&mutex_);
+    ready_ = true;
   } else {
-    std::cerr << "larderd: engine unhealthy; larder.v1.Cache is NOT_SERVING until it recovers: "
-              << health << "\n";
+    unhealthy_since_ = absl::Now();
+    (void)health_log_limiter_.Allow(last_health_.message());  // WhenReady logs this cause.
+  }
+  SetServing(last_health_.ok());
+}
+
+void LarderServer::WhenReady(std::function<void()> announce) {
+  absl::MutexLock lock(&mutex_);
+  if (ready_) {
+    // When the engine only became usable after Start, the health checker has said so.
+    if (start_health_.ok()) Log(Severity::kInfo, "engine_connected", {{"engine", options_.engine}});
+    announce();
+    return;
+  }
+  announce_ = std::move(announce);
+  Log(Severity::kWarning, "waiting_for_engine",
+      {{"engine", options_.engine}, {"cause", start_health_}, {"ready", false}});
+}
+
+void LarderServer::BecomeReady() {
+  if (ready_) return;
+  ready_ = true;
+  if (announce_) announce_();
+}
+
+// One line per change of engine health and readiness, and while the engine stays unhealthy at
+// most one per cause every 30 s, with the count of checks left out.
+void LarderServer::LogHealth(const absl::Status& health) {
+  const bool was_serving = last_health_.ok();
+  last_health_ = health;
+  if (health.ok() && was_serving) return;
+  const std::string engine = options_.engine;
+  if (health.ok()) {
+    const absl::Duration down = absl::Now() - unhealthy_since_;
+    Log(Severity::kInfo, connected_once_ ? "engine_recovered" : "engine_connected",
+        {{"engine", engine},
+         {connected_once_ ? "down_for" : "waited", absl::Trunc(down, absl::Milliseconds(1))}});
+    Log(Severity::kInfo, "readiness", {{"service", kServiceName}, {"status", "SERVING"}});
+    connected_once_ = true;
+    return;
+  }
+  const std::string cause(health.message());
+  if (was_serving) {
+    unhealthy_since_ = absl::Now();
+    (void)health_log_limiter_.Allow(cause);
+    Log(Severity::kWarning, "engine_lost", {{"engine", engine}, {"cause", cause}});
+    Log(Severity::kWarning, "readiness", {{"service", kServiceName}, {"status", "NOT_SERVING"}});
+  } else if (std::optional<int64_t> suppressed = health_log_limiter_.Allow(cause)) {
+    Log(Severity::kWarning, "engine_still_down",
+        {{"engine", engine},
+         {"cause", cause},
+         {"down_for", absl::Trunc(absl::Now() - unhealthy_since_, absl::Seconds(1))},
+         {"suppressed", *suppressed}});
   }
 }
 
@@ -197,8 +351,7 @@ void LarderServer::HealthLoop() {
   while (!mutex_.AwaitWithTimeout(absl::Condition(&stopping_), options_.health_check_interval)) {
     mutex_.Unlock();
     const absl::Status health = engine_->CheckHealth();
-    const bool serving = health.ok();
-    LogReadinessChange(serving, health);
+    LogHealth(health);
     if (authorizer_ != nullptr && authorizer_->FileChanged()) ReloadAuth();
     if (options_.forget_idle_namespaces_interval > absl::ZeroDuration() &&
         absl::Now() >= next_forget) {
@@ -206,7 +359,9 @@ void LarderServer::HealthLoop() {
       namespace_ops_->TrySubmit([this] { handler_->ForgetIdleNamespaces(kIdleNamespaceChecks); });
     }
     mutex_.Lock();
-    if (!stopping_) SetServing(serving);
+    if (stopping_) continue;
+    SetServing(health.ok());
+    if (health.ok()) BecomeReady();
   }
 }
 
@@ -225,10 +380,15 @@ void LarderServer::Shutdown() {
   // Open Watch streams would hold the gRPC server's shutdown until its grace ends.
   if (watch_hub_ != nullptr) watch_hub_->Shutdown();
   if (grpc_server_ != nullptr) {
+    Log(Severity::kInfo, "shutdown", {{"phase", "draining"}, {"grace", options_.shutdown_grace}});
+    const absl::Time draining = absl::Now();
     grpc_server_->GetHealthCheckService()->Shutdown();
     grpc_server_->Shutdown(std::chrono::system_clock::now() +
                            absl::ToChronoSeconds(options_.shutdown_grace));
     grpc_server_->Wait();
+    Log(Severity::kInfo, "shutdown",
+        {{"phase", "drained"},
+         {"took", absl::Trunc(absl::Now() - draining, absl::Milliseconds(1))}});
   }
   executor_.reset();  // Runs what is still queued.
   namespace_ops_.reset();

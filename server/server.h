@@ -8,6 +8,7 @@
 //   (*server)->Shutdown();   // finishes in-flight calls within options.shutdown_grace
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "grpcpp/server.h"
 #include "larder/common/clock.h"
 #include "prometheus/exposer.h"
+#include "server/log/rate_limiter.h"
 #include "server/metrics/auth_metrics.h"
 #include "server/metrics/rpc_metrics.h"
 #include "server/metrics/server_metrics.h"
@@ -48,6 +50,11 @@ class LarderServer {
   // period), then stops the health checker. Idempotent.
   void Shutdown();
 
+  // Runs `announce` once, when the engine is first usable: at once when it already is (it is
+  // checked by Start), else from the health checker's thread when it becomes healthy; until
+  // then, logs what larderd waits for. Call at most once.
+  void WhenReady(std::function<void()> announce);
+
   // Re-reads the tokens file (on SIGHUP, and by itself when the file changes) and writes one
   // log line saying what is in force. Does nothing without --auth-tokens-file.
   void ReloadAuth();
@@ -59,7 +66,9 @@ class LarderServer {
   absl::Status StartMetrics();
   void HealthLoop();
   void SetServing(bool serving);
-  void LogReadinessChange(bool serving, const absl::Status& health);
+  void CheckHealthAtStart();
+  void LogHealth(const absl::Status& health);
+  void BecomeReady() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
   const ServerOptions options_;
   // Before engine_: an engine's change feed reports to it until the engine is destroyed.
@@ -84,8 +93,16 @@ class LarderServer {
   absl::Mutex mutex_;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   bool shut_down_ ABSL_GUARDED_BY(mutex_) = false;
+  bool ready_ ABSL_GUARDED_BY(mutex_) = false;  // The engine has been usable once.
+  std::function<void()> announce_ ABSL_GUARDED_BY(mutex_);
   std::thread health_thread_;
-  bool last_logged_serving_ = true;  // Only HealthLoop's thread reads and writes it.
+  // Only Start and then HealthLoop's thread read and write these.
+  absl::Status start_health_;  // Written by Start only.
+  absl::Status last_health_;
+  bool connected_once_ = false;
+  absl::Time unhealthy_since_ = absl::InfinitePast();
+  LogRateLimiter health_log_limiter_{Clock::Real(), absl::Seconds(30)};
+  LogRateLimiter reload_log_limiter_{Clock::Real(), absl::Seconds(30)};
 };
 
 }  // namespace larder::server

@@ -1,5 +1,7 @@
 #include "server/server_options.h"
 
+#include <limits>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "larder/common/limits.h"
@@ -15,6 +17,15 @@ absl::Status ValidateAddress(absl::string_view flag, absl::string_view address) 
   const size_t colon = address.rfind(':');
   if (colon == absl::string_view::npos || colon == 0 || colon + 1 == address.size()) {
     return Invalid(flag, absl::StrCat("must be host:port, got \"", address, "\""));
+  }
+  return absl::OkStatus();
+}
+
+// Durations gRPC takes in milliseconds as an int: 0 (off) to about 24 days.
+absl::Status ValidateConnectionAge(absl::string_view flag, absl::Duration age) {
+  if (age < absl::ZeroDuration() || age > absl::Milliseconds(std::numeric_limits<int>::max())) {
+    return Invalid(flag,
+                   absl::StrCat("must be 0 (off) to 24 days, got ", absl::FormatDuration(age)));
   }
   return absl::OkStatus();
 }
@@ -78,6 +89,15 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
   }
   if (options.health_check_interval <= absl::ZeroDuration()) {
     return Invalid("--health-check-interval", "must be positive");
+  }
+  if (absl::Status s = ValidateConnectionAge("--max-connection-age", options.max_connection_age);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s =
+          ValidateConnectionAge("--max-connection-age-grace", options.max_connection_age_grace);
+      !s.ok()) {
+    return s;
   }
   if (options.watch.max_watchers < 0) return Invalid("--max-watchers", "must be 0 (none) or more");
   if (options.watch.buffer_bytes < 8192) {

@@ -57,6 +57,13 @@ struct ServerOptions {
   absl::Duration engine_stats_max_age = absl::Seconds(30);
   // How long shutdown waits for in-flight calls before cancelling them. Default: 10 s.
   absl::Duration shutdown_grace = absl::Seconds(10);
+  // After about this long (gRPC adds jitter) a client connection is sent GOAWAY, so clients
+  // reconnect and spread over replicas added since; zero disables it. Watch streams end too
+  // (the SDK's near cache reconnects and starts from a reset). Default: 5 min.
+  absl::Duration max_connection_age = absl::Minutes(5);
+  // How long calls in flight may take after that before the connection is closed; zero
+  // disables the limit. Default: 30 s.
+  absl::Duration max_connection_age_grace = absl::Seconds(30);
   // Watch streams: --max-watchers and --watch-buffer-bytes.
   WatchOptions watch;
 };

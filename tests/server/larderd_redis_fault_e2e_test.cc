@@ -240,7 +240,7 @@ class RedisFaultE2eTest : public ::testing::Test {
         << "readiness stayed SERVING while Redis was frozen";
     Figure("not_serving_after_freeze_ms", absl::Now() - frozen.begin);
     EXPECT_THAT(server_->process().LogTail(1 << 16),
-                ::testing::HasSubstr("engine unhealthy; larder.v1.Cache is NOT_SERVING"));
+                ::testing::HasSubstr("readiness service=larder.v1.Cache status=NOT_SERVING"));
     ASSERT_TRUE(load.AwaitCalls(frozen.begin, kCallsWhileFrozen, absl::Seconds(30)))
         << "a client thread stopped making calls while Redis was frozen";
     ASSERT_TRUE(load.AwaitCalls(frozen.begin + kFreezeAtLeast, 1, absl::Seconds(30)))
@@ -296,7 +296,7 @@ TEST_F(RedisFaultE2eTest, FrozenRedisFailsFastThenServiceReturnsWithoutRestart) 
   }
   ASSERT_TRUE(ReadinessBecomes(HealthState::kServing)) << "readiness stayed NOT_SERVING";
   EXPECT_THAT(server_->process().LogTail(1 << 16),
-              ::testing::HasSubstr("engine healthy again; larder.v1.Cache is SERVING"));
+              ::testing::HasSubstr("readiness service=larder.v1.Cache status=SERVING"));
   Figure("serving_after_resume_ms", absl::Now() - frozen.end);
   ExpectKeptEntries();
   v1::StatsResponse stats;

@@ -18,7 +18,9 @@ namespace larder::testing {
 class LarderdProcess {
  public:
   // Runs larderd with --listen=127.0.0.1:0 --metrics-address=127.0.0.1:0 plus `args`, and
-  // waits for its "larderd ready" line. The binary is $LARDERD_BINARY, else the build's own.
+  // waits for its "larderd ready" line (printed once the engine is usable; the log on standard
+  // error, log_path(), says what it waits for). The binary is $LARDERD_BINARY, else the build's
+  // own.
   static absl::StatusOr<std::unique_ptr<LarderdProcess>> Start(
       const std::vector<std::string>& args = {}, const std::vector<std::string>& env = {});
 

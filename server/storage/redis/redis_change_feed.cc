@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <iostream>
 #include <optional>
 #include <utility>
 
@@ -19,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "larder/common/status_macros.h"
+#include "server/log/log.h"
 #include "server/storage/redis/redis_change_message.h"
 
 namespace larder::storage::internal {
@@ -28,9 +28,9 @@ std::vector<absl::string_view> ViewsOf(const std::vector<std::string>& command) 
   return std::vector<absl::string_view>(command.begin(), command.end());
 }
 
-// One write, so that lines of other threads do not cut into it.
-void WriteLine(absl::string_view line) {
-  std::cerr << absl::StrCat("larderd: redis: ", line, "\n") << std::flush;
+// One structured line (server/log): "following" is news, the rest are troubles.
+void WriteLine(absl::string_view line, server::Severity severity = server::Severity::kWarning) {
+  server::Log(severity, "redis_change_feed", {{"engine", "redis"}, {"message", line}});
 }
 
 // Milliseconds until `deadline` for poll(), rounded up, within [0, 1000].
@@ -95,7 +95,8 @@ absl::Status RedisChangeFeed::FollowOne() {
   live_ = true;
   listener_.OnLive();
   if (owe_live_line_) {
-    WriteLine(absl::StrCat("following the change feed (", options_.channel, ") of ", server_));
+    WriteLine(absl::StrCat("following the change feed (", options_.channel, ") of ", server_),
+              server::Severity::kInfo);
     owe_live_line_ = false;
   }
   return Follow();
