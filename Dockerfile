@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
-# larderd image: built on debian:bookworm with the same scripts/install-deps.sh as a developer
-# machine, run on debian:bookworm-slim with only the runtime libraries, tini as PID 1 and a
-# fixed non-root user.
+# larderd image, with larderctl (the operator's command line): built on debian:bookworm with the
+# same scripts/install-deps.sh as a developer machine, run on debian:bookworm-slim with only the
+# runtime libraries, tini as PID 1 and a fixed non-root user.
 #   docker build -t larder/larderd:0.1.0 .
 #   docker run --rm -p 50051:50051 -p 9464:9464 larder/larderd:0.1.0 --engine=memory
 #   docker run --rm -v larder-data:/var/lib/larder larder/larderd:0.1.0 --engine=rocksdb
@@ -13,9 +13,10 @@ RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
         -DLARDER_BUILD_TESTS=OFF -DLARDER_BUILD_EXAMPLES=OFF -DLARDER_BUILD_BENCH=OFF \
-    && cmake --build /build --target larderd --parallel "$(nproc)" \
+    && cmake --build /build --target larderd larderctl --parallel "$(nproc)" \
     && strip --strip-unneeded -o /larderd /build/server/larderd \
-    && /larderd --version >/dev/null
+    && strip --strip-unneeded -o /larderctl /build/ctl/larderctl \
+    && /larderd --version >/dev/null && /larderctl --help >/dev/null
 
 FROM debian:bookworm-slim AS runtime
 COPY deploy/docker/runtime-packages.txt /tmp/runtime-packages.txt
@@ -28,6 +29,8 @@ RUN groupadd --system --gid 10001 larder \
         --shell /usr/sbin/nologin larder \
     && install -d -o 10001 -g 10001 -m 0750 /var/lib/larder
 COPY --from=builder /larderd /usr/local/bin/larderd
+# For operators: `kubectl exec deploy/larder -- larderctl --target=127.0.0.1:50051 stats`.
+COPY --from=builder /larderctl /usr/local/bin/larderctl
 
 USER 10001:10001
 WORKDIR /var/lib/larder

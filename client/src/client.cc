@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "client/src/client_core.h"
+#include "client/src/client_impl.h"
 #include "client/src/near_call.h"
 #include "client/src/proto_conversion.h"
 #include "client/src/unary_call.h"
@@ -21,15 +22,6 @@ using client::internal::IdempotencyOf;
 using client::internal::NearCall;
 using client::internal::Rpcs;
 using client::internal::StartUnaryCall;
-
-class Client::Impl {
- public:
-  explicit Impl(std::unique_ptr<ClientCore> core) : core_(std::move(core)) {}
-  ClientCore& core() { return *core_; }
-
- private:
-  std::unique_ptr<ClientCore> core_;
-};
 
 namespace {
 

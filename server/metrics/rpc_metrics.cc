@@ -6,8 +6,8 @@ namespace larder::server {
 
 absl::string_view RpcName(Rpc rpc) {
   static constexpr absl::string_view kNames[kRpcCount] = {
-      "Get",      "Set",        "Delete", "Touch", "MultiGet",
-      "MultiSet", "Invalidate", "Stats",  "Lease", "Watch"};
+      "Get",        "Set",   "Delete", "Touch", "MultiGet",  "MultiSet",
+      "Invalidate", "Stats", "Lease",  "Watch", "Namespaces"};
   return kNames[static_cast<int>(rpc)];
 }
 

@@ -25,9 +25,10 @@ enum class Rpc : uint8_t {
   kInvalidate,
   kStats,
   kLease,
-  kWatch
+  kWatch,
+  kNamespaces
 };
-inline constexpr int kRpcCount = 10;
+inline constexpr int kRpcCount = 11;
 inline constexpr int kStatusCodeCount = 17;  // absl::StatusCode 0..16.
 
 // "Get", "Set", ... as in the larder.v1 service.

@@ -337,6 +337,29 @@ absl::Status CacheHandler::Stats(const v1::StatsRequest& request, v1::StatsRespo
   return absl::OkStatus();
 }
 
+absl::Status CacheHandler::Namespaces(const v1::NamespacesRequest& request,
+                                      v1::NamespacesResponse& response) {
+  if (request.page_size() < 0 || request.page_size() > kMaxNamespacesPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat("page_size: must be 0-", kMaxNamespacesPageSize,
+                                                   ", got ", request.page_size()));
+  }
+  if (!request.page_token().empty()) {
+    LARDER_RETURN_IF_ERROR(ValidateNamespace(request.page_token(), "page_token"));
+  }
+  const int page_size = request.page_size() == 0 ? kDefaultNamespacesPageSize : request.page_size();
+  LARDER_ASSIGN_OR_RETURN(
+      storage::NamespaceList list,
+      engine_.ListNamespaces(request.page_token(), static_cast<size_t>(page_size)));
+  for (storage::NamespaceInfo& info : list.namespaces) {
+    v1::NamespaceInfo* out = response.add_namespaces();
+    out->set_name(std::move(info.name));
+    out->set_entries(info.entries);
+    out->set_bytes(info.bytes);
+  }
+  response.set_next_page_token(std::move(list.resume_after));
+  return absl::OkStatus();
+}
+
 void CacheHandler::ForgetIdleNamespaces(size_t max_checks) {
   for (const std::string& ns : namespace_stats_.TakeIdle(max_checks)) {
     absl::StatusOr<storage::EngineStats> stats = engine_.Stats(ns);

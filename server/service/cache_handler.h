@@ -36,6 +36,10 @@ struct LeaseCounters {
   std::atomic<uint64_t> refused{0};     // A Set with an ended or voided lease did not.
 };
 
+// Namespaces a page of the Namespaces RPC holds at most, and when page_size is 0.
+inline constexpr int kMaxNamespacesPageSize = 1000;
+inline constexpr int kDefaultNamespacesPageSize = 100;
+
 struct CacheHandlerOptions {
   // TTL of a Set or Touch without one; zero means such entries never expire. Default: none.
   absl::Duration default_ttl = absl::ZeroDuration();
@@ -71,6 +75,9 @@ class CacheHandler {
   absl::Status Invalidate(const v1::InvalidateRequest& request, v1::InvalidateResponse& response);
   absl::Status Stats(const v1::StatsRequest& request, v1::StatsResponse& response);
   absl::Status Lease(const v1::LeaseRequest& request, v1::LeaseResponse& response);
+  // kInvalidArgument for a page_size outside 0-kMaxNamespacesPageSize or a page_token that is
+  // not a namespace name; kUnimplemented when the engine cannot list.
+  absl::Status Namespaces(const v1::NamespacesRequest& request, v1::NamespacesResponse& response);
 
   // Forgets the hit/miss counters of up to `max_checks` namespaces that were idle since the
   // previous call and hold no entries (one engine Stats call each). Run off gRPC's threads.

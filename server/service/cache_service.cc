@@ -28,9 +28,19 @@ absl::Status AbandonedWhileQueued(grpc::CallbackServerContext& context) {
   return absl::OkStatus();
 }
 
-// The permission an RPC needs on its namespace; server-wide Stats needs admin.
+// The namespace a request works on; "" for server-wide calls.
+template <typename Request>
+absl::string_view NamespaceOf(const Request& request) {
+  return request.namespace_();
+}
+absl::string_view NamespaceOf(const v1::NamespacesRequest&) { return ""; }
+
+// The permission an RPC needs on its namespace; server-wide Stats and listing the namespaces
+// need admin (on the whole server: a grant on "*").
 auth::Permission PermissionFor(Rpc rpc, absl::string_view ns) {
   switch (rpc) {
+    case Rpc::kNamespaces:
+      return auth::Permission::kAdmin;
     case Rpc::kGet:
     case Rpc::kMultiGet:
     case Rpc::kWatch:
@@ -88,6 +98,7 @@ CacheService::CacheService(CacheHandler& handler, RpcMetrics& metrics, BoundedEx
   SetMessageAllocatorFor_Invalidate(&invalidate_allocator_);
   SetMessageAllocatorFor_Stats(&stats_allocator_);
   SetMessageAllocatorFor_Lease(&lease_allocator_);
+  SetMessageAllocatorFor_Namespaces(&namespaces_allocator_);
 }
 
 template <typename Request, typename Response>
@@ -105,11 +116,11 @@ grpc::ServerUnaryReactor* CacheService::Run(grpc::CallbackServerContext* context
   };
   if (authorizer_ != nullptr) {
     const auth::Caller caller = CallerOf(*context);
-    absl::Status allowed = authorizer_->Check(caller, request->namespace_(),
-                                              PermissionFor(rpc, request->namespace_()));
+    const absl::string_view ns = NamespaceOf(*request);
+    absl::Status allowed = authorizer_->Check(caller, ns, PermissionFor(rpc, ns));
     // A lease returns the entry and grants the right to store it: it needs read and write.
     if (allowed.ok() && rpc == Rpc::kLease) {
-      allowed = authorizer_->Check(caller, request->namespace_(), auth::Permission::kRead);
+      allowed = authorizer_->Check(caller, ns, auth::Permission::kRead);
     }
     if (!allowed.ok()) {
       finish(allowed);
@@ -193,6 +204,13 @@ grpc::ServerUnaryReactor* CacheService::Lease(grpc::CallbackServerContext* conte
                                               const v1::LeaseRequest* request,
                                               v1::LeaseResponse* response) {
   return Run(context, Rpc::kLease, &CacheHandler::Lease, request, response, storage_);
+}
+
+grpc::ServerUnaryReactor* CacheService::Namespaces(grpc::CallbackServerContext* context,
+                                                   const v1::NamespacesRequest* request,
+                                                   v1::NamespacesResponse* response) {
+  return Run(context, Rpc::kNamespaces, &CacheHandler::Namespaces, request, response,
+             &namespace_ops_);
 }
 
 grpc::ServerWriteReactor<v1::WatchEvent>* CacheService::Watch(grpc::CallbackServerContext* context,

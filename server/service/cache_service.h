@@ -3,12 +3,12 @@
 // blocks (memory), and on the storage executor when it may (RocksDB, Redis), so a callback thread
 // never waits on I/O; Get and MultiGet (up to 16 distinct keys) on an engine that can wait
 // without a thread (Redis: StorageEngine::GetAsync) are answered from the engine's own thread.
-// Invalidate and Stats, whose cost grows with a namespace, always run on the namespace executor, on
-// every engine, so they never hold up other calls' threads. A call whose deadline passed or which
-// was cancelled while queued is dropped without running. Every call is counted in RpcMetrics by
-// method, status code and latency. With an Authorizer, every call is authenticated and its
-// permission checked before it is queued or run. Requests and responses live on one protobuf arena
-// per call (ArenaMessageAllocator).
+// Invalidate, Stats and Namespaces, whose cost grows with a namespace, always run on the namespace
+// executor, on every engine, so they never hold up other calls' threads. A call whose deadline
+// passed or which was cancelled while queued is dropped without running. Every call is counted in
+// RpcMetrics by method, status code and latency. With an Authorizer, every call is authenticated
+// and its permission checked before it is queued or run. Requests and responses live on one
+// protobuf arena per call (ArenaMessageAllocator).
 //
 //   CacheService service(handler, rpc_metrics, storage.get(), namespace_ops);  // storage may be
 //   null builder.RegisterService(&service);
@@ -58,6 +58,11 @@ class CacheService final : public v1::Cache::CallbackService {
   grpc::ServerUnaryReactor* Lease(grpc::CallbackServerContext* context,
                                   const v1::LeaseRequest* request,
                                   v1::LeaseResponse* response) override;
+  // Lists namespaces with their counts, a page at a time; needs admin on the whole server. Runs
+  // on the namespace executor, like Stats.
+  grpc::ServerUnaryReactor* Namespaces(grpc::CallbackServerContext* context,
+                                       const v1::NamespacesRequest* request,
+                                       v1::NamespacesResponse* response) override;
   // A stream of the namespace's changes (WatchHub, WatchStream); needs read permission.
   grpc::ServerWriteReactor<v1::WatchEvent>* Watch(grpc::CallbackServerContext* context,
                                                   const v1::WatchRequest* request) override;
@@ -97,6 +102,7 @@ class CacheService final : public v1::Cache::CallbackService {
   SingleAllocator<v1::InvalidateRequest, v1::InvalidateResponse> invalidate_allocator_;
   SingleAllocator<v1::StatsRequest, v1::StatsResponse> stats_allocator_;
   SingleAllocator<v1::LeaseRequest, v1::LeaseResponse> lease_allocator_;
+  BatchAllocator<v1::NamespacesRequest, v1::NamespacesResponse> namespaces_allocator_;
 };
 
 }  // namespace larder::server

@@ -65,6 +65,9 @@ class ForwardingEngine : public StorageEngine {
   }
   absl::StatusOr<EngineStats> Stats(absl::string_view ns) override { return engine_->Stats(ns); }
   absl::Status CheckHealth() override { return engine_->CheckHealth(); }
+  absl::StatusOr<NamespaceList> ListNamespaces(absl::string_view after, size_t limit) override {
+    return engine_->ListNamespaces(after, limit);
+  }
   bool WatchChanges(ChangeListener* listener) override { return engine_->WatchChanges(listener); }
 
   StorageEngine& wrapped() { return *engine_; }

@@ -12,6 +12,12 @@ absl::StatusOr<LeaseResult> StorageEngine::Lease(absl::string_view ns, absl::str
   return absl::UnimplementedError(absl::StrCat("the ", name(), " engine has no leases"));
 }
 
+absl::StatusOr<NamespaceList> StorageEngine::ListNamespaces(absl::string_view after, size_t limit) {
+  (void)after, (void)limit;
+  return absl::UnimplementedError(
+      absl::StrCat("the ", name(), " engine cannot list its namespaces"));
+}
+
 absl::StatusOr<std::vector<std::optional<StoredEntry>>> StorageEngine::MultiGet(
     absl::string_view ns, const std::vector<absl::string_view>& keys) {
   std::vector<std::optional<StoredEntry>> entries;

@@ -103,6 +103,22 @@ struct EngineStats {
   int64_t expirations = 0;  // Expired entries removed (on read, by a sweeper or compaction).
 };
 
+// One namespace of a ListNamespaces page.
+struct NamespaceInfo {
+  std::string name;
+  int64_t entries = 0;  // As Stats(name) counts them.
+  int64_t bytes = 0;
+};
+
+// A page of ListNamespaces.
+struct NamespaceList {
+  // Sorted by name (bytewise), each after the page's `after` and holding at least one entry.
+  std::vector<NamespaceInfo> namespaces;
+  // Where the next page starts (the last namespace examined), or empty when none follows. May
+  // be set while `namespaces` holds fewer than the limit (engines skip emptied namespaces).
+  std::string resume_after;
+};
+
 class StorageEngine {
  public:
   virtual ~StorageEngine() = default;
@@ -170,6 +186,12 @@ class StorageEngine {
 
   // OK when the engine can serve; kUnavailable (with the reason) when it cannot.
   virtual absl::Status CheckHealth() = 0;
+
+  // Up to `limit` (at least 1) namespaces named after `after` ("" for the first page), sorted,
+  // with their counts. Each engine states its cost; none is proportional to the whole store's
+  // entries, and no lock is held longer than one batch of limits::kKeysPerLockedBatch.
+  // Default: kUnimplemented.
+  virtual absl::StatusOr<NamespaceList> ListNamespaces(absl::string_view after, size_t limit);
 
   // Batch reads in key order. The default calls Get for each key; engines override it when
   // the backend has a cheaper batch read. Fails as a whole on the first engine error.

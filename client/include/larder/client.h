@@ -165,6 +165,29 @@ struct CacheStats {
   std::string engine;
 };
 
+// One namespace of a Client::Namespaces page.
+struct NamespaceInfo {
+  std::string name;
+  int64_t entries = 0;
+  int64_t bytes = 0;
+};
+
+struct NamespacesPage {
+  // Sorted by name; may be shorter than the page size even when more follow.
+  std::vector<NamespaceInfo> namespaces;
+  // Empty when the listing is complete; else the page_token of the next page.
+  std::string next_page_token;
+};
+
+// One event of a Watch stream (see WatchEvent in proto/larder/v1/cache.proto).
+struct WatchEvent {
+  enum class Kind { kKey, kAll, kPrefix, kPattern, kTag, kReset };
+  uint64_t sequence = 0;
+  Kind kind = Kind::kReset;
+  // The key, prefix, pattern or tag; empty for kAll and kReset.
+  std::string argument;
+};
+
 // Called once with the outcome of an asynchronous call.
 template <typename T>
 using Callback = std::function<void(absl::StatusOr<T>)>;
@@ -214,6 +237,17 @@ class Client {
   // once without an RPC. Counted in larder_client_rpcs_total only (a layer classifies it).
   absl::StatusOr<LeaseResult> Lease(absl::string_view namespace_name, absl::string_view key,
                                     absl::Duration lease_ttl = absl::ZeroDuration());
+  // One page of the namespaces holding entries, sorted by name, with their counts.
+  // `page_size`: 0-1000, 0 for the server's default (100); `page_token`: empty for the first
+  // page, else the previous page's next_page_token. Needs the admin permission on the whole
+  // server. kUnimplemented from a server (or engine) that cannot list.
+  absl::StatusOr<NamespacesPage> Namespaces(int page_size = 0, absl::string_view page_token = "");
+  // Follows the namespace's changes: calls `on_event` with each event as it arrives, on another
+  // thread, one at a time, until it returns false (then OK) or the stream ends (its status:
+  // kUnavailable when larderd stops or loses its change feed, kUnimplemented from a server
+  // without Watch). Blocks the calling thread meanwhile; no deadline applies. Needs read.
+  absl::Status Watch(absl::string_view namespace_name,
+                     std::function<bool(const WatchEvent&)> on_event);
 
   // Asynchronous calls: they return at once and call `done` exactly once, on another thread,
   // without holding a thread while the RPC is in flight.
@@ -233,6 +267,7 @@ class Client {
   void StatsAsync(absl::string_view namespace_name, Callback<CacheStats> done);
   void LeaseAsync(absl::string_view namespace_name, absl::string_view key, absl::Duration lease_ttl,
                   Callback<LeaseResult> done);
+  void NamespacesAsync(int page_size, absl::string_view page_token, Callback<NamespacesPage> done);
 
   // The same calls as futures (get() blocks for at most the deadline).
   std::future<absl::StatusOr<GetResult>> GetAsync(absl::string_view namespace_name,

@@ -134,6 +134,29 @@ absl::StatusOr<int64_t> MemoryEngine::Invalidate(absl::string_view ns,
   return removed;
 }
 
+absl::StatusOr<NamespaceList> MemoryEngine::ListNamespaces(absl::string_view after, size_t limit) {
+  // Each shard's first limit + 1 names after `after`: a name among the first `limit + 1` of all
+  // shards is among the first `limit + 1` of every shard holding it, so its sums are complete.
+  std::vector<NamespaceInfo> found;
+  for (auto& shard : shards_) shard->ListNamespaces(after, limit + 1, found);
+  std::sort(found.begin(), found.end(),
+            [](const NamespaceInfo& a, const NamespaceInfo& b) { return a.name < b.name; });
+  NamespaceList list;
+  for (NamespaceInfo& info : found) {
+    if (!list.namespaces.empty() && list.namespaces.back().name == info.name) {
+      list.namespaces.back().entries += info.entries;
+      list.namespaces.back().bytes += info.bytes;
+      continue;
+    }
+    if (list.namespaces.size() == limit) {
+      list.resume_after = list.namespaces.back().name;
+      break;
+    }
+    list.namespaces.push_back(std::move(info));
+  }
+  return list;
+}
+
 absl::StatusOr<EngineStats> MemoryEngine::Stats(absl::string_view ns) {
   EngineStats stats;
   for (auto& shard : shards_) shard->AddStats(ns, stats);

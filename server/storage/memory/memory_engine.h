@@ -84,6 +84,9 @@ class MemoryEngine final : public StorageEngine {
   // Cost: O(shards), whatever the number of namespaces and entries.
   absl::StatusOr<EngineStats> Stats(absl::string_view ns) override;
   absl::Status CheckHealth() override { return absl::OkStatus(); }
+  // Cost: O(shards x (log namespaces + limit)) time, O(shards x limit) memory; a namespace
+  // table exists only while it holds an entry, so every listed namespace holds one.
+  absl::StatusOr<NamespaceList> ListNamespaces(absl::string_view after, size_t limit) override;
   // Reports evictions (one key change each); the writes made through it are reported by
   // WithChangeReports, so it returns false.
   bool WatchChanges(ChangeListener* listener) override {

@@ -1,5 +1,6 @@
 #include "server/storage/memory/memory_shard.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -74,6 +75,7 @@ MemoryNode& MemoryShard::InsertLocked(absl::string_view ns, absl::string_view ke
   NamespaceTable& table = table_it->second;
   if (table_added) {
     table.name = &table_it->first;
+    namespace_names_.insert(table_it->first);
     bookkeeping_bytes_ += NamespaceCharge(ns);
     if (std::optional<RetiredNamespaces::Counts> counts = retired_.Revive(ns)) {
       table.evictions = counts->evictions;
@@ -168,6 +170,7 @@ void MemoryShard::EraseLocked(MemoryNode& node) {
   if (!table.entries.empty()) return;
   retired_.Retire(*table.name, table.evictions, table.expirations);
   bookkeeping_bytes_ -= NamespaceCharge(*table.name);
+  namespace_names_.erase(*table.name);
   namespaces_.erase(namespaces_.find(*table.name));
 }
 
@@ -299,6 +302,23 @@ ShardUsage MemoryShard::Usage() {
   absl::ReaderMutexLock lock(&mutex_);
   return ShardUsage{ChargedBytesLocked(), capacity_bytes_, static_cast<int64_t>(namespaces_.size()),
                     tag_sets_, retired_.size()};
+}
+
+void MemoryShard::ListNamespaces(absl::string_view after, size_t limit,
+                                 std::vector<NamespaceInfo>& out) {
+  std::string cursor(after);
+  while (limit > 0) {
+    absl::ReaderMutexLock lock(&mutex_);
+    size_t batch = std::min<size_t>(limit, limits::kKeysPerLockedBatch);
+    auto it = namespace_names_.upper_bound(cursor);
+    for (; batch > 0 && it != namespace_names_.end(); ++it, --batch, --limit) {
+      const NamespaceTable& table = namespaces_.find(*it)->second;
+      out.push_back(
+          NamespaceInfo{std::string(*it), static_cast<int64_t>(table.entries.size()), table.bytes});
+    }
+    if (it == namespace_names_.end()) return;
+    cursor = out.back().name;
+  }
 }
 
 int64_t MemoryShard::SweepExpired(absl::Time now, int budget) {

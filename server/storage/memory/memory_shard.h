@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/btree_set.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
@@ -87,6 +88,11 @@ class MemoryShard {
   // record, or zero once that record was dropped.
   void AddStats(absl::string_view ns, EngineStats& stats) ABSL_LOCKS_EXCLUDED(mutex_);
   ShardUsage Usage() ABSL_LOCKS_EXCLUDED(mutex_);
+  // Appends to `out` up to `limit` of this shard's namespaces named after `after`, in order,
+  // with their counts here. O(log namespaces + limit), holding the shared lock for at most
+  // limits::kKeysPerLockedBatch namespaces at a time.
+  void ListNamespaces(absl::string_view after, size_t limit, std::vector<NamespaceInfo>& out)
+      ABSL_LOCKS_EXCLUDED(mutex_);
   // Examines up to `budget` expiring entries from where the last sweep stopped and removes the
   // expired ones; returns how many it removed.
   int64_t SweepExpired(absl::Time now, int budget) ABSL_LOCKS_EXCLUDED(mutex_);
@@ -128,6 +134,8 @@ class MemoryShard {
   std::atomic<ChangeListener*> listener_{nullptr};
   absl::Mutex mutex_;
   absl::node_hash_map<std::string, NamespaceTable> namespaces_ ABSL_GUARDED_BY(mutex_);
+  // The keys of namespaces_, in order (views of the map's keys, which never move).
+  absl::btree_set<absl::string_view> namespace_names_ ABSL_GUARDED_BY(mutex_);
   MemoryQueues queues_ ABSL_GUARDED_BY(mutex_);
   // What namespace tables and tag sets are charged (NamespaceCharge, TagSetCharge).
   int64_t bookkeeping_bytes_ ABSL_GUARDED_BY(mutex_) = 0;

@@ -97,6 +97,11 @@ class RedisEngine final : public StorageEngine {
   // the Redis; entries Redis expired on its own are counted once larder drops them from the
   // index (at a later write to their bucket, or an Invalidate).
   absl::StatusOr<EngineStats> Stats(absl::string_view ns) override;
+  // Reads the set of every namespace ever stored with SSCAN (pages of about 256 names, keeping
+  // the limit + 1 smallest after `after`), then each listed namespace's counters as Stats does:
+  // O(namespaces ever stored) set-scan steps plus kBuckets small reads per listed namespace.
+  // Namespaces whose counters say empty are skipped.
+  absl::StatusOr<NamespaceList> ListNamespaces(absl::string_view after, size_t limit) override;
   // OK when every master known answers and is a master (ROLE), and (cluster) every slot has
   // one: a replica refuses writes, so a demoted server is kUnavailable, and its reads would
   // serve whatever the new master has not replicated.

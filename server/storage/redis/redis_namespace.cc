@@ -6,6 +6,8 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <iterator>
+#include <set>
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
@@ -239,6 +241,39 @@ absl::StatusOr<EngineStats> RedisEngine::Stats(absl::string_view ns) {
     total.expirations += stats.expirations;
   }
   return total;
+}
+
+absl::StatusOr<NamespaceList> RedisEngine::ListNamespaces(absl::string_view after, size_t limit) {
+  const std::string registry = absl::StrCat(options_.key_prefix, "namespaces");
+  // The limit + 1 smallest names after `after`, from SSCAN pages of about 256 members.
+  std::set<std::string> smallest;
+  std::string cursor = "0";
+  do {
+    LARDER_ASSIGN_OR_RETURN(RedisReply reply,
+                            router_->Run(internal::KeySlot(registry), [&](RedisConnection& c) {
+                              return c.Run({"SSCAN", registry, cursor, "COUNT", "256"});
+                            }));
+    LARDER_ASSIGN_OR_RETURN(std::vector<std::string> names,
+                            internal::DecodeScanPage(*reply, cursor));
+    for (std::string& name : names) {
+      if (name.empty() || absl::string_view(name) <= after) continue;
+      smallest.insert(std::move(name));
+      if (smallest.size() > limit + 1) smallest.erase(std::prev(smallest.end()));
+    }
+  } while (cursor != "0");
+  NamespaceList list;
+  size_t examined = 0;
+  for (const std::string& name : smallest) {
+    if (examined == limit) {
+      list.resume_after = *std::prev(smallest.end(), 2);
+      break;
+    }
+    ++examined;
+    LARDER_ASSIGN_OR_RETURN(EngineStats stats, NamespaceStats(name));
+    if (stats.entries > 0)
+      list.namespaces.push_back(NamespaceInfo{name, stats.entries, stats.bytes});
+  }
+  return list;
 }
 
 }  // namespace larder::storage

@@ -82,6 +82,10 @@ class RocksDbEngine final : public StorageEngine {
   // O(entries of the namespace), reads bypass the block cache. Expirations count what this
   // process removed since it opened the database (rocksdb_expiry.h bounds that bookkeeping).
   absl::StatusOr<EngineStats> Stats(absl::string_view ns) override;
+  // Scans the namespaces after `after` one by one, without any lock, up to `limit` of them
+  // (namespaces whose rows have all expired count towards it but are not listed):
+  // O(limit + rows of the namespaces examined).
+  absl::StatusOr<NamespaceList> ListNamespaces(absl::string_view after, size_t limit) override;
   absl::Status CheckHealth() override;
 
   // Flushes and compacts both column families down to the last level now, so the compaction

@@ -21,12 +21,15 @@
 // Invalidate began is left alone.
 //
 // Stats scans without any lock: O(entries of the namespace), O(all entries) for "".
+// ListNamespaces scans the same way, one namespace after another from the first row after the
+// page's start, and stops after `limit` namespaces (those whose rows have all expired included).
 #include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "larder/common/limits.h"
 #include "larder/common/status_macros.h"
 #include "rocksdb/db.h"
@@ -191,6 +194,40 @@ absl::StatusOr<EngineStats> RocksDbEngine::Stats(absl::string_view ns) {
   LARDER_RETURN_IF_ERROR(internal::FromRocksDb(rows->status(), "scan"));
   stats.expirations = expirations_->Get(ns);
   return stats;
+}
+
+absl::StatusOr<NamespaceList> RocksDbEngine::ListNamespaces(absl::string_view after, size_t limit) {
+  // Namespaces never contain '\0', so `after` '\1' sorts after its rows and before any later
+  // namespace's.
+  const std::string start = after.empty() ? std::string() : absl::StrCat(after, "\x01");
+  std::unique_ptr<rocksdb::Iterator> rows(db_->NewIterator(ScanOptions(nullptr), entries_));
+  const absl::Time now = clock_.Now();
+  NamespaceList list;
+  NamespaceInfo current;
+  size_t examined = 0, scanned = 0;
+  for (rows->Seek(start); rows->Valid(); rows->Next()) {
+    absl::string_view row_ns, key;
+    std::optional<EntryView> entry = internal::DecodeEntry(ToView(rows->value()));
+    if (!internal::SplitEntryKey(ToView(rows->key()), row_ns, key) || !entry.has_value()) {
+      return internal::UndecodableRow(row_ns);
+    }
+    if (row_ns != current.name) {
+      if (examined == limit) {
+        list.resume_after = current.name;
+        break;
+      }
+      if (current.entries > 0) list.namespaces.push_back(current);
+      current = NamespaceInfo{std::string(row_ns)};
+      ++examined;
+    }
+    if (++scanned % kBatchKeys == 0) AfterBatch();
+    if (!internal::IsLive(*entry, now)) continue;
+    ++current.entries;
+    current.bytes += static_cast<int64_t>(key.size() + entry->value.size());
+  }
+  LARDER_RETURN_IF_ERROR(internal::FromRocksDb(rows->status(), "scan"));
+  if (current.entries > 0) list.namespaces.push_back(std::move(current));
+  return list;
 }
 
 }  // namespace larder::storage
