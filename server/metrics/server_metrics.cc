@@ -5,10 +5,16 @@
 
 #include "absl/time/clock.h"
 #include "prometheus/client_metric.h"
+#include "server/metrics/metric_families.h"
+#include "server/metrics/process_metrics.h"
 
 namespace larder::server {
 namespace {
 
+using internal::AddCounter;
+using internal::AddGauge;
+using internal::Family;
+using internal::WithLabels;
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
@@ -31,32 +37,6 @@ bool IsExpectedCode(int code) {
   }
 }
 
-MetricFamily Family(std::string name, std::string help, MetricType type) {
-  MetricFamily family;
-  family.name = std::move(name);
-  family.help = std::move(help);
-  family.type = type;
-  return family;
-}
-
-ClientMetric WithLabels(std::vector<ClientMetric::Label> labels) {
-  ClientMetric metric;
-  metric.label = std::move(labels);
-  return metric;
-}
-
-void AddCounter(MetricFamily& family, std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric metric = WithLabels(std::move(labels));
-  metric.counter.value = value;
-  family.metric.push_back(std::move(metric));
-}
-
-void AddGauge(MetricFamily& family, std::vector<ClientMetric::Label> labels, double value) {
-  ClientMetric metric = WithLabels(std::move(labels));
-  metric.gauge.value = value;
-  family.metric.push_back(std::move(metric));
-}
-
 ClientMetric::Histogram ToHistogram(const LatencySnapshot& snapshot) {
   ClientMetric::Histogram histogram;
   uint64_t cumulative = 0;
@@ -71,14 +51,33 @@ ClientMetric::Histogram ToHistogram(const LatencySnapshot& snapshot) {
   return histogram;
 }
 
+EngineMetricsOptions EngineOptionsOf(const ServerMetricsOptions& options) {
+  EngineMetricsOptions engine;
+  engine.store = options.store;
+  engine.max_namespaces = options.max_namespaces;
+  engine.memory_limit_bytes = options.memory_limit_bytes;
+  engine.max_age = options.engine_stats_max_age;
+  return engine;
+}
+
 }  // namespace
+
+ServerMetrics::ServerMetrics(const RpcMetrics& rpc_metrics, CacheHandler& handler,
+                             ServerMetricsOptions options)
+    : rpc_metrics_(rpc_metrics),
+      handler_(handler),
+      options_(std::move(options)),
+      engine_metrics_(handler.engine(), EngineOptionsOf(options_)) {}
 
 std::vector<MetricFamily> ServerMetrics::Collect() const {
   std::vector<MetricFamily> families;
   families.push_back(RequestCounts());
   families.push_back(RequestLatencies());
   for (MetricFamily& family : HitsAndMisses()) families.push_back(std::move(family));
-  for (MetricFamily& family : EngineFamilies()) families.push_back(std::move(family));
+  for (MetricFamily& family : engine_metrics_.Collect(rpc_metrics_.engine_errors())) {
+    families.push_back(std::move(family));
+  }
+  for (MetricFamily& family : ProcessFamilies("/proc/self")) families.push_back(std::move(family));
   families.push_back(LeaseOutcomes());
   MetricFamily build =
       Family("larder_build_info", "larderd version and engine.", MetricType::Gauge);
@@ -153,49 +152,6 @@ std::vector<MetricFamily> ServerMetrics::HitsAndMisses() const {
     AddCounter(misses, {{"namespace", name}}, static_cast<double>(counts.misses));
   }
   return {std::move(hits), std::move(misses)};
-}
-
-std::vector<MetricFamily> ServerMetrics::EngineFamilies() const {
-  const std::string engine(handler_.engine().name());
-  MetricFamily errors = Family("larder_engine_errors_total", "Storage engine calls that failed.",
-                               MetricType::Counter);
-  AddCounter(errors, {{"engine", engine}}, static_cast<double>(rpc_metrics_.engine_errors()));
-  std::vector<MetricFamily> families;
-  families.push_back(std::move(errors));
-  absl::StatusOr<storage::EngineStats> stats = EngineStats();
-  if (!stats.ok()) return families;  // The engine is down: its gauges are absent, not zero.
-  const std::pair<const char*, std::pair<const char*, int64_t>> gauges[] = {
-      {"larder_entries", {"Entries held by the engine.", stats->entries}},
-      {"larder_stored_bytes", {"Bytes of keys and values held.", stats->bytes}}};
-  for (const auto& [name, help_value] : gauges) {
-    MetricFamily family = Family(name, help_value.first, MetricType::Gauge);
-    AddGauge(family, {}, static_cast<double>(help_value.second));
-    families.push_back(std::move(family));
-  }
-  MetricFamily evictions =
-      Family("larder_evictions_total", "Entries evicted to respect the memory limit.",
-             MetricType::Counter);
-  AddCounter(evictions, {}, static_cast<double>(stats->evictions));
-  MetricFamily expirations =
-      Family("larder_expirations_total", "Expired entries reclaimed.", MetricType::Counter);
-  AddCounter(expirations, {}, static_cast<double>(stats->expirations));
-  families.push_back(std::move(evictions));
-  families.push_back(std::move(expirations));
-  return families;
-}
-
-absl::StatusOr<storage::EngineStats> ServerMetrics::EngineStats() const {
-  absl::MutexLock lock(&stats_mutex_);
-  const absl::Time now = absl::Now();
-  if (cached_stats_.has_value() && now - cached_at_ < options_.engine_stats_max_age) {
-    return *cached_stats_;
-  }
-  absl::StatusOr<storage::EngineStats> stats = handler_.engine().Stats("");
-  if (stats.ok()) {
-    cached_stats_ = *stats;
-    cached_at_ = now;
-  }
-  return stats;
 }
 
 }  // namespace larder::server

@@ -1,7 +1,9 @@
 // ServerMetrics: larderd's Prometheus families, built at scrape time from the lock-free
 // counters the request path updates (RpcMetrics, NamespaceStats) and from the engine's Stats.
 // Namespace labels are bounded: the first `max_namespaces` namespaces seen get their own
-// label; the rest are summed under namespace="_other".
+// label; the rest are summed under namespace="_other". The engine's families come from
+// EngineMetrics (engine_metrics.h), the process_* families from ProcessFamilies
+// (process_metrics.h).
 //
 //   auto metrics = std::make_shared<ServerMetrics>(rpc_metrics, handler, options);
 //   exposer.RegisterCollectable(metrics);
@@ -16,6 +18,7 @@
 #include "absl/time/time.h"
 #include "prometheus/collectable.h"
 #include "prometheus/metric_family.h"
+#include "server/metrics/engine_metrics.h"
 #include "server/metrics/rpc_metrics.h"
 #include "server/service/cache_handler.h"
 
@@ -30,13 +33,18 @@ struct ServerMetricsOptions {
   // RocksDB and Redis answer Stats by scanning, so larderd sets this for them. Default: 0
   // (ask the engine at every scrape).
   absl::Duration engine_stats_max_age = absl::ZeroDuration();
+  // The data set the engine's figures describe (StoreIdentity in engine_metrics.h). Default:
+  // empty.
+  std::string store;
+  // The memory engine's limit, exported as larder_memory_limit_bytes; 0 exports none.
+  // Default: 0.
+  int64_t memory_limit_bytes = 0;
 };
 
 // Collect() is thread-safe.
 class ServerMetrics final : public prometheus::Collectable {
  public:
-  ServerMetrics(const RpcMetrics& rpc_metrics, CacheHandler& handler, ServerMetricsOptions options)
-      : rpc_metrics_(rpc_metrics), handler_(handler), options_(std::move(options)) {}
+  ServerMetrics(const RpcMetrics& rpc_metrics, CacheHandler& handler, ServerMetricsOptions options);
 
   std::vector<prometheus::MetricFamily> Collect() const override;
 
@@ -44,17 +52,12 @@ class ServerMetrics final : public prometheus::Collectable {
   prometheus::MetricFamily RequestCounts() const;
   prometheus::MetricFamily RequestLatencies() const;
   std::vector<prometheus::MetricFamily> HitsAndMisses() const;
-  std::vector<prometheus::MetricFamily> EngineFamilies() const;
   prometheus::MetricFamily LeaseOutcomes() const;
-  // The engine's Stats(""), reused while younger than engine_stats_max_age.
-  absl::StatusOr<storage::EngineStats> EngineStats() const;
 
   const RpcMetrics& rpc_metrics_;
   CacheHandler& handler_;
   const ServerMetricsOptions options_;
-  mutable absl::Mutex stats_mutex_;
-  mutable std::optional<storage::EngineStats> cached_stats_ ABSL_GUARDED_BY(stats_mutex_);
-  mutable absl::Time cached_at_ ABSL_GUARDED_BY(stats_mutex_) = absl::InfinitePast();
+  const EngineMetrics engine_metrics_;
 };
 
 }  // namespace larder::server

@@ -1,6 +1,8 @@
-// The Grafana dashboard against a real Prometheus scraping a real larderd: a known workload
-// (30 hits, 10 misses) must show up as a 75% hit ratio, and every panel's PromQL must return
-// data once variables are substituted.
+// The Grafana dashboard against a real Prometheus scraping real processes: a memory-engine
+// larderd and two larderd replicas sharing one redis-server. A known workload (30 hits, 10
+// misses) must show up as a 75% hit ratio, the shared Redis store's entries must be counted
+// once, not once per replica, and every panel's PromQL must return data once variables are
+// substituted.
 #include <httplib.h>
 
 #include <fstream>
@@ -18,6 +20,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/testing/larderd_process.h"
 #include "tests/testing/prometheus_process.h"
+#include "tests/testing/redis_server.h"
 
 namespace larder {
 namespace {
@@ -25,6 +28,10 @@ namespace {
 using ::larder::testing::ChildProcess;
 using ::larder::testing::LarderdProcess;
 using ::larder::testing::PrometheusProcess;
+using ::larder::testing::RedisServerProcess;
+
+// Entries the workload stores through the first Redis replica (namespace "shared").
+constexpr int kSharedEntries = 5;
 
 struct PanelQuery {
   std::string panel;
@@ -64,8 +71,11 @@ class DashboardTest : public ::testing::Test {
     auto larderd = LarderdProcess::Start();
     ASSERT_TRUE(larderd.ok()) << larderd.status();
     larderd_ = larderd->release();
+    StartRedisReplicas();
     std::map<std::string, std::vector<std::string>> jobs = {
-        {"larderd", {larderd_->metrics_address()}}};
+        {"larderd",
+         {larderd_->metrics_address(), replicas_[0]->metrics_address(),
+          replicas_[1]->metrics_address()}}};
 #ifdef LARDER_HTTP_SERVICE_PATH
     StartHttpService();
     jobs["http"] = {"127.0.0.1:" + std::to_string(http_port_)};
@@ -74,6 +84,7 @@ class DashboardTest : public ::testing::Test {
     ASSERT_TRUE(prometheus.ok()) << prometheus.status();
     prometheus_ = prometheus->release();
     RunWorkload();
+    RunSharedWorkload();
 #ifdef LARDER_HTTP_SERVICE_PATH
     RunHttpWorkload();
 #endif
@@ -82,6 +93,34 @@ class DashboardTest : public ::testing::Test {
     delete prometheus_;
     delete http_service_;
     delete larderd_;
+    for (LarderdProcess*& replica : replicas_) delete replica;
+    delete redis_;
+  }
+
+  // Two larderd replicas of the Redis engine on one redis-server: one shared store.
+  static void StartRedisReplicas() {
+    auto redis = RedisServerProcess::Start();
+    ASSERT_TRUE(redis.ok()) << redis.status();
+    redis_ = redis->release();
+    for (LarderdProcess*& replica : replicas_) {
+      // Fresh engine figures at every scrape (the Redis default reuses them for 30 s).
+      auto started = LarderdProcess::Start(
+          {"--engine=redis", "--redis-url=" + redis_->url(), "--metrics-engine-stats-max-age=0s"});
+      ASSERT_TRUE(started.ok()) << started.status();
+      replica = started->release();
+    }
+  }
+
+  // kSharedEntries entries through the first replica; once both replicas' scrapes show them,
+  // each replica reports the same store holding them.
+  static void RunSharedWorkload() {
+    auto stub = v1::Cache::NewStub(replicas_[0]->channel());
+    for (int i = 0; i < kSharedEntries; ++i) Store(*stub, "shared" + std::to_string(i), "shared");
+    ASSERT_TRUE(
+        prometheus_
+            ->WaitForValue("count(larder_entries == " + std::to_string(kSharedEntries) + ")", 2,
+                           absl::Seconds(30))
+            .ok());
   }
 
 #ifdef LARDER_HTTP_SERVICE_PATH
@@ -149,9 +188,9 @@ class DashboardTest : public ::testing::Test {
                                    absl::Seconds(30))
                     .ok());
   }
-  static void Store(v1::Cache::Stub& stub, const std::string& key) {
+  static void Store(v1::Cache::Stub& stub, const std::string& key, const std::string& ns = "mon") {
     v1::SetRequest request;
-    request.set_namespace_("mon");
+    request.set_namespace_(ns);
     request.set_key(key);
     request.set_value("v");
     v1::SetResponse response;
@@ -168,12 +207,16 @@ class DashboardTest : public ::testing::Test {
   }
 
   static LarderdProcess* larderd_;
+  static RedisServerProcess* redis_;
+  static LarderdProcess* replicas_[2];
   static PrometheusProcess* prometheus_;
   static ChildProcess* http_service_;
   static int http_port_;
 };
 
 LarderdProcess* DashboardTest::larderd_ = nullptr;
+RedisServerProcess* DashboardTest::redis_ = nullptr;
+LarderdProcess* DashboardTest::replicas_[2] = {nullptr, nullptr};
 PrometheusProcess* DashboardTest::prometheus_ = nullptr;
 ChildProcess* DashboardTest::http_service_ = nullptr;
 int DashboardTest::http_port_ = 0;
@@ -195,6 +238,29 @@ TEST_F(DashboardTest, ServerHitRatioPanelShowsTheWorkloadsRatio) {
     EXPECT_TRUE(saw_namespace) << query.expr;
   }
   EXPECT_TRUE(found) << "no panel titled \"Hit ratio by namespace (server)\"";
+}
+
+// The memory larderd holds what the workloads stored in it; the two replicas share
+// kSharedEntries: the overview and the namespace panels count the shared store once.
+TEST_F(DashboardTest, SharedStoreEntriesAreCountedOnce) {
+  ASSERT_NE(prometheus_, nullptr);
+  auto own =
+      prometheus_->Query("sum(larder_entries{instance=\"" + larderd_->metrics_address() + "\"})");
+  ASSERT_TRUE(own.ok()) << own.status();
+  ASSERT_EQ(own->size(), 1u);
+  const double memory_entries = (*own)[0].value;
+  EXPECT_GE(memory_entries, 10) << "the \"mon\" workload's entries";
+  int checked = 0;
+  for (const PanelQuery& query : DashboardQueries()) {
+    if (query.panel != "Entries" && query.panel != "Entries by namespace") continue;
+    auto samples = prometheus_->Query(query.expr);
+    ASSERT_TRUE(samples.ok()) << samples.status();
+    double total = 0;
+    for (const auto& sample : *samples) total += sample.value;
+    EXPECT_EQ(total, memory_entries + kSharedEntries) << query.panel << ": " << query.expr;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 2) << "panels \"Entries\" (overview) and \"Entries by namespace\"";
 }
 
 TEST_F(DashboardTest, EveryServerPanelQueryReturnsData) {

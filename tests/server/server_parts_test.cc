@@ -112,9 +112,16 @@ std::map<std::string, double> CounterSamples(const std::vector<prometheus::Metri
   return samples;
 }
 
+ServerMetricsOptions MetricsOptions(size_t max_namespaces) {
+  ServerMetricsOptions options;
+  options.max_namespaces = max_namespaces;
+  options.version = "test";
+  return options;
+}
+
 TEST_F(ServerMetricsTest, HitsPerNamespaceWithBoundedLabels) {
   RpcMetrics rpc_metrics;
-  ServerMetrics metrics(rpc_metrics, *handler_, ServerMetricsOptions{2, "test"});
+  ServerMetrics metrics(rpc_metrics, *handler_, MetricsOptions(2));
   Put("first", "k", "v");
   Fetch("first", "k");
   Fetch("second", "k");
@@ -131,7 +138,7 @@ TEST_F(ServerMetricsTest, HitsPerNamespaceWithBoundedLabels) {
 
 TEST_F(ServerMetricsTest, EngineGaugesFollowTheEngine) {
   RpcMetrics rpc_metrics;
-  ServerMetrics metrics(rpc_metrics, *handler_, ServerMetricsOptions{10, "test"});
+  ServerMetrics metrics(rpc_metrics, *handler_, MetricsOptions(10));
   Put("ns", "ab", "cde");
   std::map<std::string, double> gauges;
   for (const auto& family : metrics.Collect()) {
@@ -152,10 +159,10 @@ double EntriesGauge(const ServerMetrics& metrics) {
 
 TEST_F(ServerMetricsTest, EngineStatsAreReusedWithinTheirMaxAge) {
   RpcMetrics rpc_metrics;
-  ServerMetricsOptions cached{10, "test"};
+  ServerMetricsOptions cached = MetricsOptions(10);
   cached.engine_stats_max_age = absl::Hours(1);
   ServerMetrics reusing(rpc_metrics, *handler_, cached);
-  ServerMetrics live(rpc_metrics, *handler_, ServerMetricsOptions{10, "test"});
+  ServerMetrics live(rpc_metrics, *handler_, MetricsOptions(10));
   Put("ns", "a", "v");
   EXPECT_EQ(EntriesGauge(reusing), 1);
   EXPECT_EQ(EntriesGauge(live), 1);
