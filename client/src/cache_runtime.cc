@@ -24,7 +24,6 @@ constexpr absl::Duration kLogInterval = absl::Minutes(1);
 // The metric label of a namespace that is not one (it may hold any bytes).
 constexpr absl::string_view kInvalidNamespaceLabel = "_invalid";
 // Server messages are logged up to this length, printable ASCII only.
-constexpr size_t kMaxLoggedMessageBytes = 300;
 // The longest lease a cached function may ask for (larderd's bound).
 constexpr absl::Duration kMaxLeaseTtl = absl::Milliseconds(limits::kMaxLeaseTtlMillis);
 
@@ -85,15 +84,6 @@ absl::Status ValidateTags(const std::vector<std::string>& tags) {
   return absl::OkStatus();
 }
 
-// `message` cut to kMaxLoggedMessageBytes with bytes outside printable ASCII as '?'.
-std::string Loggable(absl::string_view message) {
-  std::string out(message.substr(0, kMaxLoggedMessageBytes));
-  for (char& c : out) {
-    if (c < 0x20 || c > 0x7e) c = '?';
-  }
-  return out;
-}
-
 }  // namespace
 
 absl::Status ValidateCachedOptions(const CachedOptions& options) {
@@ -111,6 +101,7 @@ absl::Status ValidateCachedOptions(const CachedOptions& options) {
 
 namespace internal {
 
+using client::internal::LoggableText;
 using client::internal::RateLimitedLog;
 using client::internal::UnwrapEnvelope;
 using client::internal::WrapEnvelope;
@@ -153,7 +144,7 @@ Found CacheRuntime::FromEntry(const GetResult& entry) const {
   if (!entry.found) return found;
   absl::StatusOr<client::internal::Envelope> envelope = UnwrapEnvelope(entry.value);
   if (!envelope.ok()) {
-    RecordCoderError();
+    RecordCoderError(CoderStep::kDecode, envelope.status());
     return found;
   }
   const absl::Time now = client_->clock().Now();
@@ -185,7 +176,7 @@ Found CacheRuntime::FromLease(absl::StatusOr<LeaseResult> leased) const {
   if (!found.wait || !leased->stale.found) return found;
   absl::StatusOr<client::internal::Envelope> envelope = UnwrapEnvelope(leased->stale.value);
   if (!envelope.ok()) {
-    RecordCoderError();
+    RecordCoderError(CoderStep::kDecode, envelope.status());
     return found;
   }
   found.has_stale = true;
@@ -256,9 +247,9 @@ void CacheRuntime::RecordError(const absl::Status& why) const {
   const absl::StatusCode code = why.ok() ? absl::StatusCode::kUnknown : why.code();
   client_->metrics().RecordLookupError(metric_namespace_, code);
   log_->Log(absl::StatusCodeToString(code),
-            absl::StrCat("cached function ", Loggable(options_.function_name), " in namespace ",
-                         Loggable(options_.namespace_name),
-                         " is not caching: ", Loggable(why.ToString())));
+            absl::StrCat("cached function ", LoggableText(options_.function_name), " in namespace ",
+                         LoggableText(options_.namespace_name),
+                         " is not caching: ", LoggableText(why.ToString())));
 }
 
 void CacheRuntime::RecordOutcome(LookupResult result, const absl::Status& error) const {
@@ -268,7 +259,17 @@ void CacheRuntime::RecordOutcome(LookupResult result, const absl::Status& error)
 
 void CacheRuntime::RecordSingleFlightWait() const { client_->metrics().RecordSingleFlightWait(); }
 
-void CacheRuntime::RecordCoderError() const { client_->metrics().RecordCoderError(); }
+void CacheRuntime::RecordCoderError(CoderStep step, const absl::Status& why) const {
+  client_->metrics().RecordCoderError();
+  const bool decoding = step == CoderStep::kDecode;
+  log_->Log(decoding ? "decode" : "encode",
+            absl::StrCat("cached function ", LoggableText(options_.function_name), " in namespace ",
+                         LoggableText(options_.namespace_name),
+                         decoding ? ": a stored value could not be decoded ("
+                                  : ": a result could not be encoded (",
+                         LoggableText(why.ToString()),
+                         decoding ? "); computing it instead" : "); returned, not stored"));
+}
 
 void CacheRuntime::RecordLease(LeaseEvent event) const {
   client_->metrics().RecordLease(metric_namespace_, event);

@@ -22,6 +22,10 @@
 
 namespace larder::client::internal {
 
+// `message` cut to 300 bytes, with bytes outside printable ASCII as '?': what a status message
+// from larderd or a coder may carry into a log line.
+std::string LoggableText(absl::string_view message);
+
 // Writes `line` (no trailing newline) and a newline to standard error.
 void WriteToStderr(absl::string_view line);
 
@@ -30,7 +34,8 @@ class RateLimitedLog {
  public:
   using Sink = std::function<void(absl::string_view line)>;
 
-  // `clock` must outlive the log. A null `sink` writes to standard error.
+  // `clock` must outlive the log. A null `sink` writes to the process's sink (larder::SetLogSink
+  // in larder/log.h; standard error by default).
   RateLimitedLog(const Clock& clock, absl::Duration interval, Sink sink = nullptr);
 
   // Writes "larder: " + message (plus " (N more suppressed)" when lines of this cause were

@@ -11,6 +11,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "tests/client/client_fixture.h"
+#include "tests/testing/captured_log.h"
 #include "tests/testing/fake_clock.h"
 
 namespace larder {
@@ -179,7 +180,8 @@ TEST_F(CachedTest, ExceptionsPropagateAndAreNeverCached) {
   EXPECT_EQ(calls.load(), 2);
 }
 
-TEST_F(CachedTest, AnUndecodableValueIsAMissAndCounted) {
+TEST_F(CachedTest, AnUndecodableValueIsAMissCountedAndLogged) {
+  testing::CapturedLog log;
   std::atomic<int> calls{0};
   auto name = Cached(client_, Options("name"), [&calls](int) {
     ++calls;
@@ -190,6 +192,10 @@ TEST_F(CachedTest, AnUndecodableValueIsAMissAndCounted) {
   EXPECT_EQ(Metric("larder_client_coder_errors_total", {}), 1);
   EXPECT_EQ(name(1), "Ada");
   EXPECT_EQ(calls.load(), 1);  // The miss stored a good value; the second call hit.
+  EXPECT_THAT(
+      log.lines(),
+      ::testing::ElementsAre(::testing::HasSubstr(
+          "cached function name in namespace cached: a stored value could not be decoded")));
 }
 
 TEST_F(CachedTest, DisabledCallsStraightThrough) {

@@ -7,6 +7,8 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "larder/log.h"
+#include "tests/testing/captured_log.h"
 #include "tests/testing/fake_clock.h"
 
 namespace larder::client::internal {
@@ -30,6 +32,27 @@ TEST(RateLimitedLogTest, WritesOneLinePerCausePerInterval) {
   EXPECT_TRUE(log.Log("b", "again"));
   EXPECT_THAT(lines, ElementsAre("larder: first", "larder: other cause",
                                  "larder: fourth (2 more suppressed)", "larder: again"));
+}
+
+TEST(RateLimitedLogTest, WithoutASinkLinesGoToTheProcessSink) {
+  FakeClock clock;
+  RateLimitedLog log(clock, absl::Minutes(1));
+  {
+    testing::CapturedLog captured;
+    log.Log("a", "to the application's logger");
+    EXPECT_THAT(captured.lines(), ElementsAre("larder: to the application's logger"));
+  }
+  std::vector<std::string> other;
+  SetLogSink([&](absl::string_view line) { other.emplace_back(line); });
+  clock.Advance(absl::Minutes(1));
+  log.Log("a", "to the new sink");
+  SetLogSink(nullptr);
+  EXPECT_THAT(other, ElementsAre("larder: to the new sink"));
+}
+
+TEST(LoggableTextTest, CutsAndMasksUnprintableBytes) {
+  EXPECT_EQ(LoggableText("ok\n\x01\xff."), "ok???.");
+  EXPECT_EQ(LoggableText(std::string(400, 'x')).size(), 300u);
 }
 
 }  // namespace

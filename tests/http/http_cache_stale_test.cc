@@ -11,6 +11,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/http/http_cache_fixture.h"
+#include "tests/testing/captured_log.h"
 
 namespace larder::http::testing {
 namespace {
@@ -249,6 +250,7 @@ TEST_F(HttpCacheStaleTest, DifferentKeysDoNotWaitOnEachOther) {
 }
 
 TEST_F(HttpCacheStaleTest, UnreachableLarderIsServedByTheHandlerAndCounted) {
+  larder::testing::CapturedLog log;
   store_->set_unavailable(true);
   const Response first = Send(Get("/item"));
   const Response second = Send(Get("/item"));
@@ -260,9 +262,14 @@ TEST_F(HttpCacheStaleTest, UnreachableLarderIsServedByTheHandlerAndCounted) {
   EXPECT_EQ(Metric("larder_http_store_errors_total", {{"route", "items"}, {"operation", "lookup"}}),
             2);
   EXPECT_EQ(Responses("bypass"), 2);
+  // Logged once (the second failure within the minute is only counted).
+  EXPECT_THAT(log.lines(), ::testing::ElementsAre(::testing::HasSubstr(
+                               "route items: larder lookup failed (UNAVAILABLE: larder "
+                               "unreachable); serving from the handler")));
 }
 
 TEST_F(HttpCacheStaleTest, WriteFailureIsServedAndDoesNotHideAWorkingRead) {
+  larder::testing::CapturedLog log;
   Send(Get("/item"));
   store_->set_fail_writes(true);
   EXPECT_EQ(Header(Send(Get("/item")), "X-Cache"), "HIT");
@@ -271,6 +278,8 @@ TEST_F(HttpCacheStaleTest, WriteFailureIsServedAndDoesNotHideAWorkingRead) {
   EXPECT_EQ(Header(miss, "Cache-Status"), "larder; fwd=uri-miss");
   EXPECT_EQ(Metric("larder_http_store_errors_total", {{"route", "items"}, {"operation", "store"}}),
             1);
+  EXPECT_THAT(log.lines(), ::testing::ElementsAre(::testing::HasSubstr(
+                               "route items: larder store failed (UNAVAILABLE")));
 }
 
 TEST_F(HttpCacheStaleTest, ResponsesAreCountedByHowTheCacheAnswered) {

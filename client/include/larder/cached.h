@@ -205,7 +205,7 @@ class CachedFunction<Fn, R(Args...), Coder, KeyBuilder> {
     if (found.result == LookupResult::kHit || found.result == LookupResult::kStale) {
       absl::StatusOr<R> stored = coder().Decode(found.payload);
       if (!stored.ok()) {
-        runtime.RecordCoderError();
+        runtime.RecordCoderError(internal::CacheRuntime::CoderStep::kDecode, stored.status());
         found.result = LookupResult::kMiss;
       } else {
         flight.Publish(*stored, found.result);
@@ -236,7 +236,8 @@ class CachedFunction<Fn, R(Args...), Coder, KeyBuilder> {
     found = state_->runtime.AwaitLease(key, std::move(found), [&](absl::string_view payload) {
       absl::StatusOr<R> decoded = coder().Decode(payload);
       if (!decoded.ok()) {
-        state_->runtime.RecordCoderError();
+        state_->runtime.RecordCoderError(internal::CacheRuntime::CoderStep::kDecode,
+                                         decoded.status());
         return false;
       }
       stale.emplace(*std::move(decoded));
@@ -249,7 +250,8 @@ class CachedFunction<Fn, R(Args...), Coder, KeyBuilder> {
   absl::Status Store(const std::string& key, const R& value, absl::string_view lease_token) const {
     absl::StatusOr<std::string> encoded = coder().Encode(value);
     if (!encoded.ok()) {
-      state_->runtime.RecordCoderError();
+      state_->runtime.RecordCoderError(internal::CacheRuntime::CoderStep::kEncode,
+                                       encoded.status());
       return absl::OkStatus();
     }
     return state_->runtime.Store(key, *encoded, lease_token);

@@ -115,6 +115,7 @@ Response HttpCache::Lookup(Call& call) {
     auto found = LookupServable(call);
     if (!found.ok()) {
       metrics_->CountStoreError(RouteLabel(call.policy), "lookup");
+      LogStoreError("lookup", call.policy, found.status(), "serving from the handler");
       return Bypass(call, Forward::kBypass, "store-unavailable");
     }
     stored = *std::move(found);
@@ -209,10 +210,20 @@ Response HttpCache::HandleWrite(Call& call) {
   return response;
 }
 
+void HttpCache::LogStoreError(absl::string_view operation, const RoutePolicy& policy,
+                              const absl::Status& why, absl::string_view consequence) {
+  log_->Log(operation,
+            absl::StrCat("route ", RouteLabel(policy), ": larder ", operation, " failed (",
+                         client::internal::LoggableText(why.ToString()), "); ", consequence));
+}
+
 void HttpCache::InvalidateAfterWrite(const Call& call, const Response& response) {
   for (const std::string& path : internal::InvalidatedPaths(call.request, response)) {
-    if (!InvalidatePath(call.policy.cache_namespace, path).ok()) {
+    if (absl::Status done = InvalidatePath(call.policy.cache_namespace, path).status();
+        !done.ok()) {
       metrics_->CountStoreError(RouteLabel(call.policy), "invalidate");
+      LogStoreError("invalidate", call.policy, done,
+                    "stored responses may be served until they expire");
     }
   }
 }
@@ -370,6 +381,7 @@ bool HttpCache::StoreUnlessInvalidated(const RoutePolicy& policy, const std::str
       internal::StoreVariant(*store_, policy.cache_namespace, key, record, keep, tags, token);
   if (!stored.ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "store");
+    LogStoreError("store", policy, stored.status(), "the response was served, not stored");
     return false;
   }
   if (!*stored) {
@@ -377,8 +389,10 @@ bool HttpCache::StoreUnlessInvalidated(const RoutePolicy& policy, const std::str
     return false;
   }
   if (generation_.load() == start.generation) return true;
-  if (!store_->InvalidatePrefix(policy.cache_namespace, key).ok()) {
+  if (absl::Status done = store_->InvalidatePrefix(policy.cache_namespace, key).status();
+      !done.ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "invalidate");
+    LogStoreError("invalidate", policy, done, "stored responses may be served until they expire");
   }
   return false;
 }

@@ -174,6 +174,9 @@ class HttpCache {
   void Refresh(const Request& request, const RoutePolicy& policy, const std::string& key,
                const RefreshOf& of, RouteHandler& handler);
   void InvalidateAfterWrite(const Call& call, const Response& response);
+  // Logs (at most once a minute per operation) that `operation` on larder failed for a route.
+  void LogStoreError(absl::string_view operation, const RoutePolicy& policy,
+                     const absl::Status& why, absl::string_view consequence);
   const WaitClock& wait_clock() const;
 
   std::shared_ptr<ResponseStore> store_;

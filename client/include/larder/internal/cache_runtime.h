@@ -91,7 +91,10 @@ class CacheRuntime {
   // RecordError(error) for kError, else RecordLookup(result).
   void RecordOutcome(LookupResult result, const absl::Status& error) const;
   void RecordSingleFlightWait() const;
-  void RecordCoderError() const;
+  // Counts a value the coder could not decode (a stored one: treated as a miss) or encode (a
+  // result: returned, not stored), and logs `why` at most once a minute per step.
+  enum class CoderStep { kDecode, kEncode };
+  void RecordCoderError(CoderStep step, const absl::Status& why) const;
   void RecordLease(LeaseEvent event) const;
 
  private:
