@@ -9,7 +9,8 @@
 namespace larder::http {
 
 bool HeaderNameEquals(absl::string_view a, absl::string_view b) {
-  return absl::EqualsIgnoreCase(a, b);
+  // Lengths first: most pairs differ in length, and EqualsIgnoreCase is a call into Abseil.
+  return a.size() == b.size() && absl::EqualsIgnoreCase(a, b);
 }
 
 void Headers::Add(absl::string_view name, absl::string_view value) {

@@ -62,7 +62,26 @@ absl::StatusOr<std::unique_ptr<HttpMetrics>> HttpMetrics::Create(
 }
 
 void HttpMetrics::CountResponse(absl::string_view route, absl::string_view cache) {
+  if (responses_ == nullptr) return;
+  for (size_t result = 0; result < kCacheResults.size(); ++result) {
+    if (cache == kCacheResults[result]) return ResponseCounter(route, result).Increment();
+  }
   Increment(responses_, "route", route, "cache", cache);
+}
+
+prometheus::Counter& HttpMetrics::ResponseCounter(absl::string_view route, size_t result) {
+  {
+    absl::ReaderMutexLock lock(&response_counters_mutex_);
+    auto found = response_counters_.find(route);
+    if (found != response_counters_.end() && found->second[result] != nullptr) {
+      return *found->second[result];
+    }
+  }
+  prometheus::Counter& counter = responses_->Add(
+      {{"route", std::string(route)}, {"cache", std::string(kCacheResults[result])}});
+  absl::MutexLock lock(&response_counters_mutex_);
+  response_counters_[route][result] = &counter;  // Family::Add returns one counter per labels.
+  return counter;
 }
 
 void HttpMetrics::CountStoreError(absl::string_view route, absl::string_view operation) {

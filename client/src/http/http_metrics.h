@@ -17,10 +17,15 @@
 //   (*metrics)->CountResponse("items", "hit");
 #pragma once
 
+#include <array>
 #include <memory>
+#include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 
 namespace prometheus {
 class Registry;
@@ -31,7 +36,8 @@ class Counter;
 
 namespace larder::http::internal {
 
-// Thread-safe.
+// Thread-safe. CountResponse, once per request, finds its counter under a shared lock in a map
+// of the routes seen, instead of building a label map and locking the family for every request.
 class HttpMetrics {
  public:
   // kAlreadyExists / kInvalidArgument when the registry refuses the families (e.g. registered
@@ -48,12 +54,22 @@ class HttpMetrics {
  private:
   HttpMetrics() = default;
 
+  // The `cache` values CountResponse is called with, in order; others go through the family.
+  static constexpr std::array<absl::string_view, 5> kCacheResults = {"hit", "miss", "stale",
+                                                                     "not_modified", "bypass"};
+  using RouteCounters = std::array<prometheus::Counter*, kCacheResults.size()>;
+  // The counter of (route, kCacheResults[result]), made on first use.
+  prometheus::Counter& ResponseCounter(absl::string_view route, size_t result);
+
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* responses_ = nullptr;
   prometheus::Family<prometheus::Counter>* store_errors_ = nullptr;
   prometheus::Family<prometheus::Counter>* refreshes_ = nullptr;
   prometheus::Family<prometheus::Counter>* collapsed_ = nullptr;
   prometheus::Family<prometheus::Counter>* leases_ = nullptr;
+  absl::Mutex response_counters_mutex_;
+  absl::flat_hash_map<std::string, RouteCounters> response_counters_
+      ABSL_GUARDED_BY(response_counters_mutex_);
 };
 
 }  // namespace larder::http::internal
