@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # bench/run.sh: the larder benchmark, side by side with Redis, in one command. Builds what it
-# needs (Release, build-bench/), starts larderd (memory, then RocksDB and Redis engines when the
-# build has them) and redis-server on free loopback ports with matched settings, preloads the
-# same keys and values into both, measures them back to back (throughput, server CPU per
-# operation from /proc, p99 at half of peak, RSS), runs the eviction simulator and the
-# callgrind profile, stops everything and prints ONE table of ratios against the targets, then
+# needs (Release, build-bench/), starts larderd (memory, then RocksDB, Redis and memcached engines
+# when built) and redis-server on free loopback ports with matched settings, preloads the same
+# keys and values into both, measures them back to back (throughput, server CPU per operation
+# from /proc, p99 at half of peak, RSS), runs the eviction simulator and the callgrind profile,
+# stops everything and prints ONE table of ratios against the targets (and a memcached row), then
 # the HTTP rows (bench/http_bench.sh: every hit asking larderd, then with the near cache) and the
 # near-cache rows (bench/near_bench.sh: instructions per hit, write propagation delays).
 # The machine is shared and small, so absolute numbers are noisy: read the ratios.
@@ -187,6 +187,47 @@ run_redis_engine() {
   stop "$LARDER_PID"
 }
 
+# The memcached engine in front of two memcached servers (one thread, 1 GiB each), Gets of the
+# same working set: one row after the table ("n/a" without memcached or the engine).
+run_memcached_engine() {
+  command -v memcached >/dev/null || { log "memcached is missing: its row is n/a"; return 0; }
+  local servers=() pids=() port user=()
+  [[ "$(id -u)" == 0 ]] && user=(-u root)
+  for _ in 1 2; do
+    port="$(free_port)"
+    memcached -p "$port" -l 127.0.0.1 -U 0 -m 1024 -t 1 "${user[@]}" \
+      >"$WORK/memcached-$port.log" 2>&1 &
+    pids+=("$!")
+    PIDS+=("$!")
+    servers+=("127.0.0.1:$port")
+    for _ in $(seq 100); do
+      (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+      sleep 0.1
+    done
+  done
+  if start_larderd memcached-engine --engine=memcached \
+    --memcached-servers="$(IFS=,; echo "${servers[*]}")"; then
+    loadgen memcached-engine-larder --target="127.0.0.1:$LARDER_PORT" --keys="$HOT_KEYS" \
+      --preload-keys="$HOT_KEYS" --warmup="$ENGINE_WARMUP" --duration="$DURATION" \
+      --server-pid="$LARDER_PID,${pids[0]},${pids[1]}"
+    stop "$LARDER_PID"
+  else
+    log "memcached engine not available in this build: its row is n/a"
+  fi
+  for pid in "${pids[@]}"; do stop "$pid"; done
+}
+
+# The row of run_memcached_engine.
+print_memcached_row() {
+  local file="$RESULTS/memcached-engine-larder.json"
+  if [[ -s "$file" ]]; then
+    echo "larderd on memcached (2 servers), Get: $(jq '.ops_per_s | floor' "$file") ops/s," \
+      "$(jq '.server_cpu_us_per_op' "$file") us server CPU per op (larderd + memcached)"
+  else
+    echo "larderd on memcached (2 servers), Get: n/a"
+  fi
+}
+
 run_eviction() {
   log "eviction simulator"
   "$SIM" "${SIM_ARGS[@]}" --value-size="$VALUE_SIZE" --cache-fraction=0.1 --json \
@@ -229,12 +270,14 @@ main() {
   run_memory_and_redis
   run_rocksdb
   run_redis_engine
+  run_memcached_engine
   stop "$MEM_PID"
   stop "$REDIS_PID"
   run_eviction
   run_profile
   run_lease_storm
   print_table | tee "$RESULTS/table.txt"
+  print_memcached_row | tee -a "$RESULTS/table.txt"
   run_http | tee -a "$RESULTS/table.txt"
   run_near | tee -a "$RESULTS/table.txt"
 }

@@ -9,7 +9,7 @@ PACKAGES=(
   librocksdb-dev libhiredis-dev libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   nlohmann-json3-dev libmsgpack-cxx-dev libxxhash-dev
-  redis-server redis-tools prometheus python3-yaml
+  redis-server redis-tools memcached libmemcached-dev prometheus python3-yaml
   "$@"
 )
 

@@ -47,6 +47,10 @@ const std::vector<FlagGroup>& Groups() {
         "rocksdb_periodic_compaction"}},
       {"Redis engine (--engine=redis; password also from LARDER_REDIS_PASSWORD)",
        {"redis_url", "redis_mode", "redis_key_prefix", "redis_pool_size", "redis_timeout"}},
+      {"memcached engine (--engine=memcached; --storage-threads + --namespace-op-threads + 1 "
+       "connections to each server)",
+       {"memcached_servers", "memcached_key_prefix", "memcached_timeout",
+        "memcached_max_item_bytes"}},
   };
   return *groups;
 }

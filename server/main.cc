@@ -44,7 +44,7 @@ ABSL_FLAG(std::string, health_listen, "",
           "host:port of an extra plaintext port serving only grpc.health.v1 (for probes)");
 ABSL_FLAG(std::string, metrics_address, "127.0.0.1:9464",
           "host:port of Prometheus /metrics; empty disables it");
-ABSL_FLAG(std::string, engine, "memory", "storage engine: memory, rocksdb or redis");
+ABSL_FLAG(std::string, engine, "memory", "storage engine: memory, rocksdb, redis or memcached");
 ABSL_FLAG(absl::Duration, default_ttl, absl::ZeroDuration(),
           "TTL of entries stored without one, e.g. 5m; 0 means they never expire");
 ABSL_FLAG(absl::Duration, max_ttl, absl::ZeroDuration(), "largest TTL allowed; 0 means none");
@@ -75,6 +75,15 @@ ABSL_FLAG(std::string, redis_key_prefix, "larder:", "Redis engine: prefix of eve
 ABSL_FLAG(int, redis_pool_size, 8, "Redis engine: connections kept open");
 ABSL_FLAG(absl::Duration, redis_timeout, absl::Seconds(1),
           "Redis engine: connect and command timeout");
+ABSL_FLAG(std::string, memcached_servers, "127.0.0.1:11211",
+          "memcached engine: host:port[,host:port...], keys spread by consistent hashing");
+ABSL_FLAG(std::string, memcached_key_prefix, "larder:",
+          "memcached engine: prefix of every key (printable ASCII, no spaces, at most 64 bytes)");
+ABSL_FLAG(absl::Duration, memcached_timeout, absl::Seconds(1),
+          "memcached engine: connect and I/O timeout");
+ABSL_FLAG(ByteSize, memcached_max_item_bytes, ByteSize{int64_t{1} << 20},
+          "memcached engine: the servers' item size limit (memcached -I); larger items are "
+          "refused");
 ABSL_FLAG(absl::Duration, metrics_engine_stats_max_age, absl::Seconds(30),
           "how long /metrics reuses entry/byte counts of engines that count by scanning");
 ABSL_FLAG(int64_t, max_leases, 100000,
@@ -87,7 +96,8 @@ ABSL_FLAG(ByteSize, lease_stale_bytes, ByteSize{int64_t{64} << 20},
 ABSL_FLAG(int64_t, max_watchers, 4096, "Watch streams open at once (near caches of SDK processes)");
 ABSL_FLAG(ByteSize, watch_buffer_bytes, ByteSize{int64_t{64} << 10},
           "bytes of events one Watch stream may have waiting; past it they become one reset");
-ABSL_FLAG(int, storage_threads, 4, "threads running calls of the RocksDB and Redis engines");
+ABSL_FLAG(int, storage_threads, 4,
+          "threads running calls of the RocksDB, Redis and memcached engines");
 ABSL_FLAG(absl::Duration, health_check_interval, absl::Seconds(1),
           "how often engine health is checked");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
@@ -146,6 +156,10 @@ storage::EngineOptions EngineOptionsFromFlags(int64_t max_value_bytes) {
   engine.redis.pool_size = absl::GetFlag(FLAGS_redis_pool_size);
   engine.redis.connect_timeout = engine.redis.command_timeout = absl::GetFlag(FLAGS_redis_timeout);
   if (const char* password = getenv("LARDER_REDIS_PASSWORD")) engine.redis.password = password;
+  engine.memcached.servers = absl::GetFlag(FLAGS_memcached_servers);
+  engine.memcached.key_prefix = absl::GetFlag(FLAGS_memcached_key_prefix);
+  engine.memcached.timeout = absl::GetFlag(FLAGS_memcached_timeout);
+  engine.memcached.max_item_bytes = absl::GetFlag(FLAGS_memcached_max_item_bytes).bytes;
   engine.leases.max_leases = absl::GetFlag(FLAGS_max_leases);
   engine.leases.grace = absl::GetFlag(FLAGS_lease_grace);
   engine.leases.stale_bytes = absl::GetFlag(FLAGS_lease_stale_bytes).bytes;
@@ -196,6 +210,10 @@ ServerOptions OptionsFromFlags(const std::vector<std::string>& arguments) {
   if (max_namespaces < 1) Fail("--metrics-max-namespaces: must be at least 1");
   options.metrics_max_namespaces = static_cast<size_t>(max_namespaces);
   options.storage_threads = absl::GetFlag(FLAGS_storage_threads);
+  // memcached connections: one per thread that may call the engine at once (storage threads,
+  // namespace-operation threads and the health check), to each server.
+  options.engine_options.memcached.pool_size =
+      options.storage_threads + options.namespace_op_threads + 1;
   options.engine_stats_max_age = absl::GetFlag(FLAGS_metrics_engine_stats_max_age);
   options.health_check_interval = absl::GetFlag(FLAGS_health_check_interval);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);

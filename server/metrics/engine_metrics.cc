@@ -31,6 +31,10 @@ std::string StoreIdentity(const storage::EngineOptions& options, absl::string_vi
   if (engine == "redis") {
     return absl::StrCat(RedactUrlPassword(options.redis.url), " ", options.redis.key_prefix);
   }
+  if (engine == "memcached") {
+    return absl::StrCat("memcached://", options.memcached.servers, " ",
+                        options.memcached.key_prefix);
+  }
   if (engine == "rocksdb") return absl::StrCat("rocksdb@", HostName(), ":", options.rocksdb.path);
   return absl::StrCat(engine, "@", HostName(), ":", listen);
 }

@@ -44,7 +44,8 @@ struct EngineMetricsOptions {
 };
 
 // The `store` label of an engine: for Redis its URL without the password, and its key prefix
-// (replicas configured alike agree); for memory and RocksDB, which each larderd holds alone,
+// (replicas configured alike agree); for memcached its server list and key prefix; for memory
+// and RocksDB, which each larderd holds alone,
 // this host's name and `listen` (memory) or the database path (RocksDB).
 std::string StoreIdentity(const storage::EngineOptions& options, absl::string_view engine,
                           absl::string_view listen);

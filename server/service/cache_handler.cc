@@ -316,6 +316,7 @@ absl::Status CacheHandler::Invalidate(const v1::InvalidateRequest& request,
                                       v1::InvalidateResponse& response) {
   LARDER_RETURN_IF_ERROR(ValidateNamespace(request.namespace_(), "namespace"));
   LARDER_ASSIGN_OR_RETURN(storage::InvalidateTarget target, TargetOf(request));
+  LARDER_RETURN_IF_ERROR(storage::CheckInvalidateSupported(engine_, target));
   LARDER_ASSIGN_OR_RETURN(int64_t deleted, engine_.Invalidate(request.namespace_(), target));
   response.set_deleted(deleted);
   return absl::OkStatus();
@@ -361,6 +362,8 @@ absl::Status CacheHandler::Namespaces(const v1::NamespacesRequest& request,
 }
 
 void CacheHandler::ForgetIdleNamespaces(size_t max_checks) {
+  // An engine that cannot count a namespace's entries (memcached) never shows one empty.
+  if (!engine_.capabilities().namespace_stats) return;
   for (const std::string& ns : namespace_stats_.TakeIdle(max_checks)) {
     absl::StatusOr<storage::EngineStats> stats = engine_.Stats(ns);
     if (stats.ok() && stats->entries == 0) namespace_stats_.ForgetIfIdle(ns);

@@ -7,6 +7,9 @@
 #ifdef LARDER_HAVE_REDIS
 #include "server/storage/redis/redis_engine.h"
 #endif
+#ifdef LARDER_HAVE_MEMCACHED
+#include "server/storage/memcached/memcached_engine.h"
+#endif
 
 namespace larder::storage {
 
@@ -17,6 +20,9 @@ void RegisterBuiltinEngines(EngineRegistry& registry) {
 #endif
 #ifdef LARDER_HAVE_REDIS
   RegisterRedisEngine(registry);
+#endif
+#ifdef LARDER_HAVE_MEMCACHED
+  RegisterMemcachedEngine(registry);
 #endif
 }
 

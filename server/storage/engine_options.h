@@ -60,6 +60,26 @@ struct RedisEngineOptions {
   absl::Duration command_timeout = absl::Seconds(1);
 };
 
+struct MemcachedEngineOptions {
+  // host:port[,host:port...]: the memcached servers, keys spread over them by consistent hashing
+  // (ketama). A host without a port means 11211; an IPv6 host goes in brackets. Default:
+  // 127.0.0.1:11211.
+  std::string servers = "127.0.0.1:11211";
+  // Prefix of every memcached key larder writes; printable ASCII without spaces, at most 64 bytes.
+  // Default: "larder:".
+  std::string key_prefix = "larder:";
+  // Connections kept per server (larderd: --storage-threads); each serves one call at a time.
+  // Default: 4.
+  int pool_size = 4;
+  // Connect timeout and per-operation I/O timeout. Default: 1 s.
+  absl::Duration timeout = absl::Seconds(1);
+  // How long a server that failed is skipped (its keys miss) before it is tried again. Default: 1
+  // s.
+  absl::Duration retry_timeout = absl::Seconds(1);
+  // The servers' item size limit (memcached -I): a larger item is refused. Default: 1 MiB.
+  int64_t max_item_bytes = int64_t{1} << 20;
+};
+
 // Leases (StorageEngine::Lease), on every engine.
 struct LeaseOptions {
   // Leases outstanding at once (memory, RocksDB: per larderd); a miss beyond them gets neither
@@ -78,6 +98,7 @@ struct EngineOptions {
   MemoryEngineOptions memory;
   RocksDbEngineOptions rocksdb;
   RedisEngineOptions redis;
+  MemcachedEngineOptions memcached;
 };
 
 }  // namespace larder::storage

@@ -42,7 +42,8 @@ class EngineRegistry {
   std::map<std::string, EngineFactory, std::less<>> factories_;
 };
 
-// Registers every engine this build includes ("memory", and "rocksdb" / "redis" when built).
+// Registers every engine this build includes ("memory", and "rocksdb" / "redis" / "memcached"
+// when built).
 void RegisterBuiltinEngines(EngineRegistry& registry);
 
 }  // namespace larder::storage

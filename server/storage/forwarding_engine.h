@@ -24,6 +24,7 @@ class ForwardingEngine : public StorageEngine {
   explicit ForwardingEngine(std::unique_ptr<StorageEngine> engine) : engine_(std::move(engine)) {}
 
   absl::string_view name() const override { return engine_->name(); }
+  EngineCapabilities capabilities() const override { return engine_->capabilities(); }
   bool blocking() const override { return engine_->blocking(); }
   absl::StatusOr<std::optional<StoredEntry>> Get(absl::string_view ns,
                                                  absl::string_view key) override {

@@ -83,6 +83,10 @@ absl::StatusOr<std::optional<std::string>> LeasingEngine::Touch(absl::string_vie
 
 absl::StatusOr<int64_t> LeasingEngine::Invalidate(absl::string_view ns,
                                                   const InvalidateTarget& target) {
+  // A call the engine refuses voids no lease.
+  if (absl::Status supported = CheckInvalidateSupported(*engine_, target); !supported.ok()) {
+    return supported;
+  }
   leases_.NewGeneration(ns, clock_.Now());
   return engine_->Invalidate(ns, target);
 }

@@ -18,6 +18,21 @@ absl::StatusOr<NamespaceList> StorageEngine::ListNamespaces(absl::string_view af
       absl::StrCat("the ", name(), " engine cannot list its namespaces"));
 }
 
+absl::Status CheckInvalidateSupported(const StorageEngine& engine, const InvalidateTarget& target) {
+  const EngineCapabilities capabilities = engine.capabilities();
+  const char* call = nullptr;
+  if (target.kind == InvalidateTarget::Kind::kPrefix && !capabilities.invalidate_prefix) {
+    call = "Invalidate by prefix";
+  }
+  if (target.kind == InvalidateTarget::Kind::kPattern && !capabilities.invalidate_pattern) {
+    call = "Invalidate by pattern";
+  }
+  if (call == nullptr) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat(call, " is not supported by the ", engine.name(),
+                   " engine: it cannot enumerate keys (use Invalidate all or tags)"));
+}
+
 absl::StatusOr<std::vector<std::optional<StoredEntry>>> StorageEngine::MultiGet(
     absl::string_view ns, const std::vector<absl::string_view>& keys) {
   std::vector<std::optional<StoredEntry>> entries;

@@ -1,5 +1,6 @@
-// StorageEngine: where larderd keeps entries. One small abstract class; the memory, RocksDB and
-// Redis engines implement it and a single conformance suite (tests/storage/) holds them to it.
+// StorageEngine: where larderd keeps entries. One small abstract class; the memory, RocksDB,
+// Redis and memcached engines implement it and a single conformance suite (tests/storage/) holds
+// them to it.
 //
 //   std::unique_ptr<StorageEngine> engine = ...;   // see engine_registry.h
 //   SetOptions options{.expires_at = now + absl::Minutes(5), .etag = StrongEtagFor(value)};
@@ -119,12 +120,35 @@ struct NamespaceList {
   std::string resume_after;
 };
 
+// What an engine can do beyond the calls every engine serves, so callers (the handler, the
+// conformance suite, docs) need not guess from its name. An engine answers a call it cannot serve
+// with kFailedPrecondition naming the call and the reason.
+struct EngineCapabilities {
+  // Invalidate{prefix} and Invalidate{pattern}: the engine can enumerate a namespace's keys.
+  bool invalidate_prefix = true;
+  bool invalidate_pattern = true;
+  // Invalidate returns exactly the live entries it removed; otherwise it returns 0.
+  bool invalidate_counts = true;
+  // ListNamespaces lists the namespaces holding entries.
+  bool list_namespaces = true;
+  // Stats(ns) counts the entries and bytes of `ns`; otherwise they are 0 (Stats("") still counts
+  // the whole store).
+  bool namespace_stats = true;
+  // Several larderds on the same backend see the same entries.
+  bool shared_across_replicas = false;
+  // WatchChanges reports the writes of every larderd on the backend, not only this one's.
+  bool watch_across_replicas = false;
+};
+
 class StorageEngine {
  public:
   virtual ~StorageEngine() = default;
 
-  // "memory", "rocksdb" or "redis".
+  // "memory", "rocksdb", "redis" or "memcached".
   virtual absl::string_view name() const = 0;
+
+  // What this engine supports (see EngineCapabilities). Default: everything, not shared.
+  virtual EngineCapabilities capabilities() const { return EngineCapabilities(); }
 
   // True when calls may block on I/O, so the service runs them off gRPC's callback threads.
   virtual bool blocking() const { return false; }
@@ -172,7 +196,9 @@ class StorageEngine {
                                                            absl::string_view key,
                                                            absl::Time expires_at) = 0;
 
-  // Removes the entries of `ns` selected by `target`; returns how many live entries went.
+  // Removes the entries of `ns` selected by `target`; returns how many live entries went (0 on an
+  // engine without EngineCapabilities::invalidate_counts). A kind the engine's capabilities lack
+  // is kFailedPrecondition (CheckInvalidateSupported).
   // Bounded: works in batches of at most limits::kKeysPerLockedBatch keys and holds no lock
   // between batches, so calls on other namespaces (and on this one) proceed meanwhile. An entry
   // written (Set, MultiSet) after the Invalidate began is never removed by it (memory, RocksDB;
@@ -218,5 +244,9 @@ class StorageEngine {
     return false;
   }
 };
+
+// OK when `engine` can invalidate `target`'s kind (EngineCapabilities); else kFailedPrecondition
+// naming the call ("Invalidate by prefix") and the engine, before anything is changed.
+absl::Status CheckInvalidateSupported(const StorageEngine& engine, const InvalidateTarget& target);
 
 }  // namespace larder::storage

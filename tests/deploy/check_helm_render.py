@@ -262,6 +262,38 @@ def check_redis(c, helm, chart):
             f"{case}: no LARDER_REDIS_PASSWORD without a password")
 
 
+def check_memcached(c, helm, chart):
+    case = "memcached"
+    objs = render(helm, chart, ["-f", f"{chart}/ci/memcached-values.yaml"])
+    wl = check_common(c, case, objs, "memcached")
+    c.check(of_kind(objs, "Deployment") and not of_kind(objs, "StatefulSet"),
+            f"{case}: a Deployment and no StatefulSet")
+    c.check(not of_kind(objs, "Secret"), f"{case}: no Secret (memcached has no credentials)")
+    if not wl:
+        return
+    args = container(wl)["args"]
+    servers = "memcached-0.memcached.cache.svc:11211,memcached-1.memcached.cache.svc:11211"
+    for flag in (f"--memcached-servers={servers}", "--memcached-key-prefix=larder:",
+                 "--memcached-timeout=250ms", "--memcached-max-item-bytes=2097152"):
+        c.check(flag in args, f"{case}: args contain {flag} (got {args})")
+    c.check(not any(a.startswith("--redis-") for a in args), f"{case}: no Redis flag")
+    hpas = of_kind(objs, "HorizontalPodAutoscaler")
+    if c.check(len(hpas) == 1, f"{case}: a HorizontalPodAutoscaler (replicas share the servers)"):
+        c.check(hpas[0]["spec"]["scaleTargetRef"]["name"] == wl["metadata"]["name"],
+                f"{case}: the autoscaler scales the Deployment")
+    check_client_headless(c, case, objs, wl)
+
+    case = "memcached-defaults"
+    objs = render(helm, chart, ["--set", "engine=memcached",
+                                "--set", "memcached.servers={10.0.0.5:11211}"])
+    wl = check_common(c, case, objs, "memcached")
+    if wl:
+        args = container(wl)["args"]
+        c.check([a for a in args if a.startswith("--memcached-")] ==
+                ["--memcached-servers=10.0.0.5:11211"],
+                f"{case}: only --memcached-servers, the rest left to larderd (got {args})")
+
+
 def check_client_headless(c, case, objs, wl):
     """The Redis engine's headless Service: every ready pod's address, for round_robin clients."""
     headless = [s for s in of_kind(objs, "Service") if s["spec"].get("clusterIP") == "None"]
@@ -589,6 +621,11 @@ def check_notes(c, helm, chart):
          [no_auth, "replicaCount=2 with the rocksdb engine"]),
         ("memory x1", [], [no_auth]),
         ("redis x3", ["--set", "engine=redis", "--set", "replicaCount=3", *redis], [no_auth]),
+        ("memcached x3", ["--set", "engine=memcached", "--set", "replicaCount=3",
+                          "--set", "memcached.servers={m:11211}"],
+         [no_auth, "several pods on the memcached engine"]),
+        ("memcached x1", ["--set", "engine=memcached", "--set", "memcached.servers={m:11211}"],
+         [no_auth]),
         ("tls without auth", tls, [no_auth]),
         ("auth without tls", auth, [plaintext_tokens]),
         ("auth and tls", [*auth, *tls], []),
@@ -614,6 +651,8 @@ def check_notes(c, helm, chart):
     notes = render_notes(helm, chart, ["-f", f"{chart}/ci/redis-values.yaml"])
     c.check(target in notes and "older than 5m" in notes,
             f"NOTES (redis): in-cluster clients use {target}, rebalanced by connection age")
+    notes = render_notes(helm, chart, ["-f", f"{chart}/ci/memcached-values.yaml"])
+    c.check(target in notes, f"NOTES (memcached): in-cluster clients use {target}")
     notes = render_notes(helm, chart, ["-f", f"{chart}/ci/memory-values.yaml"])
     c.check("dns:///" not in notes, "NOTES (memory): no headless client target")
 
@@ -624,6 +663,7 @@ def main():
     helm, chart = sys.argv[1], sys.argv[2]
     c = Checks()
     for check in (check_defaults, check_memory, check_rocksdb, check_redis, check_redis_cluster,
+                  check_memcached,
                   check_connection_age, check_secure, check_tls_and_auth_variants,
                   check_network_policy_variants, check_notes):
         try:

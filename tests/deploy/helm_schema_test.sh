@@ -46,8 +46,9 @@ rejects "redis.url" --set engine=redis --set redis.url=http://redis:6379
 rejects "rocksdb.persistence.size" --set engine=rocksdb --set rocksdb.persistence.size=lots
 rejects "extraArgs" --set 'extraArgs[0]=verbose'
 rejects "Additional property" --set unknownValue=1
-rejects "autoscaling.enabled needs engine=redis" --set autoscaling.enabled=true
-rejects "autoscaling.enabled needs engine=redis" --set engine=rocksdb --set autoscaling.enabled=true
+rejects "autoscaling.enabled needs engine=redis or engine=memcached" --set autoscaling.enabled=true
+rejects "autoscaling.enabled needs engine=redis or engine=memcached" --set engine=rocksdb \
+  --set autoscaling.enabled=true
 rejects "engine=redis needs redis.url" --set engine=redis
 rejects "redis.existingSecret is set without" --set engine=redis --set redis.existingSecret=creds
 rejects "redis.password is ignored" --set engine=redis --set redis.existingSecret=creds \
@@ -74,6 +75,34 @@ rejects "redis.clusterNodes: Array must have at most 64 items" --set engine=redi
   --set-json "redis.clusterNodes=[$(printf '"n%d:6379",' $(seq 1 65) | sed 's/,$//')]"
 rejects "redis.clusterNodes: array items[0,1] must be unique" --set engine=redis \
   --set 'redis.clusterNodes={a:6379,a:6379}'
+
+# memcached: servers, and values and flags of the engine only with it.
+mc=(--set engine=memcached --set 'memcached.servers={a:11211,b:11211}')
+rejects "engine=memcached needs memcached.servers" --set engine=memcached
+rejects "memcached.servers, keyPrefix, timeout or maxItemBytes is set, but engine=memory" \
+  --set 'memcached.servers={a:11211}'
+rejects "memcached.servers, keyPrefix, timeout or maxItemBytes is set, but engine=redis" \
+  --set engine=redis --set redis.url=redis://r:6379/0 --set memcached.maxItemBytes=2097152
+rejects "extraArgs --memcached-timeout=1s is a flag of the memcached engine, but engine=redis" \
+  --set engine=redis --set redis.url=redis://r:6379/0 --set 'extraArgs[0]=--memcached-timeout=1s'
+rejects "extraArgs --redis-timeout=1s is a flag of the redis engine, but engine=memcached" \
+  "${mc[@]}" --set 'extraArgs[0]=--redis-timeout=1s'
+rejects "memcached.timeout=0: larderd refuses a memcached timeout" "${mc[@]}" \
+  --set memcached.timeout=0
+rejects "extraArgs --memcached-timeout=0: larderd refuses" "${mc[@]}" \
+  --set 'extraArgs[0]=--memcached-timeout=0'
+rejects "memcached.keyPrefix: Does not match pattern" "${mc[@]}" --set 'memcached.keyPrefix=a b'
+rejects "extraArgs --memcached-key-prefix=a b: larderd refuses" "${mc[@]}" \
+  --set 'extraArgs[0]=--memcached-key-prefix=a b'
+rejects "memcached.maxItemBytes: Must be greater than or equal to 1024" "${mc[@]}" \
+  --set memcached.maxItemBytes=10
+for bad in a 'a:' ':11211' 'a:0' 'a:65536' 'a b:11211'; do
+  rejects "memcached.servers.0: Does not match pattern" --set engine=memcached \
+    --set-json "memcached.servers=[\"${bad}\"]"
+done
+accepts "${mc[@]}" --set memcached.timeout=250ms --set memcached.maxItemBytes=4194304 \
+  --set autoscaling.enabled=true
+accepts --set engine=memcached --set 'memcached.servers={[::1]:11211}'
 
 tls=(--set tls.enabled=true --set tls.secretName=larder-tls)
 auth=(--set auth.enabled=true --set auth.tokensSecret=larder-tokens)

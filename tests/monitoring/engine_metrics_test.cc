@@ -112,6 +112,15 @@ TEST(StoreIdentityTest, RedisReplicasConfiguredAlikeAgreeAndNoPasswordShows) {
   EXPECT_NE(store.find("10.0.0.1:6379/2 app:"), std::string::npos) << store;
 }
 
+TEST(StoreIdentityTest, MemcachedReplicasOfOnePoolAgree) {
+  storage::EngineOptions options;
+  options.memcached.servers = "10.0.0.1:11211,10.0.0.2:11211";
+  EXPECT_EQ(StoreIdentity(options, "memcached", "0.0.0.0:1"),
+            "memcached://10.0.0.1:11211,10.0.0.2:11211 larder:");
+  EXPECT_EQ(StoreIdentity(options, "memcached", "0.0.0.0:1"),
+            StoreIdentity(options, "memcached", "0.0.0.0:2"));
+}
+
 TEST(StoreIdentityTest, MemoryAndRocksDbStoresArePerServer) {
   storage::EngineOptions options;
   options.rocksdb.path = "/data/larder";

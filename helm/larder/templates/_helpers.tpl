@@ -182,13 +182,14 @@ The rest is headroom for what no flag bounds: the heap's own overhead, gRPC mess
 {{- include "larder.validateTtls" . }}
 {{- include "larder.validateSizes" . }}
 {{- if eq .Values.engine "redis" }}{{ include "larder.validateRedis" . }}{{ end }}
+{{- if eq .Values.engine "memcached" }}{{ include "larder.validateMemcached" . }}{{ end }}
 {{- end }}
 
 {{/* Flags and values of one engine are ignored by the others: refuse them rather than drop them. */}}
 {{- define "larder.validateEngineScope" -}}
 {{- $v := .Values }}
 {{- $engine := $v.engine }}
-{{- $owners := dict "memory_" "memory" "rocksdb_" "rocksdb" "data_dir" "rocksdb" "redis_" "redis" }}
+{{- $owners := dict "memory_" "memory" "rocksdb_" "rocksdb" "data_dir" "rocksdb" "redis_" "redis" "memcached_" "memcached" }}
 {{- range $arg := $v.extraArgs }}
 {{- $key := replace "-" "_" (regexReplaceAll "=.*$" (trimPrefix "--" $arg) "") }}
 {{- if eq $key "engine" }}
@@ -205,6 +206,9 @@ The rest is headroom for what no flag bounds: the heap's own overhead, gRPC mess
 {{- end }}
 {{- if and (ne $engine "redis") (or $v.redis.url $v.redis.clusterNodes $v.redis.mode) }}
 {{- fail (printf "redis.url, redis.clusterNodes or redis.mode is set, but engine=%s: only the redis engine uses them" $engine) }}
+{{- end }}
+{{- if and (ne $engine "memcached") (or $v.memcached.servers $v.memcached.keyPrefix $v.memcached.timeout (not (kindIs "invalid" $v.memcached.maxItemBytes))) }}
+{{- fail (printf "memcached.servers, keyPrefix, timeout or maxItemBytes is set, but engine=%s: only the memcached engine uses them" $engine) }}
 {{- end }}
 {{- end }}
 
@@ -274,6 +278,23 @@ lease copies within larder.memoryBudgetPercent of the container's memory limit. 
 {{- end }}
 {{- end }}
 
+{{/* The memcached engine's options (storage/memcached/memcached_pool.cc, memcached_engine.cc). */}}
+{{- define "larder.validateMemcached" -}}
+{{- $v := .Values }}
+{{- $servers := include "larder.flag" (dict "Values" $v "flag" "memcached-servers" "value" (join "," $v.memcached.servers) "name" "memcached.servers") | fromJson }}
+{{- if eq $servers.value "" }}
+{{- fail "engine=memcached needs memcached.servers: the host:port of each memcached server" }}
+{{- end }}
+{{- $timeout := include "larder.flag" (dict "Values" $v "flag" "memcached-timeout" "value" $v.memcached.timeout "name" "memcached.timeout") | fromJson }}
+{{- if and (ne $timeout.value "") (le (include "larder.durationNanos" (dict "flag" $timeout "default" 1000000000) | float64) 0.0) }}
+{{- fail (printf "%s: larderd refuses a memcached timeout that is not positive" $timeout.from) }}
+{{- end }}
+{{- $prefix := include "larder.flag" (dict "Values" $v "flag" "memcached-key-prefix" "value" $v.memcached.keyPrefix "name" "memcached.keyPrefix") | fromJson }}
+{{- if or (gt (len $prefix.value) 64) (not (regexMatch "^[!-~]*$" $prefix.value)) }}
+{{- fail (printf "%s: larderd refuses a memcached key prefix over 64 bytes or with spaces or non-ASCII characters" $prefix.from) }}
+{{- end }}
+{{- end }}
+
 {{/* The Redis engine's options (server/server_options.cc, storage/redis/redis_engine.cc). */}}
 {{- define "larder.validateRedis" -}}
 {{- $v := .Values }}
@@ -317,8 +338,8 @@ lease copies within larder.memoryBudgetPercent of the container's memory limit. 
 {{- fail "redis.password is ignored with redis.existingSecret: put the password in that Secret" }}
 {{- end }}
 {{- end }}
-{{- if and .Values.autoscaling.enabled (ne .Values.engine "redis") }}
-{{- fail (printf "autoscaling.enabled needs engine=redis: %s replicas do not share data" .Values.engine) }}
+{{- if and .Values.autoscaling.enabled (not (has .Values.engine (list "redis" "memcached"))) }}
+{{- fail (printf "autoscaling.enabled needs engine=redis or engine=memcached: %s replicas do not share data" .Values.engine) }}
 {{- end }}
 {{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
 {{- fail "autoscaling.minReplicas is larger than autoscaling.maxReplicas" }}
@@ -412,6 +433,17 @@ lease copies within larder.memoryBudgetPercent of the container's memory limit. 
 {{- end }}
 {{- if and (not (kindIs "invalid" $v.redis.timeout)) (ne (toString $v.redis.timeout) "") }}
 {{- $args = append $args (printf "--redis-timeout=%v" $v.redis.timeout) }}
+{{- end }}
+{{- else if eq $v.engine "memcached" }}
+{{- $args = append $args (printf "--memcached-servers=%s" (join "," $v.memcached.servers)) }}
+{{- if $v.memcached.keyPrefix }}
+{{- $args = append $args (printf "--memcached-key-prefix=%s" $v.memcached.keyPrefix) }}
+{{- end }}
+{{- if and (not (kindIs "invalid" $v.memcached.timeout)) (ne (toString $v.memcached.timeout) "") }}
+{{- $args = append $args (printf "--memcached-timeout=%v" $v.memcached.timeout) }}
+{{- end }}
+{{- if not (kindIs "invalid" $v.memcached.maxItemBytes) }}
+{{- $args = append $args (printf "--memcached-max-item-bytes=%d" (int64 $v.memcached.maxItemBytes)) }}
 {{- end }}
 {{- end }}
 {{- if not (kindIs "invalid" $v.config.reflection) }}

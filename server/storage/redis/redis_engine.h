@@ -63,6 +63,11 @@ class RedisEngine final : public StorageEngine {
   ~RedisEngine() override;
 
   absl::string_view name() const override { return "redis"; }
+  EngineCapabilities capabilities() const override {
+    EngineCapabilities capabilities;
+    capabilities.shared_across_replicas = capabilities.watch_across_replicas = true;
+    return capabilities;
+  }
   bool blocking() const override { return true; }
   absl::StatusOr<std::optional<StoredEntry>> Get(absl::string_view ns,
                                                  absl::string_view key) override;

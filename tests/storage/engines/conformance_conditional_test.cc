@@ -96,7 +96,8 @@ TEST_P(EngineConditionalTest, IfMatchOnMissingKeyIsRefusedWithEmptyEtag) {
 TEST_P(EngineConditionalTest, RefusedSetKeepsTheEntryTags) {
   Put("docs", "k", "v1", absl::ZeroDuration(), {"red"});
   EXPECT_FALSE(SetIfAbsent("k", "v2").stored);
-  EXPECT_THAT(engine().Invalidate("docs", {InvalidateTarget::Kind::kTag, "red"}), IsOkAndHolds(1));
+  EXPECT_THAT(engine().Invalidate("docs", {InvalidateTarget::Kind::kTag, "red"}),
+              IsOkAndHolds(Removed(1)));
 }
 
 TEST_P(EngineConditionalTest, ConcurrentIfAbsentStoresExactlyOnce) {
@@ -115,8 +116,7 @@ TEST_P(EngineConditionalTest, ConcurrentIfAbsentStoresExactlyOnce) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, EngineConditionalTest,
-                         AllEngines(), EngineName);
+INSTANTIATE_TEST_SUITE_P(Engines, EngineConditionalTest, AllEngines(), EngineName);
 
 }  // namespace
 }  // namespace larder::storage::testing

@@ -126,7 +126,8 @@ TEST_P(EngineEntriesTest, ExpiredEntryIsNeverReturnedByAnyCall) {
   ASSERT_OK_AND_ASSIGN(SetResult absent, engine().Set("users", "absent", "new", if_absent));
   EXPECT_TRUE(absent.stored);
   EXPECT_THAT(engine().Invalidate("users", {InvalidateTarget::Kind::kTag, "t"}), IsOkAndHolds(0));
-  EXPECT_THAT(engine().Invalidate("users", {}), IsOkAndHolds(1));  // Only "absent" is live.
+  EXPECT_THAT(engine().Invalidate("users", {}),
+              IsOkAndHolds(Removed(1)));  // Only "absent" is live.
 }
 
 TEST_P(EngineEntriesTest, MultiGetAnswersInKeyOrder) {
@@ -176,7 +177,7 @@ TEST_P(EngineEntriesTest, ConcurrentSetsFromSeveralThreadsAllLand) {
   }
   for (std::thread& writer : writers) writer.join();
   ASSERT_OK_AND_ASSIGN(EngineStats stats, engine().Stats("load"));
-  EXPECT_EQ(stats.entries, kThreads * kKeysPerThread + 1);
+  EXPECT_EQ(stats.entries, Entries(kThreads * kKeysPerThread + 1));
   EXPECT_EQ(ValueOf("load", "t3-99"), "v99");
   ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> shared, engine().Get("load", "shared"));
   ASSERT_TRUE(shared.has_value());
@@ -185,8 +186,7 @@ TEST_P(EngineEntriesTest, ConcurrentSetsFromSeveralThreadsAllLand) {
 
 TEST_P(EngineEntriesTest, HealthIsOk) { EXPECT_OK(engine().CheckHealth()); }
 
-INSTANTIATE_TEST_SUITE_P(Engines, EngineEntriesTest,
-                         AllEngines(), EngineName);
+INSTANTIATE_TEST_SUITE_P(Engines, EngineEntriesTest, AllEngines(), EngineName);
 
 }  // namespace
 }  // namespace larder::storage::testing

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "larder/common/etag.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/memcached_server.h"
 #include "tests/testing/redis_cluster.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/status_matchers.h"
@@ -35,6 +36,21 @@ larder::testing::RedisClusterProcess* SharedRedisCluster() {
   return cluster.get();
 }
 
+// Two memcached servers for the whole test binary, likewise: "host:port,host:port", or empty.
+std::string SharedMemcachedServers() {
+  static const std::vector<std::unique_ptr<larder::testing::MemcachedServerProcess>> servers = [] {
+    std::vector<std::unique_ptr<larder::testing::MemcachedServerProcess>> started;
+    for (int i = 0; i < 2; ++i) {
+      auto server = larder::testing::MemcachedServerProcess::Start();
+      EXPECT_TRUE(server.ok()) << server.status();
+      if (server.ok()) started.push_back(*std::move(server));
+    }
+    return started;
+  }();
+  if (servers.size() < 2) return "";
+  return absl::StrCat(servers[0]->address(), ",", servers[1]->address());
+}
+
 std::string UniqueKeyPrefix() {
   static std::atomic<int> next{0};
   return absl::StrCat("larder-test-", getpid(), "-", next++, ":");
@@ -55,6 +71,11 @@ SetItem ItemFor(absl::string_view key, absl::string_view value, std::vector<std:
   SetItem item{key, value, OptionsFor(value)};
   item.options.tags = std::move(tags);
   return item;
+}
+
+void ExpectUnsupported(const absl::Status& status, absl::string_view call) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_THAT(std::string(status.message()), ::testing::HasSubstr(std::string(call))) << status;
 }
 
 void EngineTest::SetUp() {
@@ -83,7 +104,11 @@ void EngineTest::SetUp() {
     options.redis.url = cluster->seed_url();
     options.redis.mode = "cluster";
   }
-  options.redis.key_prefix = UniqueKeyPrefix();
+  if (GetParam() == "memcached") {
+    options.memcached.servers = SharedMemcachedServers();
+    ASSERT_FALSE(options.memcached.servers.empty()) << "memcached did not start";
+  }
+  options.redis.key_prefix = options.memcached.key_prefix = UniqueKeyPrefix();
   options.redis.pool_size = 4;
   ASSERT_OK_AND_ASSIGN(engine_, registry.Create(engine_name, options, clock_));
 }
