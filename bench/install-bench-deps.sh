@@ -10,7 +10,8 @@
 set -euo pipefail
 PATH="$PATH:/usr/sbin:/sbin"  # Where nginx lives.
 
-PACKAGES=(redis-server redis-tools jq valgrind wrk hyperfine nginx-light varnish)
+PACKAGES=(redis-server redis-tools jq valgrind wrk hyperfine nginx-light varnish memcached
+  libmemcached-tools bc)
 if ! apt-cache show nginx-light >/dev/null 2>&1 && ! command -v nginx >/dev/null; then
   PACKAGES=("${PACKAGES[@]/nginx-light/nginx}")
 fi

@@ -214,7 +214,27 @@ run_memcached_engine() {
   else
     log "memcached engine not available in this build: its row is n/a"
   fi
+  memcslap_get memcached-raw "$(IFS=,; echo "${servers[*]}")" "${pids[@]}"
   for pid in "${pids[@]}"; do stop "$pid"; done
+}
+
+# memcslap_get LABEL SERVERS PID...: memcslap (libmemcached-tools) GETs against the servers with
+# INFLIGHT threads, the servers' CPU over the run; keeps {rps, cpu_us_per_req} as LABEL.json.
+memcslap_get() {
+  local label="$1" servers="$2" before=0 after=0 pid per_thread=$((RB_GET / INFLIGHT))
+  shift 2
+  command -v memcslap >/dev/null || { log "memcslap is missing: no raw memcached figures"; return 0; }
+  log "memcslap $label"
+  for pid in "$@"; do before="$(echo "$before + $(cpu_seconds "$pid")" | bc -l)"; done
+  timeout 600 memcslap --servers="$servers" --binary --tcp-nodelay --test=get \
+    --concurrency="$INFLIGHT" --execute-number="$per_thread" >"$WORK/$label.txt" 2>&1 || return 0
+  for pid in "$@"; do after="$(echo "$after + $(cpu_seconds "$pid")" | bc -l)"; done
+  # "Time to get N keys by T threads: S seconds." (the set phase before it is not counted; its
+  # CPU is, a small overestimate of memcached's CPU per GET).
+  awk -v b="$before" -v a="$after" '/Time to get/ {
+      n = $4; s = $(NF - 1)
+      printf "{\"rps\":%.0f,\"cpu_us_per_req\":%.3f}\n", n / s, (a - b) * 1e6 / n }' \
+    "$WORK/$label.txt" >"$RESULTS/$label.json"
 }
 
 # The row of run_memcached_engine.
@@ -223,6 +243,13 @@ print_memcached_row() {
   if [[ -s "$file" ]]; then
     echo "larderd on memcached (2 servers), Get: $(jq '.ops_per_s | floor' "$file") ops/s," \
       "$(jq '.server_cpu_us_per_op' "$file") us server CPU per op (larderd + memcached)"
+    local raw="$RESULTS/memcached-raw.json"
+    if [[ -s "$raw" ]]; then
+      echo "  raw memcslap GET (same servers): $(jq '.rps' "$raw") ops/s," \
+        "$(jq '.cpu_us_per_req' "$raw") us memcached CPU per op; ratios" \
+        "$(jq -n --slurpfile l "$file" --slurpfile r "$raw" \
+          '"\($l[0].ops_per_s / $r[0].rps * 100 | floor / 100)x ops/s, \($l[0].server_cpu_us_per_op / $r[0].cpu_us_per_req * 100 | floor / 100)x CPU per op"')"
+    fi
   else
     echo "larderd on memcached (2 servers), Get: n/a"
   fi
