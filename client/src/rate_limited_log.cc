@@ -65,25 +65,13 @@ void WriteToStderr(absl::string_view line) {
 }
 
 RateLimitedLog::RateLimitedLog(const Clock& clock, absl::Duration interval, Sink sink)
-    : clock_(clock),
-      interval_(interval),
-      sink_(sink ? std::move(sink) : Sink(WriteToProcessSink)) {}
+    : limiter_(clock, interval), sink_(sink ? std::move(sink) : Sink(WriteToProcessSink)) {}
 
 bool RateLimitedLog::Log(absl::string_view cause, absl::string_view message) {
-  const absl::Time now = clock_.Now();
-  int64_t suppressed = 0;
-  {
-    absl::MutexLock lock(&mutex_);
-    CauseState& state = causes_[cause];
-    if (now - state.last_written < interval_) {
-      ++state.suppressed;
-      return false;
-    }
-    state.last_written = now;
-    suppressed = std::exchange(state.suppressed, 0);
-  }
+  const std::optional<int64_t> suppressed = limiter_.Allow(cause);
+  if (!suppressed.has_value()) return false;
   std::string line = absl::StrCat("larder: ", message);
-  if (suppressed > 0) absl::StrAppend(&line, " (", suppressed, " more suppressed)");
+  if (*suppressed > 0) absl::StrAppend(&line, " (", *suppressed, " more suppressed)");
   sink_(line);
   return true;
 }

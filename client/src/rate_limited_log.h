@@ -11,14 +11,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "larder/common/clock.h"
+#include "larder/common/log_rate_limiter.h"
 
 namespace larder::client::internal {
 
@@ -40,21 +39,13 @@ class RateLimitedLog {
 
   // Writes "larder: " + message (plus " (N more suppressed)" when lines of this cause were
   // dropped since the last one) unless a line of `cause` was written less than `interval`
-  // ago on the clock; then only counts it. Returns whether a line was written. Causes are a
-  // small fixed set of names chosen by the caller.
+  // ago on the clock (LogRateLimiter); then only counts it. Returns whether a line was
+  // written. Causes are a small fixed set of names chosen by the caller.
   bool Log(absl::string_view cause, absl::string_view message);
 
  private:
-  struct CauseState {
-    absl::Time last_written = absl::InfinitePast();
-    int64_t suppressed = 0;
-  };
-
-  const Clock& clock_;
-  const absl::Duration interval_;
+  LogRateLimiter limiter_;
   const Sink sink_;
-  absl::Mutex mutex_;
-  absl::flat_hash_map<std::string, CauseState> causes_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace larder::client::internal

@@ -1,12 +1,11 @@
 // LogRateLimiter: one line per cause per period, with the count of lines left out; time comes
 // from a FakeClock, so nothing sleeps.
-#include "server/log/rate_limiter.h"
-
 #include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "larder/common/log_rate_limiter.h"
 #include "tests/testing/fake_clock.h"
 
 namespace larder::server {

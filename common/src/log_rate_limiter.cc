@@ -1,9 +1,9 @@
-#include "server/log/rate_limiter.h"
+#include "larder/common/log_rate_limiter.h"
 
 #include <algorithm>
 #include <vector>
 
-namespace larder::server {
+namespace larder {
 
 std::optional<int64_t> LogRateLimiter::Allow(absl::string_view cause) {
   const absl::Time now = clock_.Now();
@@ -33,4 +33,4 @@ void LogRateLimiter::ForgetOldest() {
   absl::erase_if(causes_, [&](const auto& entry) { return entry.second.last_allowed <= median; });
 }
 
-}  // namespace larder::server
+}  // namespace larder

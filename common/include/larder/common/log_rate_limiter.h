@@ -1,4 +1,5 @@
-// LogRateLimiter: at most one log line per cause per period, so an error that repeats (an
+// LogRateLimiter: at most one log line per cause per period (larderd's log, server/log/, and the
+// SDK's diagnostics, client/src/rate_limited_log.h), so an error that repeats (an
 // engine that keeps failing, a tokens file that keeps being rejected) is in the log once per
 // period with a count of the lines left out, never once per occurrence.
 //
@@ -20,7 +21,7 @@
 #include "absl/time/time.h"
 #include "larder/common/clock.h"
 
-namespace larder::server {
+namespace larder {
 
 class LogRateLimiter {
  public:
@@ -48,4 +49,4 @@ class LogRateLimiter {
   absl::flat_hash_map<std::string, CauseState> causes_ ABSL_GUARDED_BY(mutex_);
 };
 
-}  // namespace larder::server
+}  // namespace larder
