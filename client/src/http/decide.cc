@@ -72,12 +72,21 @@ bool AcceptableToRequest(const RequestCacheControl& cc, const StoredMeta& stored
 
 }  // namespace
 
+StaleWindows RouteStaleWindows(const RoutePolicy& policy) {
+  return StaleWindows{policy.stale_while_revalidate, policy.stale_if_error};
+}
+
 bool NeedsLookup(const Request& request, const RoutePolicy& policy) {
   return !DecideBeforeLookup(request, policy).has_value();
 }
 
 Decision Decide(const Request& request, const RoutePolicy& policy, const StoredMeta* stored,
                 absl::Time now) {
+  return Decide(request, policy, stored, RouteStaleWindows(policy), now);
+}
+
+Decision Decide(const Request& request, const RoutePolicy& policy, const StoredMeta* stored,
+                const StaleWindows& windows, absl::Time now) {
   if (std::optional<Decision> early = DecideBeforeLookup(request, policy)) return *early;
   if (stored == nullptr) return Miss(request, Forward::kUriMiss, /*coalesce=*/true);
   if (now < stored->fresh_until) {
@@ -92,8 +101,7 @@ Decision Decide(const Request& request, const RoutePolicy& policy, const StoredM
   }
   const absl::Duration staleness = now - stored->fresh_until;
   const std::optional<absl::Duration> max_stale = RequestDirectives(request, policy).max_stale;
-  if (policy.stale_while_revalidate > absl::ZeroDuration() &&
-      staleness <= policy.stale_while_revalidate &&
+  if (windows.while_revalidate > absl::ZeroDuration() && staleness <= windows.while_revalidate &&
       (!max_stale.has_value() || staleness <= *max_stale)) {
     return Make(Action::kStale, Forward::kNone, "stale-while-revalidate");
   }
@@ -101,8 +109,7 @@ Decision Decide(const Request& request, const RoutePolicy& policy, const StoredM
     return Make(Action::kStale, Forward::kNone, "max-stale");
   }
   Decision miss = Miss(request, Forward::kStale, /*coalesce=*/true);
-  miss.stale_if_error =
-      policy.stale_if_error > absl::ZeroDuration() && staleness <= policy.stale_if_error;
+  miss.stale_if_error = windows.if_error > absl::ZeroDuration() && staleness <= windows.if_error;
   return miss;
 }
 

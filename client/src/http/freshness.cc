@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
@@ -66,10 +67,15 @@ std::optional<absl::Duration> StatedLifetime(const ResponseCacheControl& cc,
   return std::max(*when - DateOf(response, response_time), absl::ZeroDuration());
 }
 
-std::optional<absl::Duration> HeuristicLifetime(const Response& response,
+bool MayAssignLifetime(const ResponseCacheControl& cc, int status) {
+  return IsHeuristicallyCacheable(status) || cc.is_public;
+}
+
+std::optional<absl::Duration> HeuristicLifetime(const ResponseCacheControl& cc,
+                                                const Response& response,
                                                 absl::Time response_time) {
   std::optional<std::string> header = response.headers.Get("Last-Modified");
-  if (!IsHeuristicallyCacheable(response.status) || !header.has_value()) return std::nullopt;
+  if (!MayAssignLifetime(cc, response.status) || !header.has_value()) return std::nullopt;
   std::optional<absl::Time> last_modified = ParseHttpDate(*header);
   if (!last_modified.has_value()) return std::nullopt;
   return std::max((DateOf(response, response_time) - *last_modified) / 10, absl::ZeroDuration());
@@ -89,21 +95,35 @@ absl::Duration CorrectedInitialAge(const Response& response, absl::Time request_
   return std::max(apparent, absl::Seconds(age_seconds) + delay);
 }
 
-// The lifetime the route gives `response`: the response's own (or, in kResponse mode, the
-// heuristic one), capped by the ttl; nullopt when it has none.
+// kResponse: the lifetime the response states, else its heuristic one, else the route's
+// response_default_ttl where a lifetime may be assigned; nullopt when none applies.
+std::optional<absl::Duration> ResponseLifetime(const ResponseCacheControl& cc,
+                                               const Response& response, const RoutePolicy& policy,
+                                               absl::Time response_time) {
+  if (std::optional<absl::Duration> stated = StatedLifetime(cc, response, response_time)) {
+    return stated;
+  }
+  if (std::optional<absl::Duration> heuristic = HeuristicLifetime(cc, response, response_time)) {
+    return heuristic;
+  }
+  if (policy.response_default_ttl.has_value() && MayAssignLifetime(cc, response.status)) {
+    return *policy.response_default_ttl;
+  }
+  return std::nullopt;
+}
+
+// The lifetime the route gives `response`: under kPolicy the ttl, or the response's own when
+// shorter; under kResponse ResponseLifetime; capped by the ttl; nullopt when it has none.
 std::optional<absl::Duration> RouteLifetime(const ResponseCacheControl& cc,
                                             const Response& response, const RoutePolicy& policy,
                                             absl::Time response_time) {
-  std::optional<absl::Duration> lifetime = StatedLifetime(cc, response, response_time);
-  if (policy.freshness == FreshnessSource::kResponse && !lifetime.has_value()) {
-    lifetime = HeuristicLifetime(response, response_time);
-  }
-  if (policy.freshness == FreshnessSource::kPolicy) {
-    lifetime = std::min(lifetime.value_or(policy.ttl), policy.ttl);
-  }
+  std::optional<absl::Duration> lifetime =
+      policy.freshness == FreshnessSource::kResponse
+          ? ResponseLifetime(cc, response, policy, response_time)
+          : StatedLifetime(cc, response, response_time).value_or(policy.ttl);
   // A no-cache response is revalidated on every use, so it needs no lifetime of its own to be
-  // stored when its status may be stored without one (RFC 9111 section 3).
-  if (!lifetime.has_value() && cc.no_cache && IsHeuristicallyCacheable(response.status)) {
+  // stored when it may be stored without one (RFC 9111 section 3).
+  if (!lifetime.has_value() && cc.no_cache && MayAssignLifetime(cc, response.status)) {
     lifetime = absl::ZeroDuration();
   }
   if (!lifetime.has_value()) return std::nullopt;
@@ -135,10 +155,53 @@ Freshness ComputeFreshness(const Response& response, const RoutePolicy& policy,
   return freshness;
 }
 
+absl::Duration MaxResponseStaleWindow(const RoutePolicy& policy) {
+  return std::max({kMaxResponseStaleWindow, policy.stale_while_revalidate, policy.stale_if_error});
+}
+
+StaleWindows StoredStaleWindows(const RoutePolicy& policy, const ResponseCacheControl& cc) {
+  if (cc.must_revalidate || cc.proxy_revalidate || cc.no_cache) return StaleWindows{};
+  StaleWindows windows = RouteStaleWindows(policy);
+  if (policy.freshness != FreshnessSource::kResponse) return windows;
+  const absl::Duration cap = MaxResponseStaleWindow(policy);
+  if (cc.stale_while_revalidate.has_value()) {
+    windows.while_revalidate = std::min(*cc.stale_while_revalidate, cap);
+  }
+  if (cc.stale_if_error.has_value()) windows.if_error = std::min(*cc.stale_if_error, cap);
+  return windows;
+}
+
+absl::Duration KeepFor(const StoredResponse& record, const RoutePolicy& policy, absl::Time now) {
+  const ResponseCacheControl cc =
+      ParseResponseCacheControl(record.response.headers.GetJoined("Cache-Control"));
+  const StaleWindows windows = StoredStaleWindows(policy, cc);
+  // A no-cache record, revalidated on every use, may be stored already stale: its remaining
+  // lifetime then counts as zero.
+  const absl::Duration remaining = std::max(record.meta.fresh_until - now, absl::ZeroDuration());
+  const bool has_validator = !record.meta.etag.empty() || HasValidator(record.response);
+  return remaining + std::max({windows.while_revalidate, windows.if_error,
+                               has_validator ? policy.ttl : absl::ZeroDuration()});
+}
+
+Decision DecideStored(const Request& request, const RoutePolicy& policy,
+                      const StoredResponse* stored, absl::Time now) {
+  if (stored == nullptr) return Decide(request, policy, nullptr, now);
+  const ResponseCacheControl cc =
+      ParseResponseCacheControl(stored->response.headers.GetJoined("Cache-Control"));
+  const Decision decision =
+      Decide(request, policy, &stored->meta, StoredStaleWindows(policy, cc), now);
+  return ApplyStoredDirectives(decision, request, cc);
+}
+
 Decision ApplyStoredDirectives(Decision decision, const Request& request,
                                const StoredResponse& stored) {
-  const ResponseCacheControl cc =
-      ParseResponseCacheControl(stored.response.headers.GetJoined("Cache-Control"));
+  return ApplyStoredDirectives(
+      std::move(decision), request,
+      ParseResponseCacheControl(stored.response.headers.GetJoined("Cache-Control")));
+}
+
+Decision ApplyStoredDirectives(Decision decision, const Request& request,
+                               const ResponseCacheControl& cc) {
   const bool served = decision.action == Action::kServe ||
                       decision.action == Action::kNotModified || decision.action == Action::kStale;
   if (cc.no_cache) {

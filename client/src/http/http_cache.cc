@@ -34,20 +34,6 @@ struct HttpCache::Call {
 
 namespace {
 
-// Every tag of a response stored for `request`: the policy's, tags_for's and the path tag last.
-// kInvalidArgument (ValidateRouteTags) when the route's tags are not all storable: then nothing
-// is stored, since an entry missing one of its tags would escape that tag's invalidation.
-absl::StatusOr<std::vector<std::string>> TagsFor(const Request& request,
-                                                 const RoutePolicy& policy) {
-  std::vector<std::string> tags = policy.tags;
-  if (policy.tags_for) {
-    for (std::string& tag : policy.tags_for(request)) tags.push_back(std::move(tag));
-  }
-  if (absl::Status valid = ValidateRouteTags(tags); !valid.ok()) return valid;
-  tags.push_back(PathTag(request.path));
-  return tags;
-}
-
 std::string FlightKey(const RoutePolicy& policy, const std::string& key) {
   return policy.cache_namespace + "\n" + key;
 }
@@ -120,10 +106,8 @@ Response HttpCache::Lookup(Call& call) {
     }
     stored = *std::move(found);
   }
-  Decision decision =
-      Decide(call.request, call.policy, stored.has_value() ? &stored->meta : nullptr, call.now);
-  if (stored.has_value())
-    decision = internal::ApplyStoredDirectives(decision, call.request, *stored);
+  const Decision decision = internal::DecideStored(
+      call.request, call.policy, stored.has_value() ? &*stored : nullptr, call.now);
   if ((decision.action == Action::kMiss || decision.action == Action::kBypass) &&
       OnlyIfCached(call.request)) {
     return GatewayTimeout(call);
@@ -173,9 +157,7 @@ std::optional<StoredResponse> HttpCache::LookupFresh(Call& call) {
   // A refused record was counted by the lookup that made this a miss; the render replaces it.
   if (!found.ok() || !found->has_value()) return std::nullopt;
   const Action action =
-      internal::ApplyStoredDirectives(Decide(call.request, call.policy, &(*found)->meta, call.now),
-                                      call.request, **found)
-          .action;
+      internal::DecideStored(call.request, call.policy, &**found, call.now).action;
   if (action != Action::kServe && action != Action::kNotModified) return std::nullopt;
   return *std::move(*found);
 }
@@ -336,7 +318,7 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
   const internal::Freshness freshness =
       internal::ComputeFreshness(response, policy, start.request_time, now);
   if (!freshness.storable) return std::nullopt;
-  absl::StatusOr<std::vector<std::string>> tags = TagsFor(request, policy);
+  absl::StatusOr<std::vector<std::string>> tags = StoredTags(request, response, policy);
   if (!tags.ok()) {
     metrics_->CountStoreError(RouteLabel(policy), "tags");
     return std::nullopt;
@@ -349,13 +331,8 @@ std::optional<StoredResponse> HttpCache::StoreRendered(const Request& request,
                                      replayable.message()));
     return std::nullopt;
   }
-  // Kept past its lifetime for the stale windows and, with a validator, one more ttl in which
-  // it can be revalidated instead of rendered in full (a no-cache record, revalidated on every
-  // use, may be stored already stale: its lifetime then counts as zero).
-  const bool has_validator = !internal::ValidatorsOf(record).empty();
-  const absl::Duration keep = std::max(record.meta.fresh_until - now, absl::ZeroDuration()) +
-                              std::max({policy.stale_while_revalidate, policy.stale_if_error,
-                                        has_validator ? policy.ttl : absl::ZeroDuration()});
+  // Kept past its lifetime for its stale windows and, with a validator, for revalidation.
+  const absl::Duration keep = internal::KeepFor(record, policy, now);
   if (!StoreUnlessInvalidated(policy, key, record, keep, *tags, start)) {
     return std::nullopt;
   }

@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/src/http/cache_key.h"
+#include "client/src/http/record_validation.h"
 
 namespace larder::http {
 namespace {
@@ -41,6 +42,10 @@ absl::Status ValidatePolicy(const RoutePolicy& policy) {
   if (policy.ttl <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("ttl must be positive");
   }
+  if (policy.response_default_ttl.has_value() &&
+      *policy.response_default_ttl <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("response_default_ttl must be positive when set");
+  }
   if (policy.stale_while_revalidate < absl::ZeroDuration() ||
       policy.stale_if_error < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("stale windows must not be negative");
@@ -49,6 +54,11 @@ absl::Status ValidatePolicy(const RoutePolicy& policy) {
     return absl::InvalidArgumentError("lease_wait must not be negative");
   }
   if (absl::Status tags = ValidateRouteTags(policy.tags); !tags.ok()) return tags;
+  if (!policy.response_tags_header.empty() && !internal::IsToken(policy.response_tags_header)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("response_tags_header must be a header name (an RFC 9110 token), got \"",
+                     policy.response_tags_header, "\""));
+  }
   if (policy.cached_statuses.empty()) {
     return absl::InvalidArgumentError("cached_statuses must not be empty");
   }

@@ -34,14 +34,6 @@ constexpr std::array<bool, 256> TokenChars() {
 }
 constexpr std::array<bool, 256> kTokenChars = TokenChars();
 
-bool IsToken(absl::string_view text) {
-  if (text.empty()) return false;
-  for (const char c : text) {
-    if (!kTokenChars[static_cast<unsigned char>(c)]) return false;
-  }
-  return true;
-}
-
 bool IsNeverStored(absl::string_view name) {
   for (const absl::string_view never : kNeverStored) {
     // Lengths first: most names differ in length from every entry, and the comparison is a call.
@@ -81,6 +73,14 @@ absl::Status ValidateField(const Headers::Field& field, size_t index) {
 }
 
 }  // namespace
+
+bool IsToken(absl::string_view text) {
+  if (text.empty()) return false;
+  for (const char c : text) {
+    if (!kTokenChars[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
 
 absl::Status ValidateRecord(const StoredResponse& stored) {
   if (stored.response.status < 100 || stored.response.status > 599) {

@@ -1,11 +1,14 @@
 #include "larder/http/storable.h"
 
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "larder/http/cache_control.h"
+#include "larder/http/key.h"
 
 namespace larder::http {
 namespace {
@@ -73,6 +76,37 @@ Headers StorableHeaders(const Headers& headers, absl::string_view cache_header) 
     }
   }
   return kept;
+}
+
+std::vector<std::string> ResponseTags(const Headers& headers, absl::string_view header) {
+  std::vector<std::string> tags;
+  if (header.empty()) return tags;
+  absl::flat_hash_set<std::string> seen;
+  for (const std::string& line : headers.GetAll(header)) {
+    for (absl::string_view tag : absl::StrSplit(line, absl::ByAnyChar(" \t,"), absl::SkipEmpty())) {
+      if (seen.emplace(tag).second) tags.emplace_back(tag);
+    }
+  }
+  return tags;
+}
+
+absl::StatusOr<std::vector<std::string>> StoredTags(const Request& request,
+                                                    const Response& response,
+                                                    const RoutePolicy& policy) {
+  std::vector<std::string> tags = policy.tags;
+  if (policy.tags_for) {
+    for (std::string& tag : policy.tags_for(request)) tags.push_back(std::move(tag));
+  }
+  std::vector<std::string> own = ResponseTags(response.headers, policy.response_tags_header);
+  if (!own.empty()) {
+    const absl::flat_hash_set<std::string> route(tags.begin(), tags.end());
+    for (std::string& tag : own) {
+      if (!route.contains(tag)) tags.push_back(std::move(tag));
+    }
+  }
+  if (absl::Status valid = ValidateRouteTags(tags); !valid.ok()) return valid;
+  tags.push_back(PathTag(request.path));
+  return tags;
 }
 
 }  // namespace larder::http

@@ -21,7 +21,9 @@
 //     not-modified when If-None-Match matches the stored ETag. A stored response the request's
 //     max-age / min-fresh refuses (honor_client_refresh only) is a coalesced miss (fwd=request).
 //  7. Stale within stale-while-revalidate (and within the request's max-stale, when it sends
-//     one): serve stale now, refresh in the background.
+//     one): serve stale now, refresh in the background. The stale windows are the route's, or
+//     the ones given (StaleWindows: the pipeline passes the stored response's own under
+//     FreshnessSource::kResponse, RFC 5861).
 //  7b. Stale within the request's max-stale: served stale (detail=max-stale), refreshed in the
 //     background.
 //  8. Otherwise stale: miss (fwd=stale); within stale-if-error the stored response may replace
@@ -66,12 +68,26 @@ struct Decision {
   std::string detail;
 };
 
+// How long past its freshness a stored response may still be served (RFC 5861).
+struct StaleWindows {
+  // Served at once while one background refresh runs (rule 7).
+  absl::Duration while_revalidate = absl::ZeroDuration();
+  // May replace a failed render (rule 8).
+  absl::Duration if_error = absl::ZeroDuration();
+};
+
+// The route's windows: RoutePolicy::stale_while_revalidate and stale_if_error.
+StaleWindows RouteStaleWindows(const RoutePolicy& policy);
+
 // False when Decide's answer cannot depend on a stored response (rules 1-4): no lookup then.
 bool NeedsLookup(const Request& request, const RoutePolicy& policy);
 
-// `stored` is null when nothing is stored (or no lookup was made).
+// `stored` is null when nothing is stored (or no lookup was made). With the route's windows.
 Decision Decide(const Request& request, const RoutePolicy& policy, const StoredMeta* stored,
                 absl::Time now);
+// The same with the stale windows of the stored response (rules 7 and 8). O(request headers).
+Decision Decide(const Request& request, const RoutePolicy& policy, const StoredMeta* stored,
+                const StaleWindows& windows, absl::Time now);
 
 // Whether the request says only-if-cached (a miss is then answered 504, RFC 9111 5.2.1.7).
 bool OnlyIfCached(const Request& request);

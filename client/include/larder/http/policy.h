@@ -48,8 +48,10 @@ enum class FreshnessSource {
   kPolicy,
   // The response (RFC 9111 section 4.2.1): s-maxage, then max-age, then Expires - Date, then
   // 10% of Date - Last-Modified for heuristically cacheable statuses (section 4.2.2); capped
-  // at RoutePolicy::ttl. A response with none of these is not stored. For routes in front of
-  // an upstream that states its own freshness.
+  // at RoutePolicy::ttl; then RoutePolicy::response_default_ttl where section 4.2.2 allows a
+  // lifetime the response did not state. A response with none of these is not stored. Its own
+  // stale-while-revalidate and stale-if-error (RFC 5861) replace the route's windows. For routes
+  // in front of an upstream that states its own freshness (larder-proxy).
   kResponse,
 };
 
@@ -73,6 +75,22 @@ struct RoutePolicy {
   absl::Duration ttl = absl::Seconds(60);
   // Where freshness comes from. Default: kPolicy.
   FreshnessSource freshness = FreshnessSource::kPolicy;
+  // kResponse only (ignored under kPolicy): the lifetime of a response that states none (no
+  // s-maxage, max-age or Expires, and no heuristic one from Last-Modified), capped at `ttl`,
+  // like Varnish's default_ttl. Only where RFC 9111 section 4.2.2 allows a heuristic lifetime:
+  // a heuristically cacheable status (200, 203, 204, 206, 300, 301, 308, 404, 405, 410, 414,
+  // 501) or an explicitly cacheable response (`public`); no-store, private etc. still win.
+  // Positive when set. Default: unset: such responses are not stored.
+  std::optional<absl::Duration> response_default_ttl;
+  // A response header whose values are more larder tags of the stored response (the
+  // Surrogate-Key convention of Fastly and Souin: an upstream names what its response depends
+  // on, and InvalidateTag purges it). Every field line of that name is split at spaces, tabs
+  // and commas; empty items and tags already present are dropped; the rest come after `tags`
+  // and `tags_for`, under the same limits: when the whole set fails ValidateRouteTags, the
+  // response is served but not stored, counted as operation="tags" in
+  // larder_http_store_errors_total. The header itself is stored and sent like any other. Both
+  // freshness modes. An RFC 9110 token when set. Default: empty: none.
+  std::string response_tags_header;
   // Request headers the response depends on: part of the key and sent as Vary. Default: none.
   std::vector<std::string> vary;
   // Query parameters kept in the default key; nullopt keeps all. Default: nullopt.
@@ -93,10 +111,10 @@ struct RoutePolicy {
   // sends "no-cache" (clients revalidate every time, cheaply, with If-None-Match).
   ClientDirectives client;
   // An expired response this young past its ttl is served at once while one background
-  // refresh runs. Default: 0 (off).
+  // refresh runs (under kResponse, unless the response states its own window). Default: 0 (off).
   absl::Duration stale_while_revalidate = absl::ZeroDuration();
-  // An expired response this young past its ttl replaces a failed render (exception or 5xx).
-  // Default: 0 (off).
+  // An expired response this young past its ttl replaces a failed render (exception or 5xx)
+  // (under kResponse, unless the response states its own window). Default: 0 (off).
   absl::Duration stale_if_error = absl::ZeroDuration();
   // Checks run, in order, before a cached response can be served. Default: none.
   std::vector<Check> checks_before_lookup;
@@ -140,8 +158,9 @@ inline constexpr int kMaxRouteTags = limits::kMaxTagsPerEntry - 1;
 absl::Status ValidateRouteTags(const std::vector<std::string>& tags);
 
 // kInvalidArgument naming the field when the policy cannot work: empty or malformed
-// namespace, non-positive ttl, negative stale windows or lease_wait, `tags` failing
-// ValidateRouteTags, an empty cached_statuses.
+// namespace, non-positive ttl or response_default_ttl, negative stale windows or lease_wait,
+// `tags` failing ValidateRouteTags, a response_tags_header that is not a field name (an RFC 9110
+// token), an empty cached_statuses.
 absl::Status ValidatePolicy(const RoutePolicy& policy);
 
 // Why a request must not use the shared cache because of its cookies: "cookie" when it carries
@@ -153,7 +172,9 @@ absl::string_view CookieBypass(const Request& request, const RoutePolicy& policy
 // the key cannot carry cookies, a request with Cookie on a vary_cookies route bypasses.
 bool CookiesInKey();
 
-// How long larder keeps an entry: ttl + max(stale_while_revalidate, stale_if_error).
+// The longest the route's own windows make larder keep an entry: ttl + max(stale_while_revalidate,
+// stale_if_error). Each stored response is kept for its own remaining lifetime plus its windows
+// (docs/http.md, under the route policy table).
 absl::Duration StorageTtl(const RoutePolicy& policy);
 
 // The client directives as a Cache-Control struct.

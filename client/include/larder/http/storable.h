@@ -4,10 +4,14 @@
 //   larder::http::StoreVerdict verdict = larder::http::CheckStorable(request, response, policy);
 //   if (verdict.storable) { store(StorableHeaders(response.headers)); }
 //   else { log(verdict.reason); }   // e.g. "set-cookie"
+//   auto tags = larder::http::StoredTags(request, response, policy);  // route, response, path
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "larder/http/headers.h"
 #include "larder/http/policy.h"
 #include "larder/http/request.h"
@@ -37,5 +41,19 @@ StoreVerdict CheckStorable(const Request& request, const Response& response,
 // Set-Cookie2 (never replayed to another client), and this layer's own X-Cache / Cache-Status
 // (named by `cache_header`).
 Headers StorableHeaders(const Headers& headers, absl::string_view cache_header);
+
+// The tags a response names in its `header` fields (RoutePolicy::response_tags_header): every
+// field line of that name split at spaces, tabs and commas, in order, without empty items and
+// repeats. Empty when `header` is empty or absent. O(bytes of those fields).
+std::vector<std::string> ResponseTags(const Headers& headers, absl::string_view header);
+
+// Every tag of `response` stored for `request`: the route's `tags`, then `tags_for`'s, then the
+// response's own (ResponseTags of response_tags_header, those already present dropped), and
+// the path tag (PathTag) last. kInvalidArgument (ValidateRouteTags) when the tags before the
+// path tag are not all storable: then nothing may be stored, since an entry missing one of
+// its tags would escape that tag's invalidation.
+absl::StatusOr<std::vector<std::string>> StoredTags(const Request& request,
+                                                    const Response& response,
+                                                    const RoutePolicy& policy);
 
 }  // namespace larder::http
