@@ -9,7 +9,9 @@ PACKAGES=(
   librocksdb-dev libhiredis-dev libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
   nlohmann-json3-dev libmsgpack-cxx-dev libxxhash-dev
+  libre2-dev libyaml-dev
   redis-server redis-tools memcached libmemcached-dev prometheus python3-yaml
+  python3-fastapi python3-uvicorn
   "$@"
 )
 

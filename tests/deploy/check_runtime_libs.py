@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Checks deploy/docker/runtime-packages.txt against the shared libraries of a built larderd.
+"""Checks deploy/docker/runtime-packages.txt against the shared libraries of the image's binaries.
 
-Usage: check_runtime_libs.py LARDERD RUNTIME_PACKAGES_TXT INSTALL_DEPS_SH
-  - every library `ldd LARDERD` resolves belongs (dpkg -S) to a listed package or to a
-    dependency of one, so the runtime image can load larderd;
+Usage: check_runtime_libs.py RUNTIME_PACKAGES_TXT INSTALL_DEPS_SH BINARY [BINARY...]
+  (the binaries the image installs: larderd, larderctl, larder-proxy)
+  - every library `ldd BINARY` resolves belongs (dpkg -S) to a listed package or to a
+    dependency of one, so the runtime image can load every binary (larder-proxy adds libre2
+    and libyaml-0-2 to the SDK's libraries);
   - every listed package is in install-deps.sh's PACKAGES or a dependency of one of them, so
     the builder links against the same libraries the runtime installs;
   - a listed package that provides none of the libraries is reported (a warning: the build at
@@ -105,9 +107,9 @@ def closure(roots, deps, provides):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) < 4:
         sys.exit(__doc__)
-    binary, runtime_path, deps_path = sys.argv[1:]
+    runtime_path, deps_path, binaries = sys.argv[1], sys.argv[2], sys.argv[3:]
     check = Checks()
 
     runtime = read_list(runtime_path)
@@ -121,16 +123,22 @@ def main():
     build_closure = closure([p for p in build if p in deps], deps, provides)
 
     providing = set()
-    libs = ldd_paths(binary)
+    libs, users = {}, {}   # soname -> path; soname -> the binaries loading it
+    for binary in binaries:
+        for soname, path in ldd_paths(binary).items():
+            libs[soname] = path
+            users.setdefault(soname, []).append(os.path.basename(binary))
     owner = owners(libs.values())
     for soname, path in sorted(libs.items()):
         pkg = owner[path]
+        who = ", ".join(users[soname])
         if pkg is None:
-            check(False, f"{soname} ({path}) belongs to a Debian package (dpkg -S found none)")
+            check(False, f"{soname} ({path}, {who}) belongs to a Debian package "
+                  "(dpkg -S found none)")
             continue
         providing.add(pkg)
         check(pkg in runtime_closure,
-              f"{soname} comes from {pkg}, "
+              f"{soname} ({who}) comes from {pkg}, "
               + ("covered by runtime-packages.txt" if pkg in runtime_closure
                  else "which runtime-packages.txt neither lists nor pulls in"))
 
@@ -138,7 +146,7 @@ def main():
         check(pkg in build_closure,
               f"{pkg} is in install-deps.sh PACKAGES or a dependency of them")
     for pkg in (p for p in runtime if p not in providing):
-        print(f"warning: {pkg} provides no library this larderd loads "
+        print(f"warning: {pkg} provides no library these binaries load "
               "(expected when the build leaves its engine out)")
 
     check.finish()

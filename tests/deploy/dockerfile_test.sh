@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Static checks of the Dockerfile (no Docker engine needed): a bookworm builder running
 # scripts/install-deps.sh, a bookworm-slim runtime from deploy/docker/runtime-packages.txt,
-# tini as PID 1, a fixed non-root user, both ports exposed, a volume for RocksDB data only.
+# tini as PID 1, a fixed non-root user, both ports exposed, a volume for RocksDB data only, and
+# larderctl and larder-proxy beside larderd where the Helm chart runs them.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -45,6 +46,28 @@ expect "metrics are served on all interfaces" \
 expect "EXPOSE 50051" '^EXPOSE .*\b50051\b' "${runtime}"
 expect "EXPOSE 9464" '^EXPOSE .*\b9464\b' "${runtime}"
 
+# larder-proxy: built, checked to run, and installed where the chart's container runs it.
+expect "the builder builds the larder-proxy target" 'cmake --build .*--target .*\blarder-proxy\b' \
+  "${instructions}"
+expect "the builder checks that larder-proxy starts" '/larder-proxy --version' "${instructions}"
+expect "the runtime installs larderctl" '^COPY --from=builder /larderctl /usr/local/bin/larderctl$' \
+  "${runtime}"
+expect "the runtime installs larder-proxy" \
+  '^COPY --from=builder /larder-proxy /usr/local/bin/larder-proxy$' "${runtime}"
+expect "EXPOSE larder-proxy's ports 8080 and 9465" '^EXPOSE 8080 9465$' "${runtime}"
+if grep -qF -- '- /usr/local/bin/larder-proxy' "${CHART}/templates/_proxy.tpl"; then
+  pass "the chart runs /usr/local/bin/larder-proxy, the image's path"
+else
+  fail "helm/larder/templates/_proxy.tpl does not run /usr/local/bin/larder-proxy"
+fi
+for port in listenPort:8080 adminPort:9465; do
+  if grep -qxF -- "  ${port%%:*}: ${port##*:}" "${CHART}/values.yaml"; then
+    pass "the chart's proxy.${port%%:*} is the exposed ${port##*:}"
+  else
+    fail "the chart's proxy.${port%%:*} is not the exposed ${port##*:}"
+  fi
+done
+
 volumes="$(grep -E '^VOLUME ' <<<"${instructions}" || true)"
 if [ "$(grep -c . <<<"${volumes}")" -eq 1 ] && grep -qE '^VOLUME \["/var/lib/larder"\]$' <<<"${volumes}"; then
   pass "the only VOLUME is the RocksDB data dir /var/lib/larder"
@@ -60,7 +83,7 @@ chart_uid="$(sed -n 's/^  runAsUser: //p' "${CHART}/values.yaml" | head -n 1)"
   || fail "image UID '${uid}' differs from the chart's runAsUser '${chart_uid}'"
 
 # The build context keeps what the builder needs.
-for needed in CMakeLists.txt scripts/install-deps.sh deploy/docker/runtime-packages.txt; do
+for needed in CMakeLists.txt scripts/install-deps.sh deploy/docker/runtime-packages.txt proxy; do
   if grep -qxF -- "${needed}" "${ROOT}/.dockerignore"; then
     fail ".dockerignore excludes ${needed}"
   else

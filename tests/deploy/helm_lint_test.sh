@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `helm lint --strict` of helm/larder with its defaults and with every ci/*-values.yaml (one
-# per engine, and `secure` with auth, TLS and a NetworkPolicy), and a `# --` comment on every
-# value of values.yaml.
+# per engine, `secure` with auth, TLS and a NetworkPolicy, `proxy` and `proxy-sidecar` with
+# larder-proxy), and a `# --` comment on every value of values.yaml.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_helm
@@ -26,7 +26,7 @@ cases=("${CHART}"/ci/*-values.yaml)
 for values in "${cases[@]}"; do
   lint "ci/$(basename "${values}")" -f "${values}"
 done
-for case in memory rocksdb redis secure; do
+for case in memory rocksdb redis secure proxy proxy-sidecar; do
   [ -f "${CHART}/ci/${case}-values.yaml" ] && pass "ci/${case}-values.yaml exists" \
     || fail "ci/${case}-values.yaml is missing"
 done

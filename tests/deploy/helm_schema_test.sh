@@ -241,4 +241,95 @@ accepts --set engine=redis --set-json \
 accepts "${nodes[@]}" --set redis.existingSecret=creds --set redis.existingSecretPasswordKey=pw
 accepts --set engine=redis --set 'redis.url=redis://:pw@a:6379\,b:6379' --set redis.mode=cluster
 accepts --set engine=redis --set redis.url=redis://r:6379/0 --set redis.mode=standalone
+# larder-proxy (proxy.*): the schema, and what larder-proxy would refuse or could not use.
+proxy=(--set proxy.enabled=true --set proxy.upstream=http://api.shop.svc:8000)
+sidecar=(--set proxy.enabled=true --set proxy.mode=sidecar)
+rejects "proxy.mode must be one of" --set proxy.enabled=true --set proxy.mode=daemonset
+rejects "proxy.upstream: String length must be greater than or equal to 1" --set proxy.enabled=true
+rejects "proxy.mode=deployment needs proxy.upstream" --skip-schema-validation \
+  --set proxy.enabled=true
+for bad in https://api:443 http://api:8000/v1 http://api:8000// api:8000 'http://a b:80' \
+  http://api:0 http://api:65536 http://user@api:80 'http://api:8000?q=1' http://[::1; do
+  rejects "proxy.upstream: Does not match pattern" --set proxy.enabled=true \
+    --set "proxy.upstream=${bad}"
+done
+rejects "proxy.listenPort and proxy.adminPort must differ" "${proxy[@]}" --set proxy.adminPort=8080
+rejects "proxy.adminPort" "${proxy[@]}" --set proxy.adminPort=0
+for arg in --listen=0.0.0.0:80 --admin_listen=:9 --upstream=http://b:1 --larder=x:1 \
+  --config=/r.yaml --auth-token-file=/t; do
+  rejects "proxy.extraArgs ${arg}: set proxy." "${proxy[@]}" --set "proxy.extraArgs[0]=${arg}"
+done
+rejects "proxy.extraArgs.0: Does not match pattern" "${proxy[@]}" \
+  --set 'proxy.extraArgs[0]=threads=8'
+rejects "proxy.larderDeadline: Does not match pattern" "${proxy[@]}" --set proxy.larderDeadline=soon
+rejects "proxy.larderDeadline: Invalid type" "${proxy[@]}" --set proxy.larderDeadline=50
+rejects "proxy.upstreamTimeout: Does not match pattern" "${proxy[@]}" \
+  --set proxy.upstreamTimeout=30sec
+rejects "proxy.threads: Must be greater than or equal to 1" "${proxy[@]}" --set proxy.threads=0
+rejects "proxy.threads: Must be less than or equal to 4096" "${proxy[@]}" --set proxy.threads=4097
+rejects "proxy.larderDeadline=0ms: larder-proxy refuses a duration that is not positive" \
+  "${proxy[@]}" --set proxy.larderDeadline=0ms
+rejects "proxy.upstreamTimeout=0h0s: larder-proxy refuses" "${proxy[@]}" \
+  --set proxy.upstreamTimeout=0h0s
+rejects "proxy.nearCacheBytes=65535: larder-proxy refuses a near cache under 65536 bytes" \
+  "${proxy[@]}" --set proxy.nearCacheBytes=65535
+rejects "proxy.maxRequestBody" "${proxy[@]}" --set proxy.maxRequestBody=-1
+rejects "proxy.nearCacheBytes: Invalid type" "${proxy[@]}" --set proxy.nearCacheBytes=64MiB
+rejects "proxy.service.type must be one of" "${proxy[@]}" --set proxy.service.type=Ingress
+rejects "proxy.authTokenSecret" "${proxy[@]}" --set proxy.authTokenSecret=Bad_Name
+rejects "Additional property replicas is not allowed" "${proxy[@]}" --set proxy.replicas=3
+rejects "proxy.routes.routes.0: Must validate one and only one schema" "${proxy[@]}" \
+  --set-json 'proxy.routes={"routes":[{"prefix":"/a/","regex":"^/b$"}]}'
+rejects "proxy.routes.routes.0: Must validate one and only one schema" "${proxy[@]}" \
+  --set-json 'proxy.routes={"routes":[{"namespace":"items"}]}'
+rejects "proxy.routes.routes.0.prefix: Does not match pattern" "${proxy[@]}" \
+  --set-json 'proxy.routes={"routes":[{"prefix":"items/"}]}'
+rejects "proxy.routes.routes.0.max_ttl: Does not match pattern" "${proxy[@]}" \
+  --set-json 'proxy.routes={"routes":[{"prefix":"/a/","max_ttl":"10 minutes"}]}'
+rejects "proxy.routes.routes.0.cache: Invalid type" "${proxy[@]}" \
+  --set-json 'proxy.routes={"routes":[{"prefix":"/a/","cache":"no"}]}'
+rejects "proxy.routes.routes.0.vary.0: Does not match pattern" "${proxy[@]}" \
+  --set-json 'proxy.routes={"routes":[{"prefix":"/a/","vary":["Accept Language"]}]}'
+rejects "proxy.routes.default.prefix: Must not validate the schema" "${proxy[@]}" \
+  --set-json 'proxy.routes={"default":{"prefix":"/"}}'
+rejects "proxy.routes: Invalid type" "${proxy[@]}" --set-json 'proxy.routes=["a"]'
+rejects "proxy.routes is not a YAML mapping" "${proxy[@]}" --set 'proxy.routes=- a'
+rejects "proxy.enabled with tls.enabled: larder-proxy has no TLS client flags" "${proxy[@]}" \
+  "${tls[@]}"
+rejects "proxy.enabled with auth.enabled needs proxy.authTokenSecret" "${proxy[@]}" "${auth[@]}"
+rejects "proxy.autoscaling.enabled and proxy.podDisruptionBudget.enabled need proxy.mode" \
+  "${sidecar[@]}" --set proxy.autoscaling.enabled=true
+rejects "proxy.autoscaling.enabled and proxy.podDisruptionBudget.enabled need proxy.mode" \
+  "${sidecar[@]}" --set proxy.podDisruptionBudget.enabled=true
+rejects "proxy.autoscaling.minReplicas is larger" "${proxy[@]}" \
+  --set proxy.autoscaling.enabled=true --set proxy.autoscaling.minReplicas=5 \
+  --set proxy.autoscaling.maxReplicas=2
+rejects "proxy.terminationGracePeriodSeconds=12 is less than proxy.preStopSleepSeconds (5) plus" \
+  "${proxy[@]}" --set proxy.terminationGracePeriodSeconds=12
+rejects "(with proxy.mode=sidecar, list the pods running the larder-proxy sidecar)" \
+  "${sidecar[@]}" --set networkPolicy.enabled=true
+
+accepts "${sidecar[@]}"
+accepts "${proxy[@]}" --set proxy.terminationGracePeriodSeconds=10 --set proxy.preStopSleepSeconds=0
+accepts "${proxy[@]}" --set proxy.upstream=http://[fd00::7]:8000
+accepts "${proxy[@]}" --set proxy.upstream=http://10.0.0.7:65535
+accepts "${proxy[@]}" --set proxy.upstream=http://api.shop.svc
+accepts "${proxy[@]}" --set proxy.upstream=http://api.shop.svc:8000/
+accepts "${proxy[@]}" --set proxy.upstream=http://[::1]
+accepts "${proxy[@]}" --set proxy.nearCacheBytes=65536 --set proxy.threads=4096
+accepts "${proxy[@]}" --set networkPolicy.enabled=true
+accepts "${proxy[@]}" "${tls[@]}" --set proxy.larderTarget=larder-plain.cache.svc:50051
+accepts "${proxy[@]}" "${auth[@]}" --set proxy.authTokenSecret=proxy-token
+accepts "${proxy[@]}" --set proxy.larderDeadline=25ms --set proxy.upstreamTimeout=1m30s \
+  --set proxy.maxRequestBody=0 --set proxy.nearCacheBytes=0 --set proxy.threads=1
+accepts "${proxy[@]}" --set-json 'proxy.routes={"routes":[{"regex":"^/x/[0-9]+$","cache":false}],
+  "default":{"namespace":"http","max_ttl":"0"}}'
+accepts "${proxy[@]}" --set 'proxy.routes=routes: []'
+accepts "${proxy[@]}" --set-json 'proxy.routes={"routes":[{"prefix":"/","max_ttl":600,
+  "lease_wait":"2s","shared":true,"coalesce":false,"ignore_cookies":true,
+  "honor_client_no_cache":true,"query_params":["page"],"tags":["catalog"]}],
+  "strip_tags_header":false}'
+accepts "${proxy[@]}" --set proxy.mode=deployment --set proxy.autoscaling.enabled=true \
+  --set proxy.podDisruptionBudget.enabled=true --set proxy.podDisruptionBudget.maxUnavailable=50%
+accepts --set proxy.mode=sidecar --set proxy.upstream=
 finish

@@ -362,9 +362,10 @@ lease copies within larder.memoryBudgetPercent of the container's memory limit. 
 {{- if and .Values.tls.enabled (has (int .Values.ports.health) (list (int .Values.ports.grpc) (int .Values.ports.metrics))) }}
 {{- fail "ports.health must differ from ports.grpc and ports.metrics" }}
 {{- end }}
-{{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.allowedClients) }}
-{{- fail "networkPolicy.enabled needs networkPolicy.allowedClients: otherwise no client can reach the gRPC port" }}
+{{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.allowedClients) (not (include "larder.proxyDeployment" .)) }}
+{{- fail (printf "networkPolicy.enabled needs networkPolicy.allowedClients: otherwise no client can reach the gRPC port%s" (ternary " (with proxy.mode=sidecar, list the pods running the larder-proxy sidecar)" "" (and .Values.proxy.enabled (eq .Values.proxy.mode "sidecar")))) }}
 {{- end }}
+{{- if .Values.proxy.enabled }}{{ include "larder.validateProxy" . }}{{ end }}
 {{- end }}
 
 {{/* The port of the grpc probes: the plaintext health-only port when the gRPC port speaks TLS. */}}
