@@ -7,6 +7,14 @@
 #include "absl/strings/str_cat.h"
 
 namespace larder::storage::internal {
+namespace {
+
+// Per thread, so counting costs no shared cache line: every engine call runs on one thread.
+thread_local int64_t round_trips = 0;
+
+}  // namespace
+
+int64_t MemcachedRoundTrips() { return round_trips; }
 
 absl::Status MemcachedError(memcached_st* memc, absl::string_view call, memcached_return_t rc) {
   return absl::UnavailableError(
@@ -15,6 +23,7 @@ absl::Status MemcachedError(memcached_st* memc, absl::string_view call, memcache
 
 absl::StatusOr<FetchedItems> GetByKey(memcached_st* memc, absl::string_view group_key,
                                       const std::vector<std::string>& keys) {
+  ++round_trips;
   std::vector<const char*> pointers;
   std::vector<size_t> sizes;
   for (const std::string& key : keys) {
@@ -45,6 +54,7 @@ absl::StatusOr<FetchedItems> GetByKey(memcached_st* memc, absl::string_view grou
 absl::StatusOr<StoreOutcome> StoreByKey(memcached_st* memc, absl::string_view group_key,
                                         absl::string_view key, absl::string_view value,
                                         time_t expiration, bool add, std::optional<uint64_t> cas) {
+  ++round_trips;
   memcached_return_t rc;
   const char* call = "set";
   if (cas.has_value()) {
@@ -74,6 +84,7 @@ absl::StatusOr<StoreOutcome> StoreByKey(memcached_st* memc, absl::string_view gr
 
 absl::StatusOr<bool> DeleteByKey(memcached_st* memc, absl::string_view group_key,
                                  absl::string_view key) {
+  ++round_trips;
   const memcached_return_t rc =
       memcached_delete_by_key(memc, group_key.data(), group_key.size(), key.data(), key.size(), 0);
   if (memcached_success(rc)) return true;
@@ -83,6 +94,7 @@ absl::StatusOr<bool> DeleteByKey(memcached_st* memc, absl::string_view group_key
 
 absl::StatusOr<bool> IncrementByKey(memcached_st* memc, absl::string_view group_key,
                                     absl::string_view key) {
+  ++round_trips;
   uint64_t value = 0;
   const memcached_return_t rc = memcached_increment_by_key(memc, group_key.data(), group_key.size(),
                                                            key.data(), key.size(), 1, &value);

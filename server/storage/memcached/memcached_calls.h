@@ -14,19 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "server/storage/memcached/memcached_item.h"
 
 namespace larder::storage::internal {
-
-// An item read with its CAS value.
-struct FetchedItem {
-  std::string value;
-  uint64_t cas = 0;
-};
-using FetchedItems = absl::flat_hash_map<std::string, FetchedItem>;
 
 // kUnavailable naming `call` and libmemcached's reason.
 absl::Status MemcachedError(memcached_st* memc, absl::string_view call, memcached_return_t rc);
@@ -52,6 +45,9 @@ absl::StatusOr<bool> DeleteByKey(memcached_st* memc, absl::string_view group_key
 // incr by one; false when no item was there (nothing is incremented then).
 absl::StatusOr<bool> IncrementByKey(memcached_st* memc, absl::string_view group_key,
                                     absl::string_view key);
+
+// Round trips (the calls above) made by the calling thread so far: for tests and measurements.
+int64_t MemcachedRoundTrips();
 
 // The decimal counter in `value` (memcached pads incr-ed values with spaces); nullopt if none.
 std::optional<uint64_t> ParseGeneration(absl::string_view value);

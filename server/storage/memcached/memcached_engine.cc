@@ -1,12 +1,12 @@
 #include "server/storage/memcached/memcached_engine.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "larder/common/etag.h"
 #include "larder/common/status_macros.h"
-#include "server/storage/leasing_engine.h"
 #include "server/storage/memcached/memcached_calls.h"
 
 namespace larder::storage {
@@ -22,7 +22,7 @@ constexpr int64_t kItemOverheadBytes = 56;
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MemcachedEngine>> MemcachedEngine::Create(
-    const MemcachedEngineOptions& options, const Clock& clock) {
+    const MemcachedEngineOptions& options, const Clock& clock, const LeaseOptions& leases) {
   if (options.max_item_bytes < 1024) {
     return absl::InvalidArgumentError("--memcached-max-item-bytes: at least 1024");
   }
@@ -31,12 +31,13 @@ absl::StatusOr<std::unique_ptr<MemcachedEngine>> MemcachedEngine::Create(
   }
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<internal::MemcachedPool> pool,
                           internal::MemcachedPool::Create(options));
-  return std::unique_ptr<MemcachedEngine>(new MemcachedEngine(options, clock, std::move(pool)));
+  return std::unique_ptr<MemcachedEngine>(
+      new MemcachedEngine(options, leases, clock, std::move(pool)));
 }
 
-MemcachedEngine::MemcachedEngine(const MemcachedEngineOptions& options, const Clock& clock,
-                                 std::unique_ptr<internal::MemcachedPool> pool)
-    : options_(options), clock_(clock), pool_(std::move(pool)) {}
+MemcachedEngine::MemcachedEngine(const MemcachedEngineOptions& options, const LeaseOptions& leases,
+                                 const Clock& clock, std::unique_ptr<internal::MemcachedPool> pool)
+    : options_(options), leases_(leases), clock_(clock), pool_(std::move(pool)) {}
 
 EngineCapabilities MemcachedEngine::capabilities() const {
   EngineCapabilities capabilities;
@@ -48,9 +49,15 @@ EngineCapabilities MemcachedEngine::capabilities() const {
   return capabilities;
 }
 
-MemcachedEngine::Keys MemcachedEngine::KeysOf(absl::string_view ns, absl::string_view key) const {
-  return Keys{internal::MemcachedEntryKey(options_.key_prefix, ns, key),
-              internal::NamespaceGenerationKey(options_.key_prefix, ns)};
+MemcachedEngine::Keys MemcachedEngine::KeysOf(absl::string_view ns, absl::string_view key,
+                                              bool lease_keys) const {
+  Keys keys{internal::MemcachedEntryKey(options_.key_prefix, ns, key),
+            internal::NamespaceGenerationKey(options_.key_prefix, ns), "", ""};
+  if (lease_keys) {
+    keys.record = internal::LeaseRecordKey(options_.key_prefix, ns, key);
+    keys.lease_generation = internal::LeaseGenerationKey(options_.key_prefix, ns);
+  }
+  return keys;
 }
 
 time_t MemcachedEngine::ExpirationOf(absl::Time expires_at) const {
@@ -62,22 +69,32 @@ uint64_t MemcachedEngine::RandomGeneration() {
   return absl::Uniform<uint64_t>(random_, 1, uint64_t{1} << 62);
 }
 
-absl::StatusOr<MemcachedEngine::Current> MemcachedEngine::ReadCurrent(memcached_st* memc,
-                                                                      absl::string_view ns,
-                                                                      absl::string_view key,
-                                                                      const Keys& keys) {
-  LARDER_ASSIGN_OR_RETURN(internal::FetchedItems items,
-                          internal::GetByKey(memc, keys.entry, {keys.entry, keys.generation}));
+absl::StatusOr<MemcachedEngine::Current> MemcachedEngine::ReadCurrent(
+    memcached_st* memc, absl::string_view ns, absl::string_view key, const Keys& keys,
+    std::vector<std::string> also) {
+  also.push_back(keys.entry);
+  also.push_back(keys.generation);
+  LARDER_ASSIGN_OR_RETURN(internal::FetchedItems items, internal::GetByKey(memc, keys.entry, also));
+  return Evaluate(memc, ns, key, keys, std::move(items));
+}
+
+absl::StatusOr<MemcachedEngine::Current> MemcachedEngine::Evaluate(memcached_st* memc,
+                                                                   absl::string_view ns,
+                                                                   absl::string_view key,
+                                                                   const Keys& keys,
+                                                                   internal::FetchedItems items) {
   Current current;
-  auto entry = items.find(keys.entry);
-  if (entry == items.end()) return current;
+  current.fetched = std::move(items);
+  const internal::FetchedItems& fetched = current.fetched;
+  auto entry = fetched.find(keys.entry);
+  if (entry == fetched.end()) return current;
   current.present = true;
   current.cas = entry->second.cas;
   LARDER_ASSIGN_OR_RETURN(current.item, internal::DecodeMemcachedItem(entry->second.value));
   current.mine = current.item.full_key == internal::FullKey(ns, key);
   if (!current.mine) return current;
-  auto generation = items.find(keys.generation);
-  if (generation == items.end() ||
+  auto generation = fetched.find(keys.generation);
+  if (generation == fetched.end() ||
       internal::ParseGeneration(generation->second.value) != current.item.namespace_generation) {
     return current;  // Invalidated with its namespace.
   }
@@ -115,14 +132,19 @@ absl::StatusOr<bool> MemcachedEngine::TagsCurrent(memcached_st* memc, absl::stri
   return true;
 }
 
-absl::Status MemcachedEngine::StampGenerations(memcached_st* memc, absl::string_view ns,
-                                               const Keys& keys, MemcachedItem& item) {
+std::vector<std::string> MemcachedEngine::GenerationKeys(absl::string_view ns, const Keys& keys,
+                                                         const MemcachedItem& item) const {
   std::vector<std::string> counter_keys = {keys.generation};
   for (const auto& tag : item.tags) {
     counter_keys.push_back(internal::TagGenerationKey(options_.key_prefix, ns, tag.first));
   }
-  LARDER_ASSIGN_OR_RETURN(internal::FetchedItems items,
-                          internal::GetByKey(memc, keys.entry, counter_keys));
+  return counter_keys;
+}
+
+absl::Status MemcachedEngine::StampGenerations(memcached_st* memc, absl::string_view ns,
+                                               const Keys& keys, MemcachedItem& item,
+                                               internal::FetchedItems& items) {
+  const std::vector<std::string> counter_keys = GenerationKeys(ns, keys, item);
   for (size_t i = 0; i < counter_keys.size(); ++i) {
     std::optional<uint64_t> generation;
     for (int attempt = 0; attempt < 3 && !generation.has_value(); ++attempt) {
@@ -136,9 +158,13 @@ absl::Status MemcachedEngine::StampGenerations(memcached_st* memc, absl::string_
       LARDER_ASSIGN_OR_RETURN(internal::StoreOutcome outcome,
                               internal::StoreByKey(memc, keys.entry, counter_keys[i],
                                                    absl::StrCat(fresh), 0, true, std::nullopt));
-      if (outcome == internal::StoreOutcome::kStored) generation = fresh;
-      if (!generation.has_value()) {
-        LARDER_ASSIGN_OR_RETURN(items, internal::GetByKey(memc, keys.entry, counter_keys));
+      if (outcome == internal::StoreOutcome::kStored) {
+        generation = fresh;
+        items[counter_keys[i]] = internal::FetchedItem{absl::StrCat(fresh), 0};
+      } else {
+        LARDER_ASSIGN_OR_RETURN(internal::FetchedItems again,
+                                internal::GetByKey(memc, keys.entry, counter_keys));
+        for (auto& [counter, fetched] : again) items[counter] = std::move(fetched);
       }
     }
     if (!generation.has_value()) return absl::UnavailableError("memcached: a generation churns");
@@ -148,11 +174,17 @@ absl::Status MemcachedEngine::StampGenerations(memcached_st* memc, absl::string_
   return absl::OkStatus();
 }
 
+bool MemcachedEngine::FitsInItem(absl::string_view key, absl::string_view bytes) const {
+  return static_cast<int64_t>(bytes.size() + key.size()) + kItemOverheadBytes <=
+         options_.max_item_bytes;
+}
+
 absl::StatusOr<std::string> MemcachedEngine::Encode(const MemcachedItem& item,
                                                     const Keys& keys) const {
   std::string bytes = internal::EncodeMemcachedItem(item);
-  const int64_t size = static_cast<int64_t>(bytes.size() + keys.entry.size()) + kItemOverheadBytes;
-  if (size > options_.max_item_bytes) {
+  if (!FitsInItem(keys.entry, bytes)) {
+    const int64_t size =
+        static_cast<int64_t>(bytes.size() + keys.entry.size()) + kItemOverheadBytes;
     return absl::InvalidArgumentError(
         absl::StrCat("value: ", item.value.size(), " bytes make a memcached item of ", size,
                      " bytes with the key, ETag and tags, over --memcached-max-item-bytes (",
@@ -175,7 +207,7 @@ absl::StatusOr<std::optional<StoredEntry>> MemcachedEngine::Get(absl::string_vie
 
 absl::StatusOr<SetResult> MemcachedEngine::Set(absl::string_view ns, absl::string_view key,
                                                absl::string_view value, const SetOptions& options) {
-  const Keys keys = KeysOf(ns, key);
+  const Keys keys = KeysOf(ns, key, /*lease_keys=*/true);
   MemcachedItem item;
   item.full_key = internal::FullKey(ns, key);
   item.etag = options.etag;
@@ -183,7 +215,18 @@ absl::StatusOr<SetResult> MemcachedEngine::Set(absl::string_view ns, absl::strin
   for (const std::string& tag : options.tags) item.tags.emplace_back(tag, 0);
   item.value = std::string(value);
   internal::MemcachedPool::Client client = pool_->Borrow();
-  LARDER_RETURN_IF_ERROR(StampGenerations(client.get(), ns, keys, item));
+  if (options.lease_token.has_value()) {
+    return SetWithLease(client.get(), ns, key, keys, item, *options.lease_token);
+  }
+  std::vector<std::string> read = GenerationKeys(ns, keys, item);
+  read.push_back(keys.record);
+  LARDER_ASSIGN_OR_RETURN(internal::FetchedItems items,
+                          internal::GetByKey(client.get(), keys.entry, read));
+  // Void the key's lease (forgetting its stale copy) before writing: memcached_lease.cc.
+  if (items.contains(keys.record)) {
+    LARDER_RETURN_IF_ERROR(internal::DeleteByKey(client.get(), keys.entry, keys.record).status());
+  }
+  LARDER_RETURN_IF_ERROR(StampGenerations(client.get(), ns, keys, item, items));
   LARDER_ASSIGN_OR_RETURN(std::string bytes, Encode(item, keys));
   if (options.if_absent || options.if_match.has_value()) {
     return ConditionalSet(client.get(), ns, key, keys, bytes, options);
@@ -219,10 +262,23 @@ absl::StatusOr<SetResult> MemcachedEngine::ConditionalSet(memcached_st* memc, ab
 }
 
 absl::StatusOr<bool> MemcachedEngine::Delete(absl::string_view ns, absl::string_view key) {
-  const Keys keys = KeysOf(ns, key);
+  const Keys keys = KeysOf(ns, key, /*lease_keys=*/true);
   internal::MemcachedPool::Client client = pool_->Borrow();
-  LARDER_ASSIGN_OR_RETURN(Current current, ReadCurrent(client.get(), ns, key, keys));
-  if (!current.present || !current.mine) return false;  // Never another key's item.
+  LARDER_ASSIGN_OR_RETURN(Current current, ReadCurrent(client.get(), ns, key, keys, {keys.record}));
+  LARDER_ASSIGN_OR_RETURN(
+      std::optional<absl::Time> voided,
+      VoidLeaseForDelete(client.get(), ns, key, keys, std::move(current.fetched)));
+  if (current.present && !current.mine) return false;  // Never another key's item.
+  if (voided.has_value()) {
+    // An outstanding lease was voided: an empty item until its end, in place of the entry, makes
+    // its holder's add or cas of the entry fail (memcached_lease.cc).
+    LARDER_RETURN_IF_ERROR(internal::StoreByKey(client.get(), keys.entry, keys.entry,
+                                                internal::EncodeMemcachedItem({}),
+                                                ExpirationOf(*voided), false, std::nullopt)
+                               .status());
+    return current.live;
+  }
+  if (!current.present) return false;
   LARDER_ASSIGN_OR_RETURN(bool deleted,
                           internal::DeleteByKey(client.get(), keys.entry, keys.entry));
   return deleted && current.live;
@@ -231,47 +287,54 @@ absl::StatusOr<bool> MemcachedEngine::Delete(absl::string_view ns, absl::string_
 absl::StatusOr<std::optional<std::string>> MemcachedEngine::Touch(absl::string_view ns,
                                                                   absl::string_view key,
                                                                   absl::Time expires_at) {
-  const Keys keys = KeysOf(ns, key);
+  const Keys keys = KeysOf(ns, key, /*lease_keys=*/true);
   internal::MemcachedPool::Client client = pool_->Borrow();
   for (int attempt = 0; attempt < kCasAttempts; ++attempt) {
-    LARDER_ASSIGN_OR_RETURN(Current current, ReadCurrent(client.get(), ns, key, keys));
+    LARDER_ASSIGN_OR_RETURN(Current current,
+                            ReadCurrent(client.get(), ns, key, keys, {keys.record}));
     if (!current.live) return std::nullopt;
     current.item.expires_at = expires_at;
     LARDER_ASSIGN_OR_RETURN(std::string bytes, Encode(current.item, keys));
     LARDER_ASSIGN_OR_RETURN(internal::StoreOutcome outcome,
                             internal::StoreByKey(client.get(), keys.entry, keys.entry, bytes,
                                                  ExpirationOf(expires_at), false, current.cas));
-    if (outcome == internal::StoreOutcome::kStored) return current.item.etag;
+    if (outcome == internal::StoreOutcome::kStored) {
+      MoveStaleExpiry(client.get(), ns, key, keys, current, expires_at);
+      return current.item.etag;
+    }
   }
   return absl::UnavailableError("memcached: the key kept changing during a touch");
 }
 
 absl::StatusOr<int64_t> MemcachedEngine::Invalidate(absl::string_view ns,
                                                     const InvalidateTarget& target) {
-  switch (target.kind) {
-    case InvalidateTarget::Kind::kAll:
-      return IncrementEverywhere(internal::NamespaceGenerationKey(options_.key_prefix, ns));
-    case InvalidateTarget::Kind::kTag:
-      return IncrementEverywhere(
-          internal::TagGenerationKey(options_.key_prefix, ns, target.argument));
-    case InvalidateTarget::Kind::kPrefix:
-    case InvalidateTarget::Kind::kPattern:
-      return CheckInvalidateSupported(*this, target);
+  // A call the engine refuses voids no lease.
+  LARDER_RETURN_IF_ERROR(CheckInvalidateSupported(*this, target));
+  if (target.kind != InvalidateTarget::Kind::kAll && target.kind != InvalidateTarget::Kind::kTag) {
+    return absl::InvalidArgumentError("Invalidate: unknown target");
   }
-  return absl::InvalidArgumentError("Invalidate: unknown target");
-}
-
-absl::StatusOr<int64_t> MemcachedEngine::IncrementEverywhere(const std::string& key) {
-  internal::MemcachedPool::Client client = pool_->Borrow();
-  std::vector<std::string> missed;
-  for (size_t i = 0; i < pool_->servers().size(); ++i) {
-    absl::StatusOr<bool> done = internal::IncrementByKey(client.get(), pool_->group_keys()[i], key);
-    if (!done.ok()) missed.push_back(pool_->servers()[i].Name());
-  }
+  // Void the namespace's leases first, then hide its entries (memcached_lease.cc).
+  std::vector<std::string> missed = VoidLeasesEverywhere(ns);
+  IncrementEverywhere(target.kind == InvalidateTarget::Kind::kAll
+                          ? internal::NamespaceGenerationKey(options_.key_prefix, ns)
+                          : internal::TagGenerationKey(options_.key_prefix, ns, target.argument),
+                      missed);
   if (missed.empty()) return 0;
   return absl::UnavailableError(absl::StrCat("memcached: the invalidation did not reach ",
                                              absl::StrJoin(missed, ", "),
                                              " (the other servers have it); retry it"));
+}
+
+void MemcachedEngine::IncrementEverywhere(const std::string& key,
+                                          std::vector<std::string>& missed) {
+  internal::MemcachedPool::Client client = pool_->Borrow();
+  for (size_t i = 0; i < pool_->servers().size(); ++i) {
+    const std::string name = pool_->servers()[i].Name();
+    // A server whose leases were not voided keeps its entries too: void first, then write.
+    if (std::find(missed.begin(), missed.end(), name) != missed.end()) continue;
+    absl::StatusOr<bool> done = internal::IncrementByKey(client.get(), pool_->group_keys()[i], key);
+    if (!done.ok()) missed.push_back(name);
+  }
 }
 
 void MemcachedEngine::CountExpiration(absl::string_view ns) {
@@ -335,9 +398,10 @@ void RegisterMemcachedEngine(EngineRegistry& registry) {
   registry.Register("memcached",
                     [](const EngineOptions& options,
                        const Clock& clock) -> absl::StatusOr<std::unique_ptr<StorageEngine>> {
-                      auto engine = MemcachedEngine::Create(options.memcached, clock);
+                      auto engine =
+                          MemcachedEngine::Create(options.memcached, clock, options.leases);
                       if (!engine.ok()) return std::move(engine).status();
-                      return WithLeases(*std::move(engine), options.leases, clock);
+                      return std::unique_ptr<StorageEngine>(*std::move(engine));
                     });
 }
 

@@ -3,8 +3,10 @@
 #include <cmath>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
 #include "xxhash.h"
 
 namespace larder::storage::internal {
@@ -14,6 +16,10 @@ namespace {
 constexpr absl::string_view kMagic = "LMC";
 constexpr char kVersion = 1;
 constexpr int64_t kNeverMicros = INT64_MAX;
+// "LML" and the lease record's format version; its flags.
+constexpr absl::string_view kRecordMagic = "LML";
+constexpr char kRecordVersion = 1;
+constexpr uint8_t kCommitting = 1, kHasStale = 2;
 
 void PutFixed64(std::string& out, uint64_t value) {
   for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
@@ -50,6 +56,33 @@ absl::Status Corrupt(absl::string_view what) {
   return absl::DataLossError(absl::StrCat("memcached item: ", what));
 }
 
+absl::Status CorruptRecord(absl::string_view what) {
+  return absl::DataLossError(absl::StrCat("memcached lease record: ", what));
+}
+
+// Microseconds, with the infinities at the ends of int64.
+void PutTime(std::string& out, absl::Time time) {
+  const int64_t micros = time == absl::InfiniteFuture() ? INT64_MAX
+                         : time == absl::InfinitePast() ? INT64_MIN
+                                                        : absl::ToUnixMicros(time);
+  PutFixed64(out, static_cast<uint64_t>(micros));
+}
+
+bool GetTime(absl::string_view& in, absl::Time& time) {
+  uint64_t bits = 0;
+  if (!GetFixed(in, 8, bits)) return false;
+  const int64_t micros = static_cast<int64_t>(bits);
+  time = micros == INT64_MAX   ? absl::InfiniteFuture()
+         : micros == INT64_MIN ? absl::InfinitePast()
+                               : absl::FromUnixMicros(micros);
+  return true;
+}
+
+bool GetStale(absl::string_view& in, MemcachedLeaseRecord::Stale& stale) {
+  return GetTime(in, stale.expires_at) && GetFixed(in, 8, stale.generation) &&
+         GetTime(in, stale.removed_at) && GetBytes(in, stale.etag) && GetBytes(in, stale.value);
+}
+
 }  // namespace
 
 std::string FullKey(absl::string_view ns, absl::string_view key) {
@@ -81,6 +114,76 @@ std::string TagGenerationKey(absl::string_view prefix, absl::string_view ns,
   std::string plain = absl::StrCat(prefix, "t:", ns, ":", tag);
   if (IsPlainMemcachedKey(plain)) return plain;
   return absl::StrCat(prefix, "u:", Digest(FullKey(ns, tag)));
+}
+
+std::string LeaseRecordKey(absl::string_view prefix, absl::string_view ns, absl::string_view key) {
+  std::string plain = absl::StrCat(prefix, "l:", ns, ":", key);
+  if (IsPlainMemcachedKey(plain)) return plain;
+  return absl::StrCat(prefix, "lh:", Digest(FullKey(ns, key)));
+}
+
+std::string LeaseGenerationKey(absl::string_view prefix, absl::string_view ns) {
+  return absl::StrCat(prefix, "lg:", ns);
+}
+
+std::string EncodeLeaseRecord(const MemcachedLeaseRecord& record) {
+  std::string out(kRecordMagic);
+  out.push_back(kRecordVersion);
+  uint8_t flags = record.committing ? kCommitting : 0;
+  if (record.stale.has_value()) flags |= kHasStale;
+  out.push_back(static_cast<char>(flags));
+  PutTime(out, record.lease_until);
+  PutFixed64(out, record.generation);
+  PutBytes(out, record.full_key);
+  PutBytes(out, record.token);
+  if (record.stale.has_value()) {
+    PutTime(out, record.stale->expires_at);
+    PutFixed64(out, record.stale->generation);
+    PutTime(out, record.stale->removed_at);
+    PutBytes(out, record.stale->etag);
+    PutBytes(out, record.stale->value);
+  }
+  return out;
+}
+
+absl::StatusOr<MemcachedLeaseRecord> DecodeLeaseRecord(absl::string_view in) {
+  if (in.size() < kRecordMagic.size() + 2 || in.substr(0, kRecordMagic.size()) != kRecordMagic) {
+    return CorruptRecord("not a record written by larder");
+  }
+  if (in[kRecordMagic.size()] != kRecordVersion) {
+    return CorruptRecord("a record version this build cannot read");
+  }
+  const uint8_t flags = static_cast<uint8_t>(in[kRecordMagic.size() + 1]);
+  if ((flags & ~(kCommitting | kHasStale)) != 0) return CorruptRecord("unknown flags");
+  in.remove_prefix(kRecordMagic.size() + 2);
+  MemcachedLeaseRecord record;
+  record.committing = (flags & kCommitting) != 0;
+  if (!GetTime(in, record.lease_until) || !GetFixed(in, 8, record.generation) ||
+      !GetBytes(in, record.full_key) || !GetBytes(in, record.token)) {
+    return CorruptRecord("truncated");
+  }
+  if ((flags & kHasStale) != 0 && !GetStale(in, record.stale.emplace())) {
+    return CorruptRecord("truncated stale value");
+  }
+  if (!in.empty()) return CorruptRecord("bytes after the record");
+  if (record.committing && record.token.empty()) return CorruptRecord("committing without token");
+  return record;
+}
+
+std::string EncodeLeaseGeneration(const LeaseGeneration& generation) {
+  return absl::StrCat(generation.id, ":", absl::ToUnixMicros(generation.changed_at));
+}
+
+std::optional<LeaseGeneration> ParseLeaseGeneration(absl::string_view value) {
+  const std::vector<absl::string_view> parts = absl::StrSplit(value, ':');
+  LeaseGeneration generation;
+  int64_t micros = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &generation.id) ||
+      !absl::SimpleAtoi(parts[1], &micros)) {
+    return std::nullopt;
+  }
+  generation.changed_at = absl::FromUnixMicros(micros);
+  return generation;
 }
 
 std::string EncodeMemcachedItem(const MemcachedItem& item) {

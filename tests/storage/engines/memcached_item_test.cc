@@ -1,9 +1,12 @@
-// The memcached engine's pure parts: the item layout, the key mapping, the expiration it gives
-// memcached and the --memcached-servers parser.
+// The memcached engine's pure parts: the item layout, the lease record's layout, the key mapping,
+// the expiration it gives memcached and the --memcached-servers parser.
 #include "server/storage/memcached/memcached_item.h"
 
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -59,6 +62,102 @@ TEST(MemcachedItemTest, PlainKeysStayReadableOthersBecomeADigest) {
   }
   EXPECT_NE(internal::MemcachedEntryKey("p:", "a", " "),
             internal::MemcachedEntryKey("p:", "b", " "));
+}
+
+internal::MemcachedLeaseRecord FullRecord() {
+  internal::MemcachedLeaseRecord record;
+  record.full_key = internal::FullKey("ns", std::string("k\0\xff", 3));
+  record.token = "0123456789abcdef0123456789abcdef";
+  record.lease_until = absl::FromUnixMicros(1767225605000001);
+  record.generation = (uint64_t{1} << 62) - 1;
+  record.committing = true;
+  record.stale = internal::MemcachedLeaseRecord::Stale{std::string("v\0v", 3), StrongEtagFor("v"),
+                                                       absl::FromUnixSeconds(1767225660), 7,
+                                                       absl::FromUnixSeconds(1767225601)};
+  return record;
+}
+
+void ExpectSameRecord(const internal::MemcachedLeaseRecord& a,
+                      const internal::MemcachedLeaseRecord& b) {
+  EXPECT_EQ(a.full_key, b.full_key);
+  EXPECT_EQ(a.token, b.token);
+  EXPECT_EQ(a.lease_until, b.lease_until);
+  EXPECT_EQ(a.generation, b.generation);
+  EXPECT_EQ(a.committing, b.committing);
+  ASSERT_EQ(a.stale.has_value(), b.stale.has_value());
+  if (!a.stale.has_value()) return;
+  EXPECT_EQ(a.stale->value, b.stale->value);
+  EXPECT_EQ(a.stale->etag, b.stale->etag);
+  EXPECT_EQ(a.stale->expires_at, b.stale->expires_at);
+  EXPECT_EQ(a.stale->generation, b.stale->generation);
+  EXPECT_EQ(a.stale->removed_at, b.stale->removed_at);
+}
+
+TEST(MemcachedLeaseRecordTest, RoundTripsWithEveryField) {
+  const internal::MemcachedLeaseRecord record = FullRecord();
+  ASSERT_OK_AND_ASSIGN(internal::MemcachedLeaseRecord back,
+                       internal::DecodeLeaseRecord(internal::EncodeLeaseRecord(record)));
+  ExpectSameRecord(back, record);
+}
+
+TEST(MemcachedLeaseRecordTest, EmptyRecordAndInfiniteTimesRoundTrip) {
+  internal::MemcachedLeaseRecord record;
+  ASSERT_OK_AND_ASSIGN(internal::MemcachedLeaseRecord back,
+                       internal::DecodeLeaseRecord(internal::EncodeLeaseRecord(record)));
+  ExpectSameRecord(back, record);
+  EXPECT_EQ(back.lease_until, absl::InfinitePast());
+  record.stale.emplace();  // Never expires, never removed.
+  ASSERT_OK_AND_ASSIGN(back, internal::DecodeLeaseRecord(internal::EncodeLeaseRecord(record)));
+  ExpectSameRecord(back, record);
+  EXPECT_EQ(back.stale->expires_at, absl::InfiniteFuture());
+  EXPECT_EQ(back.stale->removed_at, absl::InfiniteFuture());
+}
+
+TEST(MemcachedLeaseRecordTest, CorruptRecordsAreDataLoss) {
+  const std::string bytes = internal::EncodeLeaseRecord(FullRecord());
+  std::vector<std::string> corrupt = {
+      "",
+      "LML",
+      "hello",
+      internal::EncodeMemcachedItem({}),                          // An entry, not a record.
+      absl::StrCat("LML\x02", bytes.substr(4)),                   // A later version.
+      absl::StrCat(bytes.substr(0, 4), "\x04", bytes.substr(5)),  // An unknown flag.
+      absl::StrCat(bytes, "x"),                                   // Bytes left over.
+  };
+  for (size_t size = 0; size < bytes.size(); ++size) corrupt.push_back(bytes.substr(0, size));
+  internal::MemcachedLeaseRecord no_token;
+  no_token.committing = true;
+  corrupt.push_back(internal::EncodeLeaseRecord(no_token));
+  for (const std::string& bad : corrupt) {
+    EXPECT_EQ(internal::DecodeLeaseRecord(bad).status().code(), absl::StatusCode::kDataLoss)
+        << absl::CEscape(bad);
+  }
+}
+
+TEST(MemcachedLeaseRecordTest, LeaseGenerationsRoundTripAndRefuseOtherText) {
+  const internal::LeaseGeneration generation{(uint64_t{1} << 62) - 3,
+                                             absl::FromUnixMicros(1767225600123456)};
+  std::optional<internal::LeaseGeneration> back =
+      internal::ParseLeaseGeneration(internal::EncodeLeaseGeneration(generation));
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->id, generation.id);
+  EXPECT_EQ(back->changed_at, generation.changed_at);
+  EXPECT_EQ(internal::EncodeLeaseGeneration({5, absl::UnixEpoch()}), "5:0");
+  for (const char* bad : {"", "5", "5:", ":5", "a:1", "1:b", "1:2:3", "-1:2"}) {
+    EXPECT_FALSE(internal::ParseLeaseGeneration(bad).has_value()) << bad;
+  }
+}
+
+TEST(MemcachedLeaseRecordTest, KeysMirrorTheEntrysAndNeverMeetOthers) {
+  EXPECT_EQ(internal::LeaseRecordKey("p:", "users", "42"), "p:l:users:42");
+  EXPECT_EQ(internal::LeaseGenerationKey("p:", "users"), "p:lg:users");
+  for (const std::string& key : {std::string("has space"), std::string(300, 'k')}) {
+    const std::string record = internal::LeaseRecordKey("p:", "users", key);
+    const std::string entry = internal::MemcachedEntryKey("p:", "users", key);
+    EXPECT_THAT(record, ::testing::StartsWith("p:lh:"));
+    EXPECT_EQ(record.substr(5), entry.substr(4)) << "the entry key's digest";
+    EXPECT_TRUE(internal::IsPlainMemcachedKey(record));
+  }
 }
 
 TEST(MemcachedItemTest, ExpirationIsRelativeUpToThirtyDaysThenAbsolute) {
