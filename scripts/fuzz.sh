@@ -14,7 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ALL_TARGETS=(glob_fuzz tokens_file_fuzz http_record_fuzz cache_control_fuzz rocksdb_codec_fuzz
-  http_key_fuzz request_path_fuzz redis_reply_fuzz redis_url_fuzz proxy_config_fuzz)
+  http_key_fuzz request_path_fuzz redis_reply_fuzz redis_url_fuzz proxy_config_fuzz
+  memcached_item_fuzz)
 which="${1:-all}"
 seconds="${2:-60}"
 shift $(($# < 2 ? $# : 2))
@@ -31,7 +32,7 @@ else
   exit 2
 fi
 
-scripts/install-deps.sh clang libfuzzer-14-dev libhiredis-dev libyaml-dev libre2-dev
+scripts/install-deps.sh clang libfuzzer-14-dev libhiredis-dev libyaml-dev libre2-dev libmemcached-dev
 
 # Product code in the linked libraries gets ASan + UBSan and libFuzzer's coverage
 # (fuzzer-no-link); tests/fuzz/CMakeLists.txt adds -fsanitize=fuzzer to the targets themselves.

@@ -1,0 +1,111 @@
+// ProxyServer: larder-proxy's request path. A cpp-httplib server takes every request on --listen,
+// matches its route (proxy/routes_config.h) and answers it:
+//  - a request with Range, and a safe request on a `cache: false` route: forwarded as is;
+//  - any other request goes through HttpCache::Handle with the route's policy and a handler that
+//    forwards it to the upstream (GET and HEAD are looked up, stored and revalidated; unsafe
+//    methods are forwarded and invalidate their path on success).
+// Responses go back byte for byte as the upstream or the cache produced them, minus hop-by-hop
+// fields and the tags header (ProxyConfig::strip_tags_header), plus Via. The admin listener
+// (admin_server.h) serves /metrics, /healthz and /readyz.
+//
+//   auto proxy = larder::proxy::ProxyServer::Create(options, config, registry);
+//   LARDER_RETURN_IF_ERROR((*proxy)->Start());
+//   ...                                    // serves on its own threads
+//   (*proxy)->Stop(absl::Seconds(10));     // graceful
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "larder/http/http_cache.h"
+#include "proxy/admin_server.h"
+#include "proxy/forwarding.h"
+#include "proxy/proxy_metrics.h"
+#include "proxy/proxy_options.h"
+#include "proxy/routes_config.h"
+#include "proxy/upstream_pool.h"
+
+namespace prometheus {
+class Registry;
+}  // namespace prometheus
+
+namespace larder {
+class Client;
+}  // namespace larder
+
+namespace larder::proxy {
+
+class ProxyServer {
+ public:
+  // Creates the larder client (target, deadline, token file and near cache of `options`; the near
+  // cache keeps the namespaces of the cached routes, the first 64), the HttpCache and the proxy's
+  // metrics, all registered in `registry`. Nothing listens yet. kInvalidArgument when the client
+  // cannot be created (an unreadable token file...) or the registry refuses a family.
+  static absl::StatusOr<std::unique_ptr<ProxyServer>> Create(
+      const ProxyOptions& options, ProxyConfig config,
+      std::shared_ptr<prometheus::Registry> registry);
+  // Stops (as Stop with a 10 s grace) if still serving. Destroy only after Stop returned true,
+  // or not at all (exit the process): requests still in flight use the server.
+  ~ProxyServer();
+  ProxyServer(const ProxyServer&) = delete;
+  ProxyServer& operator=(const ProxyServer&) = delete;
+
+  // Binds --admin-listen (when set) and --listen, then serves on their own threads.
+  // kUnavailable naming the flag when an address cannot be bound.
+  absl::Status Start();
+  // The ports bound by Start (a port 0 of the options becomes a free one); -1 before, or for the
+  // admin port when the admin listener is off.
+  int port() const { return port_; }
+  int admin_port() const { return admin_ != nullptr ? admin_->port() : -1; }
+
+  // Stops accepting connections, lets requests in flight finish (and idle keep-alive
+  // connections close) for up to `grace`, then stops the admin listener. False when requests
+  // were still running after `grace`.
+  bool Stop(absl::Duration grace);
+
+  // /readyz: OK when the upstream accepted a TCP connection at the last check (made at most
+  // once a second) and the proxy is not stopping. larderd is not consulted: the proxy fails
+  // open without it.
+  absl::Status Readiness();
+
+ private:
+  explicit ProxyServer(const ProxyOptions& options) : options_(options) {}
+  struct Answer;
+
+  void InstallHandlers();
+  ::httplib::Server::HandlerResponse PreRoute(const ::httplib::Request& request,
+                                              ::httplib::Response& response);
+  void ServeWithBody(const ::httplib::Request& request, ::httplib::Response& response,
+                     const ::httplib::ContentReader& reader);
+  void Serve(const ::httplib::Request& request, ::httplib::Response& response, std::string body);
+  Answer Dispatch(const ProxyRoute& route, IncomingRequest incoming, const std::string& path);
+
+  const ProxyOptions options_;
+  std::shared_ptr<const ProxyConfig> config_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::unique_ptr<ProxyMetrics> metrics_;
+  std::shared_ptr<UpstreamPool> pool_;
+  std::shared_ptr<Client> client_;
+  std::unique_ptr<http::HttpCache> cache_;
+  std::unique_ptr<AdminServer> admin_;
+  // Last: stopped and destroyed first, while everything its handlers use still exists.
+  std::unique_ptr<::httplib::Server> server_;
+  std::thread thread_;
+  absl::Notification ended_;
+  int port_ = -1;
+  std::atomic<bool> stopping_{false};
+
+  absl::Mutex readiness_mutex_;
+  absl::Time checked_at_ ABSL_GUARDED_BY(readiness_mutex_) = absl::InfinitePast();
+  absl::Status last_readiness_ ABSL_GUARDED_BY(readiness_mutex_);
+};
+
+}  // namespace larder::proxy

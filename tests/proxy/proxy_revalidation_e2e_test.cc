@@ -1,0 +1,281 @@
+// End-to-end: how larder-proxy revalidates and serves stale responses, with a real upstream
+// (tests/proxy/upstream_server.py, answering 304 to a matching If-None-Match) and a real
+// larderd. Conditional requests to the upstream (a 304 freshens the stored entry), clients'
+// own conditionals answered from the store, no-cache responses, stale-while-revalidate and
+// stale-if-error from the response's directives and from the route, must-revalidate, and one
+// upstream request for concurrent misses. The in-process counterparts are
+// tests/http/shared_cache_{revalidation,no_cache,refresh}_e2e_test.cc.
+#include <chrono>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "tests/testing/proxy_process.h"
+
+namespace larder::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr char kRoutes[] = R"(routes:
+  - name: swr
+    prefix: /swr/
+    stale_while_revalidate: 30s
+  - name: sie
+    prefix: /sie/
+    stale_if_error: 60s
+default:
+  namespace: proxy-revalidation-e2e
+)";
+
+// Upstream lifetimes are 2 s and tests wait 2.1 s for them to end: the upstream's Date has whole
+// seconds, so a response may arrive up to a second old.
+constexpr auto kPastTwoSeconds = std::chrono::milliseconds(2100);
+
+class ProxyRevalidationE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto stack = ProxyStack::Start(kRoutes, {"--larder-deadline=2s"});
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = stack->release();
+  }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+  void SetUp() override { ASSERT_NE(stack_, nullptr); }
+
+  // "<route_prefix><test name><suffix>": a path of this test's own under a route.
+  static std::string PathOf(const std::string& route_prefix, const std::string& suffix = "") {
+    return absl::StrCat(route_prefix,
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name(), suffix);
+  }
+  static ::httplib::Result Get(const std::string& target, const ::httplib::Headers& headers = {}) {
+    ::httplib::Result result = stack_->proxy->Get(target, headers);
+    EXPECT_TRUE(result) << target << ": " << ::httplib::to_string(result.error());
+    return result;
+  }
+  static std::string CacheOf(const std::string& target, const ::httplib::Headers& headers = {}) {
+    ::httplib::Result result = Get(target, headers);
+    return result ? result->get_header_value("X-Cache") : "<no response>";
+  }
+  static int Renders(const std::string& path) { return stack_->upstream->Renders(path); }
+  static std::string LastHeader(const std::string& path, const std::string& name) {
+    return stack_->upstream->LastRequestHeader(path, name).value_or("<no request>");
+  }
+  static bool Revalidated(const ::httplib::Result& result) {
+    return result &&
+           absl::StrContains(result->get_header_value("Cache-Status"), "detail=revalidated");
+  }
+  // Polls GET `target` until its body is `body`, for at most 5 s.
+  static ::testing::AssertionResult EventuallyServes(const std::string& target,
+                                                     const std::string& body) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(5);
+    std::string last;
+    while (absl::Now() < deadline) {
+      ::httplib::Result result = Get(target);
+      if (result && result->body == body) return ::testing::AssertionSuccess();
+      if (result) {
+        last = absl::StrCat(result->status, " ", result->get_header_value("Cache-Status"), " ",
+                            result->body);
+      }
+      absl::SleepFor(absl::Milliseconds(50));
+    }
+    return ::testing::AssertionFailure() << "still " << last << " after 5 s";
+  }
+
+  static inline ProxyStack* stack_ = nullptr;
+};
+
+TEST_F(ProxyRevalidationE2eTest, StaleResponseIsRevalidatedAndA304FreshensIt) {
+  const std::string path = PathOf("/d/");
+  const std::string target = UpstreamTarget(path, {{"cc", "max-age=2"}, {"etag", "\"v1\""}});
+  Get(target);
+  EXPECT_EQ(LastHeader(path, "If-None-Match"), "");
+  std::this_thread::sleep_for(kPastTwoSeconds);
+  auto revalidated = Get(target);
+  ASSERT_TRUE(revalidated);
+  EXPECT_EQ(LastHeader(path, "If-None-Match"), "\"v1\"");
+  EXPECT_EQ(revalidated->status, 200);
+  EXPECT_EQ(revalidated->body, absl::StrCat(path, " render 1"));
+  EXPECT_TRUE(Revalidated(revalidated)) << revalidated->get_header_value("Cache-Status");
+  EXPECT_EQ(revalidated->get_header_value("ETag"), "\"v1\"");
+  EXPECT_EQ(CacheOf(target), "HIT");
+  EXPECT_EQ(Renders(path), 2);
+}
+
+TEST_F(ProxyRevalidationE2eTest, ChangedUpstreamResponseReplacesTheStoredOne) {
+  const std::string path = PathOf("/d/");
+  const std::string target = UpstreamTarget(path, {{"cc", "max-age=2"}, {"etag", "\"v1\""}});
+  Get(target);
+  ASSERT_TRUE(stack_->upstream->Override(path, "etag=%22v2%22").ok());
+  std::this_thread::sleep_for(kPastTwoSeconds);
+  auto changed = Get(target);
+  ASSERT_TRUE(changed);
+  EXPECT_EQ(changed->body, absl::StrCat(path, " render 2"));
+  EXPECT_EQ(changed->get_header_value("ETag"), "\"v2\"");
+  EXPECT_FALSE(Revalidated(changed));
+  auto hit = Get(target);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->get_header_value("X-Cache"), "HIT");
+  EXPECT_EQ(hit->body, absl::StrCat(path, " render 2"));
+}
+
+TEST_F(ProxyRevalidationE2eTest, LastModifiedIsSentAsIfModifiedSince) {
+  const std::string path = PathOf("/d/");
+  const std::string last_modified = "Tue, 01 Jan 2030 00:00:00 GMT";
+  Get(UpstreamTarget(path, {{"cc", "max-age=2"}, {"last_modified", last_modified}}));
+  std::this_thread::sleep_for(kPastTwoSeconds);
+  Get(UpstreamTarget(path, {{"cc", "max-age=2"}, {"last_modified", last_modified}}));
+  EXPECT_EQ(LastHeader(path, "If-Modified-Since"), last_modified);
+}
+
+TEST_F(ProxyRevalidationE2eTest, ClientIfNoneMatchIsAnswered304FromTheStore) {
+  const std::string path = PathOf("/d/");
+  const std::string target = UpstreamTarget(path, {{"cc", "max-age=60"}, {"etag", "\"v1\""}});
+  Get(target);
+  for (const std::string tag : {"\"v1\"", "W/\"v1\"", "\"v0\", \"v1\"", "*"}) {
+    auto response = Get(target, {{"If-None-Match", tag}});
+    ASSERT_TRUE(response) << tag;
+    EXPECT_EQ(response->status, 304) << tag;
+    EXPECT_EQ(response->get_header_value("X-Cache"), "HIT") << tag;
+    EXPECT_EQ(response->get_header_value("ETag"), "\"v1\"") << tag;
+    EXPECT_EQ(response->body, "") << tag;
+  }
+  auto other = Get(target, {{"If-None-Match", "\"v0\""}});
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200);
+  EXPECT_EQ(other->body, absl::StrCat(path, " render 1"));
+  EXPECT_EQ(Renders(path), 1);
+}
+
+TEST_F(ProxyRevalidationE2eTest, ClientConditionalOnAMissStillStoresTheFullResponse) {
+  const std::string path = PathOf("/d/");
+  const std::string target = UpstreamTarget(path, {{"cc", "max-age=60"}, {"etag", "\"v1\""}});
+  auto conditional = Get(target, {{"If-None-Match", "\"v1\""}});
+  ASSERT_TRUE(conditional);
+  EXPECT_EQ(conditional->status, 304);
+  EXPECT_EQ(LastHeader(path, "If-None-Match"), "");  // The proxy asked for the full response.
+  auto hit = Get(target);
+  ASSERT_TRUE(hit);
+  EXPECT_EQ(hit->get_header_value("X-Cache"), "HIT");
+  EXPECT_EQ(hit->body, absl::StrCat(path, " render 1"));
+}
+
+TEST_F(ProxyRevalidationE2eTest, NoCacheResponseIsRevalidatedOnEveryRequest) {
+  const std::string path = PathOf("/d/");
+  const std::string target = UpstreamTarget(path, {{"cc", "no-cache"}, {"etag", "\"v1\""}});
+  auto first = Get(target);
+  ASSERT_TRUE(first);
+  EXPECT_THAT(first->get_header_value("Cache-Status"), HasSubstr("stored"));
+  for (int request = 2; request <= 3; ++request) {
+    auto revalidated = Get(target);
+    ASSERT_TRUE(revalidated);
+    EXPECT_EQ(LastHeader(path, "If-None-Match"), "\"v1\"");
+    EXPECT_EQ(revalidated->status, 200);
+    EXPECT_EQ(revalidated->body, absl::StrCat(path, " render 1"));
+    EXPECT_TRUE(Revalidated(revalidated)) << revalidated->get_header_value("Cache-Status");
+  }
+  auto conditional = Get(target, {{"If-None-Match", "\"v1\""}});
+  ASSERT_TRUE(conditional);
+  EXPECT_EQ(conditional->status, 304);
+  EXPECT_EQ(Renders(path), 4);
+}
+
+TEST_F(ProxyRevalidationE2eTest, StaleWhileRevalidateFromTheResponse) {
+  const std::string path = PathOf("/d/");
+  const std::string target =
+      UpstreamTarget(path, {{"cc", "max-age=2, stale-while-revalidate=30"}, {"delay_ms", "1000"}});
+  Get(target);
+  std::this_thread::sleep_for(kPastTwoSeconds);
+  const absl::Time start = absl::Now();
+  auto stale = Get(target);
+  ASSERT_TRUE(stale);
+  EXPECT_LT(absl::Now() - start, absl::Milliseconds(700));  // Not waiting for the upstream.
+  EXPECT_EQ(stale->get_header_value("X-Cache"), "STALE");
+  EXPECT_THAT(stale->get_header_value("Cache-Status"), HasSubstr("stale-while-revalidate"));
+  EXPECT_EQ(stale->body, absl::StrCat(path, " render 1"));
+  EXPECT_TRUE(EventuallyServes(target, absl::StrCat(path, " render 2")));
+  EXPECT_EQ(Renders(path), 2);
+}
+
+TEST_F(ProxyRevalidationE2eTest, StaleWhileRevalidateFromTheRoute) {
+  const std::string path = PathOf("/swr/");
+  const std::string target = UpstreamTarget(path, {{"cc", "max-age=2"}});
+  Get(target);
+  std::this_thread::sleep_for(kPastTwoSeconds);
+  auto stale = Get(target);
+  ASSERT_TRUE(stale);
+  EXPECT_EQ(stale->get_header_value("X-Cache"), "STALE");
+  EXPECT_EQ(stale->body, absl::StrCat(path, " render 1"));
+  EXPECT_TRUE(EventuallyServes(target, absl::StrCat(path, " render 2")));
+}
+
+TEST_F(ProxyRevalidationE2eTest, MustRevalidateIsNeverServedStale) {
+  const std::string path = PathOf("/swr/");
+  const std::string target = UpstreamTarget(
+      path, {{"cc", "max-age=2, must-revalidate, stale-while-revalidate=30, stale-if-error=60"}});
+  Get(target);
+  ASSERT_TRUE(stack_->upstream->Override(path, "status=500").ok());
+  std::this_thread::sleep_for(kPastTwoSeconds);
+  auto after = Get(target);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 500);
+  EXPECT_NE(after->get_header_value("X-Cache"), "STALE");
+}
+
+TEST_F(ProxyRevalidationE2eTest, StaleIfErrorReplacesAnUpstreamErrorOnlyWhenAllowed) {
+  const std::string from_response = PathOf("/d/", "/response");
+  const std::string from_route = PathOf("/sie/");
+  const std::string not_allowed = PathOf("/d/", "/none");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {from_response, UpstreamTarget(from_response, {{"cc", "max-age=2, stale-if-error=60"}})},
+      {from_route, UpstreamTarget(from_route, {{"cc", "max-age=2"}})},
+      {not_allowed, UpstreamTarget(not_allowed, {{"cc", "max-age=2"}})},
+  };
+  for (const auto& [path, target] : cases) {
+    Get(target);
+    ASSERT_TRUE(stack_->upstream->Override(path, "status=500&body=failing").ok());
+  }
+  std::this_thread::sleep_for(kPastTwoSeconds);
+  for (const auto& [path, target] : cases) {
+    auto response = Get(target);
+    ASSERT_TRUE(response) << path;
+    EXPECT_EQ(Renders(path), 2) << path;
+    if (path == not_allowed) {
+      EXPECT_EQ(response->status, 500);
+      EXPECT_EQ(response->body, "failing");
+      continue;
+    }
+    EXPECT_EQ(response->status, 200) << path;
+    EXPECT_EQ(response->get_header_value("X-Cache"), "STALE") << path;
+    EXPECT_THAT(response->get_header_value("Cache-Status"), HasSubstr("stale-if-error")) << path;
+    EXPECT_EQ(response->body, absl::StrCat(path, " render 1")) << path;
+  }
+}
+
+TEST_F(ProxyRevalidationE2eTest, ConcurrentMissesReachTheUpstreamOnce) {
+  const std::string path = PathOf("/d/");
+  const std::string target = UpstreamTarget(path, {{"cc", "max-age=60"}, {"delay_ms", "500"}});
+  std::vector<std::thread> clients;
+  std::vector<std::string> bodies(8);
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    clients.emplace_back([&, i] {
+      ::httplib::Result result = stack_->proxy->Get(target);
+      bodies[i] = result ? result->body : "<no response>";
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  for (const std::string& body : bodies) EXPECT_EQ(body, absl::StrCat(path, " render 1"));
+  EXPECT_EQ(Renders(path), 1);
+}
+
+}  // namespace
+}  // namespace larder::testing
