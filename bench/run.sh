@@ -6,7 +6,8 @@
 # from /proc, p99 at half of peak, RSS), runs the eviction simulator and the callgrind profile,
 # stops everything and prints ONE table of ratios against the targets (and a memcached row), then
 # the HTTP rows (bench/http_bench.sh: every hit asking larderd, then with the near cache) and the
-# near-cache rows (bench/near_bench.sh: instructions per hit, write propagation delays).
+# near-cache rows (bench/near_bench.sh: instructions per hit, write propagation delays), then the
+# larder-proxy rows (bench/proxy_bench.sh: against Varnish and a FastAPI app's own caching).
 # The machine is shared and small, so absolute numbers are noisy: read the ratios.
 #
 #   bench/run.sh            # full run: ~6 min for the table, ~5 more for the HTTP and near rows
@@ -307,6 +308,7 @@ main() {
   print_memcached_row | tee -a "$RESULTS/table.txt"
   run_http | tee -a "$RESULTS/table.txt"
   run_near | tee -a "$RESULTS/table.txt"
+  run_proxy | tee -a "$RESULTS/table.txt"
 }
 
 # The HTTP rows: the example service against nginx and Varnish, first asking larderd on every
@@ -330,6 +332,16 @@ run_near() {
   echo "Near cache:"
   "$ROOT/bench/near_bench.sh" --rows-only --no-build --results="$RESULTS" --build-dir="$BUILD" \
     "${quick[@]}" || log "near-cache bench failed: its rows are missing"
+}
+
+# The larder-proxy rows: its hit against Varnish before the same nginx (without and with the near
+# cache), and before a FastAPI app against that app's own uncached and dict-cached pages.
+run_proxy() {
+  local quick=()
+  [[ "$QUICK" == 1 ]] && quick=(--quick)
+  echo "larder-proxy:"
+  "$ROOT/bench/proxy_bench.sh" --rows-only --results="$RESULTS/proxy" --build-dir="$BUILD" \
+    "${quick[@]}" || log "larder-proxy bench failed: its rows are missing"
 }
 
 main
