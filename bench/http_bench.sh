@@ -68,21 +68,6 @@ SERVICE="${SERVICE_OVERRIDE:-$BUILD/examples/httplib_service/httplib_service}"
 WRK_SCRIPT="$ROOT/bench/http/wrk_report.lua"
 PIDS=()
 
-# Stops every server started here (its child processes too: nginx workers, the Varnish child).
-cleanup() {
-  local pid children=()
-  for pid in "${PIDS[@]}"; do
-    mapfile -t -O "${#children[@]}" children < <(pgrep -P "$pid" 2>/dev/null || true)
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}" "${children[@]}"; do
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 log() { echo "bench-http: $*" >&2; }
 
@@ -98,6 +83,7 @@ build() {
 source "$ROOT/bench/lib.sh"
 source "$ROOT/bench/bench_build.sh"
 source "$ROOT/bench/http/servers.sh"
+stop_servers_and_remove_work_on_exit
 
 # larderd (memory engine) and the example service using it; sets LARDER_PID, SERVICE_PID and
 # SERVICE_PORT.

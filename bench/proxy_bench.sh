@@ -66,20 +66,7 @@ source "$ROOT/bench/lib.sh"
 source "$ROOT/bench/bench_build.sh"
 source "$ROOT/bench/http/servers.sh"
 
-cleanup() {
-  local pid children=()
-  for pid in "${PIDS[@]}"; do
-    mapfile -t -O "${#children[@]}" children < <(pgrep -P "$pid" 2>/dev/null || true)
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in "${PIDS[@]}" "${children[@]}"; do
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+stop_servers_and_remove_work_on_exit
 
 # start_proxy NAME UPSTREAM FLAGS...: larder-proxy in front of UPSTREAM (caching in larderd at
 # $LARDER_TARGET); sets PROXY_PID and PROXY_PORT.

@@ -4,6 +4,26 @@
 # WARMUP, DURATION, CONNECTIONS and WRK_SCRIPT.
 #   source "$ROOT/bench/http/servers.sh"; start_nginx && measure nginx "$url" "$NGINX_PID"
 
+# On exit, stops every server in PIDS, their child processes too (nginx workers, the Varnish
+# child, uvicorn's), and removes WORK; SIGINT and SIGTERM exit 130 through it.
+stop_servers_and_remove_work_on_exit() {
+  trap stop_servers_and_remove_work EXIT
+  trap 'exit 130' INT TERM
+}
+
+stop_servers_and_remove_work() {
+  local pid children=()
+  for pid in "${PIDS[@]}"; do
+    mapfile -t -O "${#children[@]}" children < <(pgrep -P "$pid" 2>/dev/null || true)
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}" "${children[@]}"; do
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+
 # Waits up to $2 seconds for URL $1 to answer 200, while process $3 lives.
 wait_http() {
   for _ in $(seq $(($2 * 10))); do
