@@ -5,7 +5,6 @@
 // Set-Cookie, Vary: *), variants, the routes' default_ttl, max_ttl, cache: false, cookies and
 // shared, writes invalidating their path, and HEAD answered from the GET entry. The in-process
 // counterparts are tests/http/shared_cache_*_e2e_test.cc.
-#include <chrono>
 #include <map>
 #include <string>
 #include <thread>
@@ -18,6 +17,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/proxy/proxy_e2e_fixture.h"
 #include "tests/testing/proxy_process.h"
 
 namespace larder::testing {
@@ -48,41 +48,9 @@ default:
   namespace: proxy-cache-e2e
 )";
 
-// Upstream lifetimes are 2 s (or more) and tests wait 2.1 s for them to end: the upstream's Date
-// has whole seconds, so a response may arrive up to a second old.
-constexpr auto kPastTwoSeconds = std::chrono::milliseconds(2100);
-
-class ProxyCacheE2eTest : public ::testing::Test {
+class ProxyCacheE2eTest : public ProxyStackTest {
  protected:
-  static void SetUpTestSuite() {
-    auto stack = ProxyStack::Start(kRoutes, {"--larder-deadline=2s"});
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = stack->release();
-  }
-  static void TearDownTestSuite() {
-    delete stack_;
-    stack_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(stack_, nullptr); }
-
-  // "<route_prefix><test name><suffix>": a path of this test's own under a route.
-  static std::string PathOf(const std::string& route_prefix, const std::string& suffix = "") {
-    return absl::StrCat(route_prefix,
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name(), suffix);
-  }
-  static ::httplib::Result Get(const std::string& target, const ::httplib::Headers& headers = {}) {
-    ::httplib::Result result = stack_->proxy->Get(target, headers);
-    EXPECT_TRUE(result) << target << ": " << ::httplib::to_string(result.error());
-    return result;
-  }
-  // The X-Cache of a GET.
-  static std::string CacheOf(const std::string& target, const ::httplib::Headers& headers = {}) {
-    ::httplib::Result result = Get(target, headers);
-    return result ? result->get_header_value("X-Cache") : "<no response>";
-  }
-  static int Renders(const std::string& path) { return stack_->upstream->Renders(path); }
-
-  static inline ProxyStack* stack_ = nullptr;
+  static void SetUpTestSuite() { StartStack(kRoutes); }
 };
 
 std::string HttpDate(absl::Time time) {

@@ -3,7 +3,6 @@
 // larderd is back, caching resumes. With the upstream down, a stored response allowed to by
 // stale-if-error is served stale, anything else is a 502; /metrics shows the requests and the
 // upstream errors.
-#include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
@@ -15,6 +14,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/proxy/proxy_e2e_fixture.h"
 #include "tests/testing/larderd_process.h"
 #include "tests/testing/proxy_process.h"
 
@@ -34,7 +34,6 @@ constexpr char kLarderDeadline[] = "--larder-deadline=200ms";
 // How long a request may take while larderd is away: a few larder calls at the deadline each,
 // and the upstream's answer.
 constexpr absl::Duration kAnswerBound = absl::Seconds(2);
-constexpr auto kPastTwoSeconds = std::chrono::milliseconds(2100);
 
 class ProxyFailOpenE2eTest : public ::testing::Test {
  protected:
@@ -84,10 +83,6 @@ class ProxyFailOpenE2eTest : public ::testing::Test {
     auto upstream = UpstreamProcess::Start(port);
     ASSERT_TRUE(upstream.ok()) << upstream.status();
     upstream_ = upstream->release();
-  }
-  static std::string PathOf(const std::string& route_prefix, const std::string& suffix = "") {
-    return absl::StrCat(route_prefix,
-                        ::testing::UnitTest::GetInstance()->current_test_info()->name(), suffix);
   }
   // GET through `proxy`, expected to answer within kAnswerBound.
   static ::httplib::Result TimedGet(ProxyProcess& proxy, const std::string& target) {

@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "larder/client.h"
 #include "nlohmann/json.hpp"
+#include "tests/proxy/proxy_e2e_fixture.h"
 #include "tests/testing/proxy_process.h"
 
 namespace larder::testing {
@@ -72,10 +73,7 @@ class ProxyFastapiE2eTest : public ::testing::Test {
         {absl::StrCat("--config=", kAppDir, "/routes.yaml"), "--larder-deadline=2s"}));
     ASSERT_TRUE(proxy.ok()) << proxy.status();
     proxy_ = proxy->release();
-    ClientOptions options;
-    options.target = larderd_->grpc_address();
-    options.deadline = absl::Seconds(5);
-    auto client = Client::Create(options);
+    auto client = ConnectLarderClient(larderd_->grpc_address());
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = new std::shared_ptr<Client>(*std::move(client));
   }

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "larder/client.h"
+#include "tests/proxy/proxy_e2e_fixture.h"
 #include "tests/testing/proxy_process.h"
 
 namespace larder::testing {
@@ -30,29 +31,24 @@ constexpr char kRoutes[] = R"(routes:
 // replicas share entries of one site.
 const ::httplib::Headers kSite = {{"Host", "shop.example"}};
 
-class ProxyTagsE2eTest : public ::testing::Test {
+class ProxyTagsE2eTest : public ProxyStackTest {
  protected:
   static void SetUpTestSuite() {
-    auto stack = ProxyStack::Start(kRoutes, {"--larder-deadline=2s"});
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = stack->release();
+    StartStack(kRoutes);
+    ASSERT_NE(stack_, nullptr);
     auto replica = StartReplica(kRoutes);
     ASSERT_TRUE(replica.ok()) << replica.status();
     replica_ = replica->release();
-    ClientOptions options;
-    options.target = stack_->larderd->grpc_address();
-    options.deadline = absl::Seconds(5);
-    auto client = Client::Create(options);
+    auto client = ConnectLarderClient(stack_->larderd->grpc_address());
     ASSERT_TRUE(client.ok()) << client.status();
     client_ = new std::shared_ptr<Client>(*std::move(client));
   }
   static void TearDownTestSuite() {
     delete client_;
     delete replica_;
-    delete stack_;
     client_ = nullptr;
     replica_ = nullptr;
-    stack_ = nullptr;
+    ProxyStackTest::TearDownTestSuite();
   }
   void SetUp() override { ASSERT_NE(client_, nullptr); }
 
@@ -64,10 +60,8 @@ class ProxyTagsE2eTest : public ::testing::Test {
   }
   // "/tagged/<test name>/<leaf>?cc=max-age%3D600&tags=<tags>".
   static std::string Tagged(const std::string& leaf, const std::string& tags) {
-    return UpstreamTarget(
-        absl::StrCat("/tagged/", ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-                     "/", leaf),
-        {{"cc", "max-age=600"}, {"tags", tags}});
+    return UpstreamTarget(PathOf("/tagged/", absl::StrCat("/", leaf)),
+                          {{"cc", "max-age=600"}, {"tags", tags}});
   }
   // The X-Cache of a GET through `proxy`; fails the test on a response carrying Surrogate-Key.
   static std::string CacheOf(ProxyProcess& proxy, const std::string& target) {
@@ -78,13 +72,10 @@ class ProxyTagsE2eTest : public ::testing::Test {
     EXPECT_FALSE(result->has_header("Surrogate-Key")) << target;
     return result->get_header_value("X-Cache");
   }
-  static std::string Tag(const std::string& name) {
-    return absl::StrCat(::testing::UnitTest::GetInstance()->current_test_info()->name(), "-", name);
-  }
+  static std::string Tag(const std::string& name) { return absl::StrCat(TestName(), "-", name); }
   static ProxyProcess& a() { return *stack_->proxy; }
   static ProxyProcess& b() { return *replica_; }
 
-  static inline ProxyStack* stack_ = nullptr;
   static inline ProxyProcess* replica_ = nullptr;
   static inline std::shared_ptr<Client>* client_ = nullptr;
 };
@@ -177,8 +168,7 @@ TEST_F(ProxyTagsE2eTest, ConfiguredTagsHeaderIsReadAndMayBeKept) {
   auto kept =
       StartReplica(absl::StrCat("tags_header: X-Tags\nstrip_tags_header: false\n", kRoutes));
   ASSERT_TRUE(kept.ok()) << kept.status();
-  const std::string path =
-      absl::StrCat("/tagged/", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+  const std::string path = PathOf("/tagged/");
   const std::string target = UpstreamTarget(
       path, {{"cc", "max-age=600"}, {"header", absl::StrCat("X-Tags: ", Tag("a"), " ", Tag("b"))}});
   for (const char* pass : {"MISS", "HIT"}) {

@@ -9,23 +9,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
-#include "larder/common/etag.h"
 #include "server/storage/leasing_engine.h"
 #include "server/storage/memory/memory_engine.h"
+#include "tests/storage/lease_test_util.h"
 #include "tests/testing/fake_clock.h"
 
 namespace larder::storage {
 namespace {
 
+using testing::Plain;
+
 constexpr int kThreads = 6;
 constexpr int kRounds = 1500;
 constexpr int kKeys = 3;
-
-SetOptions Plain(absl::string_view value) {
-  SetOptions options;
-  options.etag = StrongEtagFor(value);
-  return options;
-}
 
 class LeaseRace {
  public:
@@ -96,20 +92,10 @@ TEST(LeasingEngineRaceTest, OneGrantPerKeyWhileTheLeaseLasts) {
   memory.sweep_interval = absl::ZeroDuration();
   std::unique_ptr<StorageEngine> engine =
       WithLeases(std::move(MemoryEngine::Create(memory, clock)).value(), LeaseOptions{}, clock);
-  std::atomic<int> granted{0}, waited{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < 200; ++i) {
-        absl::StatusOr<LeaseResult> lease = engine->Lease("ns", "hot", absl::Seconds(5));
-        ASSERT_TRUE(lease.ok());
-        (lease->token.empty() ? waited : granted).fetch_add(1);
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(granted.load(), 1) << "the clock never moves: the first lease lasts";
-  EXPECT_EQ(waited.load(), kThreads * 200 - 1);
+  const testing::HotKeyLeases leases = testing::LeaseHotKeyConcurrently(
+      kThreads, 200, [&engine](int) -> StorageEngine& { return *engine; });
+  EXPECT_EQ(leases.granted, 1) << "the clock never moves: the first lease lasts";
+  EXPECT_EQ(leases.waited, kThreads * 200 - 1);
 }
 
 }  // namespace

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "larder/common/etag.h"
+#include "tests/storage/engines/memcached_test_util.h"
 #include "tests/testing/child_process.h"
-#include "tests/testing/memcached_server.h"
 #include "tests/testing/redis_cluster.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/status_matchers.h"
@@ -34,21 +34,6 @@ larder::testing::RedisClusterProcess* SharedRedisCluster() {
     return started.ok() ? *std::move(started) : nullptr;
   }();
   return cluster.get();
-}
-
-// Two memcached servers for the whole test binary, likewise: "host:port,host:port", or empty.
-std::string SharedMemcachedServers() {
-  static const std::vector<std::unique_ptr<larder::testing::MemcachedServerProcess>> servers = [] {
-    std::vector<std::unique_ptr<larder::testing::MemcachedServerProcess>> started;
-    for (int i = 0; i < 2; ++i) {
-      auto server = larder::testing::MemcachedServerProcess::Start();
-      EXPECT_TRUE(server.ok()) << server.status();
-      if (server.ok()) started.push_back(*std::move(server));
-    }
-    return started;
-  }();
-  if (servers.size() < 2) return "";
-  return absl::StrCat(servers[0]->address(), ",", servers[1]->address());
 }
 
 std::string UniqueKeyPrefix() {

@@ -17,40 +17,22 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
-#include "larder/common/etag.h"
 #include "server/storage/memcached/memcached_engine.h"
+#include "tests/storage/engines/memcached_test_util.h"
+#include "tests/storage/lease_test_util.h"
 #include "tests/testing/fake_clock.h"
-#include "tests/testing/memcached_server.h"
 #include "tests/testing/status_matchers.h"
 
 namespace larder::storage {
 namespace {
 
+using testing::Plain;
+using testing::SharedMemcachedServers;
+
 constexpr int kThreads = 6;
 constexpr int kEpochs = 60;  // Each ends with every caller done and the keys checked.
 constexpr int kRounds = 8;   // Per caller and epoch.
 constexpr int kKeys = 3;
-
-// Two memcached servers for the whole test binary (stopped at exit), or empty.
-std::string SharedServers() {
-  static const std::vector<std::unique_ptr<larder::testing::MemcachedServerProcess>> servers = [] {
-    std::vector<std::unique_ptr<larder::testing::MemcachedServerProcess>> started;
-    for (int i = 0; i < 2; ++i) {
-      auto server = larder::testing::MemcachedServerProcess::Start();
-      EXPECT_TRUE(server.ok()) << server.status();
-      if (server.ok()) started.push_back(*std::move(server));
-    }
-    return started;
-  }();
-  if (servers.size() < 2) return "";
-  return absl::StrCat(servers[0]->address(), ",", servers[1]->address());
-}
-
-SetOptions Plain(absl::string_view value) {
-  SetOptions options;
-  options.etag = StrongEtagFor(value);
-  return options;
-}
 
 class LeaseRace {
  public:
@@ -142,7 +124,7 @@ class MemcachedLeaseRaceTest : public ::testing::Test {
  protected:
   void SetUp() override {
     MemcachedEngineOptions options;
-    options.servers = SharedServers();
+    options.servers = SharedMemcachedServers();
     ASSERT_FALSE(options.servers.empty()) << "memcached did not start";
     static std::atomic<int> next{0};
     options.key_prefix = absl::StrCat("lease-race-", getpid(), "-", next++, ":");
@@ -175,21 +157,10 @@ TEST_F(MemcachedLeaseRaceTest, ALeaseStoresAtMostOnceAndNeverAfterAVoider) {
 }
 
 TEST_F(MemcachedLeaseRaceTest, OneGrantPerKeyAcrossBothEnginesWhileTheLeaseLasts) {
-  std::atomic<int> granted{0}, waited{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    MemcachedEngine* engine = t % 2 == 0 ? first_.get() : second_.get();
-    threads.emplace_back([&, engine] {
-      for (int i = 0; i < 100; ++i) {
-        absl::StatusOr<LeaseResult> lease = engine->Lease("ns", "hot", absl::Seconds(5));
-        ASSERT_OK(lease.status());
-        (lease->token.empty() ? waited : granted).fetch_add(1);
-      }
-    });
-  }
-  for (std::thread& thread : threads) thread.join();
-  EXPECT_EQ(granted.load(), 1) << "the clock never moves: the first lease lasts";
-  EXPECT_EQ(waited.load(), kThreads * 100 - 1);
+  const testing::HotKeyLeases leases = testing::LeaseHotKeyConcurrently(
+      kThreads, 100, [this](int t) -> StorageEngine& { return t % 2 == 0 ? *first_ : *second_; });
+  EXPECT_EQ(leases.granted, 1) << "the clock never moves: the first lease lasts";
+  EXPECT_EQ(leases.waited, kThreads * 100 - 1);
 }
 
 }  // namespace

@@ -17,38 +17,19 @@
 #include "larder/common/etag.h"
 #include "server/storage/memcached/memcached_calls.h"
 #include "server/storage/memcached/memcached_engine.h"
+#include "tests/storage/engines/memcached_test_util.h"
+#include "tests/storage/lease_test_util.h"
 #include "tests/testing/fake_clock.h"
-#include "tests/testing/memcached_server.h"
 #include "tests/testing/status_matchers.h"
 
 namespace larder::storage {
 namespace {
 
+using testing::Plain;
+using testing::SharedMemcachedServers;
 using Step = MemcachedEngine::LeaseSetStep;
 
 constexpr absl::Duration kLeaseTtl = absl::Seconds(5);
-
-// Two memcached servers for the whole test binary (stopped at exit): "host:port,host:port", or
-// empty.
-std::string SharedServers() {
-  static const std::vector<std::unique_ptr<larder::testing::MemcachedServerProcess>> servers = [] {
-    std::vector<std::unique_ptr<larder::testing::MemcachedServerProcess>> started;
-    for (int i = 0; i < 2; ++i) {
-      auto server = larder::testing::MemcachedServerProcess::Start();
-      EXPECT_TRUE(server.ok()) << server.status();
-      if (server.ok()) started.push_back(*std::move(server));
-    }
-    return started;
-  }();
-  if (servers.size() < 2) return "";
-  return absl::StrCat(servers[0]->address(), ",", servers[1]->address());
-}
-
-SetOptions Plain(absl::string_view value) {
-  SetOptions options;
-  options.etag = StrongEtagFor(value);
-  return options;
-}
 
 // A call that voids a key's lease, run through one engine, and what it leaves under the key.
 struct Voider {
@@ -94,7 +75,7 @@ class MemcachedLeaseTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static std::atomic<int> next{0};
-    options_.servers = SharedServers();
+    options_.servers = SharedMemcachedServers();
     ASSERT_FALSE(options_.servers.empty()) << "memcached did not start";
     options_.key_prefix = absl::StrCat("lease-test-", getpid(), "-", next++, ":");
     options_.timeout = absl::Milliseconds(500);
