@@ -2,8 +2,10 @@
 """Checks deploy/grafana/larder-dashboard.json: importable, variables, panels and queries.
 
 Usage: check_dashboard.py DASHBOARD_JSON OUT_RULES_YML
-Every panel query, with $namespace and $instance replaced by their "All" value (.*), is written
-to OUT_RULES_YML as a recording rule so that `promtool check rules` can parse it as PromQL.
+Every panel query, with $namespace, $instance and $proxy replaced by their "All" value (.*), is
+written to OUT_RULES_YML as a recording rule so that `promtool check rules` can parse it as
+PromQL.
+Queries of larder-proxy's families filter on $proxy, the proxy instances.
 """
 import json
 import re
@@ -13,7 +15,8 @@ from checks import Checks
 
 import yaml
 
-VARIABLES = {"namespace": ".*", "instance": ".*"}
+VARIABLES = {"namespace": ".*", "instance": ".*", "proxy": ".*"}
+PROXY_FILTER = 'instance=~"$proxy"'
 DATASOURCE = "${datasource}"
 
 
@@ -80,10 +83,13 @@ def main():
                 continue
             check(t.get("datasource", {}).get("uid") == DATASOURCE,
                   f"panel {title!r} target {ref} uses ${{datasource}}")
+            if "larder_proxy_" in expr:
+                check(PROXY_FILTER in expr,
+                      f"panel {title!r} target {ref} filters larder-proxy series on $proxy")
             concrete = substitute(expr)
             leftover = re.findall(r"\$\{?\w+", concrete)
             check(not leftover,
-                  f"panel {title!r} target {ref} uses only $namespace and $instance "
+                  f"panel {title!r} target {ref} uses only $namespace, $instance and $proxy "
                   f"(left: {leftover})")
             rules.append({"record": f"larder_dashboard:panel{panel['id']}:{ref.lower()}",
                           "expr": concrete})
@@ -92,7 +98,9 @@ def main():
     text = " ".join(titles).lower()
     for needed in ("hit ratio by namespace (server)", "hit ratio by namespace (client)",
                    "requests/s by method and code", "p50", "p99", "http responses by cache result",
-                   "entries", "bytes", "evictions", "expirations", "errors"):
+                   "entries", "bytes", "evictions", "expirations", "errors",
+                   "proxy requests/s by cache status", "proxy hit ratio by route",
+                   "upstream latency", "upstream errors", "coalesced", "fail-open"):
         check(needed in text, f"a panel covers {needed!r}")
     exprs = " ".join(r["expr"] for r in rules)
     for metric in ("larder_requests_total", "larder_request_duration_seconds_bucket",
@@ -101,7 +109,10 @@ def main():
                    "larder_engine_errors_total", "larder_client_requests_total",
                    "larder_client_request_duration_seconds_bucket",
                    "larder_client_singleflight_waits_total", "larder_client_coder_errors_total",
-                   "larder_http_responses_total"):
+                   "larder_http_responses_total", "larder_proxy_requests_total",
+                   "larder_proxy_upstream_seconds_bucket", "larder_proxy_upstream_errors_total",
+                   "larder_proxy_coalesced_waits_total", "larder_proxy_request_body_refused_total",
+                   "larder_client_lookup_errors_total"):
         check(metric in exprs, f"a query reads {metric}")
 
     with open(out_path, "w") as f:

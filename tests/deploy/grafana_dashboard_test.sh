@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# deploy/grafana/larder-dashboard.json: parses, has the datasource/namespace/instance variables,
-# every panel has queries, and every query (variables set to .*) is valid PromQL per promtool.
+# deploy/grafana/larder-dashboard.json: parses, has the datasource/namespace/instance/proxy
+# variables, every panel has queries, and every query (variables set to .*) is valid PromQL per
+# promtool.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 need_command promtool "apt-get install prometheus"

@@ -1,8 +1,8 @@
 // The Grafana dashboard against a real Prometheus scraping real processes: a memory-engine
-// larderd and two larderd replicas sharing one redis-server. A known workload (30 hits, 10
-// misses) must show up as a 75% hit ratio, the shared Redis store's entries must be counted
-// once, not once per replica, and every panel's PromQL must return data once variables are
-// substituted.
+// larderd and two larderd replicas sharing one redis-server, and (when built) two larder-proxies.
+// A known workload (30 hits, 10 misses) must show up as a 75% hit ratio, the shared Redis
+// store's entries must be counted once, not once per replica, and every panel's PromQL must
+// return data once variables are substituted.
 #include <httplib.h>
 
 #include <fstream>
@@ -20,6 +20,7 @@
 #include "nlohmann/json.hpp"
 #include "tests/testing/larderd_process.h"
 #include "tests/testing/prometheus_process.h"
+#include "tests/testing/proxy_process.h"
 #include "tests/testing/redis_server.h"
 
 namespace larder {
@@ -28,7 +29,10 @@ namespace {
 using ::larder::testing::ChildProcess;
 using ::larder::testing::LarderdProcess;
 using ::larder::testing::PrometheusProcess;
+using ::larder::testing::ProxyProcess;
+using ::larder::testing::ProxyProcessOptionsFor;
 using ::larder::testing::RedisServerProcess;
+using ::larder::testing::UpstreamProcess;
 
 // Entries the workload stores through the first Redis replica (namespace "shared").
 constexpr int kSharedEntries = 5;
@@ -51,18 +55,26 @@ std::vector<PanelQuery> DashboardQueries() {
       panels.push_back(nested);
     }
     for (const auto& target : panels[i].value("targets", nlohmann::json::array())) {
-      const std::string expr = absl::StrReplaceAll(
-          target.value("expr", ""),
-          {{"$namespace", ".*"}, {"$instance", ".*"}, {"$__rate_interval", "1m"}});
+      const std::string expr =
+          absl::StrReplaceAll(target.value("expr", ""), {{"$namespace", ".*"},
+                                                         {"$instance", ".*"},
+                                                         {"$proxy", ".*"},
+                                                         {"$__rate_interval", "1m"}});
       queries.push_back(PanelQuery{panels[i].value("title", ""), expr});
     }
   }
   return queries;
 }
 
+bool UsesProxyMetrics(const std::string& expr) {
+  return expr.find("larder_proxy_") != std::string::npos;
+}
 bool UsesOnlyServerMetrics(const std::string& expr) {
   return expr.find("larder_client_") == std::string::npos &&
-         expr.find("larder_http_") == std::string::npos;
+         expr.find("larder_http_") == std::string::npos && !UsesProxyMetrics(expr);
+}
+bool UsesClientMetrics(const std::string& expr) {
+  return !UsesOnlyServerMetrics(expr) && !UsesProxyMetrics(expr);
 }
 
 class DashboardTest : public ::testing::Test {
@@ -80,6 +92,12 @@ class DashboardTest : public ::testing::Test {
     StartHttpService();
     jobs["http"] = {"127.0.0.1:" + std::to_string(http_port_)};
 #endif
+#ifdef LARDER_DASHBOARD_PROXY
+    StartProxies();
+    for (ProxyProcess* proxy : proxies_) {
+      jobs["larder-proxy"].push_back("127.0.0.1:" + std::to_string(proxy->admin_port()));
+    }
+#endif
     auto prometheus = PrometheusProcess::Start(jobs);
     ASSERT_TRUE(prometheus.ok()) << prometheus.status();
     prometheus_ = prometheus->release();
@@ -88,9 +106,16 @@ class DashboardTest : public ::testing::Test {
 #ifdef LARDER_HTTP_SERVICE_PATH
     RunHttpWorkload();
 #endif
+#ifdef LARDER_DASHBOARD_PROXY
+    RunProxyWorkload();
+#endif
   }
   static void TearDownTestSuite() {
     delete prometheus_;
+#ifdef LARDER_DASHBOARD_PROXY
+    for (ProxyProcess*& proxy : proxies_) delete proxy;
+    delete upstream_;
+#endif
     delete http_service_;
     delete larderd_;
     for (LarderdProcess*& replica : replicas_) delete replica;
@@ -163,6 +188,37 @@ class DashboardTest : public ::testing::Test {
 
 #endif
 
+#ifdef LARDER_DASHBOARD_PROXY
+  // Two larder-proxies in front of the scriptable upstream: one caching in the memory larderd,
+  // one whose larder (port 1) refuses connections, so that its lookups fail open.
+  static void StartProxies() {
+    auto upstream = UpstreamProcess::Start();
+    ASSERT_TRUE(upstream.ok()) << upstream.status();
+    upstream_ = upstream->release();
+    const std::string larders[2] = {larderd_->grpc_address(), "127.0.0.1:1"};
+    for (int i = 0; i < 2; ++i) {
+      auto proxy = ProxyProcess::Start(ProxyProcessOptionsFor(upstream_->url(), larders[i]));
+      ASSERT_TRUE(proxy.ok()) << proxy.status();
+      proxies_[i] = proxy->release();
+    }
+  }
+
+  // Through the first proxy a miss, hits and an upstream dropping the connection (reason
+  // "protocol"); through the second a fail-open lookup. A first round creates the series (rate()
+  // ignores a series' first value); once it is scraped, a second one makes the rates positive.
+  static void RunProxyWorkload() {
+    for (int round = 1; round <= 2; ++round) {
+      for (int i = 0; i < 2; ++i) ASSERT_TRUE(proxies_[0]->Get("/page?cc=max-age%3D60"));
+      ASSERT_TRUE(proxies_[0]->Get("/close"));
+      ASSERT_TRUE(proxies_[1]->Get("/page?cc=max-age%3D60"));
+      for (const char* last : {"sum(larder_proxy_requests_total{cache=\"error\"})",
+                               "sum(larder_client_lookup_errors_total)"}) {
+        ASSERT_TRUE(prometheus_->WaitForValue(last, round, absl::Seconds(30)).ok()) << last;
+      }
+    }
+  }
+#endif
+
   // Storing creates the namespace's counters at zero (rate() ignores a series' first value);
   // once Prometheus has scraped them: 30 hits, 10 misses and one rejected request.
   static void RunWorkload() {
@@ -206,12 +262,28 @@ class DashboardTest : public ::testing::Test {
     (void)stub.Get(&context, request, &response);
   }
 
+  // Runs every panel query that `select` picks, expecting data from each; returns how many ran.
+  static int ExpectDataFrom(bool (*select)(const std::string&)) {
+    int checked = 0;
+    for (const PanelQuery& query : DashboardQueries()) {
+      if (!select(query.expr)) continue;
+      auto samples = prometheus_->Query(query.expr);
+      EXPECT_TRUE(samples.ok()) << query.panel << ": " << samples.status();
+      EXPECT_TRUE(samples.ok() && !samples->empty())
+          << query.panel << " returned no data: " << query.expr;
+      ++checked;
+    }
+    return checked;
+  }
+
   static LarderdProcess* larderd_;
   static RedisServerProcess* redis_;
   static LarderdProcess* replicas_[2];
   static PrometheusProcess* prometheus_;
   static ChildProcess* http_service_;
   static int http_port_;
+  static UpstreamProcess* upstream_;
+  static ProxyProcess* proxies_[2];
 };
 
 LarderdProcess* DashboardTest::larderd_ = nullptr;
@@ -220,6 +292,8 @@ LarderdProcess* DashboardTest::replicas_[2] = {nullptr, nullptr};
 PrometheusProcess* DashboardTest::prometheus_ = nullptr;
 ChildProcess* DashboardTest::http_service_ = nullptr;
 int DashboardTest::http_port_ = 0;
+UpstreamProcess* DashboardTest::upstream_ = nullptr;
+ProxyProcess* DashboardTest::proxies_[2] = {nullptr, nullptr};
 
 TEST_F(DashboardTest, ServerHitRatioPanelShowsTheWorkloadsRatio) {
   ASSERT_NE(prometheus_, nullptr);
@@ -265,15 +339,7 @@ TEST_F(DashboardTest, SharedStoreEntriesAreCountedOnce) {
 
 TEST_F(DashboardTest, EveryServerPanelQueryReturnsData) {
   ASSERT_NE(prometheus_, nullptr);
-  int checked = 0;
-  for (const PanelQuery& query : DashboardQueries()) {
-    if (!UsesOnlyServerMetrics(query.expr)) continue;
-    auto samples = prometheus_->Query(query.expr);
-    ASSERT_TRUE(samples.ok()) << query.panel << ": " << samples.status();
-    EXPECT_FALSE(samples->empty()) << query.panel << " returned no data: " << query.expr;
-    ++checked;
-  }
-  EXPECT_GE(checked, 10);
+  EXPECT_GE(ExpectDataFrom(UsesOnlyServerMetrics), 10);
 }
 
 #ifdef LARDER_HTTP_SERVICE_PATH
@@ -300,15 +366,14 @@ TEST_F(DashboardTest, ClientHitRatioPanelShowsTheHttpWorkloadsRatio) {
 
 TEST_F(DashboardTest, EveryClientAndHttpPanelQueryReturnsData) {
   ASSERT_NE(prometheus_, nullptr);
-  int checked = 0;
-  for (const PanelQuery& query : DashboardQueries()) {
-    if (UsesOnlyServerMetrics(query.expr)) continue;
-    auto samples = prometheus_->Query(query.expr);
-    ASSERT_TRUE(samples.ok()) << query.panel << ": " << samples.status();
-    EXPECT_FALSE(samples->empty()) << query.panel << " returned no data: " << query.expr;
-    ++checked;
-  }
-  EXPECT_GE(checked, 5);
+  EXPECT_GE(ExpectDataFrom(UsesClientMetrics), 5);
+}
+#endif
+
+#ifdef LARDER_DASHBOARD_PROXY
+TEST_F(DashboardTest, EveryProxyPanelQueryReturnsData) {
+  ASSERT_NE(prometheus_, nullptr);
+  EXPECT_GE(ExpectDataFrom(UsesProxyMetrics), 10);
 }
 #endif
 
