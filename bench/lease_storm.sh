@@ -6,8 +6,8 @@
 # process that misses runs the function — a call to the database behind the cache; with leases
 # one lease holder per round runs it, and the others wait for its value or serve the stale one
 # larderd kept. Prints database calls per round with and without leases, the share saved, and
-# each call's latency as the callers saw it, on the memory engine and on two larderd replicas
-# sharing one redis-server (when redis-server is installed).
+# each call's latency as the callers saw it, on the memory engine, on two larderd replicas
+# sharing one redis-server and on two sharing two memcached servers (when installed).
 #
 #   bench/lease_storm.sh              # 20 processes x 40 rounds per row, about 1.5 minutes
 #   bench/lease_storm.sh --quick      # 20 processes x 12 rounds
@@ -16,7 +16,7 @@
 #   --build-dir=DIR                   # default build/: the child is built with the tests
 #   --no-build                        # use DIR's binaries as they are
 #   --results=DIR                     # JSON lines (default: BUILD/bench-results/lease-storm-TIME)
-#   --memory-only                     # skip the Redis rows
+#   --memory-only                     # skip the Redis and memcached rows
 #   --rows-only                       # print the table's rows alone
 set -euo pipefail
 
@@ -142,6 +142,26 @@ run_redis() {
   storm redis2-on true "${ports[@]}"
 }
 
+run_memcached() {
+  [[ "$MEMORY_ONLY" == 0 ]] || return 0
+  command -v memcached >/dev/null || { log "no memcached: memcached rows are n/a"; return 0; }
+  local servers=() ports=() port i
+  for i in 0 1; do
+    port="$(free_port)"
+    memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -t 1 >"$WORK/memcached$i.log" 2>&1 &
+    PIDS+=($!)
+    servers+=("127.0.0.1:$port")
+  done
+  sleep 0.5
+  for i in 0 1; do
+    start_larderd "memcached-replica$i" --engine=memcached \
+      --memcached-servers="$(IFS=,; echo "${servers[*]}")" || exit 1
+    ports+=("127.0.0.1:$LARDER_PORT")
+  done
+  storm memcached2-off false "${ports[@]}"
+  storm memcached2-on true "${ports[@]}"
+}
+
 # field LABEL NAME: a field of a kept result, or n/a.
 field() {
   local file="$RESULTS/lease-storm-$1.json"
@@ -153,9 +173,13 @@ ROW='%-34s %7s %9s %10s %8s %10s %9s %9s\n'
 
 print_rows() {
   local backend name leases label
-  for backend in memory redis2; do
+  for backend in memory redis2 memcached2; do
     [[ "$backend" == memory || "$MEMORY_ONLY" == 0 ]] || continue
-    [[ "$backend" == memory ]] && name="memory engine" || name="2 replicas, one Redis"
+    case "$backend" in
+      memory) name="memory engine" ;;
+      redis2) name="2 replicas, one Redis" ;;
+      *) name="2 replicas, 2 memcached" ;;
+    esac
     for leases in off on; do
       label="$backend-$leases"
       # shellcheck disable=SC2059
@@ -186,6 +210,7 @@ print_table() {
   echo
   echo "memory engine: $(saved memory)"
   [[ "$MEMORY_ONLY" == 1 ]] || echo "2 replicas on one Redis: $(saved redis2)"
+  [[ "$MEMORY_ONLY" == 1 ]] || echo "2 replicas on two memcached servers: $(saved memcached2)"
   echo "calls: $((PROCESSES * ROUNDS)) per row (p50/p99: each call's latency, as the caller saw it)"
   echo "Raw results: $RESULTS"
 }
@@ -196,6 +221,7 @@ main() {
   [[ -x "$CHILD" && -x "$LARDERD" ]] || { log "$CHILD or $LARDERD is missing"; exit 1; }
   run_memory
   run_redis
+  run_memcached
   if [[ "$ROWS_ONLY" == 1 ]]; then print_rows; else print_table | tee "$RESULTS/table.txt"; fi
 }
 

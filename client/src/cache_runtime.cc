@@ -2,14 +2,15 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 #include <utility>
+#include <vector>
 
-#include "absl/random/random.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "client/src/envelope.h"
+#include "client/src/key_waiters.h"
 #include "client/src/rate_limited_log.h"
-#include "client/src/retry_policy.h"
 #include "larder/common/limits.h"
 
 namespace larder {
@@ -189,7 +190,9 @@ Found CacheRuntime::AwaitLease(absl::string_view key, Found found,
   RecordLease(LeaseEvent::kWaited);
   const WaitClock& clock = wait_clock();
   const absl::Time give_up = clock.Now() + options_.lease_wait;
-  thread_local absl::InsecureBitGen random;
+  client::internal::LeaseWait wait(client::internal::KeyWaiters::Process(), options_.namespace_name,
+                                   key, NearCached(), clock);
+  bool woken = false;
   for (int poll = 1; found.wait; ++poll) {
     if (found.has_stale && serve_stale(found.payload)) {
       RecordLease(LeaseEvent::kServedStale);
@@ -202,12 +205,18 @@ Found CacheRuntime::AwaitLease(absl::string_view key, Found found,
       RecordLease(LeaseEvent::kWaitTimedOut);
       return Found();  // A miss without a lease: compute and store without a token.
     }
-    const absl::Duration pause = client::internal::BackoffDelay(
-        client::internal::LeasePollBackoff(), poll, absl::Uniform(random, 0.0, 1.0));
-    clock.SleepFor(std::min(left, pause));
+    if (wait.Pause(poll, left) && !woken) {
+      woken = true;
+      RecordLease(LeaseEvent::kWokenByWatch);
+    }
     found = Lookup(key);
   }
   return found;
+}
+
+bool CacheRuntime::NearCached() const {
+  const std::vector<std::string>& near = client_->options().near_cache.namespaces;
+  return std::find(near.begin(), near.end(), options_.namespace_name) != near.end();
 }
 
 absl::Status CacheRuntime::Store(absl::string_view key, absl::string_view payload,

@@ -24,9 +24,9 @@ constexpr absl::string_view kOtherNamespace = "other";
 constexpr std::array<absl::string_view, 4> kResultLabels = {"hit", "miss", "stale", "error"};
 
 // The `result` labels of larder_client_leases_total, in LeaseEvent's order.
-constexpr std::array<absl::string_view, 5> kLeaseLabels = {"granted", "waited", "served_stale",
-                                                           "stale_set_prevented", "wait_timeout"};
-static_assert(static_cast<size_t>(LeaseEvent::kWaitTimedOut) + 1 == kLeaseLabels.size(),
+constexpr std::array<absl::string_view, 6> kLeaseLabels = {
+    "granted", "waited", "served_stale", "stale_set_prevented", "wait_timeout", "woken_by_watch"};
+static_assert(static_cast<size_t>(LeaseEvent::kWokenByWatch) + 1 == kLeaseLabels.size(),
               "one label per LeaseEvent");
 
 // The codes of larder_client_denied_total, in the order of Families::denials' arrays.
@@ -124,7 +124,8 @@ struct ClientMetrics::Families {
                   .Name("larder_client_leases_total")
                   .Help(
                       "Cached-function calls through leases by namespace and result (granted, "
-                      "waited, served_stale, stale_set_prevented, wait_timeout).")
+                      "waited, served_stale, stale_set_prevented, wait_timeout, "
+                      "woken_by_watch).")
                   .Register(target);
     retries = &prometheus::BuildCounter()
                    .Name("larder_client_retries_total")

@@ -6,6 +6,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "client/src/client_core.h"
+#include "client/src/key_waiters.h"
 #include "grpcpp/support/client_callback.h"
 
 namespace larder::client::internal {
@@ -28,12 +29,18 @@ class WatchCall final : public grpc::ClientReadReactor<v1::WatchEvent> {
 
   void OnReadDone(bool ok) override {
     if (!ok) return;  // The call is over; OnDone follows.
+    if (event_.change_case() == v1::WatchEvent::kReset && !live_) {
+      live_ = true;
+      waiters_.StreamLive(ns_);
+    }
     Apply(event_);
+    Wake(event_);
     StartRead(&event_);
   }
 
   void OnDone(const grpc::Status& status) override {
     cache_.OnDown(ns_);
+    if (live_) waiters_.StreamEnded(ns_);  // Wakes the namespace's lease waiters.
     // Last: it may destroy this call.
     owner_.Ended(this, ns_, attempt_, live_, status.error_message());
   }
@@ -42,7 +49,6 @@ class WatchCall final : public grpc::ClientReadReactor<v1::WatchEvent> {
   void Apply(const v1::WatchEvent& event) {
     switch (event.change_case()) {
       case v1::WatchEvent::kReset:
-        live_ = true;
         return cache_.OnReset(ns_);
       case v1::WatchEvent::kKey:
         return cache_.InvalidateKey(ns_, event.key());
@@ -60,8 +66,17 @@ class WatchCall final : public grpc::ClientReadReactor<v1::WatchEvent> {
     }
   }
 
+  // After the near cache has applied `event`: wakes the lease waiters it concerns. Every event
+  // but `key` (a later reset, all, prefix, pattern, tag, unknown) voids every lease of the
+  // namespace in larderd, or may have hidden changes: it wakes all the namespace's waiters.
+  void Wake(const v1::WatchEvent& event) {
+    if (event.change_case() == v1::WatchEvent::kKey) return waiters_.Notify(ns_, event.key());
+    waiters_.NotifyNamespace(ns_);
+  }
+
   NearWatcher& owner_;
   NearCache& cache_;
+  KeyWaiters& waiters_ = KeyWaiters::Process();
   const std::string ns_;
   const int attempt_;
   bool live_ = false;  // Only the reactor's own callbacks touch it, one at a time.
@@ -92,9 +107,13 @@ void NearWatcher::Open(const std::string& ns, int attempt) {
   call->Start(core_);
 }
 
-void NearWatcher::Ended(const WatchCall* call, const std::string& ns, int attempt, bool live,
-                        const std::string& why) {
-  std::shared_ptr<WatchCall> ended;  // Released after the lock, possibly destroying the call.
+void NearWatcher::Ended(const WatchCall* call, const std::string& ns_of_call, int attempt,
+                        bool live, const std::string& why_ended) {
+  // Copies: the call owns `ns_of_call` and is destroyed below.
+  const std::string ns = ns_of_call;
+  const std::string why = why_ended;
+  std::shared_ptr<WatchCall> ended;
+  bool stopping = false;
   {
     absl::MutexLock lock(&mutex_);
     auto found = std::find_if(open_.begin(), open_.end(),
@@ -103,8 +122,19 @@ void NearWatcher::Ended(const WatchCall* call, const std::string& ns, int attemp
       ended = std::move(*found);
       open_.erase(found);
     }
-    if (stopping_) return;
+    ++ending_;  // Until the last line: Stop waits, so this watcher outlives the call.
+    stopping = stopping_;
   }
+  // Usually the last reference, released before Stop may return: the call's context holds a
+  // reference to the channel, which must not be destroyed on a gRPC callback thread (the last
+  // user of gRPC's callback queue cannot join that queue's threads from one of them).
+  ended.reset();
+  if (!stopping) Reopen(ns, attempt, live, why);
+  absl::MutexLock lock(&mutex_);
+  --ending_;
+}
+
+void NearWatcher::Reopen(const std::string& ns, int attempt, bool live, const std::string& why) {
   const int next_attempt = live ? 0 : attempt + 1;
   if (!live || !why.empty()) {
     log_.Log("near-watch", absl::StrCat("near cache: Watch of namespace ", ns, " ended (", why,

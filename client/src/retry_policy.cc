@@ -34,6 +34,18 @@ const RetryOptions& LeasePollBackoff() {
   return *kBackoff;
 }
 
+const RetryOptions& WatchedLeasePollBackoff() {
+  static const RetryOptions* const kBackoff = [] {
+    auto* backoff = new RetryOptions();
+    backoff->initial_backoff = absl::Milliseconds(100);
+    backoff->max_backoff = absl::Milliseconds(500);
+    backoff->backoff_multiplier = 2.0;
+    backoff->jitter = 0.2;
+    return backoff;
+  }();
+  return *kBackoff;
+}
+
 absl::Duration BackoffDelay(const RetryOptions& options, int retry, double uniform) {
   const double growth = std::pow(options.backoff_multiplier, std::max(0, retry - 1));
   absl::Duration pause = options.initial_backoff * growth;

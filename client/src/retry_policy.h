@@ -59,6 +59,11 @@ absl::Duration BackoffDelay(const RetryOptions& options, int retry, double unifo
 // The pauses between polls of another caller's lease (larder::Cached and the HTTP layer): 5 ms
 // doubling to 100 ms, +-20%.
 const RetryOptions& LeasePollBackoff();
+// The same while a Watch stream of the key's namespace is live and wakes the waiter on every
+// change of its key (LeaseWait, key_waiters.h). The polls are then a fallback for what sends no
+// event (a lease that expired, or was released by a Delete of the absent key), bounded so that
+// such a lease is still noticed within 0.6 s: 100 ms doubling to 500 ms, +-20%.
+const RetryOptions& WatchedLeasePollBackoff();
 
 // A token bucket shared by all calls of a client. Every call deposits `ratio` tokens (up to
 // the deposits of kBalanceCalls calls); a retry spends one token, or else one of the

@@ -115,6 +115,7 @@ TEST(ClientMetricsTest, CountsLeaseEventsByNamespaceAndResultUnderTheNamespaceCa
   metrics->RecordLease("users", LeaseEvent::kWaited);
   metrics->RecordLease("users", LeaseEvent::kServedStale);
   metrics->RecordLease("users", LeaseEvent::kStaleSetPrevented);
+  metrics->RecordLease("users", LeaseEvent::kWokenByWatch);
   metrics->RecordLease("orders", LeaseEvent::kWaitTimedOut);  // Past the cap of 1.
   const auto leases = [&](const std::string& ns, const std::string& result) {
     return MetricValue(*registry, "larder_client_leases_total",
@@ -124,6 +125,7 @@ TEST(ClientMetricsTest, CountsLeaseEventsByNamespaceAndResultUnderTheNamespaceCa
   EXPECT_EQ(leases("users", "waited"), 1);
   EXPECT_EQ(leases("users", "served_stale"), 1);
   EXPECT_EQ(leases("users", "stale_set_prevented"), 1);
+  EXPECT_EQ(leases("users", "woken_by_watch"), 1);
   EXPECT_EQ(leases("users", "wait_timeout"), 0);
   EXPECT_EQ(leases("other", "wait_timeout"), 1);
   EXPECT_EQ(leases("orders", "wait_timeout"), -1);

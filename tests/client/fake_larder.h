@@ -4,6 +4,8 @@
 // `authorization` metadata each call carried. Get, Set, Delete and MultiSet are served from a
 // map (no TTLs, no tags); Lease plays back scripted answers, and like every other method answers
 // UNIMPLEMENTED (a larderd without leases) when there are none, unless a status is scripted.
+// Watch opens a stream that says `reset` and then carries the events the test publishes (the
+// fake's own writes send none), until the test ends it or the client cancels.
 //
 //   FakeLarder larder;
 //   larder.set_answer(grpc::Status(grpc::StatusCode::PERMISSION_DENIED, "web may not read"));
@@ -11,8 +13,10 @@
 //   … client->Get("ns", "k") …;
 //   EXPECT_THAT(larder.authorizations(), ElementsAre("Bearer s3cret"));
 //   larder.ScriptLeases({WaitAnswer(), TokenAnswer("t1")});   // two Leases, then UNIMPLEMENTED
+//   larder.PublishWatchEvent("users", KeyEvent("42"));         // to every Watch of "users"
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <map>
 #include <memory>
@@ -28,6 +32,7 @@
 #include "grpcpp/server.h"
 #include "grpcpp/server_builder.h"
 #include "larder/v1/cache.grpc.pb.h"
+#include "tests/client/fake_watch_stream.h"
 
 namespace larder::testing {
 
@@ -41,7 +46,11 @@ class FakeLarder final : public v1::Cache::CallbackService {
     builder.RegisterService(this);
     server_ = builder.BuildAndStart();
   }
-  ~FakeLarder() override { server_->Shutdown(); }
+  ~FakeLarder() override {
+    EndWatches(grpc::Status(grpc::StatusCode::UNAVAILABLE, "shutting down"));
+    // A Watch a client opened meanwhile is cancelled at the deadline.
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
 
   std::string address() const { return absl::StrCat("127.0.0.1:", port_); }
 
@@ -91,6 +100,36 @@ class FakeLarder final : public v1::Cache::CallbackService {
   void set_refuse_leased_sets(bool refuse) {
     absl::MutexLock lock(&mutex_);
     refuse_leased_sets_ = refuse;
+  }
+
+  // Sends `event` on every open Watch stream of `ns`.
+  void PublishWatchEvent(const std::string& ns, const v1::WatchEvent& event) {
+    for (FakeWatchStream* stream : Watches()) {
+      if (stream->ns() == ns) stream->Send(event);
+    }
+  }
+  // Ends every Watch stream with `status`.
+  void EndWatches(const grpc::Status& status) {
+    for (FakeWatchStream* stream : Watches()) stream->End(status);
+  }
+
+  grpc::ServerWriteReactor<v1::WatchEvent>* Watch(grpc::CallbackServerContext* context,
+                                                  const v1::WatchRequest* request) override {
+    const grpc::Status status = Received(*context);
+    FakeWatchStream* stream = nullptr;
+    {
+      absl::MutexLock lock(&mutex_);
+      watches_.push_back(std::make_unique<FakeWatchStream>(request->namespace_()));
+      stream = watches_.back().get();
+    }
+    if (!status.ok()) {
+      stream->End(status);
+      return stream;
+    }
+    v1::WatchEvent reset;
+    reset.set_reset(true);
+    stream->Send(std::move(reset));
+    return stream;
   }
 
   grpc::ServerUnaryReactor* Lease(grpc::CallbackServerContext* context,
@@ -157,6 +196,12 @@ class FakeLarder final : public v1::Cache::CallbackService {
   }
 
  private:
+  std::vector<FakeWatchStream*> Watches() {
+    absl::MutexLock lock(&mutex_);
+    std::vector<FakeWatchStream*> streams;
+    for (const auto& stream : watches_) streams.push_back(stream.get());
+    return streams;
+  }
   // Records the call's authorization and returns the scripted answer.
   grpc::Status Received(const grpc::CallbackServerContext& context) {
     std::string authorization;
@@ -183,6 +228,8 @@ class FakeLarder final : public v1::Cache::CallbackService {
   std::vector<v1::LeaseRequest> lease_requests_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::string> set_tokens_ ABSL_GUARDED_BY(mutex_);
   bool refuse_leased_sets_ ABSL_GUARDED_BY(mutex_) = false;
+  // Every Watch stream opened, ended or not (the streams are called outside the lock).
+  std::vector<std::unique_ptr<FakeWatchStream>> watches_ ABSL_GUARDED_BY(mutex_);
   int port_ = 0;
   std::unique_ptr<grpc::Server> server_;
 };

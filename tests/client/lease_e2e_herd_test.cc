@@ -1,7 +1,8 @@
 // Leases end to end, the thundering herd: 20 real processes (lease_e2e_herd_child) call one
 // larder::Cached function on the same new key at the same instant, 100 rounds in a row. With
 // CachedOptions::fleet_single_flight the function runs exactly once per round across the
-// fleet, on one larderd and on two larderd replicas sharing one redis-server; without it, it
+// fleet, on one larderd, on two larderd replicas sharing one redis-server and on two sharing two
+// memcached servers; without it, it
 // runs once per process that misses, which shows the assertion can fail.
 #include <iostream>
 #include <memory>
@@ -13,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "tests/client/lease_e2e_harness.h"
 #include "tests/testing/larderd_process.h"
+#include "tests/testing/memcached_server.h"
 #include "tests/testing/redis_server.h"
 #include "tests/testing/status_matchers.h"
 
@@ -63,15 +65,28 @@ TEST(LeaseHerdE2eTest, OneLarderdRunsTheFunctionOncePerRound) {
   ExpectOneRunPerRound(outcome);
 }
 
-TEST(LeaseHerdE2eTest, TwoReplicasOnOneRedisRunTheFunctionOncePerRound) {
-  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisServerProcess> redis, RedisServerProcess::Start());
-  const std::vector<std::string> args = {"--engine=redis", "--redis-url=" + redis->url()};
+// The herd dealt over two larderd replicas started with `args` (sharing one backend).
+void ExpectOneRunPerRoundOnTwoReplicas(const std::vector<std::string>& args) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<LarderdProcess> first, LarderdProcess::Start(args));
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<LarderdProcess> second, LarderdProcess::Start(args));
   ASSERT_OK_AND_ASSIGN(HerdOutcome outcome,
                        RunHerd(Herd({first->grpc_address(), second->grpc_address()}, true)));
   Report(outcome);
   ExpectOneRunPerRound(outcome);
+}
+
+TEST(LeaseHerdE2eTest, TwoReplicasOnOneRedisRunTheFunctionOncePerRound) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<RedisServerProcess> redis, RedisServerProcess::Start());
+  ExpectOneRunPerRoundOnTwoReplicas({"--engine=redis", "--redis-url=" + redis->url()});
+}
+
+TEST(LeaseHerdE2eTest, TwoReplicasOnTwoMemcachedServersRunTheFunctionOncePerRound) {
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemcachedServerProcess> one,
+                       MemcachedServerProcess::Start());
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<MemcachedServerProcess> two,
+                       MemcachedServerProcess::Start());
+  ExpectOneRunPerRoundOnTwoReplicas(
+      {"--engine=memcached", "--memcached-servers=" + one->address() + "," + two->address()});
 }
 
 // The control: the same herd without leases. Each process's in-process single-flight cannot see

@@ -23,8 +23,8 @@
 //   larder_client_coder_errors_total                  values that failed to encode or decode
 //   larder_client_leases_total{namespace,result}      cached-function calls through leases:
 //                                                     granted, waited, served_stale,
-//                                                     stale_set_prevented, wait_timeout
-//                                                     (see LeaseEvent)
+//                                                     stale_set_prevented, wait_timeout,
+//                                                     woken_by_watch (see LeaseEvent)
 //   larder_client_near_cache_lookups_total{result}    near-cache lookups: hit, miss
 //   larder_client_near_cache_evictions_total          near-cache entries evicted for room
 //   larder_client_near_cache_resets_total             namespaces reset or lost by the near
@@ -69,6 +69,9 @@ enum class LeaseEvent {
   kStaleSetPrevented,  // A store with a lease the server no longer honoured (voided by a write,
                        // Delete or Invalidate, or expired) was refused; the value was returned.
   kWaitTimedOut,       // CachedOptions::lease_wait passed: the call computed without a lease.
+  kWokenByWatch,       // While waiting, the near cache's Watch stream reported a change of the
+                       // key (or of its namespace) and the call polled at once instead of at
+                       // the end of its pause. At most once per call.
 };
 
 // The series of the client's near cache, which updates them itself. From

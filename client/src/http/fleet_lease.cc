@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/random/random.h"
 #include "client/src/http/http_metrics.h"
-#include "client/src/retry_policy.h"
+#include "client/src/key_waiters.h"
 #include "larder/client_options.h"
 #include "larder/common/limits.h"
 
@@ -59,16 +58,16 @@ StoreLease FleetLease::AwaitHolder(absl::Duration lease_wait, absl::Duration lea
   waited_ = true;
   metrics.CountLease(route, "waited");
   const absl::Time give_up = clock.Now() + lease_wait;
-  thread_local absl::InsecureBitGen random;
+  // The store's client is unknown here: any near-cache stream of the namespace may wake it.
+  client::internal::LeaseWait wait(client::internal::KeyWaiters::Process(), cache_namespace_, key_,
+                                   /*watchable=*/true, clock);
   for (int poll = 1;; ++poll) {
     const absl::Duration left = give_up - clock.Now();
     if (left <= absl::ZeroDuration()) {
       metrics.CountLease(route, "wait_timeout");
       return StoreLease{};
     }
-    const absl::Duration pause = client::internal::BackoffDelay(
-        client::internal::LeasePollBackoff(), poll, absl::Uniform(random, 0.0, 1.0));
-    clock.SleepFor(std::min(left, pause));
+    wait.Pause(poll, left);
     StoreLease lease = Ask(lease_ttl);
     if (lease.state != StoreLease::State::kWait) return lease;
   }

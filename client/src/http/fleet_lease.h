@@ -3,6 +3,9 @@
 // while another process holds it, it polls the lease again after 5 ms, doubling to 100 ms
 // (+-20%), on a WaitClock for at most the route's lease_wait, until the holder's response is
 // stored (kLookup), the lease comes to this caller, or the wait ends (render without a lease).
+// While a near-cache Watch stream of the namespace is live in the process, a change of the key
+// (or of the namespace) ends a pause at once and the fallback pauses grow to 500 ms (LeaseWait,
+// client/src/key_waiters.h).
 // A granted token that no store used is released when the FleetLease is destroyed, so waiters
 // elsewhere need not wait for it to expire (a render that failed or was not storable).
 //

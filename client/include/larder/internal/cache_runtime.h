@@ -69,8 +69,11 @@ class CacheRuntime {
   // to `serve_stale` (which returns true when it decoded and will serve it: then the result is
   // kStale), else polls with Lookup after a jittered backoff (5 ms doubling to 100 ms) on the
   // wait clock, until the lease's value, a lease of this caller's own, an error or no lease at
-  // all; once lease_wait has passed, a kMiss without a token (fail-open). The result never has
-  // `wait`. Counts waited, served_stale and wait_timeout.
+  // all; once lease_wait has passed, a kMiss without a token (fail-open). When the client
+  // near-caches the namespace and its Watch stream is live, a change of the key (or of the
+  // namespace) ends a pause at once, and the fallback pauses grow to 500 ms instead (LeaseWait,
+  // client/src/key_waiters.h). The result never has `wait`. Counts waited, served_stale,
+  // wait_timeout and woken_by_watch.
   Found AwaitLease(absl::string_view key, Found found,
                    absl::FunctionRef<bool(absl::string_view payload)> serve_stale) const;
   // Stores `payload` with its fresh-until time, TTL (ttl + stale window) and tags, with
@@ -103,6 +106,8 @@ class CacheRuntime {
   // The verdict on a Lease's answer.
   Found FromLease(absl::StatusOr<LeaseResult> leased) const;
   const WaitClock& wait_clock() const;
+  // Whether the client keeps a near cache (and its Watch stream) of the namespace.
+  bool NearCached() const;
 
   std::shared_ptr<Client> client_;
   CachedOptions options_;
