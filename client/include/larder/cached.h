@@ -27,10 +27,11 @@
 // Concurrent calls with one key in a process share one lookup and one run of fn (single-flight).
 // With CachedOptions::fleet_single_flight (the default) that lookup is a Client::Lease, so
 // across every process one caller runs fn on a miss (the lease's holder, which stores with its
-// token) while the others wait for its value, polling, or serve the stale value larderd kept
-// ("stale"); after lease_wait they run fn themselves (fail-open). A value computed before a
-// write, Delete or Invalidate of its key is then refused by larderd instead of stored (counted
-// in larder_client_leases_total, still returned). A larderd without leases: plain Get, as before.
+// token) while the others wait for its value (polling, or woken by the Watch stream when the
+// namespace is near-cached), or serve the stale value larderd kept ("stale"); after lease_wait
+// they run fn themselves (fail-open). A value computed before a write, Delete or Invalidate of
+// its key is then refused by larderd instead of stored (counted in larder_client_leases_total,
+// still returned). A larderd without leases: plain Get, as before.
 // A value that fails to decode counts in larder_client_coder_errors_total and is a miss.
 // Exceptions from fn reach the caller (and callers waiting on it) and are never cached.
 // fn must not call the same cached function with the same arguments (it would wait on itself).

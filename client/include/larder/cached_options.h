@@ -62,10 +62,11 @@ struct CachedOptions {
   // Default: 5 s
   absl::Duration lease_ttl = absl::Seconds(5);
   // The longest a call waits for another caller's lease (polling larderd with a jittered
-  // backoff of 5 ms doubling to 100 ms) before it runs the function itself and stores without
-  // a lease (fail-open). Not negative; zero never waits. Each poll is one Lease RPC bounded by
-  // ClientOptions::deadline, so a waiter gives up at most lease_wait plus one deadline after it
-  // first met the lease.
+  // backoff of 5 ms doubling to 100 ms, or, while the client's near cache watches the
+  // namespace, woken by the Watch event of the holder's store with 100-500 ms fallback polls)
+  // before it runs the function itself and stores without a lease (fail-open). Not negative;
+  // zero never waits. Each poll is one Lease RPC bounded by ClientOptions::deadline, so a waiter
+  // gives up at most lease_wait plus one deadline after it first met the lease.
   // Default: 10 s
   absl::Duration lease_wait = absl::Seconds(10);
   // The time lease waits are measured and slept on. Must outlive the cached function.
