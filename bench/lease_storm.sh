@@ -145,10 +145,13 @@ run_redis() {
 run_memcached() {
   [[ "$MEMORY_ONLY" == 0 ]] || return 0
   command -v memcached >/dev/null || { log "no memcached: memcached rows are n/a"; return 0; }
-  local servers=() ports=() port i
+  local servers=() ports=() port i as_root=()
+  # memcached refuses to run as root unless told which user to be.
+  [[ "$(id -u)" != 0 ]] || as_root=(-u root)
   for i in 0 1; do
     port="$(free_port)"
-    memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -t 1 >"$WORK/memcached$i.log" 2>&1 &
+    memcached -l 127.0.0.1 -p "$port" -U 0 -m 64 -t 1 "${as_root[@]}" \
+      >"$WORK/memcached$i.log" 2>&1 &
     PIDS+=($!)
     servers+=("127.0.0.1:$port")
   done
