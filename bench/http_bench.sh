@@ -269,17 +269,7 @@ main() {
   measure service-hit "http://127.0.0.1:$SERVICE_PORT/items/1" "$SERVICE_PID" "$LARDER_PID"
   measure service-uncached "http://127.0.0.1:$SERVICE_PORT/uncached" "$SERVICE_PID"
   {
-    if [[ "$ROWS_ONLY" == 0 ]]; then
-      echo
-      echo "larder HTTP response caching, $(date -u '+%Y-%m-%d %H:%M UTC')$(
-        [[ "$QUICK" == 1 ]] && echo ', --quick')"
-      echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), Linux" \
-        "$(uname -r); wrk runs on the same cores, so read ratios, not absolute figures"
-      echo
-      printf '%-58s %12s %12s %8s %9s %6s\n' "metric" "larder" "reference" "ratio" "target" \
-        "result"
-      printf '%s\n' "$(printf '%.0s-' {1..110})"
-    fi
+    [[ "$ROWS_ONLY" == 1 ]] || print_http_header "larder HTTP response caching"
     print_http_rows
     [[ "$ROWS_ONLY" == 1 ]] || print_http_notes
   } | tee "$RESULTS/http-table.txt"

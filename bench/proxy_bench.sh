@@ -208,16 +208,7 @@ main() {
   LARDER_TARGET="127.0.0.1:$LARDER_PORT"
   measure_all
   {
-    if [[ "$ROWS_ONLY" == 0 ]]; then
-      echo
-      echo "larder-proxy, $(date -u '+%Y-%m-%d %H:%M UTC')$([[ "$QUICK" == 1 ]] && echo ', --quick')"
-      echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), Linux" \
-        "$(uname -r); wrk runs on the same cores, so read ratios, not absolute figures"
-      echo
-      printf '%-58s %12s %12s %8s %9s %6s\n' "metric" "larder" "reference" "ratio" "target" \
-        "result"
-      printf '%s\n' "$(printf '%.0s-' {1..110})"
-    fi
+    [[ "$ROWS_ONLY" == 1 ]] || print_http_header "larder-proxy"
     print_rows
     [[ "$ROWS_ONLY" == 1 ]] || print_notes
   } | tee "$RESULTS/proxy-table.txt"

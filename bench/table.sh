@@ -65,6 +65,18 @@ mib() {
   awk -v v="$value" 'BEGIN {print v / 1048576}'
 }
 
+# print_http_header TITLE: the title, machine and column heads of an HTTP table (http_bench.sh,
+# proxy_bench.sh), whose clients run on the same cores as the servers.
+print_http_header() {
+  echo
+  echo "$1, $(date -u '+%Y-%m-%d %H:%M UTC')$([[ "$QUICK" == 1 ]] && echo ', --quick')"
+  echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), Linux" \
+    "$(uname -r); wrk runs on the same cores, so read ratios, not absolute figures"
+  echo
+  printf '%-58s %12s %12s %8s %9s %6s\n' "metric" "larder" "reference" "ratio" "target" "result"
+  printf '%s\n' "$(printf '%.0s-' {1..110})"
+}
+
 print_header() {
   echo
   echo "larder vs Redis, $(date -u '+%Y-%m-%d %H:%M UTC')$([[ "$QUICK" == 1 ]] && echo ', --quick')"
