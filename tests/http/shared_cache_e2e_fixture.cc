@@ -86,4 +86,26 @@ void SharedCacheE2eTest::Serve(const std::function<void(::httplib::Server&)>& ro
   return result;
 }
 
+void SharedCacheE2eTest::ServeUpstream(const RoutePolicy& policy, ::httplib::Headers headers) {
+  Serve([&](::httplib::Server& server) {
+    server.Get("/up",
+               Cached(policy, [this, headers](const ::httplib::Request&, ::httplib::Response& r) {
+                 if (upstream_failing_.load()) {
+                   r.status = 503;
+                   r.set_content("down", "text/plain");
+                   return;
+                 }
+                 for (const auto& [name, value] : headers) r.set_header(name, value);
+                 r.set_content(absl::StrCat("render ", renders()), "text/plain");
+               }));
+  });
+}
+
+RoutePolicy SharedCacheE2eTest::Upstream(const std::string& name) const {
+  RoutePolicy policy = Policy(name);
+  policy.freshness = FreshnessSource::kResponse;
+  policy.ttl = absl::Hours(1);
+  return policy;
+}
+
 }  // namespace larder::http::testing

@@ -41,10 +41,17 @@ class SharedCacheE2eTest : public ::testing::Test {
   // A new client to the server (keep-alive off: each call its own connection).
   ::httplib::Client Client() const;
   ::httplib::Result Get(const std::string& path, const ::httplib::Headers& headers = {}) const;
+  // Serves GET /up through `policy`, answering with `headers` and a body naming the render
+  // ("render N"), or 503 "down" while upstream_failing_ is set: an upstream that states its own
+  // caching headers.
+  void ServeUpstream(const RoutePolicy& policy, ::httplib::Headers headers);
+  // A policy of its own namespace whose freshness comes from the response, up to an hour.
+  RoutePolicy Upstream(const std::string& name) const;
 
   int renders() const { return renders_.load(); }
   HttpCache& cache() { return *cache_; }
 
+  std::atomic<bool> upstream_failing_{false};
   static larder::testing::LarderdProcess* larderd_;
   static std::shared_ptr<larder::Client> client_;
 

@@ -15,22 +15,6 @@ namespace {
 
 class SharedCacheFreshnessE2eTest : public SharedCacheE2eTest {
  protected:
-  // Serves GET /up answering with `headers` and a body naming the render.
-  void ServeUpstream(const RoutePolicy& policy, ::httplib::Headers headers) {
-    Serve([&](::httplib::Server& server) {
-      server.Get("/up",
-                 Cached(policy, [this, headers](const ::httplib::Request&, ::httplib::Response& r) {
-                   for (const auto& [name, value] : headers) r.set_header(name, value);
-                   r.set_content(absl::StrCat("render ", renders()), "text/plain");
-                 }));
-    });
-  }
-  RoutePolicy Upstream(const std::string& name) {
-    RoutePolicy policy = Policy(name);
-    policy.freshness = FreshnessSource::kResponse;
-    policy.ttl = absl::Hours(1);
-    return policy;
-  }
   static int AgeOf(const ::httplib::Result& result) {
     int age = -1;
     return absl::SimpleAtoi(result->get_header_value("Age"), &age) ? age : -1;

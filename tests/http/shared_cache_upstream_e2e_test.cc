@@ -18,25 +18,9 @@ namespace {
 
 class SharedCacheUpstreamE2eTest : public SharedCacheE2eTest {
  protected:
-  // Serves GET /up answering with `headers` and a body naming the render; 503 while `failing_`.
-  void ServeUpstream(const RoutePolicy& policy, ::httplib::Headers headers) {
-    Serve([&](::httplib::Server& server) {
-      server.Get("/up",
-                 Cached(policy, [this, headers](const ::httplib::Request&, ::httplib::Response& r) {
-                   if (failing_.load()) {
-                     r.status = 503;
-                     r.set_content("down", "text/plain");
-                     return;
-                   }
-                   for (const auto& [name, value] : headers) r.set_header(name, value);
-                   r.set_content(absl::StrCat("render ", renders()), "text/plain");
-                 }));
-    });
-  }
-  RoutePolicy Upstream(const std::string& name) {
-    RoutePolicy policy = Policy(name);
-    policy.freshness = FreshnessSource::kResponse;
-    policy.ttl = absl::Hours(1);
+  // An upstream route whose responses name their tags in Surrogate-Key.
+  RoutePolicy TaggedUpstream(const std::string& name) const {
+    RoutePolicy policy = Upstream(name);
     policy.response_tags_header = "Surrogate-Key";
     return policy;
   }
@@ -45,12 +29,10 @@ class SharedCacheUpstreamE2eTest : public SharedCacheE2eTest {
     auto result = Get("/up");
     return result ? result->get_header_value("X-Cache") : "<failed>";
   }
-
-  std::atomic<bool> failing_{false};
 };
 
 TEST_F(SharedCacheUpstreamE2eTest, ResponseTagsArePurgedByHttpCacheAndByLarderd) {
-  const RoutePolicy policy = Upstream("tags");
+  const RoutePolicy policy = TaggedUpstream("tags");
   ::httplib::Headers headers = {{"Cache-Control", "max-age=60"}};
   headers.emplace("Surrogate-Key", "product-7 all");
   ServeUpstream(policy, headers);
@@ -79,7 +61,8 @@ TEST_F(SharedCacheUpstreamE2eTest, ResponseTagsArePurgedByHttpCacheAndByLarderd)
 TEST_F(SharedCacheUpstreamE2eTest, TooManyResponseTagsAreServedAndNotStored) {
   std::string tags;
   for (int i = 0; i < limits::kMaxTagsPerEntry; ++i) absl::StrAppend(&tags, "t", i, ",");
-  ServeUpstream(Upstream("toomany"), {{"Cache-Control", "max-age=60"}, {"Surrogate-Key", tags}});
+  ServeUpstream(TaggedUpstream("toomany"),
+                {{"Cache-Control", "max-age=60"}, {"Surrogate-Key", tags}});
   auto first = Get("/up");
   ASSERT_TRUE(first);
   EXPECT_EQ(first->status, 200);
@@ -90,7 +73,7 @@ TEST_F(SharedCacheUpstreamE2eTest, TooManyResponseTagsAreServedAndNotStored) {
 }
 
 TEST_F(SharedCacheUpstreamE2eTest, DefaultTtlStoresAnUpstreamThatStatesNoLifetime) {
-  RoutePolicy policy = Upstream("default");
+  RoutePolicy policy = TaggedUpstream("default");
   policy.response_default_ttl = absl::Seconds(30);
   ServeUpstream(policy, {});
   EXPECT_EQ(XCache(), "MISS");
@@ -102,7 +85,7 @@ TEST_F(SharedCacheUpstreamE2eTest, DefaultTtlStoresAnUpstreamThatStatesNoLifetim
 }
 
 TEST_F(SharedCacheUpstreamE2eTest, UpstreamStaleWhileRevalidateServesStaleAndRefreshes) {
-  ServeUpstream(Upstream("swr"), {{"Cache-Control", "max-age=1, stale-while-revalidate=60"}});
+  ServeUpstream(TaggedUpstream("swr"), {{"Cache-Control", "max-age=1, stale-while-revalidate=60"}});
   EXPECT_EQ(XCache(), "MISS");
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   auto stale = Get("/up");
@@ -117,9 +100,9 @@ TEST_F(SharedCacheUpstreamE2eTest, UpstreamStaleWhileRevalidateServesStaleAndRef
 }
 
 TEST_F(SharedCacheUpstreamE2eTest, UpstreamStaleIfErrorReplacesItsFailure) {
-  ServeUpstream(Upstream("sie"), {{"Cache-Control", "max-age=1, stale-if-error=60"}});
+  ServeUpstream(TaggedUpstream("sie"), {{"Cache-Control", "max-age=1, stale-if-error=60"}});
   EXPECT_EQ(XCache(), "MISS");
-  failing_ = true;
+  upstream_failing_ = true;
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   auto replaced = Get("/up");
   ASSERT_TRUE(replaced);
