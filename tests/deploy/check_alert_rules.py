@@ -3,19 +3,16 @@
 
 Usage: check_alert_rules.py ALERTS_YML ALERTS_TEST_YML CHART_RENDER_YAML OUT_RULES_YML
   - every alert of ALERTS_YML has a promtool case where it fires and one where it stays silent;
-  - the PrometheusRule in CHART_RENDER_YAML (rendered with default thresholds) has the same
-    rules as ALERTS_YML, whitespace aside, but for the groups of NOT_IN_CHART;
-  - its groups, and those of NOT_IN_CHART from ALERTS_YML, are written to OUT_RULES_YML so that
-    promtool can run the same unit tests on them.
+  - the PrometheusRule in CHART_RENDER_YAML (rendered with default thresholds and with
+    larder-proxy enabled, so that it holds every group) has the same groups and rules as
+    ALERTS_YML, whitespace aside;
+  - its groups are written to OUT_RULES_YML so that promtool can run the same unit tests on them.
 """
 import sys
 
 from checks import Checks
 
 import yaml
-
-# Groups of alerts.yml that the chart's PrometheusRule does not render (yet).
-NOT_IN_CHART = {"larder-proxy"}
 
 
 def normalize(value):
@@ -61,9 +58,10 @@ def main():
         check(False, "the chart renders a PrometheusRule")
     else:
         chart_groups = rules[0]["spec"]["groups"]
-        outside = [g for g in groups if g["name"] in NOT_IN_CHART]
-        check(len(outside) == len(NOT_IN_CHART), f"alerts.yml has the groups {NOT_IN_CHART}")
-        groups = [g for g in groups if g["name"] not in NOT_IN_CHART]
+        names = [g["name"] for g in groups]
+        chart_names = [g["name"] for g in chart_groups]
+        check(chart_names == names,
+              f"the chart's PrometheusRule has the groups of alerts.yml {names} (got {chart_names})")
         check(normalize(chart_groups) == normalize(groups),
               "the chart's PrometheusRule has the rules of alerts.yml")
         if normalize(chart_groups) != normalize(groups):
@@ -73,7 +71,7 @@ def main():
                     print(f"  alerts.yml: {normalize(mine)}\n  chart:      {normalize(theirs)}",
                           file=sys.stderr)
         with open(out_path, "w") as f:
-            yaml.safe_dump({"groups": chart_groups + outside}, f, sort_keys=False)
+            yaml.safe_dump({"groups": chart_groups}, f, sort_keys=False)
 
     check.finish()
 

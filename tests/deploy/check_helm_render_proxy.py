@@ -3,9 +3,10 @@
 
 Usage: check_helm_render_proxy.py HELM CHART_DIR
 Deployment mode: the proxy Deployment (args, probes, mounts, security), its Services, the routes
-ConfigMap, HPA, PDB, ServiceMonitor and the NetworkPolicy peer, with larderd's objects as
-without the proxy. Sidecar mode: no proxy workload, the ConfigMap, a PodMonitor, and the named
-templates' output, also from a parent chart through .Subcharts.larder.
+ConfigMap, HPA, PDB, ServiceMonitor, the NetworkPolicy peer and the PrometheusRule's larder-proxy
+group, with larderd's objects as without the proxy. Sidecar mode: no proxy workload, the
+ConfigMap, a PodMonitor, the larder-proxy alerts, and the named templates' output, also from a
+parent chart through .Subcharts.larder.
 """
 import hashlib
 import os
@@ -94,6 +95,29 @@ def check_container(c, case, pod, cont, expected_args, token_mode):
             f"{case}: the config mount is read-only")
 
 
+LARDERD_ALERTS = ["LarderInstanceDown", "LarderHighErrorRate", "LarderHighLatency",
+                  "LarderLowHitRatio", "LarderAuthDenied", "LarderWatchLimitReached",
+                  "LarderEngineDown"]
+PROXY_ALERTS = ["LarderProxyUpstreamErrors", "LarderProxyLowHitRatio"]
+
+
+def check_alert_groups(c, case, objs, min_hit_ratio="0.5"):
+    """The PrometheusRule holds the larder group and, with the proxy, the larder-proxy group."""
+    rules = of_kind(objs, "PrometheusRule")
+    if not c.check(len(rules) == 1, f"{case}: a PrometheusRule"):
+        return
+    groups = {g["name"]: [r["alert"] for r in g["rules"]] for g in rules[0]["spec"]["groups"]}
+    c.check(groups == {"larder": LARDERD_ALERTS, "larder-proxy": PROXY_ALERTS},
+            f"{case}: PrometheusRule groups larder and larder-proxy (got {groups})")
+    proxy_group = [g for g in rules[0]["spec"]["groups"] if g["name"] == "larder-proxy"]
+    if proxy_group:
+        low = next((r for r in proxy_group[0]["rules"]
+                    if r["alert"] == "LarderProxyLowHitRatio"), None)
+        c.check(low is not None and f") < {min_hit_ratio}\n" in low["expr"],
+                f"{case}: LarderProxyLowHitRatio below prometheusRule.proxyMinHitRatio "
+                f"{min_hit_ratio}")
+
+
 def check_deployment_mode(c, helm, chart):
     case = "proxy"
     values_file = f"{chart}/ci/proxy-values.yaml"
@@ -166,6 +190,7 @@ def check_deployment_mode(c, helm, chart):
                 and ep["path"] == "/metrics", f"{case}: it scrapes the admin port's /metrics")
         c.check({"action": "replace", "targetLabel": "job", "replacement": PROXY}
                 in ep["relabelings"], f"{case}: job larder-proxy")
+    check_alert_groups(c, case, larderd)
     for sm in of_kind(larderd, "ServiceMonitor"):
         c.check(not selects(sm["spec"]["selector"]["matchLabels"],
                             dep["metadata"]["labels"]),
@@ -264,6 +289,7 @@ def check_sidecar_mode(c, helm, chart):
         c.check(spec["selector"]["matchLabels"] == {"larder.dev/proxy": PROXY}
                 and spec["podMetricsEndpoints"][0]["port"] == "proxy-admin",
                 f"{case}: it scrapes proxy-admin of pods labelled larder.dev/proxy")
+    check_alert_groups(c, case, larderd, min_hit_ratio="0.3")
     got = of_kind(larderd, "NetworkPolicy")[0]["spec"]["ingress"][0]["from"]
     c.check(got == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "storefront"}}}],
             f"{case}: the NetworkPolicy admits allowedClients only (got {got})")
