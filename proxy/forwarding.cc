@@ -13,27 +13,6 @@
 namespace larder::proxy {
 namespace {
 
-// Where HideBodyFields keeps the fields cpp-httplib must not see while it reads a body.
-constexpr absl::string_view kHiddenContentType = "larder-proxy-hidden-content-type";
-constexpr absl::string_view kHiddenContentEncoding = "larder-proxy-hidden-content-encoding";
-
-// The fields cpp-httplib adds to every request it parses.
-bool AddedByHttplib(absl::string_view name) {
-  for (absl::string_view added : {"REMOTE_ADDR", "REMOTE_PORT", "LOCAL_ADDR", "LOCAL_PORT"}) {
-    if (http::HeaderNameEquals(name, added)) return true;
-  }
-  return false;
-}
-
-void Rename(::httplib::Request& request, absl::string_view from, absl::string_view to) {
-  std::vector<std::string> values;
-  for (auto [it, end] = request.headers.equal_range(std::string(from)); it != end; ++it) {
-    values.push_back(it->second);
-  }
-  request.headers.erase(std::string(from));
-  for (std::string& value : values) request.headers.emplace(std::string(to), std::move(value));
-}
-
 // The value of a Cache-Status parameter: a token or a quoted string.
 std::string ParameterValue(absl::string_view value) {
   if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
@@ -106,32 +85,6 @@ void StripConditionals(http::Headers& headers) {
        {"If-None-Match", "If-Modified-Since", "If-Match", "If-Unmodified-Since", "If-Range"}) {
     headers.Remove(name);
   }
-}
-
-IncomingRequest IncomingFromHttplib(const ::httplib::Request& request, std::string body) {
-  IncomingRequest incoming;
-  incoming.method = request.method;
-  incoming.target = request.target;
-  incoming.body = std::move(body);
-  incoming.client_address = request.remote_addr;
-  for (const auto& [name, value] : request.headers) {
-    if (AddedByHttplib(name)) continue;
-    if (http::HeaderNameEquals(name, kHiddenContentType)) {
-      incoming.headers.Add("Content-Type", value);
-    } else if (http::HeaderNameEquals(name, kHiddenContentEncoding)) {
-      incoming.headers.Add("Content-Encoding", value);
-    } else {
-      incoming.headers.Add(name, value);
-    }
-  }
-  return incoming;
-}
-
-void HideBodyFields(::httplib::Request& request) {
-  request.headers.erase(std::string(kHiddenContentType));
-  request.headers.erase(std::string(kHiddenContentEncoding));
-  Rename(request, "Content-Type", kHiddenContentType);
-  Rename(request, "Content-Encoding", kHiddenContentEncoding);
 }
 
 UpstreamRequest BuildUpstreamRequest(IncomingRequest incoming) {

@@ -4,7 +4,7 @@
 // answers itself, upstream failures become 502 / 504 responses, and a response's Cache-Status
 // tells which metrics label it counts under.
 //
-//   larder::proxy::IncomingRequest incoming = larder::proxy::IncomingFromHttplib(req, body);
+//   larder::proxy::IncomingRequest incoming = ...;   // from the front end (front_end.h)
 //   larder::proxy::UpstreamRequest upstream = larder::proxy::BuildUpstreamRequest(incoming);
 //   larder::proxy::StripConditionals(upstream.headers);
 //   larder::http::Response failed = larder::proxy::FailureResponse(UpstreamFailure::kTimeout);
@@ -17,7 +17,6 @@
 #include "larder/http/policy.h"
 #include "larder/http/request.h"
 #include "larder/http/response.h"
-#include "larder/httplib/cached.h"  // Brings <httplib.h> with the project's CPPHTTPLIB_* macros.
 
 namespace larder::proxy {
 
@@ -30,7 +29,7 @@ struct IncomingRequest {
   std::string method;
   // The request target as received, not re-encoded: "/items/%37?q=a".
   std::string target;
-  // The client's header fields (not those cpp-httplib adds, such as REMOTE_ADDR).
+  // The client's header fields, as received.
   http::Headers headers;
   std::string body;
   // The peer's address, e.g. "127.0.0.1".
@@ -76,18 +75,6 @@ void AppendVia(http::Headers& headers);
 
 // Removes If-None-Match, If-Modified-Since, If-Match, If-Unmodified-Since and If-Range.
 void StripConditionals(http::Headers& headers);
-
-// The request cpp-httplib parsed, with `body` (read separately), its hidden body fields restored
-// (HideBodyFields) and the fields cpp-httplib adds (REMOTE_ADDR, REMOTE_PORT, LOCAL_ADDR,
-// LOCAL_PORT) left out.
-IncomingRequest IncomingFromHttplib(const ::httplib::Request& request, std::string body);
-
-// Renames Content-Type and Content-Encoding of a request cpp-httplib has not read the body of yet,
-// so that it reads the body as opaque bytes: cpp-httplib would otherwise parse a multipart or
-// form body into fields (losing the bytes, and refusing forms over 8 KiB) and decompress a gzip
-// body. Fields already carrying the hiding names are dropped first, so a client cannot forge
-// them. IncomingFromHttplib restores them.
-void HideBodyFields(::httplib::Request& request);
 
 // The upstream request of `incoming`: same method, target, body and fields, minus the hop-by-hop
 // ones, plus Via, X-Forwarded-For (the client's address appended to the list), and

@@ -41,7 +41,9 @@ ABSL_FLAG(std::string, config, DefaultFlagText("config"),
 ABSL_FLAG(std::string, admin_listen, DefaultFlagText("admin_listen"),
           "host:port serving /metrics, /healthz and /readyz; empty turns it off");
 ABSL_FLAG(std::string, threads, DefaultFlagText("threads"),
-          "HTTP worker threads, each serving one client connection at a time");
+          "worker threads answering requests that wait on larderd or the upstream");
+ABSL_FLAG(std::string, event_loops, DefaultFlagText("event_loops"),
+          "event loop threads reading requests and answering near-cache hits; 0: one per core");
 ABSL_FLAG(std::string, upstream_connections, DefaultFlagText("upstream_connections"),
           "keep-alive connections to the upstream at most");
 ABSL_FLAG(std::string, upstream_connect_timeout, DefaultFlagText("upstream_connect_timeout"),
@@ -55,8 +57,7 @@ ABSL_FLAG(std::string, max_request_body, DefaultFlagText("max_request_body"),
 ABSL_FLAG(std::string, max_response_body, DefaultFlagText("max_response_body"),
           "largest upstream response body; larger ones are answered 502");
 ABSL_FLAG(std::string, max_header_bytes, DefaultFlagText("max_header_bytes"),
-          "largest request header section; larger ones are answered 431 (and cpp-httplib "
-          "refuses any single line over 8KiB)");
+          "largest request head (request line and header fields); larger ones are answered 431");
 ABSL_FLAG(std::string, near_cache_bytes, DefaultFlagText("near_cache_bytes"),
           "bytes of hot responses kept in this process, coherent with larder; 0 turns it off");
 ABSL_FLAG(std::string, auth_token_file, DefaultFlagText("auth_token_file"),

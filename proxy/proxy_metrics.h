@@ -23,8 +23,8 @@ class Registry;
 
 namespace larder::proxy {
 
-// Thread-safe. Label values are bounded: routes by the config, methods by cpp-httplib (others
-// count as "other"), cache results and reasons by this program.
+// Thread-safe. Label values are bounded: routes by the config, methods by a fixed list (any
+// other token counts as "other"), cache results and reasons by this program.
 class ProxyMetrics {
  public:
   // kInvalidArgument when the registry refuses a family (a name already registered otherwise).

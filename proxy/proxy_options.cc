@@ -189,6 +189,11 @@ std::vector<FlagRule> MakeRules() {
          return absl::OkStatus();
        }},
       Count("threads", &O::threads),
+      {"event_loops", [](const O& o) { return absl::StrCat(o.event_loops); },
+       [](absl::string_view text, O& o) {
+         LARDER_ASSIGN_OR_RETURN(o.event_loops, ParseCount(text, 0, 64));
+         return absl::OkStatus();
+       }},
       Count("upstream_connections", &O::upstream_connections),
       Duration("upstream_connect_timeout", &O::upstream_connect_timeout),
       Duration("upstream_timeout", &O::upstream_timeout),

@@ -44,9 +44,12 @@ struct ProxyOptions {
   // Where /metrics, /healthz and /readyz are served (--admin-listen). Default: 127.0.0.1:9465;
   // nullopt (an empty flag) turns the admin listener off.
   std::optional<HostPort> admin_listen = HostPort{"127.0.0.1", 9465};
-  // HTTP worker threads; each serves one client connection at a time (--threads), 1-4096.
-  // Default: 64.
+  // Worker threads answering the requests that may wait on larderd or the upstream (--threads),
+  // 1-4096. Default: 64.
   int threads = 64;
+  // Event loop threads reading requests and answering near-cache hits (--event-loops), 0-64;
+  // 0 means one per core (at most 16). Default: 0.
+  int event_loops = 0;
   // Keep-alive connections to the upstream at most (--upstream-connections), 1-4096; a request
   // finding all of them busy waits for one within --upstream-timeout. Default: 64.
   int upstream_connections = 64;
@@ -64,9 +67,8 @@ struct ProxyOptions {
   // The largest upstream response body (--max-response-body), at least 1; larger ones are
   // answered 502 and counted (reason too_large). Default: 64 MiB.
   int64_t max_response_body = int64_t{64} << 20;
-  // The most bytes of request header fields (--max-header-bytes), names, values and line
-  // ends, at least 1 KiB; more are answered 431. cpp-httplib also refuses, by itself, a
-  // request line or a single header line over 8 KiB. Default: 64 KiB.
+  // The most bytes of a request head (--max-header-bytes): the request line and header
+  // fields with their line ends, at least 1 KiB; more are answered 431. Default: 64 KiB.
   int64_t max_header_bytes = int64_t{64} << 10;
   // Bytes of the SDK's near cache for the routes' namespaces (--near-cache-bytes); 0 turns it
   // off, else at least 64 KiB (NearCacheOptions::max_bytes). Default: 0.

@@ -19,14 +19,6 @@
 namespace larder::proxy {
 namespace {
 
-// Lists, on a response Serve produced, the fields the upstream or the cache did not send, so
-// the post-routing handler takes out those cpp-httplib adds by itself (Content-Type: text/plain
-// on a body, Content-Length: 0 on a 204 or 304, Accept-Ranges: bytes on HEAD).
-constexpr char kAbsentFields[] = "larder-proxy-absent-fields";
-
-// The fields cpp-httplib adds to a response lacking them.
-constexpr absl::string_view kAddedByHttplib[] = {"Content-Type", "Content-Length", "Accept-Ranges"};
-
 // A handler forwarding one request to the upstream: HttpCache's RouteHandler. Copies share the
 // request; revalidation copies (WithHeaders) also share where a failure is recorded.
 class ForwardingHandler final : public http::RouteHandler {
@@ -64,90 +56,6 @@ class ForwardingHandler final : public http::RouteHandler {
   std::shared_ptr<std::atomic<UpstreamFailure>> failure_;
 };
 
-// An answer of the proxy itself (not the upstream's), in text/plain.
-void Refuse(::httplib::Response& response, int status, const std::string& text) {
-  response.status = status;
-  response.set_content(text, "text/plain");
-}
-
-// Bytes of the client's header fields: names, values, ": " and CRLF.
-int64_t HeaderBytes(const ::httplib::Request& request) {
-  int64_t bytes = 0;
-  for (const auto& [name, value] : request.headers) {
-    if (name == "REMOTE_ADDR" || name == "REMOTE_PORT" || name == "LOCAL_ADDR" ||
-        name == "LOCAL_PORT") {
-      continue;
-    }
-    bytes += static_cast<int64_t>(name.size() + value.size() + 4);
-  }
-  return bytes;
-}
-
-bool ReadsBody(const std::string& method) {
-  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
-}
-
-bool HasBody(const ::httplib::Request& request) {
-  return request.has_header("Transfer-Encoding") ||
-         (request.has_header("Content-Length") &&
-          request.get_header_value("Content-Length") != "0");
-}
-
-// A refusal after which cpp-httplib closes the connection: its body provider reports a failure
-// once the text is written, which ends the connection's request loop. Used when the request's
-// body is left unread, so that it is never taken for the next request.
-void RefuseAndClose(::httplib::Response& response, int status, std::string text) {
-  response.status = status;
-  response.set_header("Connection", "close");
-  const size_t length = text.size();
-  response.set_content_provider(
-      length, "text/plain",
-      [text = std::move(text)](size_t offset, size_t, ::httplib::DataSink& sink) {
-        sink.write(text.data() + offset, text.size() - offset);
-        return false;
-      });
-}
-
-// True when the request announces a body over `max_body` bytes.
-bool AnnouncesTooLargeBody(const ::httplib::Request& request, int64_t max_body) {
-  uint64_t length = 0;
-  return absl::SimpleAtoi(request.get_header_value("Content-Length"), &length) &&
-         length > static_cast<uint64_t>(max_body);
-}
-
-// Takes out the fields cpp-httplib added to a response of Serve (see kAbsentFields).
-void RemoveAddedFields(const ::httplib::Request& request, ::httplib::Response& response) {
-  const std::string absent = response.get_header_value(kAbsentFields);
-  response.headers.erase(kAbsentFields);
-  const bool bodiless = response.status < 200 || response.status == 204 || response.status == 304 ||
-                        request.method == "HEAD";
-  for (absl::string_view name : absl::StrSplit(absent, ',', absl::SkipEmpty())) {
-    // A body's length stays: cpp-httplib computed it from the bytes it sends.
-    if (name == "Content-Length" && !bodiless) continue;
-    response.headers.erase(std::string(name));
-  }
-}
-
-// Hands `answer` to cpp-httplib, which is kept from changing it: no Range cutting, no
-// compression (as larder/httplib/cached.cc does), no duplicate Content-Length.
-void Reply(const ::httplib::Request& request, ::httplib::Response& response,
-           http::Response answer) {
-  std::string absent;
-  for (absl::string_view name : kAddedByHttplib) {
-    if (!answer.headers.Has(name)) absl::StrAppend(&absent, absent.empty() ? "" : ",", name);
-  }
-  // cpp-httplib sets the length of a body itself, and would add a second field.
-  if (!answer.body.empty()) answer.headers.Remove("Content-Length");
-  response.status = answer.status;
-  response.headers.clear();
-  for (auto& [name, value] : answer.headers.fields()) response.headers.emplace(name, value);
-  if (!absent.empty()) response.headers.emplace(kAbsentFields, absent);
-  response.body = std::move(answer.body);
-  auto& owned = const_cast<::httplib::Request&>(request);  // NOLINT: not a const object.
-  owned.ranges.clear();
-  owned.headers.erase("Accept-Encoding");
-}
-
 // The namespaces of the cached routes, at most 64 (NearCacheOptions' limit), in config order.
 std::vector<std::string> CachedNamespaces(const ProxyConfig& config) {
   std::vector<std::string> namespaces;
@@ -177,6 +85,18 @@ ClientOptions ClientOptionsFor(const ProxyOptions& options, const ProxyConfig& c
   return client;
 }
 
+FrontEndOptions FrontEndOptionsFor(const ProxyOptions& options, ProxyMetrics& metrics) {
+  FrontEndOptions front;
+  front.host = options.listen.host;
+  front.port = options.listen.port;
+  front.event_loops = options.event_loops;
+  front.workers = options.threads;
+  front.limits.max_head_bytes = options.max_header_bytes;
+  front.limits.max_body_bytes = options.max_request_body;
+  front.on_body_refused = [&metrics] { metrics.CountRequestBodyRefused(); };
+  return front;
+}
+
 UpstreamPoolOptions PoolOptionsFor(const ProxyOptions& options) {
   UpstreamPoolOptions pool;
   pool.upstream = options.upstream;
@@ -189,7 +109,7 @@ UpstreamPoolOptions PoolOptionsFor(const ProxyOptions& options) {
 
 }  // namespace
 
-struct ProxyServer::Answer {
+struct ProxyServer::Outcome {
   http::Response response;
   // The `cache` label of larder_proxy_requests_total.
   std::string cache;
@@ -214,50 +134,12 @@ absl::StatusOr<std::unique_ptr<ProxyServer>> ProxyServer::Create(
       proxy->cache_,
       http::HttpCache::Create(http::NewLarderResponseStore(proxy->client_), cache_options));
   proxy->config_ = std::make_shared<const ProxyConfig>(std::move(config));
-  proxy->server_ = std::make_unique<::httplib::Server>();
   return proxy;
 }
 
 ProxyServer::~ProxyServer() { Stop(absl::Seconds(10)); }
 
-void ProxyServer::InstallHandlers() {
-  ::httplib::Server& server = *server_;
-  server.set_payload_max_length(static_cast<size_t>(options_.max_request_body));
-  server.set_pre_routing_handler(
-      [this](const ::httplib::Request& request, ::httplib::Response& response) {
-        return PreRoute(request, response);
-      });
-  // Asked before cpp-httplib answers "100 Continue": a body announced too large is refused
-  // instead, and never sent.
-  server.set_expect_100_continue_handler(
-      [this](const ::httplib::Request& request, ::httplib::Response& response) {
-        if (!AnnouncesTooLargeBody(request, options_.max_request_body)) return 100;
-        metrics_->CountRequestBodyRefused();
-        Refuse(response, 413, "request body too large\n");
-        response.set_header("Connection", "close");
-        return 413;
-      });
-  server.set_post_routing_handler(RemoveAddedFields);
-  const auto plain = [this](const ::httplib::Request& request, ::httplib::Response& response) {
-    Serve(request, response, "");
-  };
-  const auto with_body = [this](const ::httplib::Request& request, ::httplib::Response& response,
-                                const ::httplib::ContentReader& reader) {
-    ServeWithBody(request, response, reader);
-  };
-  server.Get("/", plain);  // GET and HEAD.
-  server.Options("/", plain);
-  server.Post("/", with_body);
-  server.Put("/", with_body);
-  server.Patch("/", with_body);
-  server.Delete("/", with_body);
-}
-
 absl::Status ProxyServer::Start() {
-  larder::httplib::ServerOptions server_options;
-  server_options.threads = static_cast<size_t>(options_.threads);
-  larder::httplib::ConfigureServer(*server_, server_options);
-  InstallHandlers();  // After ConfigureServer: replaces its post-routing handler.
   if (options_.admin_listen.has_value()) {
     AdminServerOptions admin;
     admin.listen = *options_.admin_listen;
@@ -265,35 +147,22 @@ absl::Status ProxyServer::Start() {
     admin.readiness = [this] { return Readiness(); };
     LARDER_ASSIGN_OR_RETURN(admin_, AdminServer::Start(std::move(admin)));
   }
-  port_ =
-      larder::httplib::Bind(*server_, options_.listen.host, options_.listen.port, server_options);
-  if (port_ <= 0) {
+  auto front = FrontEnd::Start(FrontEndOptionsFor(options_, *metrics_), *this);
+  if (!front.ok()) {
     return absl::UnavailableError(
         absl::StrCat("--listen: cannot listen on ", FormatHostPort(options_.listen)));
   }
-  thread_ = std::thread([this] {
-    server_->listen_after_bind();
-    ended_.Notify();
-  });
-  // Stop() is a no-op until the accept loop runs, so Start returns only once it does.
-  while (!server_->is_running() && !ended_.HasBeenNotified()) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  front_ = *std::move(front);
+  port_ = front_->port();
   return absl::OkStatus();
 }
 
 bool ProxyServer::Stop(absl::Duration grace) {
   stopping_ = true;
-  if (thread_.joinable()) {
-    server_->stop();
-    if (!ended_.WaitForNotificationWithTimeout(grace)) {
-      thread_.detach();
-      return false;
-    }
-    thread_.join();
-  }
+  bool finished = true;
+  if (front_ != nullptr) finished = front_->Stop(grace);
   if (admin_ != nullptr) admin_->Stop();
-  return true;
+  return finished;
 }
 
 absl::Status ProxyServer::Readiness() {
@@ -307,79 +176,38 @@ absl::Status ProxyServer::Readiness() {
   return last_readiness_;
 }
 
-// Checks a request before cpp-httplib reads its body, and prepares it: its body fields hidden
-// (HideBodyFields) and its path replaced by "/", the one pattern the handlers are registered
-// under (routes are matched by the proxy on the target; std::regex on any path would cost time
-// and fail on a decoded newline).
-::httplib::Server::HandlerResponse ProxyServer::PreRoute(const ::httplib::Request& request,
-                                                         ::httplib::Response& response) {
-  using HandlerResponse = ::httplib::Server::HandlerResponse;
-  if (request.method == "CONNECT" || request.method == "TRACE" || request.method == "PRI") {
-    Refuse(response, 405, "method not allowed\n");
-    response.set_header("Allow", "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
-    return HandlerResponse::Handled;
+std::optional<http::Response> ProxyServer::AnswerAtOnce(const IncomingRequest& incoming) {
+  if ((incoming.method != "GET" && incoming.method != "HEAD") || incoming.headers.Has("Range")) {
+    return std::nullopt;
   }
-  if (HeaderBytes(request) > options_.max_header_bytes) {
-    Refuse(response, 431, "request header fields too large\n");
-    return HandlerResponse::Handled;
-  }
-  if (AnnouncesTooLargeBody(request, options_.max_request_body)) {
-    // Refused from the headers: the body is neither waited for nor read.
-    metrics_->CountRequestBodyRefused();
-    RefuseAndClose(response, 413, "request body too large\n");
-    return HandlerResponse::Handled;
-  }
-  if (!ReadsBody(request.method) && HasBody(request)) {
-    // cpp-httplib reads no body for these methods: it would be taken for the next request.
-    RefuseAndClose(response, 400, "a " + request.method + " request must not carry a body\n");
-    return HandlerResponse::Handled;
-  }
-  auto& owned = const_cast<::httplib::Request&>(request);  // NOLINT: not a const object.
-  HideBodyFields(owned);
-  owned.path = "/";
-  return HandlerResponse::Unhandled;
+  const std::string path = http::DecodePath(TargetPath(incoming.target));
+  const ProxyRoute& route = MatchRoute(*config_, path);
+  if (!route.cache) return std::nullopt;
+  std::optional<http::Response> held =
+      cache_->HandleHeld(CoreRequestOf(incoming, path), route.policy);
+  if (!held.has_value()) return std::nullopt;
+  return Finish(route, incoming.method, {*std::move(held), "hit"});
 }
 
-void ProxyServer::ServeWithBody(const ::httplib::Request& request, ::httplib::Response& response,
-                                const ::httplib::ContentReader& reader) {
-  const auto max = static_cast<size_t>(options_.max_request_body);
-  std::string body;
-  bool too_large = false;
-  // Past the limit, the rest is read and dropped, so the connection stays usable.
-  const bool read = reader([&](const char* data, size_t size) {
-    too_large = too_large || body.size() + size > max;
-    if (too_large) {
-      std::string().swap(body);
-    } else {
-      body.append(data, size);
-    }
-    return true;
-  });
-  if (too_large || response.status == 413) {
-    metrics_->CountRequestBodyRefused();
-    return Refuse(response, 413, "request body too large\n");
-  }
-  if (!read) return Refuse(response, 400, "unreadable request body\n");
-  Serve(request, response, std::move(body));
-}
-
-void ProxyServer::Serve(const ::httplib::Request& request, ::httplib::Response& response,
-                        std::string body) {
-  IncomingRequest incoming = IncomingFromHttplib(request, std::move(body));
+http::Response ProxyServer::Answer(IncomingRequest incoming) {
   const std::string path = http::DecodePath(TargetPath(incoming.target));
   const ProxyRoute& route = MatchRoute(*config_, path);
   const std::string method = incoming.method;
-  Answer answer = Dispatch(route, std::move(incoming), path);
-  if (config_->strip_tags_header && !config_->tags_header.empty()) {
-    answer.response.headers.Remove(config_->tags_header);
-  }
-  AppendVia(answer.response.headers);
-  metrics_->CountRequest(http::RouteLabel(route.policy), method, answer.cache);
-  Reply(request, response, std::move(answer.response));
+  return Finish(route, method, Dispatch(route, std::move(incoming), path));
 }
 
-ProxyServer::Answer ProxyServer::Dispatch(const ProxyRoute& route, IncomingRequest incoming,
-                                          const std::string& path) {
+http::Response ProxyServer::Finish(const ProxyRoute& route, const std::string& method,
+                                   Outcome outcome) {
+  if (config_->strip_tags_header && !config_->tags_header.empty()) {
+    outcome.response.headers.Remove(config_->tags_header);
+  }
+  AppendVia(outcome.response.headers);
+  metrics_->CountRequest(http::RouteLabel(route.policy), method, outcome.cache);
+  return std::move(outcome.response);
+}
+
+ProxyServer::Outcome ProxyServer::Dispatch(const ProxyRoute& route, IncomingRequest incoming,
+                                           const std::string& path) {
   const std::string& label = http::RouteLabel(route.policy);
   const http::Request core = CoreRequestOf(incoming, path);
   if (incoming.headers.Has("Range") || (!route.cache && !http::IsInvalidatingMethod(core))) {

@@ -1,5 +1,8 @@
-// ProxyServer: larder-proxy's request path. A cpp-httplib server takes every request on --listen,
-// matches its route (proxy/routes_config.h) and answers it:
+// ProxyServer: larder-proxy's request path. Its front end (front_end.h: event loops and workers)
+// takes every request on --listen; the proxy matches its route (proxy/routes_config.h) and
+// answers it:
+//  - a GET or HEAD whose fresh response the near cache holds: at once, on the event loop
+//    (HttpCache::HandleHeld), without a thread switch;
 //  - a request with Range, and a safe request on a `cache: false` route: forwarded as is;
 //  - any other request goes through HttpCache::Handle with the route's policy and a handler that
 //    forwards it to the upstream (GET and HEAD are looked up, stored and revalidated; unsafe
@@ -28,6 +31,7 @@
 #include "larder/http/http_cache.h"
 #include "proxy/admin_server.h"
 #include "proxy/forwarding.h"
+#include "proxy/front_end.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/proxy_options.h"
 #include "proxy/routes_config.h"
@@ -43,7 +47,7 @@ class Client;
 
 namespace larder::proxy {
 
-class ProxyServer {
+class ProxyServer final : public FrontEndApp {
  public:
   // Creates the larder client (target, deadline, token file and near cache of `options`; the near
   // cache keeps the namespaces of the cached routes, the first 64), the HttpCache and the proxy's
@@ -54,7 +58,7 @@ class ProxyServer {
       std::shared_ptr<prometheus::Registry> registry);
   // Stops (as Stop with a 10 s grace) if still serving. Destroy only after Stop returned true,
   // or not at all (exit the process): requests still in flight use the server.
-  ~ProxyServer();
+  ~ProxyServer() override;
   ProxyServer(const ProxyServer&) = delete;
   ProxyServer& operator=(const ProxyServer&) = delete;
 
@@ -71,6 +75,10 @@ class ProxyServer {
   // were still running after `grace`.
   bool Stop(absl::Duration grace);
 
+  // FrontEndApp: a near-cache hit of a cached route, else nullopt; and every other request.
+  std::optional<http::Response> AnswerAtOnce(const IncomingRequest& incoming) override;
+  http::Response Answer(IncomingRequest incoming) override;
+
   // /readyz: OK when the upstream accepted a TCP connection at the last check (made at most
   // once a second) and the proxy is not stopping. larderd is not consulted: the proxy fails
   // open without it.
@@ -78,15 +86,12 @@ class ProxyServer {
 
  private:
   explicit ProxyServer(const ProxyOptions& options) : options_(options) {}
-  struct Answer;
+  // A response and the `cache` label it counts under in larder_proxy_requests_total.
+  struct Outcome;
 
-  void InstallHandlers();
-  ::httplib::Server::HandlerResponse PreRoute(const ::httplib::Request& request,
-                                              ::httplib::Response& response);
-  void ServeWithBody(const ::httplib::Request& request, ::httplib::Response& response,
-                     const ::httplib::ContentReader& reader);
-  void Serve(const ::httplib::Request& request, ::httplib::Response& response, std::string body);
-  Answer Dispatch(const ProxyRoute& route, IncomingRequest incoming, const std::string& path);
+  Outcome Dispatch(const ProxyRoute& route, IncomingRequest incoming, const std::string& path);
+  // Takes the tags header out (strip_tags_header), adds Via, counts the request.
+  http::Response Finish(const ProxyRoute& route, const std::string& method, Outcome outcome);
 
   const ProxyOptions options_;
   std::shared_ptr<const ProxyConfig> config_;
@@ -96,10 +101,8 @@ class ProxyServer {
   std::shared_ptr<Client> client_;
   std::unique_ptr<http::HttpCache> cache_;
   std::unique_ptr<AdminServer> admin_;
-  // Last: stopped and destroyed first, while everything its handlers use still exists.
-  std::unique_ptr<::httplib::Server> server_;
-  std::thread thread_;
-  absl::Notification ended_;
+  // Last: stopped and destroyed first, while everything its requests use still exists.
+  std::unique_ptr<FrontEnd> front_;
   int port_ = -1;
   std::atomic<bool> stopping_{false};
 

@@ -19,6 +19,7 @@
 #include "absl/time/time.h"
 #include "larder/common/log_rate_limiter.h"
 #include "larder/http/response.h"
+#include "larder/httplib/cached.h"  // Brings <httplib.h> with the project's CPPHTTPLIB_* macros.
 #include "proxy/forwarding.h"
 #include "proxy/proxy_metrics.h"
 #include "proxy/proxy_options.h"

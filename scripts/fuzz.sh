@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 ALL_TARGETS=(glob_fuzz tokens_file_fuzz http_record_fuzz cache_control_fuzz rocksdb_codec_fuzz
   http_key_fuzz request_path_fuzz redis_reply_fuzz redis_url_fuzz proxy_config_fuzz
-  memcached_item_fuzz)
+  http1_parser_fuzz memcached_item_fuzz)
 which="${1:-all}"
 seconds="${2:-60}"
 shift $(($# < 2 ? $# : 2))

@@ -58,9 +58,10 @@ NearCache::NearCache(NearCacheLimits limits, const Clock& clock, const NearCache
 
 NearCache::~NearCache() = default;
 
-bool NearCache::Lookup(absl::string_view ns, absl::string_view key, GetResult& out) {
+bool NearCache::Lookup(absl::string_view ns, absl::string_view key, GetResult& out,
+                       bool count_miss) {
   const bool hit = ShardFor(HashKey(ns, key)).Lookup(ns, key, out);
-  if (metrics_ != nullptr) Count(hit ? metrics_->hits : metrics_->misses);
+  if (metrics_ != nullptr && (hit || count_miss)) Count(hit ? metrics_->hits : metrics_->misses);
   return hit;
 }
 

@@ -121,8 +121,9 @@ class NearCache {
 
   // On a hit (live namespace, entry not expired on the clock) fills `out` (found, value, etag,
   // the remaining ttl or nullopt, not_modified = false) and returns true. On a miss returns
-  // false and leaves `out` alone; an expired or stale entry found is removed. O(1).
-  bool Lookup(absl::string_view ns, absl::string_view key, GetResult& out);
+  // false and leaves `out` alone; an expired or stale entry found is removed. O(1). A miss is
+  // counted unless `count_miss` is false (a probe that a counted lookup follows).
+  bool Lookup(absl::string_view ns, absl::string_view key, GetResult& out, bool count_miss = true);
 
   // Call before sending the Get whose answer may be installed. The ticket is invalid when `ns`
   // is not live. O(1): a reader lock on the namespace registry.

@@ -15,9 +15,9 @@ NearCall::NearCall(ClientCore& core, absl::string_view ns) : cache_(core.near_ca
 namespace {
 
 std::optional<GetResult> LookupNear(NearCache& cache, absl::string_view ns, absl::string_view key,
-                                    absl::string_view if_none_match) {
+                                    absl::string_view if_none_match, bool count_miss = true) {
   GetResult hit;
-  if (!cache.Lookup(ns, key, hit)) return std::nullopt;
+  if (!cache.Lookup(ns, key, hit, count_miss)) return std::nullopt;
   if (!if_none_match.empty() && IfNoneMatchMatches(if_none_match, hit.etag)) {
     hit.value.clear();
     hit.not_modified = true;
@@ -28,11 +28,11 @@ std::optional<GetResult> LookupNear(NearCache& cache, absl::string_view ns, absl
 }  // namespace
 
 std::optional<GetResult> NearCall::LookupIn(ClientCore& core, absl::string_view ns,
-                                            absl::string_view key,
-                                            absl::string_view if_none_match) {
+                                            absl::string_view key, absl::string_view if_none_match,
+                                            bool count_miss) {
   NearCache* cache = core.near_cache_for(ns);
   if (cache == nullptr) return std::nullopt;
-  return LookupNear(*cache, ns, key, if_none_match);
+  return LookupNear(*cache, ns, key, if_none_match, count_miss);
 }
 
 std::optional<GetResult> NearCall::Lookup(absl::string_view key, absl::string_view if_none_match) {

@@ -26,8 +26,10 @@ class NearCall {
   NearCall(ClientCore& core, absl::string_view ns);
 
   // Lookup without a NearCall (no copy of the namespace): the synchronous calls' fast path.
+  // `count_miss` false: a probe whose miss a counted lookup follows (Client::GetNear).
   static std::optional<GetResult> LookupIn(ClientCore& core, absl::string_view ns,
-                                           absl::string_view key, absl::string_view if_none_match);
+                                           absl::string_view key, absl::string_view if_none_match,
+                                           bool count_miss = true);
 
   bool enabled() const { return cache_ != nullptr; }
   // A hit (found), or with a matching `if_none_match` its not_modified form; nullopt on a miss.

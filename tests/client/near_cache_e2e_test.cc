@@ -2,8 +2,10 @@
 // Watch stream is live a repeated Get is answered in process; another client's Set, Delete,
 // Touch and invalidations reach it; this client's own writes are visible to its next read at
 // once; and with larderd gone nothing is served from process memory.
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/time/clock.h"
@@ -137,6 +139,45 @@ TEST_F(NearCacheE2eTest, OtherNamespacesAlwaysAskLarderd) {
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(near_->Get("far", "k").ok());
   EXPECT_EQ(NearHits(), 0);
   EXPECT_EQ(Metric("larder_client_near_cache_lookups_total", {{"result", "miss"}}), 0);
+}
+
+TEST_F(NearCacheE2eTest, GetNearAnswersOnlyWhatTheNearCacheHolds) {
+  const auto near_misses = [this] {
+    return Metric("larder_client_near_cache_lookups_total", {{"result", "miss"}});
+  };
+  // larder_client_requests_total of namespace "near" (0 before its series exists).
+  const auto lookups = [this](const std::string& result) {
+    return std::max(
+        0.0, Metric("larder_client_requests_total", {{"namespace", "near"}, {"result", result}}));
+  };
+  ASSERT_TRUE(client_->Set("far", "k", "v").ok());
+  EXPECT_FALSE(near_->GetNear("far", "k").has_value());  // Not a near-cached namespace.
+  ASSERT_TRUE(client_->Set("near", "k", "v1").ok());
+  EXPECT_FALSE(near_->GetNear("near", "k").has_value());  // No Get installed it yet.
+  EXPECT_EQ(near_misses(), 0);
+  EXPECT_EQ(NearHits(), 0);
+  EXPECT_EQ(lookups("miss") + lookups("hit"), 0);
+
+  ASSERT_TRUE(ReadUntilNear("k"));
+  const double hits = NearHits();
+  const double misses = near_misses();
+  const double lookup_hits = lookups("hit");
+  const double rpcs = Metric("larder_client_rpcs_total", {{"method", "Get"}, {"code", "OK"}});
+  const std::optional<GetResult> got = near_->GetNear("near", "k");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_TRUE(got->found);
+  EXPECT_EQ(got->value, "v1");
+  EXPECT_EQ(NearHits(), hits + 1);
+  EXPECT_EQ(near_misses(), misses);
+  EXPECT_EQ(lookups("hit"), lookup_hits + 1);  // Counted as a Get's hit is.
+  EXPECT_EQ(Metric("larder_client_rpcs_total", {{"method", "Get"}, {"code", "OK"}}), rpcs);
+
+  GetOptions uncounted;
+  uncounted.record_lookup = false;
+  ASSERT_TRUE(near_->GetNear("near", "k", uncounted).has_value());
+  EXPECT_EQ(lookups("hit"), lookup_hits + 1);
+  EXPECT_FALSE(near_->GetNear("near", "other").has_value());
+  EXPECT_EQ(near_misses(), misses);
 }
 
 TEST_F(NearCacheE2eTest, WithLarderdGoneNothingIsServedFromProcessMemory) {

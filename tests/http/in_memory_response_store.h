@@ -1,7 +1,8 @@
 // InMemoryResponseStore: a test double of our own ResponseStore interface (not of larder): a
 // map with TTLs on an injected clock, tags, prefix invalidation, an "unavailable" switch (or
 // any failure status) and call counters. Records are kept encoded, exactly as the larder-backed
-// store keeps them, and raw bytes can be planted (a record someone else wrote).
+// store keeps them, and raw bytes can be planted (a record someone else wrote). In held mode
+// (set_held) it also answers LookupHeld, as a store with a near cache in the process does.
 //
 //   larder::testing::FakeClock clock;
 //   auto store = std::make_shared<InMemoryResponseStore>(clock);
@@ -10,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -40,6 +42,24 @@ class InMemoryResponseStore final : public ResponseStore {
     auto decoded = internal::DecodeRecord(it->second.bytes);
     if (!decoded.ok()) return decoded.status();
     return std::optional<StoredResponse>(*std::move(decoded));
+  }
+
+  // Held mode off (the default): nullopt, nothing is held. On: the entry Lookup would decode, for
+  // the keys the held filter accepts (all without one). Never fails and never counts a lookup.
+  std::optional<StoredResponse> LookupHeld(absl::string_view ns, absl::string_view key) override {
+    absl::MutexLock lock(&mutex_);
+    ++held_lookups_;
+    if (!held_ || (held_filter_ && !held_filter_(key))) return std::nullopt;
+    auto it = entries_.find({std::string(ns), std::string(key)});
+    if (it == entries_.end() || clock_.Now() >= it->second.expires_at) return std::nullopt;
+    auto decoded = internal::DecodeRecord(it->second.bytes);
+    if (!decoded.ok()) return std::nullopt;
+    return *std::move(decoded);
+  }
+
+  void RecordHeldHit(absl::string_view ns) override {
+    absl::MutexLock lock(&mutex_);
+    ++held_hits_[std::string(ns)];
   }
 
   absl::Status Store(absl::string_view ns, absl::string_view key, const StoredResponse& response,
@@ -94,6 +114,25 @@ class InMemoryResponseStore final : public ResponseStore {
   int lookups() {
     absl::MutexLock lock(&mutex_);
     return lookups_;
+  }
+  // Held mode: see LookupHeld. `filter`, when set, says which keys are held.
+  void set_held(bool held) {
+    absl::MutexLock lock(&mutex_);
+    held_ = held;
+  }
+  void set_held_filter(std::function<bool(absl::string_view key)> filter) {
+    absl::MutexLock lock(&mutex_);
+    held_filter_ = std::move(filter);
+  }
+  int held_lookups() {
+    absl::MutexLock lock(&mutex_);
+    return held_lookups_;
+  }
+  // RecordHeldHit calls for `ns`.
+  int held_hits(absl::string_view ns) {
+    absl::MutexLock lock(&mutex_);
+    auto it = held_hits_.find(std::string(ns));
+    return it == held_hits_.end() ? 0 : it->second;
   }
   int stores() {
     absl::MutexLock lock(&mutex_);
@@ -150,6 +189,10 @@ class InMemoryResponseStore final : public ResponseStore {
   bool fail_writes_ ABSL_GUARDED_BY(mutex_) = false;
   int lookups_ ABSL_GUARDED_BY(mutex_) = 0;
   int stores_ ABSL_GUARDED_BY(mutex_) = 0;
+  bool held_ ABSL_GUARDED_BY(mutex_) = false;
+  std::function<bool(absl::string_view)> held_filter_ ABSL_GUARDED_BY(mutex_);
+  int held_lookups_ ABSL_GUARDED_BY(mutex_) = 0;
+  std::map<std::string, int> held_hits_ ABSL_GUARDED_BY(mutex_);
 };
 
 }  // namespace larder::http::testing

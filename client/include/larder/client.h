@@ -207,6 +207,13 @@ class Client {
   // Synchronous calls: they block the calling thread for at most the deadline.
   absl::StatusOr<GetResult> Get(absl::string_view namespace_name, absl::string_view key,
                                 const GetOptions& options = {});
+  // What Get would answer from the near cache, without an RPC and without blocking: the hit,
+  // counted as Get counts it; nullopt when the near cache does not hold the key (or the
+  // namespace is not near-cached), and then nothing is counted, so the Get that follows counts
+  // the lookup once. For event loops that must not wait: answer a hit inline, hand a miss to a
+  // thread that may block.
+  std::optional<GetResult> GetNear(absl::string_view namespace_name, absl::string_view key,
+                                   const GetOptions& options = {});
   // A conditional Set (if_absent, if_match) is attempted once: see "Which calls are retried"
   // in docs/client.md.
   absl::StatusOr<SetResult> Set(absl::string_view namespace_name, absl::string_view key,

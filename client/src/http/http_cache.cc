@@ -93,6 +93,29 @@ Response HttpCache::Handle(const Request& request, const RoutePolicy& policy,
   return Lookup(call);
 }
 
+std::optional<Response> HttpCache::HandleHeld(const Request& request, const RoutePolicy& policy) {
+  if (!policy.checks_before_lookup.empty() || !IsCacheableMethod(request) ||
+      !NeedsLookup(request, policy)) {
+    return std::nullopt;
+  }
+  const std::string key = internal::KeyFor(request, policy);
+  if (key.empty()) return std::nullopt;
+  std::optional<StoredResponse> held =
+      internal::LookupHeldVariant(*store_, policy.cache_namespace, key, request);
+  if (!held.has_value()) return std::nullopt;
+  const absl::Time now = clock_->Now();
+  const Action action = internal::DecideStored(request, policy, &*held, now).action;
+  if (action != Action::kServe && action != Action::kNotModified) return std::nullopt;
+  store_->RecordHeldHit(policy.cache_namespace);
+  // HandleHeld never renders: the call's handler is never reached from ServeHit.
+  struct NoHandler final : RouteHandler {
+    Response Render() override { return Response{500, {}, ""}; }
+    std::unique_ptr<RouteHandler> Detach() const override { return nullptr; }
+  } no_handler;
+  Call call{request, policy, no_handler, now, key, generation_.load()};
+  return ServeHit(call, *held);
+}
+
 Response HttpCache::Lookup(Call& call) {
   std::optional<StoredResponse> stored;
   if (NeedsLookup(call.request, call.policy)) {

@@ -39,6 +39,20 @@ class LarderResponseStore final : public ResponseStore {
     return std::optional<StoredResponse>(*std::move(decoded));
   }
 
+  std::optional<StoredResponse> LookupHeld(absl::string_view ns, absl::string_view key) override {
+    GetOptions options;
+    options.record_lookup = false;  // RecordHeldHit counts what is served.
+    std::optional<GetResult> held = client_->GetNear(ns, key, options);
+    if (!held.has_value() || !held->found) return std::nullopt;
+    absl::StatusOr<StoredResponse> decoded = internal::DecodeRecord(held->value);
+    if (!decoded.ok()) return std::nullopt;  // Lookup finds it again, and counts it.
+    return *std::move(decoded);
+  }
+
+  void RecordHeldHit(absl::string_view ns) override {
+    client_->metrics().RecordLookup(ns, LookupResult::kHit);
+  }
+
   absl::Status Store(absl::string_view ns, absl::string_view key, const StoredResponse& response,
                      absl::Duration ttl, const std::vector<std::string>& tags) override {
     SetOptions options;

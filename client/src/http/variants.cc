@@ -88,6 +88,22 @@ absl::StatusOr<std::optional<StoredResponse>> LookupVariant(ResponseStore& store
   return found;
 }
 
+std::optional<StoredResponse> LookupHeldVariant(ResponseStore& store,
+                                                absl::string_view cache_namespace,
+                                                absl::string_view base_key,
+                                                const Request& request) {
+  std::optional<StoredResponse> held = store.LookupHeld(cache_namespace, base_key);
+  if (!held.has_value() || !ValidateRecord(*held).ok()) return std::nullopt;
+  if (VariantMatches(*held, request)) return held;
+  const std::string variant = VariantOf(held->response.headers, request);
+  if (variant.empty()) return std::nullopt;  // Vary: *
+  held = store.LookupHeld(cache_namespace, VariantKey(base_key, variant));
+  if (!held.has_value() || !ValidateRecord(*held).ok() || !VariantMatches(*held, request)) {
+    return std::nullopt;
+  }
+  return held;
+}
+
 absl::StatusOr<bool> StoreVariant(ResponseStore& store, absl::string_view cache_namespace,
                                   absl::string_view base_key, const StoredResponse& record,
                                   absl::Duration ttl, const std::vector<std::string>& tags,

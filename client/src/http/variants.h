@@ -55,6 +55,13 @@ absl::StatusOr<std::optional<StoredResponse>> LookupVariant(ResponseStore& store
                                                             const Request& request,
                                                             ResponseStore::LookupPurpose purpose);
 
+// LookupVariant over what the store holds in this process (ResponseStore::LookupHeld): the
+// matching record when it is held and valid, else nullopt (not held, refused, or no match),
+// which says nothing of the store. Counts nothing.
+std::optional<StoredResponse> LookupHeldVariant(ResponseStore& store,
+                                                absl::string_view cache_namespace,
+                                                absl::string_view base_key, const Request& request);
+
 // Stores `record` (whose meta.variant is set) under its variant key when it has one, then under
 // `base_key`, both with `tags` so an invalidation removes every variant. The first error wins.
 // With `lease_token` (a granted lease of base_key), base_key is written first, with the token

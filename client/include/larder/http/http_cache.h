@@ -117,6 +117,14 @@ class HttpCache {
   // Answers one request of a route. See decide.h for the rules and docs/http.md for the headers.
   Response Handle(const Request& request, const RoutePolicy& policy, RouteHandler& handler);
 
+  // Handle's answer when it is a fresh hit (or its 304) on a response this process holds
+  // (ResponseStore::LookupHeld: a near cache), computed without I/O, waiting or the handler, and
+  // counted as Handle counts it; nullopt, with nothing counted, in every other case (a miss, a
+  // stale or uncached response, a request the route bypasses, checks_before_lookup), where the
+  // caller calls Handle. For event loops: answer what is held at once, hand the rest to a thread
+  // that may block. O(request and stored response).
+  std::optional<Response> HandleHeld(const Request& request, const RoutePolicy& policy);
+
   // Removes a namespace's entries carrying `tag`, or stored for `path` (all its query strings,
   // vary values and hosts). Errors are the store's (kUnavailable when larder is unreachable).
   absl::StatusOr<int64_t> InvalidateTag(absl::string_view cache_namespace, absl::string_view tag);

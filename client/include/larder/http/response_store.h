@@ -60,6 +60,19 @@ class ResponseStore {
                                                                absl::string_view key,
                                                                LookupPurpose purpose) = 0;
 
+  // The response stored under (namespace, key) when this process holds a copy it may answer
+  // from at once, without I/O or waiting (a coherent near cache); nullopt when it holds none or
+  // cannot decode it, which says nothing of the store: Lookup then asks it. Counts nothing (see
+  // RecordHeldHit). Default: nullopt, nothing is held.
+  virtual std::optional<StoredResponse> LookupHeld(absl::string_view cache_namespace,
+                                                   absl::string_view key) {
+    (void)cache_namespace, (void)key;
+    return std::nullopt;
+  }
+
+  // Counts a request answered from LookupHeld as a fresh hit, as Lookup(kServe) counts one.
+  virtual void RecordHeldHit(absl::string_view cache_namespace) { (void)cache_namespace; }
+
   // Stores `response` for `ttl` (how long the backend keeps it: freshness plus stale windows)
   // with `tags`, replacing what was there.
   virtual absl::Status Store(absl::string_view cache_namespace, absl::string_view key,
