@@ -226,6 +226,14 @@ def check_deployment_variants(c, helm, chart):
         c.check(not of_kind(proxy, kind), f"{case}: no proxy {kind} by default")
     c.check(len(larderd) == len(render(helm, chart, [])), f"{case}: larderd's objects unchanged")
 
+    case = "proxy-event-loops"
+    for value, flag in (("2", "--event-loops=2"), ("0", "--event-loops=0"), ("null", None)):
+        _, proxy = split(render(helm, chart, [*base, "--set", f"proxy.eventLoops={value}"]))
+        args = proxy_container(of_kind(proxy, "Deployment")[0]["spec"]["template"]["spec"])["args"]
+        got = [a for a in args if a.startswith("--event-loops")]
+        c.check(got == ([flag] if flag else []),
+                f"{case}: proxy.eventLoops={value} renders {flag or 'no --event-loops'} (got {got})")
+
     case = "proxy-target-override"
     _, proxy = split(render(helm, chart, [*base, "--set", "proxy.larderTarget=dns:///l.x.svc:1"]))
     args = proxy_container(of_kind(proxy, "Deployment")[0]["spec"]["template"]["spec"])["args"]
