@@ -100,8 +100,7 @@ void EventLoop::BeginStop() {
 }
 
 void EventLoop::Quit() {
-  absl::MutexLock lock(&mutex_);
-  quit_requested_ = true;
+  quit_requested_.store(true);
   Wake();
 }
 
@@ -135,10 +134,7 @@ void EventLoop::Run() {
     // same batch may still name one.
     for (Connection* connection : destroyed_) delete connection;
     destroyed_.clear();
-    {
-      absl::MutexLock lock(&mutex_);
-      if (quit_requested_) return;
-    }
+    if (quit_requested_.load()) return;
     const absl::Time now = absl::Now();
     if (now - last_sweep_ >= absl::Seconds(1)) Sweep(now);
   }
@@ -257,7 +253,10 @@ void EventLoop::Serve(Connection& connection) {
     }
     IncomingRequest request = TakeRequest(connection);
     std::optional<http::Response> answer = app_.AnswerAtOnce(request);
-    if (!answer.has_value()) return ToWorker(connection, std::move(request));
+    if (!answer.has_value()) {
+      if (ToWorker(connection, std::move(request))) return;
+      answer = PlainResponse(503, "proxy overloaded\n");
+    }
     PrepareResponse(connection, *answer);
     if (!Finish(connection)) return;
   }
@@ -276,17 +275,15 @@ bool EventLoop::Finish(Connection& connection) {
   return true;
 }
 
-void EventLoop::ToWorker(Connection& connection, IncomingRequest request) {
+bool EventLoop::ToWorker(Connection& connection, IncomingRequest request) {
   Watch(connection, 0);
   connection.with_worker.store(true, std::memory_order_release);
   Connection* owned = &connection;
   const bool queued = workers_.Submit([this, owned, request = std::move(request)]() mutable {
     AnswerOnWorker(*owned, std::move(request));
   });
-  if (queued) return;
-  connection.with_worker.store(false, std::memory_order_release);
-  PrepareResponse(connection, PlainResponse(503, "proxy overloaded\n"));
-  if (Finish(connection)) Serve(connection);
+  if (!queued) connection.with_worker.store(false, std::memory_order_release);
+  return queued;
 }
 
 void EventLoop::AnswerOnWorker(Connection& connection, IncomingRequest request) {

@@ -42,7 +42,7 @@ class EventLoop {
   // Stops accepting; idle connections close, the others after their current response.
   void BeginStop() ABSL_LOCKS_EXCLUDED(mutex_);
   // Ends the thread at its next wake-up, closing what is still open.
-  void Quit() ABSL_LOCKS_EXCLUDED(mutex_);
+  void Quit();
   void Join();
 
   // Takes a connection accepted by another loop.
@@ -64,7 +64,9 @@ class EventLoop {
   // Writes the prepared response; true when the connection is ready for its next request,
   // false when it waits to be writable or was destroyed.
   bool Finish(Connection& connection);
-  void ToWorker(Connection& connection, IncomingRequest request);
+  // Hands the request to a worker, which then owns the connection; false when the workers'
+  // queue is full (the connection stays with the loop).
+  bool ToWorker(Connection& connection, IncomingRequest request);
   // On a worker, which owns `connection`: answers, writes, lingers for the next requests, and
   // hands the connection back.
   void AnswerOnWorker(Connection& connection, IncomingRequest request) ABSL_LOCKS_EXCLUDED(mutex_);
@@ -99,7 +101,7 @@ class EventLoop {
   std::vector<Connection*> handed_back_ ABSL_GUARDED_BY(mutex_);
   std::vector<std::pair<int, std::string>> adopted_ ABSL_GUARDED_BY(mutex_);
   bool stop_requested_ ABSL_GUARDED_BY(mutex_) = false;
-  bool quit_requested_ ABSL_GUARDED_BY(mutex_) = false;
+  std::atomic<bool> quit_requested_{false};
 };
 
 }  // namespace larder::proxy::internal

@@ -39,9 +39,6 @@ constexpr bool OneOf(const char* set, unsigned char c) {
   return false;
 }
 
-// tchar (RFC 9110 section 5.6.2): methods and field names.
-constexpr ByteTable kTchar =
-    MakeTable([](unsigned char c) { return IsAlnum(c) || OneOf("!#$%&'*+-.^_`|~", c); });
 // field-vchar, obs-text, SP and HTAB (RFC 9110 section 5.5): all but controls and DEL.
 constexpr ByteTable kFieldValue =
     MakeTable([](unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7F); });
@@ -58,8 +55,6 @@ bool AllIn(absl::string_view text, const ByteTable& table) {
   }
   return true;
 }
-
-bool IsToken(absl::string_view text) { return !text.empty() && AllIn(text, kTchar); }
 
 bool IsControl(char c) {
   const auto byte = static_cast<unsigned char>(c);
@@ -207,7 +202,7 @@ Http1Error ParseRequestLine(absl::string_view line, RequestHead& out) {
   }
   const absl::string_view method = line.substr(0, first);
   const absl::string_view target = line.substr(first + 1, last - first - 1);
-  if (!IsToken(method)) return Refuse(400, "request line: method is not a token");
+  if (!http::IsToken(method)) return Refuse(400, "request line: method is not a token");
   if (target.empty()) return Refuse(400, "request target: empty");
   if (!AllIn(target, kTarget)) return Refuse(400, "request target: whitespace or control byte");
   Http1Error error = ParseVersion(line.substr(last + 1), out.minor_version);
@@ -226,9 +221,9 @@ Http1Error SplitFieldLine(absl::string_view line, absl::string_view& name,
   const size_t colon = line.find(':');
   if (colon == absl::string_view::npos) return Refuse(400, "header field: no colon");
   name = line.substr(0, colon);
-  if (!IsToken(name)) {
+  if (!http::IsToken(name)) {
     const absl::string_view trimmed = TrimOws(name);
-    if (trimmed.size() != name.size() && IsToken(trimmed)) {
+    if (trimmed.size() != name.size() && http::IsToken(trimmed)) {
       return Refuse(400, absl::StrCat(Clip(trimmed), ": whitespace before the colon"));
     }
     return Refuse(400, "header field: name is not a token");
@@ -279,7 +274,7 @@ Http1Error DecideFraming(const FieldSummary& summary, const Http1Limits& limits,
     if (summary.chunked_codings > 1) return Refuse(400, "Transfer-Encoding: chunked twice");
     if (!summary.unknown_coding.empty()) {
       const absl::string_view coding =
-          IsToken(summary.unknown_coding) ? Clip(summary.unknown_coding) : "a coding";
+          http::IsToken(summary.unknown_coding) ? Clip(summary.unknown_coding) : "a coding";
       return Refuse(501, absl::StrCat("Transfer-Encoding: ", coding, " not implemented"));
     }
     out.framing = BodyFraming::kChunked;

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "larder/common/limits.h"
 #include "larder/common/status_macros.h"
+#include "larder/http/headers.h"
 #include "proxy/yaml_document.h"
 #include "re2/re2.h"
 
@@ -34,18 +35,6 @@ constexpr absl::Duration kMaxLeaseWait = absl::Milliseconds(limits::kMaxLeaseTtl
 // What one route's RE2 may use (its compiled program and the caches of its matchers).
 constexpr int64_t kMaxRegexMemory = int64_t{1} << 20;
 
-// An HTTP token (RFC 9110 section 5.6.2): header and cookie names.
-bool IsToken(absl::string_view text) {
-  if (text.empty()) return false;
-  for (char c : text) {
-    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) &&
-        !absl::StrContains("!#$%&'*+-.^_`|~", c)) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // A sequence of HTTP tokens; `kind` ("header", "cookie") names them in messages.
 absl::StatusOr<std::vector<std::string>> ReadTokens(const YamlReader& reader,
                                                     const YamlValue& value,
@@ -54,7 +43,7 @@ absl::StatusOr<std::vector<std::string>> ReadTokens(const YamlReader& reader,
   std::vector<std::string> tokens;
   for (const YamlValue& item : items) {
     LARDER_ASSIGN_OR_RETURN(std::string text, reader.NonEmptyString(item));
-    if (!IsToken(text)) {
+    if (!http::IsToken(text)) {
       return reader.Error(item, absl::StrCat(YamlReader::Quote(text), " is not a ", kind,
                                              " name (letters, digits and !#$%&'*+-.^_`|~)"));
     }
@@ -334,7 +323,7 @@ absl::StatusOr<ProxyConfig> ReadConfig(const YamlReader& reader, const yaml_node
   ProxyConfig config;
   if (const YamlField* field = FindField(fields, "tags_header")) {
     LARDER_ASSIGN_OR_RETURN(config.tags_header, reader.String(field->value));
-    if (!config.tags_header.empty() && !IsToken(config.tags_header)) {
+    if (!config.tags_header.empty() && !http::IsToken(config.tags_header)) {
       return reader.Error(field->value, absl::StrCat(YamlReader::Quote(config.tags_header),
                                                      " is not a header name"));
     }

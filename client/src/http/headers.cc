@@ -1,12 +1,37 @@
 #include "larder/http/headers.h"
 
 #include <algorithm>
+#include <array>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 
 namespace larder::http {
+namespace {
+
+// tchar of RFC 9110 section 5.6.2, as a table: every stored field name is checked on every hit,
+// and every request's method and field names by larder-proxy's parser.
+constexpr std::array<bool, 256> TokenChars() {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'A'; c <= 'Z'; ++c) table[c] = table[c - 'A' + 'a'] = true;
+  for (const char c : absl::string_view("!#$%&'*+-.^_`|~")) {
+    table[static_cast<unsigned char>(c)] = true;
+  }
+  return table;
+}
+constexpr std::array<bool, 256> kTokenChars = TokenChars();
+
+}  // namespace
+
+bool IsToken(absl::string_view text) {
+  if (text.empty()) return false;
+  for (const char c : text) {
+    if (!kTokenChars[static_cast<unsigned char>(c)]) return false;
+  }
+  return true;
+}
 
 bool HeaderNameEquals(absl::string_view a, absl::string_view b) {
   // Lengths first: most pairs differ in length, and EqualsIgnoreCase is a call into Abseil.

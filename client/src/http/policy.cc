@@ -54,7 +54,7 @@ absl::Status ValidatePolicy(const RoutePolicy& policy) {
     return absl::InvalidArgumentError("lease_wait must not be negative");
   }
   if (absl::Status tags = ValidateRouteTags(policy.tags); !tags.ok()) return tags;
-  if (!policy.response_tags_header.empty() && !internal::IsToken(policy.response_tags_header)) {
+  if (!policy.response_tags_header.empty() && !IsToken(policy.response_tags_header)) {
     return absl::InvalidArgumentError(
         absl::StrCat("response_tags_header must be a header name (an RFC 9110 token), got \"",
                      policy.response_tags_header, "\""));

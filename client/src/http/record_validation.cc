@@ -22,18 +22,6 @@ constexpr absl::string_view kNeverStored[] = {
     "Transfer-Encoding", "Upgrade",    "Set-Cookie",       "Set-Cookie2", "Content-Length",
 };
 
-// tchar of RFC 9110 section 5.6.2, as a table: every stored header name is checked on every
-// hit.
-constexpr std::array<bool, 256> TokenChars() {
-  std::array<bool, 256> table{};
-  for (int c = '0'; c <= '9'; ++c) table[c] = true;
-  for (int c = 'A'; c <= 'Z'; ++c) table[c] = table[c - 'A' + 'a'] = true;
-  for (const char c : absl::string_view("!#$%&'*+-.^_`|~"))
-    table[static_cast<unsigned char>(c)] = true;
-  return table;
-}
-constexpr std::array<bool, 256> kTokenChars = TokenChars();
-
 bool IsNeverStored(absl::string_view name) {
   for (const absl::string_view never : kNeverStored) {
     // Lengths first: most names differ in length from every entry, and the comparison is a call.
@@ -73,14 +61,6 @@ absl::Status ValidateField(const Headers::Field& field, size_t index) {
 }
 
 }  // namespace
-
-bool IsToken(absl::string_view text) {
-  if (text.empty()) return false;
-  for (const char c : text) {
-    if (!kTokenChars[static_cast<unsigned char>(c)]) return false;
-  }
-  return true;
-}
 
 absl::Status ValidateRecord(const StoredResponse& stored) {
   if (stored.response.status < 100 || stored.response.status > 599) {

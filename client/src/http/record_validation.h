@@ -13,9 +13,6 @@
 
 namespace larder::http::internal {
 
-// True when `text` is an RFC 9110 token (section 5.6.2), as every field name is. O(text).
-bool IsToken(absl::string_view text);
-
 // OK when every header name is an RFC 9110 token, every header value and the ETag hold no
 // control byte but HTAB (no CR, LF, NUL, DEL…), the status is 100-599, and no header is one this
 // layer never stores: hop-by-hop fields (Connection, Keep-Alive, Proxy-Connection, TE, Trailer,

@@ -54,4 +54,8 @@ class Headers {
 // True when two field names are equal ignoring ASCII case.
 bool HeaderNameEquals(absl::string_view a, absl::string_view b);
 
+// True when `text` is an RFC 9110 token (section 5.6.2), as every method and field name is: one
+// or more of the letters, digits and !#$%&'*+-.^_`|~. O(text), a table lookup per byte.
+bool IsToken(absl::string_view text);
+
 }  // namespace larder::http
