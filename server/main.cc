@@ -289,14 +289,15 @@ int Run(int argc, char** argv) {
   auto server = LarderServer::Start(options, registry, Clock::Real());
   if (!server.ok()) Fail(std::string(server.status().message()));
   LogStart(**server);
-  // Printed once the engine is usable; until then the log says what larderd waits for.
+  // Printed once the engine is usable; until then the log says what larderd waits for. The log
+  // line comes first, so whoever waits for the standard output line finds the log complete.
   (*server)->WhenReady([&running = **server, engine = options.engine] {
-    std::cout << "larderd ready grpc=" << running.grpc_address()
-              << " metrics=" << running.metrics_address() << " engine=" << engine << std::endl;
     Log(Severity::kInfo, "ready",
         {{"grpc", running.grpc_address()},
          {"metrics", running.metrics_address()},
          {"engine", engine}});
+    std::cout << "larderd ready grpc=" << running.grpc_address()
+              << " metrics=" << running.metrics_address() << " engine=" << engine << std::endl;
   });
   int received = 0;
   while (sigwait(&signals, &received) == 0 && received == SIGHUP) (*server)->ReloadAuth();
