@@ -281,8 +281,13 @@ absl::StatusOr<RedisReply> RedisRouter::Run(uint16_t slot, Op op) {
     const Retry retry = RetryAfter(slot, *pool, **connection, asking);
     if (retry.pool == nullptr) return reply.status();
     if (retry.wait) {
-      // The slot's keys are moving: try again shortly, for at most one command timeout.
-      if (waited >= options_.pool.command_timeout) return reply.status();
+      // The slot's keys are moving: try again shortly, for at most one command timeout; past it
+      // the call is refused as a transient one (the client may retry), not as an error of its own.
+      if (waited >= options_.pool.command_timeout) {
+        return absl::UnavailableError(
+            absl::StrCat("redis: the keys of slot ", slot, " are still moving after ",
+                         absl::FormatDuration(waited), ": ", reply.status().message()));
+      }
       absl::SleepFor(wait);
       waited += wait;
       wait = std::min(wait * 2, absl::Milliseconds(50));

@@ -72,7 +72,8 @@ class RedisRouter {
   // Runs `op` on a connection to the master of `slot`. `op` must be safe to run again (its
   // command is resent after MOVED / ASK / TRYAGAIN and after a READONLY refusal). Follows at
   // most max_redirects redirections and waits out TRYAGAIN for at most one command timeout.
-  // kUnavailable when no master of the slot can be reached now.
+  // kUnavailable when no master of the slot can be reached now, or its keys are still moving
+  // after that wait.
   absl::StatusOr<RedisReply> Run(uint16_t slot, Op op);
 
   // The pool of the master of `slot` as known now (rediscovering first when none is), or
