@@ -8,7 +8,6 @@
 #include "client/src/client_impl.h"
 #include "client/src/near_call.h"
 #include "client/src/proto_conversion.h"
-#include "client/src/sync_call.h"
 #include "client/src/unary_call.h"
 
 namespace larder {
@@ -23,8 +22,6 @@ using client::internal::IdempotencyOf;
 using client::internal::NearCall;
 using client::internal::Rpcs;
 using client::internal::StartUnaryCall;
-using client::internal::SyncRpcs;
-using client::internal::SyncUnaryCall;
 
 namespace {
 
@@ -349,25 +346,7 @@ absl::StatusOr<GetResult> Client::Get(absl::string_view namespace_name, absl::st
     if (options.record_lookup) RecordLookups(impl_->core().metrics(), namespace_name, *hit);
     return *std::move(hit);
   }
-  // On this thread (SyncUnaryCall): no hand-off to a gRPC thread and back.
-  ClientCore& core = impl_->core();
-  NearCall near(core, namespace_name);
-  near.BeginFetch();
-  v1::GetRequest request;
-  request.set_namespace_(std::string(namespace_name));
-  request.set_key(std::string(key));
-  request.set_if_none_match(options.if_none_match);
-  v1::GetResponse response;
-  const absl::Status status =
-      SyncUnaryCall(core, "Get", &SyncRpcs::Get, Idempotency::kIdempotent, request, response);
-  if (!status.ok()) {
-    if (options.record_lookup) core.metrics().RecordLookupError(namespace_name, status.code());
-    return status;
-  }
-  GetResult result = FromGetResponse(response);
-  near.Install(key, result);
-  if (options.record_lookup) RecordLookups(core.metrics(), namespace_name, result);
-  return result;
+  return GetAsync(namespace_name, key, options).get();
 }
 
 std::optional<GetResult> Client::GetNear(absl::string_view namespace_name, absl::string_view key,

@@ -34,8 +34,6 @@ namespace larder::client::internal {
 
 // The stub's callback-API interface (stub->async()).
 using Rpcs = v1::Cache::StubInterface::async_interface;
-// The stub's blocking interface.
-using SyncRpcs = v1::Cache::StubInterface;
 
 // Thread-safe.
 class ClientCore {
@@ -46,7 +44,6 @@ class ClientCore {
   ~ClientCore();
 
   Rpcs& rpcs() { return *stub_->async(); }
-  SyncRpcs& sync_rpcs() { return *stub_; }
   const ClientOptions& options() const { return options_; }
   ClientMetrics& metrics() const { return *metrics_; }
   const Clock& clock() const { return *options_.clock; }
