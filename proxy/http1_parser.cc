@@ -39,9 +39,6 @@ constexpr bool OneOf(const char* set, unsigned char c) {
   return false;
 }
 
-// field-vchar, obs-text, SP and HTAB (RFC 9110 section 5.5): all but controls and DEL.
-constexpr ByteTable kFieldValue =
-    MakeTable([](unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7F); });
 // The request target: visible ASCII and obs-text (raw UTF-8 paths pass as sent); no whitespace,
 // control or DEL.
 constexpr ByteTable kTarget = MakeTable([](unsigned char c) { return c > 0x20 && c != 0x7F; });
@@ -229,7 +226,7 @@ Http1Error SplitFieldLine(absl::string_view line, absl::string_view& name,
     return Refuse(400, "header field: name is not a token");
   }
   value = TrimOws(line.substr(colon + 1));
-  if (!AllIn(value, kFieldValue)) {
+  if (!http::IsFieldValue(value)) {
     return Refuse(400, absl::StrCat(Clip(name), ": control byte in the value"));
   }
   return {};

@@ -33,6 +33,14 @@ bool IsToken(absl::string_view text) {
   return true;
 }
 
+bool IsFieldValue(absl::string_view value) {
+  for (const char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if ((byte < 0x20 && byte != '\t') || byte == 0x7f) return false;
+  }
+  return true;
+}
+
 bool HeaderNameEquals(absl::string_view a, absl::string_view b) {
   // Lengths first: most pairs differ in length, and EqualsIgnoreCase is a call into Abseil.
   return a.size() == b.size() && absl::EqualsIgnoreCase(a, b);

@@ -30,15 +30,6 @@ bool IsNeverStored(absl::string_view name) {
   return false;
 }
 
-// field-value of RFC 9110 section 5.5: visible ASCII, SP, HTAB and obs-text; no other CTL.
-bool IsFieldValue(absl::string_view value) {
-  for (const char c : value) {
-    const auto byte = static_cast<unsigned char>(c);
-    if ((byte < 0x20 && byte != '\t') || byte == 0x7f) return false;
-  }
-  return true;
-}
-
 std::string Shown(absl::string_view name) {
   if (name.size() <= kMaxShownName) return std::string(name);
   return absl::StrCat(name.substr(0, kMaxShownName), "...");

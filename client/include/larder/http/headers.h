@@ -58,4 +58,8 @@ bool HeaderNameEquals(absl::string_view a, absl::string_view b);
 // or more of the letters, digits and !#$%&'*+-.^_`|~. O(text), a table lookup per byte.
 bool IsToken(absl::string_view text);
 
+// True when `value` may be a field value (RFC 9110 section 5.5): visible ASCII, SP, HTAB and
+// obs-text; no other control byte (no CR, LF, NUL or DEL). O(value).
+bool IsFieldValue(absl::string_view value);
+
 }  // namespace larder::http
