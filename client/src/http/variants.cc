@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/functional/function_ref.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -25,6 +26,26 @@ std::string NormaliseList(absl::string_view joined) {
   std::vector<absl::string_view> members = absl::StrSplit(joined, ',');
   for (absl::string_view& member : members) member = absl::StripAsciiWhitespace(member);
   return std::string(absl::StripAsciiWhitespace(absl::StrJoin(members, ", ")));
+}
+
+// The walk LookupVariant and LookupHeldVariant share: the base record when it matches
+// `request`, else the record under its variant key when that one matches, else nullopt; a record
+// ValidateRecord refuses is its error. `lookup(key, base)` reads one key (`base`: the base key).
+absl::StatusOr<std::optional<StoredResponse>> FindVariant(
+    absl::string_view base_key, const Request& request,
+    absl::FunctionRef<absl::StatusOr<std::optional<StoredResponse>>(absl::string_view, bool)>
+        lookup) {
+  auto found = lookup(base_key, true);
+  if (!found.ok() || !found->has_value()) return found;
+  if (absl::Status valid = ValidateRecord(**found); !valid.ok()) return valid;
+  if (VariantMatches(**found, request)) return found;
+  const std::string variant = VariantOf((*found)->response.headers, request);
+  if (variant.empty()) return std::optional<StoredResponse>();  // Vary: *
+  found = lookup(VariantKey(base_key, variant), false);
+  if (!found.ok() || !found->has_value()) return found;
+  if (absl::Status valid = ValidateRecord(**found); !valid.ok()) return valid;
+  if (!VariantMatches(**found, request)) return std::optional<StoredResponse>();
+  return found;
 }
 
 }  // namespace
@@ -74,34 +95,23 @@ absl::StatusOr<std::optional<StoredResponse>> LookupVariant(ResponseStore& store
                                                             absl::string_view base_key,
                                                             const Request& request,
                                                             ResponseStore::LookupPurpose purpose) {
-  auto found = store.Lookup(cache_namespace, base_key, purpose);
-  if (!found.ok() || !found->has_value()) return found;
-  if (absl::Status valid = ValidateRecord(**found); !valid.ok()) return valid;
-  if (VariantMatches(**found, request)) return found;
-  const std::string variant = VariantOf((*found)->response.headers, request);
-  if (variant.empty()) return std::optional<StoredResponse>();  // Vary: *
-  found = store.Lookup(cache_namespace, VariantKey(base_key, variant),
-                       ResponseStore::LookupPurpose::kRecheck);
-  if (!found.ok() || !found->has_value()) return found;
-  if (absl::Status valid = ValidateRecord(**found); !valid.ok()) return valid;
-  if (!VariantMatches(**found, request)) return std::optional<StoredResponse>();
-  return found;
+  return FindVariant(base_key, request, [&](absl::string_view key, bool base) {
+    return store.Lookup(cache_namespace, key,
+                        base ? purpose : ResponseStore::LookupPurpose::kRecheck);
+  });
 }
 
 std::optional<StoredResponse> LookupHeldVariant(ResponseStore& store,
                                                 absl::string_view cache_namespace,
                                                 absl::string_view base_key,
                                                 const Request& request) {
-  std::optional<StoredResponse> held = store.LookupHeld(cache_namespace, base_key);
-  if (!held.has_value() || !ValidateRecord(*held).ok()) return std::nullopt;
-  if (VariantMatches(*held, request)) return held;
-  const std::string variant = VariantOf(held->response.headers, request);
-  if (variant.empty()) return std::nullopt;  // Vary: *
-  held = store.LookupHeld(cache_namespace, VariantKey(base_key, variant));
-  if (!held.has_value() || !ValidateRecord(*held).ok() || !VariantMatches(*held, request)) {
-    return std::nullopt;
-  }
-  return held;
+  absl::StatusOr<std::optional<StoredResponse>> held =
+      FindVariant(base_key, request, [&](absl::string_view key, bool) {
+        return absl::StatusOr<std::optional<StoredResponse>>(
+            store.LookupHeld(cache_namespace, key));
+      });
+  if (!held.ok()) return std::nullopt;  // A record ValidateRecord refuses: Lookup counts it.
+  return *std::move(held);
 }
 
 absl::StatusOr<bool> StoreVariant(ResponseStore& store, absl::string_view cache_namespace,
