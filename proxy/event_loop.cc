@@ -129,7 +129,7 @@ void EventLoop::Run() {
   epoll_event events[kMaxEvents];
   while (true) {
     const int ready = epoll_wait(epoll_fd_, events, kMaxEvents, 250);
-    for (int i = 0; i < ready; ++i) HandleEvent(events[i].data.ptr, events[i].events);
+    for (int i = 0; i < ready; ++i) HandleEvent(events[i].data.ptr);
     // Connections destroyed while handling the batch are freed only now: a later event of the
     // same batch may still name one.
     for (Connection* connection : destroyed_) delete connection;
@@ -140,7 +140,7 @@ void EventLoop::Run() {
   }
 }
 
-void EventLoop::HandleEvent(void* tag, uint32_t events) {
+void EventLoop::HandleEvent(void* tag) {
   if (tag == &listen_tag) return AcceptSome();
   if (tag == &wake_tag) return TakeWakeUps();
   Connection& connection = *static_cast<Connection*>(tag);
@@ -152,7 +152,6 @@ void EventLoop::HandleEvent(void* tag, uint32_t events) {
     if (Finish(connection)) Serve(connection);
     return;
   }
-  (void)events;
   OnReadable(connection);
 }
 
@@ -287,10 +286,7 @@ bool EventLoop::ToWorker(Connection& connection, IncomingRequest request) {
 }
 
 void EventLoop::AnswerOnWorker(Connection& connection, IncomingRequest request) {
-  http::Response response = app_.Answer(std::move(request));
-  if (stopping_.load()) connection.close_after = true;
-  PrepareResponse(connection, response);
-  if (WriteOut(connection) == WriteResult::kDone && !connection.close_after) Linger(connection);
+  if (RespondOnWorker(connection, app_.Answer(std::move(request)))) Linger(connection);
   if (connection.closed || connection.close_after || connection.phase != Phase::kHead ||
       !connection.in.empty()) {
     return HandBack(connection);
@@ -329,10 +325,14 @@ void EventLoop::Linger(Connection& connection) {
     IncomingRequest request = TakeRequest(connection);
     std::optional<http::Response> answer = app_.AnswerAtOnce(request);
     if (!answer.has_value()) answer = app_.Answer(std::move(request));
-    if (stopping_.load()) connection.close_after = true;
-    PrepareResponse(connection, *answer);
-    if (WriteOut(connection) != WriteResult::kDone || connection.close_after) return;
+    if (!RespondOnWorker(connection, *answer)) return;
   }
+}
+
+bool EventLoop::RespondOnWorker(Connection& connection, const http::Response& response) {
+  if (stopping_.load()) connection.close_after = true;
+  PrepareResponse(connection, response);
+  return WriteOut(connection) == WriteResult::kDone && !connection.close_after;
 }
 
 void EventLoop::TakeBack(Connection& connection) {

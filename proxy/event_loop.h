@@ -50,7 +50,9 @@ class EventLoop {
 
  private:
   void Run();
-  void HandleEvent(void* tag, uint32_t events);
+  // One event of the set: the listening socket, the wake-up eventfd or a connection (whatever
+  // the event, a connection is read, or written when it is writing).
+  void HandleEvent(void* tag);
   void AcceptSome();
   void Open(int fd, std::string peer);
   void TakeWakeUps() ABSL_LOCKS_EXCLUDED(mutex_);
@@ -71,6 +73,9 @@ class EventLoop {
   // hands the connection back.
   void AnswerOnWorker(Connection& connection, IncomingRequest request) ABSL_LOCKS_EXCLUDED(mutex_);
   void Linger(Connection& connection);
+  // On the worker: frames and writes `response`; true when it was written whole and the
+  // connection stays open for the next request.
+  bool RespondOnWorker(Connection& connection, const http::Response& response);
   // From a worker: `connection` needs the loop (its response was not all written, it closes,
   // or bytes wait in its buffer).
   void HandBack(Connection& connection) ABSL_LOCKS_EXCLUDED(mutex_);
