@@ -49,6 +49,9 @@ struct Connection {
   uint32_t watched = 0;      // The epoll events registered; 0 when out of the set.
   // A worker owns the connection: the loop leaves it alone (its events stay pending).
   std::atomic<bool> with_worker{false};
+  // Parked by its loop until its batched read comes back (fetch_batcher.h); the loop takes it
+  // out of the set only if it sends bytes or hangs up meanwhile.
+  bool awaiting_fetch = false;
   absl::Time last_active;
   absl::Time request_started = absl::InfiniteFuture();  // The current request's first byte.
 };

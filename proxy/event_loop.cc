@@ -50,12 +50,14 @@ bool WaitReadable(int fd, int timeout_ms) {
 }  // namespace
 
 EventLoop::EventLoop(const FrontEndOptions& options, FrontEndApp& app, WorkerPool& workers,
-                     int listen_fd, std::atomic<int>& connections)
+                     FetchBatcher& batcher, int index, int listen_fd, std::atomic<int>& connections)
     : options_(options),
       app_(app),
       workers_(workers),
       listen_fd_(listen_fd),
-      connections_(connections) {}
+      connections_(connections),
+      batcher_(batcher),
+      index_(index) {}
 
 EventLoop::~EventLoop() {
   Quit();
@@ -119,6 +121,12 @@ void EventLoop::Adopt(int fd, std::string peer) {
   Wake();
 }
 
+void EventLoop::Deliver(std::vector<FetchBatcher::Item> items) {
+  absl::MutexLock lock(&mutex_);
+  for (FetchBatcher::Item& item : items) delivered_.push_back(std::move(item));
+  Wake();
+}
+
 void EventLoop::HandBack(Connection& connection) {
   absl::MutexLock lock(&mutex_);
   handed_back_.push_back(&connection);
@@ -130,6 +138,10 @@ void EventLoop::Run() {
   while (true) {
     const int ready = epoll_wait(epoll_fd_, events, kMaxEvents, 250);
     for (int i = 0; i < ready; ++i) HandleEvent(events[i].data.ptr);
+    if (!parked_.empty()) {
+      batcher_.Submit(std::move(parked_));
+      parked_.clear();
+    }
     // Connections destroyed while handling the batch are freed only now: a later event of the
     // same batch may still name one.
     for (Connection* connection : destroyed_) delete connection;
@@ -147,6 +159,8 @@ void EventLoop::HandleEvent(void* tag) {
   if (connection.destroyed) return;
   // Put back in the set by a worker that has not let go yet: the event stays pending.
   if (connection.with_worker.load(std::memory_order_acquire)) return;
+  // Parked: bytes or a hang-up wait until the answer (level-triggered, so out of the set).
+  if (connection.awaiting_fetch) return Watch(connection, 0);
   if (connection.phase == Phase::kWriting) {  // Only EPOLLOUT is watched, but errors come too.
     // Requests the client sent before this response was written wait in the buffer.
     if (Finish(connection)) Serve(connection);
@@ -193,15 +207,18 @@ void EventLoop::TakeWakeUps() {
   (void)!::read(wake_fd_, &count, sizeof(count));
   std::vector<Connection*> handed_back;
   std::vector<std::pair<int, std::string>> adopted;
+  std::vector<FetchBatcher::Item> delivered;
   bool stop = false;
   {
     absl::MutexLock lock(&mutex_);
     handed_back.swap(handed_back_);
     adopted.swap(adopted_);
+    delivered.swap(delivered_);
     stop = stop_requested_ && !stopping_.load();
   }
   for (auto& [fd, peer] : adopted) Open(fd, std::move(peer));
   for (Connection* connection : handed_back) TakeBack(*connection);
+  for (FetchBatcher::Item& item : delivered) AnswerFetched(item);
   if (stop) BeginStopping();
 }
 
@@ -214,7 +231,10 @@ void EventLoop::BeginStopping() {
   for (Connection* connection : open_) {
     if (connection->with_worker.load(std::memory_order_acquire)) continue;
     connection->close_after = true;
-    if (connection->phase == Phase::kHead && connection->in.empty()) idle.push_back(connection);
+    if (connection->phase == Phase::kHead && connection->in.empty() &&
+        !connection->awaiting_fetch) {
+      idle.push_back(connection);
+    }
   }
   for (Connection* connection : idle) Destroy(*connection);
 }
@@ -225,7 +245,9 @@ void EventLoop::Sweep(absl::Time now) {
   last_sweep_ = now;
   std::vector<Connection*> expired;
   for (Connection* connection : open_) {
-    if (connection->with_worker.load(std::memory_order_acquire)) continue;
+    if (connection->with_worker.load(std::memory_order_acquire) || connection->awaiting_fetch) {
+      continue;  // Bounded by the worker's or the batch's own deadlines.
+    }
     const bool idle = connection->phase == Phase::kHead && connection->in.empty();
     if (idle && (stopping_.load() || now - connection->last_active > options_.idle_timeout)) {
       expired.push_back(connection);
@@ -253,6 +275,7 @@ void EventLoop::Serve(Connection& connection) {
     IncomingRequest request = TakeRequest(connection);
     std::optional<http::Response> answer = app_.AnswerAtOnce(request);
     if (!answer.has_value()) {
+      if (Park(connection, request)) return;
       if (ToWorker(connection, std::move(request))) return;
       answer = PlainResponse(503, "proxy overloaded\n");
     }
@@ -272,6 +295,28 @@ bool EventLoop::Finish(Connection& connection) {
     return false;
   }
   return true;
+}
+
+bool EventLoop::Park(Connection& connection, IncomingRequest& request) {
+  if (options_.max_batch_keys <= 0) return false;
+  std::optional<BatchedRead> read = app_.FetchFor(request);
+  if (!read.has_value()) return false;
+  // It stays in the set: a connection that speaks while parked is taken out then (HandleEvent).
+  connection.awaiting_fetch = true;
+  parked_.push_back({index_, &connection, std::move(request), *std::move(read), std::nullopt});
+  return true;
+}
+
+void EventLoop::AnswerFetched(FetchBatcher::Item& item) {
+  Connection& connection = *item.connection;
+  connection.awaiting_fetch = false;
+  std::optional<http::Response> answer = app_.AnswerFetched(item.request, item.read, item.value);
+  if (!answer.has_value()) {
+    if (ToWorker(connection, std::move(item.request))) return;
+    answer = PlainResponse(503, "proxy overloaded\n");
+  }
+  PrepareResponse(connection, *answer);
+  if (Finish(connection)) Serve(connection);
 }
 
 bool EventLoop::ToWorker(Connection& connection, IncomingRequest request) {

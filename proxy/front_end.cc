@@ -11,6 +11,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "proxy/event_loop.h"
+#include "proxy/fetch_batcher.h"
 #include "proxy/worker_pool.h"
 
 namespace larder::proxy {
@@ -20,6 +21,7 @@ struct FrontEndState {
   FrontEndOptions options;
   std::atomic<int> connections{0};
   std::unique_ptr<WorkerPool> workers;
+  std::unique_ptr<FetchBatcher> batcher;
   std::vector<std::unique_ptr<EventLoop>> loops;
 };
 }  // namespace internal
@@ -82,11 +84,17 @@ absl::StatusOr<std::unique_ptr<FrontEnd>> FrontEnd::Start(FrontEndOptions option
   }
   front->port_ = BoundPort(front->listen_fd_);
   state.workers = std::make_unique<internal::WorkerPool>(kept.workers, kept.max_queued);
+  state.batcher = std::make_unique<internal::FetchBatcher>(
+      app, kept.max_batch_keys,
+      [&state](int owner, std::vector<internal::FetchBatcher::Item> items) {
+        state.loops[static_cast<size_t>(owner)]->Deliver(std::move(items));
+      });
   // The first loop accepts and deals the connections to every loop in turn.
   std::vector<internal::EventLoop*> peers;
   for (int i = 0; i < LoopCount(kept.event_loops); ++i) {
-    state.loops.push_back(std::make_unique<internal::EventLoop>(
-        kept, app, *state.workers, i == 0 ? front->listen_fd_ : -1, state.connections));
+    state.loops.push_back(
+        std::make_unique<internal::EventLoop>(kept, app, *state.workers, *state.batcher, i,
+                                              i == 0 ? front->listen_fd_ : -1, state.connections));
     peers.push_back(state.loops.back().get());
   }
   state.loops.front()->set_peers(peers);
@@ -123,6 +131,8 @@ bool FrontEnd::Stop(absl::Duration grace) {
   if (!stop_result_) return false;
   for (auto& loop : state.loops) loop->Quit();
   for (auto& loop : state.loops) loop->Join();
+  // Batches still out deliver to the loops' objects: they outlive the batcher's last one.
+  state.batcher->AwaitIdle();
   return true;
 }
 

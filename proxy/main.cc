@@ -44,6 +44,8 @@ ABSL_FLAG(std::string, threads, DefaultFlagText("threads"),
           "worker threads answering requests that wait on larderd or the upstream");
 ABSL_FLAG(std::string, event_loops, DefaultFlagText("event_loops"),
           "event loop threads reading requests and answering near-cache hits; 0: one per core");
+ABSL_FLAG(std::string, lookup_batch_keys, DefaultFlagText("lookup_batch_keys"),
+          "keys an event loop looks up in larderd in one batch at most; 0: each on its worker");
 ABSL_FLAG(std::string, upstream_connections, DefaultFlagText("upstream_connections"),
           "keep-alive connections to the upstream at most");
 ABSL_FLAG(std::string, upstream_connect_timeout, DefaultFlagText("upstream_connect_timeout"),

@@ -63,6 +63,19 @@ absl::StatusOr<std::unique_ptr<ProxyMetrics>> ProxyMetrics::Create(
                                   .Help("Requests answered 413: body over --max-request-body.")
                                   .Register(*registry)
                                   .Add({});
+    auto& batches = prometheus::BuildCounter()
+                        .Name("larder_proxy_lookup_batches_total")
+                        .Help(
+                            "Batched reads of stored responses (one MultiGet for the requests "
+                            "an event loop gathered), by outcome (ok, error).")
+                        .Register(*registry);
+    metrics->batches_ok_ = &batches.Add({{"outcome", "ok"}});
+    metrics->batches_failed_ = &batches.Add({{"outcome", "error"}});
+    metrics->batched_lookups_ = &prometheus::BuildCounter()
+                                     .Name("larder_proxy_batched_lookups_total")
+                                     .Help("Keys asked for by batched reads of stored responses.")
+                                     .Register(*registry)
+                                     .Add({});
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat("registering proxy metrics: ", e.what()));
   }
@@ -91,5 +104,10 @@ void ProxyMetrics::CountUpstreamError(absl::string_view reason) {
 void ProxyMetrics::CountCoalescedWait() { coalesced_waits_->Increment(); }
 
 void ProxyMetrics::CountRequestBodyRefused() { body_refused_->Increment(); }
+
+void ProxyMetrics::CountLookupBatch(bool ok, size_t keys) {
+  (ok ? batches_ok_ : batches_failed_)->Increment();
+  batched_lookups_->Increment(static_cast<double>(keys));
+}
 
 }  // namespace larder::proxy

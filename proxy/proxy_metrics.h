@@ -7,6 +7,7 @@
 //   (*metrics)->ObserveUpstream("items", absl::Milliseconds(12));
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -42,6 +43,10 @@ class ProxyMetrics {
   void CountCoalescedWait();
   // larder_proxy_request_body_refused_total: requests answered 413 for their body's size.
   void CountRequestBodyRefused();
+  // larder_proxy_lookup_batches_total{outcome}: batched reads of stored responses (one
+  // MultiGet for the requests an event loop gathered), ok or error; and
+  // larder_proxy_batched_lookups_total: the keys they asked for.
+  void CountLookupBatch(bool ok, size_t keys);
 
  private:
   ProxyMetrics() = default;
@@ -52,6 +57,9 @@ class ProxyMetrics {
   prometheus::Family<prometheus::Counter>* upstream_errors_ = nullptr;
   prometheus::Counter* coalesced_waits_ = nullptr;
   prometheus::Counter* body_refused_ = nullptr;
+  prometheus::Counter* batches_ok_ = nullptr;
+  prometheus::Counter* batches_failed_ = nullptr;
+  prometheus::Counter* batched_lookups_ = nullptr;
 };
 
 }  // namespace larder::proxy

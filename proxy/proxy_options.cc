@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
+#include "larder/common/limits.h"
 #include "larder/common/status_macros.h"
 
 namespace larder::proxy {
@@ -192,6 +193,11 @@ std::vector<FlagRule> MakeRules() {
       {"event_loops", [](const O& o) { return absl::StrCat(o.event_loops); },
        [](absl::string_view text, O& o) {
          LARDER_ASSIGN_OR_RETURN(o.event_loops, ParseCount(text, 0, 64));
+         return absl::OkStatus();
+       }},
+      {"lookup_batch_keys", [](const O& o) { return absl::StrCat(o.lookup_batch_keys); },
+       [](absl::string_view text, O& o) {
+         LARDER_ASSIGN_OR_RETURN(o.lookup_batch_keys, ParseCount(text, 0, limits::kMaxBatchItems));
          return absl::OkStatus();
        }},
       Count("upstream_connections", &O::upstream_connections),

@@ -50,6 +50,11 @@ struct ProxyOptions {
   // Event loop threads reading requests and answering near-cache hits (--event-loops), 0-64;
   // 0 means one per core (at most 16). Default: 0.
   int event_loops = 0;
+  // Distinct keys an event loop reads from larderd in one batch at most (--lookup-batch-keys),
+  // 0-1000: the requests it gathers while its batch is out are looked up together in one
+  // MultiGet and their fresh hits answered on the loop; 0 looks each request up on its worker.
+  // Not used with the near cache (its Gets fill it). Default: 64.
+  int lookup_batch_keys = 64;
   // Keep-alive connections to the upstream at most (--upstream-connections), 1-4096; a request
   // finding all of them busy waits for one within --upstream-timeout. Default: 64.
   int upstream_connections = 64;

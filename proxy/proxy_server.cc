@@ -91,6 +91,8 @@ FrontEndOptions FrontEndOptionsFor(const ProxyOptions& options, ProxyMetrics& me
   front.port = options.listen.port;
   front.event_loops = options.event_loops;
   front.workers = options.threads;
+  // The near cache fills from Gets: with it, the loops answer hits from it, workers the rest.
+  front.max_batch_keys = options.near_cache_bytes > 0 ? 0 : options.lookup_batch_keys;
   front.limits.max_head_bytes = options.max_header_bytes;
   front.limits.max_body_bytes = options.max_request_body;
   front.on_body_refused = [&metrics] { metrics.CountRequestBodyRefused(); };
@@ -187,6 +189,67 @@ std::optional<http::Response> ProxyServer::AnswerAtOnce(const IncomingRequest& i
       cache_->HandleHeld(CoreRequestOf(incoming, path), route.policy);
   if (!held.has_value()) return std::nullopt;
   return Finish(route, incoming.method, {*std::move(held), "hit"});
+}
+
+std::optional<BatchedRead> ProxyServer::FetchFor(const IncomingRequest& incoming) {
+  if ((incoming.method != "GET" && incoming.method != "HEAD") || incoming.headers.Has("Range") ||
+      absl::Now() < absl::FromUnixNanos(batches_paused_until_.load(std::memory_order_relaxed))) {
+    return std::nullopt;
+  }
+  const std::string path = http::DecodePath(TargetPath(incoming.target));
+  const ProxyRoute& route = MatchRoute(*config_, path);
+  if (!route.cache) return std::nullopt;
+  std::string key = cache_->HeldKey(CoreRequestOf(incoming, path), route.policy);
+  if (key.empty()) return std::nullopt;
+  return BatchedRead{route.policy.cache_namespace, std::move(key), RouteIndex(route)};
+}
+
+void ProxyServer::FetchMany(const std::string& group, std::vector<std::string> keys,
+                            FetchDone done) {
+  MultiGetOptions options;
+  options.record_lookup = false;  // The hits served count (HandleFetched), workers the rest.
+  const size_t count = keys.size();
+  client_->MultiGetAsync(
+      group, keys, options,
+      [this, count, done = std::move(done)](absl::StatusOr<std::vector<GetResult>> results) {
+        std::vector<std::optional<std::string>> values(count);
+        metrics_->CountLookupBatch(results.ok(), count);
+        if (!results.ok()) {
+          // Fail-open: the workers look each request up, within their own deadline; a second
+          // wait on larderd per request is paid by one batch a second at most.
+          batches_paused_until_.store(absl::ToUnixNanos(absl::Now() + absl::Seconds(1)),
+                                      std::memory_order_relaxed);
+          return done(std::move(values));
+        }
+        for (size_t i = 0; i < count && i < results->size(); ++i) {
+          if ((*results)[i].found) values[i] = std::move((*results)[i].value);
+        }
+        done(std::move(values));
+      });
+}
+
+std::optional<http::Response> ProxyServer::AnswerFetched(const IncomingRequest& incoming,
+                                                         const BatchedRead& read,
+                                                         const std::optional<std::string>& value) {
+  if (!value.has_value()) return std::nullopt;
+  const ProxyRoute& route = RouteAt(read.tag);
+  const std::string path = http::DecodePath(TargetPath(incoming.target));
+  std::optional<http::Response> fetched =
+      cache_->HandleFetched(CoreRequestOf(incoming, path), route.policy, *value);
+  if (!fetched.has_value()) return std::nullopt;
+  return Finish(route, incoming.method, {*std::move(fetched), "hit"});
+}
+
+int ProxyServer::RouteIndex(const ProxyRoute& route) const {
+  if (&route == &config_->default_route) return -1;
+  return static_cast<int>(&route - config_->routes.data());
+}
+
+const ProxyRoute& ProxyServer::RouteAt(int index) const {
+  if (index < 0 || static_cast<size_t>(index) >= config_->routes.size()) {
+    return config_->default_route;
+  }
+  return config_->routes[static_cast<size_t>(index)];
 }
 
 http::Response ProxyServer::Answer(IncomingRequest incoming) {

@@ -3,6 +3,9 @@
 // answers it:
 //  - a GET or HEAD whose fresh response the near cache holds: at once, on the event loop
 //    (HttpCache::HandleHeld), without a thread switch;
+//  - without the near cache, a GET or HEAD of a cached route: its stored response is read in one
+//    MultiGet with those of the other requests its event loop gathered while its previous batch
+//    was out (--lookup-batch-keys), and a fresh hit answered on the loop (HandleFetched);
 //  - a request with Range, and a safe request on a `cache: false` route: forwarded as is;
 //  - any other request goes through HttpCache::Handle with the route's policy and a handler that
 //    forwards it to the upstream (GET and HEAD are looked up, stored and revalidated; unsafe
@@ -18,9 +21,11 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -78,6 +83,15 @@ class ProxyServer final : public FrontEndApp {
   // FrontEndApp: a near-cache hit of a cached route, else nullopt; and every other request.
   std::optional<http::Response> AnswerAtOnce(const IncomingRequest& incoming) override;
   http::Response Answer(IncomingRequest incoming) override;
+  // Batched lookups (without the near cache): a GET or HEAD of a cached route reads its stored
+  // response with other requests' in one MultiGet of the route's namespace; a fresh hit is
+  // answered on the loop (HttpCache::HandleFetched), anything else on a worker. After a failed
+  // batch the loops send requests straight to the workers for a second.
+  std::optional<BatchedRead> FetchFor(const IncomingRequest& incoming) override;
+  void FetchMany(const std::string& group, std::vector<std::string> keys, FetchDone done) override;
+  std::optional<http::Response> AnswerFetched(const IncomingRequest& incoming,
+                                              const BatchedRead& read,
+                                              const std::optional<std::string>& value) override;
 
   // /readyz: OK when the upstream accepted a TCP connection at the last check (made at most
   // once a second) and the proxy is not stopping. larderd is not consulted: the proxy fails
@@ -90,6 +104,9 @@ class ProxyServer final : public FrontEndApp {
   struct Outcome;
 
   Outcome Dispatch(const ProxyRoute& route, IncomingRequest incoming, const std::string& path);
+  // A route's index in config_->routes (-1: the default route), and back.
+  int RouteIndex(const ProxyRoute& route) const;
+  const ProxyRoute& RouteAt(int index) const;
   // Takes the tags header out (strip_tags_header), adds Via, counts the request.
   http::Response Finish(const ProxyRoute& route, const std::string& method, Outcome outcome);
 
@@ -105,6 +122,8 @@ class ProxyServer final : public FrontEndApp {
   std::unique_ptr<FrontEnd> front_;
   int port_ = -1;
   std::atomic<bool> stopping_{false};
+  // Unix nanoseconds before which no request is batched (after a failed batch).
+  std::atomic<int64_t> batches_paused_until_{0};
 
   absl::Mutex readiness_mutex_;
   absl::Time checked_at_ ABSL_GUARDED_BY(readiness_mutex_) = absl::InfinitePast();

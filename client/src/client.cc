@@ -165,21 +165,26 @@ void Client::TouchAsync(absl::string_view namespace_name, absl::string_view key,
 
 void Client::MultiGetAsync(absl::string_view namespace_name, const std::vector<std::string>& keys,
                            Callback<std::vector<GetResult>> done) {
+  MultiGetAsync(namespace_name, keys, MultiGetOptions(), std::move(done));
+}
+
+void Client::MultiGetAsync(absl::string_view namespace_name, const std::vector<std::string>& keys,
+                           const MultiGetOptions& options, Callback<std::vector<GetResult>> done) {
   v1::MultiGetRequest request;
   request.set_namespace_(std::string(namespace_name));
   for (const std::string& key : keys) request.add_keys(key);
   ClientCore& core = impl_->core();
-  auto on_done = [&core, name = std::string(namespace_name), done = std::move(done)](
-                     absl::Status status, v1::MultiGetResponse& response) {
+  auto on_done = [&core, name = std::string(namespace_name), record = options.record_lookup,
+                  done = std::move(done)](absl::Status status, v1::MultiGetResponse& response) {
     if (!status.ok()) {
-      core.metrics().RecordLookupError(name, status.code());
+      if (record) core.metrics().RecordLookupError(name, status.code());
       return done(std::move(status));
     }
     std::vector<GetResult> results;
     results.reserve(static_cast<size_t>(response.results_size()));
     for (v1::GetResponse& one : *response.mutable_results()) {
       results.push_back(FromGetResponse(one));
-      RecordLookups(core.metrics(), name, results.back());
+      if (record) RecordLookups(core.metrics(), name, results.back());
     }
     done(std::move(results));
   };

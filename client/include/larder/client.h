@@ -57,6 +57,13 @@ struct GetOptions {
   bool record_lookup = true;
 };
 
+struct MultiGetOptions {
+  // Whether the client counts each key's lookup in larder_client_requests_total (hit or miss)
+  // and a failure as an error. Layers that classify lookups themselves set false.
+  // Default: true
+  bool record_lookup = true;
+};
+
 struct GetResult {
   bool found = false;
   // Empty when not found or not_modified.
@@ -267,6 +274,8 @@ class Client {
                   std::optional<absl::Duration> ttl, Callback<TouchResult> done);
   void MultiGetAsync(absl::string_view namespace_name, const std::vector<std::string>& keys,
                      Callback<std::vector<GetResult>> done);
+  void MultiGetAsync(absl::string_view namespace_name, const std::vector<std::string>& keys,
+                     const MultiGetOptions& options, Callback<std::vector<GetResult>> done);
   void MultiSetAsync(absl::string_view namespace_name, const std::vector<SetEntry>& entries,
                      Callback<std::vector<SetResult>> done);
   void InvalidateAsync(absl::string_view namespace_name, const InvalidateTarget& target,

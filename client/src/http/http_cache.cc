@@ -93,21 +93,43 @@ Response HttpCache::Handle(const Request& request, const RoutePolicy& policy,
   return Lookup(call);
 }
 
-std::optional<Response> HttpCache::HandleHeld(const Request& request, const RoutePolicy& policy) {
+std::string HttpCache::HeldKey(const Request& request, const RoutePolicy& policy) const {
   if (!policy.checks_before_lookup.empty() || !IsCacheableMethod(request) ||
       !NeedsLookup(request, policy)) {
-    return std::nullopt;
+    return "";
   }
-  const std::string key = internal::KeyFor(request, policy);
+  return internal::KeyFor(request, policy);
+}
+
+std::optional<Response> HttpCache::HandleHeld(const Request& request, const RoutePolicy& policy) {
+  const std::string key = HeldKey(request, policy);
   if (key.empty()) return std::nullopt;
-  std::optional<StoredResponse> held =
-      internal::LookupHeldVariant(*store_, policy.cache_namespace, key, request);
+  return ServeHeld(request, policy, key, [&](absl::string_view record_key) {
+    return store_->LookupHeld(policy.cache_namespace, record_key);
+  });
+}
+
+std::optional<Response> HttpCache::HandleFetched(const Request& request, const RoutePolicy& policy,
+                                                 absl::string_view fetched_value) {
+  const std::string key = HeldKey(request, policy);
+  if (key.empty()) return std::nullopt;
+  return ServeHeld(request, policy, key,
+                   [&](absl::string_view record_key) -> std::optional<StoredResponse> {
+                     if (record_key != key) return std::nullopt;  // A variant: not fetched.
+                     return store_->DecodeFetched(fetched_value);
+                   });
+}
+
+std::optional<Response> HttpCache::ServeHeld(
+    const Request& request, const RoutePolicy& policy, const std::string& key,
+    absl::FunctionRef<std::optional<StoredResponse>(absl::string_view)> held_record) {
+  std::optional<StoredResponse> held = internal::LookupHeldVariant(key, request, held_record);
   if (!held.has_value()) return std::nullopt;
   const absl::Time now = clock_->Now();
   const Action action = internal::DecideStored(request, policy, &*held, now).action;
   if (action != Action::kServe && action != Action::kNotModified) return std::nullopt;
   store_->RecordHeldHit(policy.cache_namespace);
-  // HandleHeld never renders: the call's handler is never reached from ServeHit.
+  // Never renders: the call's handler is never reached from ServeHit.
   struct NoHandler final : RouteHandler {
     Response Render() override { return Response{500, {}, ""}; }
     std::unique_ptr<RouteHandler> Detach() const override { return nullptr; }

@@ -49,6 +49,12 @@ class LarderResponseStore final : public ResponseStore {
     return *std::move(decoded);
   }
 
+  std::optional<StoredResponse> DecodeFetched(absl::string_view value) override {
+    absl::StatusOr<StoredResponse> decoded = internal::DecodeRecord(value);
+    if (!decoded.ok()) return std::nullopt;  // Lookup finds it again, and counts it.
+    return *std::move(decoded);
+  }
+
   void RecordHeldHit(absl::string_view ns) override {
     client_->metrics().RecordLookup(ns, LookupResult::kHit);
   }

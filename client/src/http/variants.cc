@@ -101,17 +101,15 @@ absl::StatusOr<std::optional<StoredResponse>> LookupVariant(ResponseStore& store
   });
 }
 
-std::optional<StoredResponse> LookupHeldVariant(ResponseStore& store,
-                                                absl::string_view cache_namespace,
-                                                absl::string_view base_key,
-                                                const Request& request) {
-  absl::StatusOr<std::optional<StoredResponse>> held =
+std::optional<StoredResponse> LookupHeldVariant(
+    absl::string_view base_key, const Request& request,
+    absl::FunctionRef<std::optional<StoredResponse>(absl::string_view key)> held) {
+  absl::StatusOr<std::optional<StoredResponse>> found =
       FindVariant(base_key, request, [&](absl::string_view key, bool) {
-        return absl::StatusOr<std::optional<StoredResponse>>(
-            store.LookupHeld(cache_namespace, key));
+        return absl::StatusOr<std::optional<StoredResponse>>(held(key));
       });
-  if (!held.ok()) return std::nullopt;  // A record ValidateRecord refuses: Lookup counts it.
-  return *std::move(held);
+  if (!found.ok()) return std::nullopt;  // A record ValidateRecord refuses: Lookup counts it.
+  return *std::move(found);
 }
 
 absl::StatusOr<bool> StoreVariant(ResponseStore& store, absl::string_view cache_namespace,

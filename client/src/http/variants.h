@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "larder/http/headers.h"
 #include "larder/http/request.h"
@@ -55,12 +57,13 @@ absl::StatusOr<std::optional<StoredResponse>> LookupVariant(ResponseStore& store
                                                             const Request& request,
                                                             ResponseStore::LookupPurpose purpose);
 
-// LookupVariant over what the store holds in this process (ResponseStore::LookupHeld): the
-// matching record when it is held and valid, else nullopt (not held, refused, or no match),
-// which says nothing of the store. Counts nothing.
-std::optional<StoredResponse> LookupHeldVariant(ResponseStore& store,
-                                                absl::string_view cache_namespace,
-                                                absl::string_view base_key, const Request& request);
+// LookupVariant over records at hand without I/O (`held(key)`: what this process holds, e.g.
+// ResponseStore::LookupHeld, or what the caller fetched): the matching record when it is held and
+// valid, else nullopt (not held, refused, or no match), which says nothing of the store. Counts
+// nothing.
+std::optional<StoredResponse> LookupHeldVariant(
+    absl::string_view base_key, const Request& request,
+    absl::FunctionRef<std::optional<StoredResponse>(absl::string_view key)> held);
 
 // Stores `record` (whose meta.variant is set) under its variant key when it has one, then under
 // `base_key`, both with `tags` so an invalidation removes every variant. The first error wins.

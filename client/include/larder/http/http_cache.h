@@ -32,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "larder/common/clock.h"
@@ -125,6 +126,18 @@ class HttpCache {
   // that may block. O(request and stored response).
   std::optional<Response> HandleHeld(const Request& request, const RoutePolicy& policy);
 
+  // The key HandleHeld and HandleFetched look `request` up under in policy.cache_namespace (its
+  // base record), or "" when neither could answer it (a method or policy Handle must see).
+  std::string HeldKey(const Request& request, const RoutePolicy& policy) const;
+
+  // HandleHeld over a record the caller read itself under HeldKey's key (`fetched_value`: the
+  // entry's value, ResponseStore::DecodeFetched decodes it), e.g. the records of many requests
+  // in one Client::MultiGet. The same answer, counted the same way, and nullopt with nothing
+  // counted in the same cases; also when the request's variant is stored under another key (the
+  // caller then calls Handle, which reads it). O(request and stored response).
+  std::optional<Response> HandleFetched(const Request& request, const RoutePolicy& policy,
+                                        absl::string_view fetched_value);
+
   // Removes a namespace's entries carrying `tag`, or stored for `path` (all its query strings,
   // vary values and hosts). Errors are the store's (kUnavailable when larder is unreachable).
   absl::StatusOr<int64_t> InvalidateTag(absl::string_view cache_namespace, absl::string_view tag);
@@ -141,6 +154,10 @@ class HttpCache {
             std::unique_ptr<internal::HttpMetrics> metrics);
 
   Response Lookup(Call& call);
+  // HandleHeld's and HandleFetched's answer from the records `held_record(key)` gives.
+  std::optional<Response> ServeHeld(
+      const Request& request, const RoutePolicy& policy, const std::string& key,
+      absl::FunctionRef<std::optional<StoredResponse>(absl::string_view)> held_record);
   absl::StatusOr<std::optional<StoredResponse>> LookupServable(const Call& call);
   Response Bypass(Call& call, Forward forward, absl::string_view detail);
   Response ServeHit(Call& call, const StoredResponse& stored);

@@ -70,8 +70,18 @@ class ResponseStore {
     return std::nullopt;
   }
 
-  // Counts a request answered from LookupHeld as a fresh hit, as Lookup(kServe) counts one.
+  // Counts a request answered from LookupHeld (or from DecodeFetched) as a fresh hit, as
+  // Lookup(kServe) counts one.
   virtual void RecordHeldHit(absl::string_view cache_namespace) { (void)cache_namespace; }
+
+  // The response in `value`, an entry's value as the store wrote it and as the caller read it
+  // from the store itself (HttpCache::HandleFetched: many requests' records in one batched read);
+  // nullopt when it is not one this store can decode, which Lookup then counts. Counts nothing.
+  // Default: nullopt, nothing is decoded.
+  virtual std::optional<StoredResponse> DecodeFetched(absl::string_view value) {
+    (void)value;
+    return std::nullopt;
+  }
 
   // Stores `response` for `ttl` (how long the backend keeps it: freshness plus stale windows)
   // with `tags`, replacing what was there.
