@@ -100,7 +100,8 @@ def main():
                    "requests/s by method and code", "p50", "p99", "http responses by cache result",
                    "entries", "bytes", "evictions", "expirations", "errors",
                    "proxy requests/s by cache status", "proxy hit ratio by route",
-                   "upstream latency", "upstream errors", "coalesced", "fail-open"):
+                   "upstream latency", "upstream errors", "coalesced", "fail-open",
+                   "proxy batched lookups"):
         check(needed in text, f"a panel covers {needed!r}")
     exprs = " ".join(r["expr"] for r in rules)
     for metric in ("larder_requests_total", "larder_request_duration_seconds_bucket",
@@ -112,7 +113,8 @@ def main():
                    "larder_http_responses_total", "larder_proxy_requests_total",
                    "larder_proxy_upstream_seconds_bucket", "larder_proxy_upstream_errors_total",
                    "larder_proxy_coalesced_waits_total", "larder_proxy_request_body_refused_total",
-                   "larder_client_lookup_errors_total"):
+                   "larder_client_lookup_errors_total", "larder_proxy_lookup_batches_total",
+                   "larder_proxy_batched_lookups_total"):
         check(metric in exprs, f"a query reads {metric}")
 
     with open(out_path, "w") as f:

@@ -234,6 +234,16 @@ def check_deployment_variants(c, helm, chart):
         c.check(got == ([flag] if flag else []),
                 f"{case}: proxy.eventLoops={value} renders {flag or 'no --event-loops'} (got {got})")
 
+    case = "proxy-lookup-batch-keys"
+    for value, flag in (("16", "--lookup-batch-keys=16"), ("0", "--lookup-batch-keys=0"),
+                        ("null", None)):
+        _, proxy = split(render(helm, chart, [*base, "--set", f"proxy.lookupBatchKeys={value}"]))
+        args = proxy_container(of_kind(proxy, "Deployment")[0]["spec"]["template"]["spec"])["args"]
+        got = [a for a in args if a.startswith("--lookup-batch-keys")]
+        c.check(got == ([flag] if flag else []),
+                f"{case}: proxy.lookupBatchKeys={value} renders "
+                f"{flag or 'no --lookup-batch-keys'} (got {got})")
+
     case = "proxy-target-override"
     _, proxy = split(render(helm, chart, [*base, "--set", "proxy.larderTarget=dns:///l.x.svc:1"]))
     args = proxy_container(of_kind(proxy, "Deployment")[0]["spec"]["template"]["spec"])["args"]

@@ -272,6 +272,11 @@ rejects "proxy.eventLoops: Must be greater than or equal to 0" "${proxy[@]}" \
 rejects "proxy.eventLoops: Must be less than or equal to 64" "${proxy[@]}" \
   --set proxy.eventLoops=65
 rejects "proxy.eventLoops: Invalid type" "${proxy[@]}" --set proxy.eventLoops=auto
+rejects "proxy.lookupBatchKeys: Must be greater than or equal to 0" "${proxy[@]}" \
+  --set proxy.lookupBatchKeys=-1
+rejects "proxy.lookupBatchKeys: Must be less than or equal to 1000" "${proxy[@]}" \
+  --set proxy.lookupBatchKeys=1001
+rejects "proxy.lookupBatchKeys: Invalid type" "${proxy[@]}" --set proxy.lookupBatchKeys=many
 rejects "proxy.larderDeadline=0ms: larder-proxy refuses a duration that is not positive" \
   "${proxy[@]}" --set proxy.larderDeadline=0ms
 rejects "proxy.upstreamTimeout=0h0s: larder-proxy refuses" "${proxy[@]}" \
@@ -322,13 +327,13 @@ accepts "${proxy[@]}" --set proxy.upstream=http://api.shop.svc
 accepts "${proxy[@]}" --set proxy.upstream=http://api.shop.svc:8000/
 accepts "${proxy[@]}" --set proxy.upstream=http://[::1]
 accepts "${proxy[@]}" --set proxy.nearCacheBytes=65536 --set proxy.threads=4096 \
-  --set proxy.eventLoops=64
+  --set proxy.eventLoops=64 --set proxy.lookupBatchKeys=1000
 accepts "${proxy[@]}" --set networkPolicy.enabled=true
 accepts "${proxy[@]}" "${tls[@]}" --set proxy.larderTarget=larder-plain.cache.svc:50051
 accepts "${proxy[@]}" "${auth[@]}" --set proxy.authTokenSecret=proxy-token
 accepts "${proxy[@]}" --set proxy.larderDeadline=25ms --set proxy.upstreamTimeout=1m30s \
   --set proxy.maxRequestBody=0 --set proxy.nearCacheBytes=0 --set proxy.threads=1 \
-  --set proxy.eventLoops=0
+  --set proxy.eventLoops=0 --set proxy.lookupBatchKeys=0
 accepts "${proxy[@]}" --set-json 'proxy.routes={"routes":[{"regex":"^/x/[0-9]+$","cache":false}],
   "default":{"namespace":"http","max_ttl":"0"}}'
 accepts "${proxy[@]}" --set 'proxy.routes=routes: []'

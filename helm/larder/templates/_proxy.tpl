@@ -63,7 +63,7 @@ the headless Service when the pods share data, else the Service). */}}
 {{- end }}
 {{- with $p.larderDeadline }}{{ $args = append $args (printf "--larder-deadline=%s" .) }}{{ end }}
 {{- with $p.upstreamTimeout }}{{ $args = append $args (printf "--upstream-timeout=%s" .) }}{{ end }}
-{{- range $flag, $value := dict "max-request-body" $p.maxRequestBody "near-cache-bytes" $p.nearCacheBytes "threads" $p.threads "event-loops" $p.eventLoops }}
+{{- range $flag, $value := dict "max-request-body" $p.maxRequestBody "near-cache-bytes" $p.nearCacheBytes "threads" $p.threads "event-loops" $p.eventLoops "lookup-batch-keys" $p.lookupBatchKeys }}
 {{- if not (kindIs "invalid" $value) }}
 {{- $args = append $args (printf "--%s=%d" $flag (int64 $value)) }}
 {{- end }}
