@@ -235,7 +235,7 @@ std::optional<http::Response> ProxyServer::AnswerFetched(const IncomingRequest& 
   const ProxyRoute& route = RouteAt(read.tag);
   const std::string path = http::DecodePath(TargetPath(incoming.target));
   std::optional<http::Response> fetched =
-      cache_->HandleFetched(CoreRequestOf(incoming, path), route.policy, *value);
+      cache_->HandleFetched(CoreRequestOf(incoming, path), route.policy, read.key, *value);
   if (!fetched.has_value()) return std::nullopt;
   return Finish(route, incoming.method, {*std::move(fetched), "hit"});
 }

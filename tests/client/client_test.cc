@@ -1,7 +1,9 @@
-// larder::Client against a real larderd: every RPC, conditional writes, TTLs, namespaces, and the
-// asynchronous API.
+// larder::Client against a real larderd: every RPC, conditional writes, TTLs, namespaces, the
+// asynchronous API, and which MultiGets count their lookups (MultiGetOptions::record_lookup).
 #include <atomic>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -123,6 +125,42 @@ TEST_F(ClientTest, MultiSetThenMultiGetKeepOrder) {
   EXPECT_EQ(got[0].value, "2");
   EXPECT_FALSE(got[1].found);
   EXPECT_EQ(got[2].value, "1");
+}
+
+// MultiGetAsync with `options` (the default overload without), waiting for its results.
+absl::StatusOr<std::vector<GetResult>> WaitMultiGet(Client& client,
+                                                    const std::vector<std::string>& keys,
+                                                    std::optional<MultiGetOptions> options) {
+  absl::Notification done;
+  absl::StatusOr<std::vector<GetResult>> got;
+  auto callback = [&](absl::StatusOr<std::vector<GetResult>> results) {
+    got = std::move(results);
+    done.Notify();
+  };
+  if (options.has_value()) {
+    client.MultiGetAsync("ns", keys, *options, callback);
+  } else {
+    client.MultiGetAsync("ns", keys, callback);
+  }
+  done.WaitForNotification();
+  return got;
+}
+
+TEST_F(ClientTest, MultiGetWithoutRecordLookupCountsNoHitNorMiss) {
+  ASSERT_OK(client_->Set("ns", "a", "1").status());
+  auto lookups = [this](const std::string& result) {
+    return Metric("larder_client_requests_total", {{"namespace", "ns"}, {"result", result}});
+  };
+  ASSERT_OK_AND_ASSIGN(std::vector<GetResult> uncounted,
+                       WaitMultiGet(*client_, {"a", "x"}, MultiGetOptions{.record_lookup = false}));
+  ASSERT_EQ(uncounted.size(), 2u);
+  EXPECT_EQ(uncounted[0].value, "1");
+  EXPECT_FALSE(uncounted[1].found);
+  EXPECT_EQ(lookups("hit"), -1);  // No series: nothing was ever counted.
+  EXPECT_EQ(lookups("miss"), -1);
+  ASSERT_OK(WaitMultiGet(*client_, {"a", "x"}, std::nullopt).status());
+  EXPECT_EQ(lookups("hit"), 1);
+  EXPECT_EQ(lookups("miss"), 1);
 }
 
 TEST_F(ClientTest, InvalidateByPrefixPatternAndTag) {

@@ -1,12 +1,19 @@
 // The pipeline over the production store (NewLarderResponseStore over larder::Client) against a
 // larder.v1.Cache in this process (tests/client/fake_larder.h): a poisoned record planted in
 // larder is refused, counted and replaced by the render; a larder that denies the client's token
-// leaves the route working (fail-open), counted as a lookup error and a denial.
+// leaves the route working (fail-open), counted as a lookup error and a denial. The store's
+// DecodeFetched decodes the value its Store wrote, as read back by the client, and refuses
+// anything else; HandleFetched over it counts one client hit; MultiGet with record_lookup=false
+// counts no lookup error (hits and misses: tests/client/client_test.cc, with a real larderd).
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/strings/escaping.h"
+#include "absl/synchronization/notification.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "larder/client.h"
@@ -26,6 +33,7 @@ namespace {
 using ::larder::testing::FakeClock;
 using ::larder::testing::FakeLarder;
 using ::larder::testing::MetricValue;
+using ::larder::testing::StatusCodeIs;
 
 class HttpLarderStoreTest : public ::testing::Test {
  protected:
@@ -35,11 +43,12 @@ class HttpLarderStoreTest : public ::testing::Test {
     options.deadline = absl::Seconds(10);
     options.metrics_registry = registry_;
     options.clock = &clock_;
-    ASSERT_OK_AND_ASSIGN(std::shared_ptr<Client> client, Client::Create(options));
+    ASSERT_OK_AND_ASSIGN(client_, Client::Create(options));
+    store_ = NewLarderResponseStore(client_);
     HttpCacheOptions cache_options;
     cache_options.clock = &clock_;
     cache_options.metrics_registry = registry_;
-    ASSERT_OK_AND_ASSIGN(cache_, HttpCache::Create(NewLarderResponseStore(client), cache_options));
+    ASSERT_OK_AND_ASSIGN(cache_, HttpCache::Create(store_, cache_options));
     policy_.cache_namespace = "items";
     policy_.ttl = absl::Seconds(30);
   }
@@ -75,6 +84,8 @@ class HttpLarderStoreTest : public ::testing::Test {
   FakeClock clock_;
   FakeLarder larder_;
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
+  std::shared_ptr<Client> client_;
+  std::shared_ptr<ResponseStore> store_;
   std::unique_ptr<HttpCache> cache_;
   RoutePolicy policy_;
   std::atomic<int> renders_{0};
@@ -156,6 +167,81 @@ TEST_F(HttpLarderStoreTest, LarderdWithoutLeasesStoresWithoutAToken) {
   Send();
   EXPECT_EQ(renders_.load(), 1);
   EXPECT_THAT(larder_.set_tokens(), ::testing::ElementsAre(""));
+}
+
+// The value under Key() as a batched read fetches it: read without counting a lookup.
+absl::StatusOr<GetResult> ReadUncounted(Client& client, const std::string& key) {
+  GetOptions options;
+  options.record_lookup = false;
+  return client.Get("items", key, options);
+}
+
+TEST_F(HttpLarderStoreTest, DecodeFetchedDecodesTheValueItsStoreWrote) {
+  Send();
+  ASSERT_OK_AND_ASSIGN(GetResult read, ReadUncounted(*client_, Key()));
+  ASSERT_TRUE(read.found);
+  const double hits = Lookups("hit");
+  const std::optional<StoredResponse> decoded = store_->DecodeFetched(read.value);
+  ASSERT_TRUE(decoded.has_value());
+  EXPECT_EQ(decoded->response.status, 200);
+  EXPECT_EQ(decoded->response.body, "{\"render\":1}");
+  EXPECT_EQ(decoded->response.headers.Get("Content-Type"), "application/json");
+  EXPECT_EQ(decoded->meta.stored_at, clock_.Now());
+  EXPECT_EQ(decoded->meta.fresh_until, clock_.Now() + absl::Seconds(30));
+  EXPECT_FALSE(decoded->meta.etag.empty());
+  EXPECT_EQ(Lookups("hit"), hits);  // Decoding counts nothing.
+  EXPECT_EQ(Lookups("miss"), 1);    // The Send that stored it.
+}
+
+TEST_F(HttpLarderStoreTest, DecodeFetchedRefusesWhatIsNotARecord) {
+  Send();
+  const std::string record = larder_.Stored("items", Key()).value_or("");
+  ASSERT_FALSE(record.empty());
+  const PoisonCase set_cookie{"SetCookie", {"Set-Cookie", "session=stolen"}};
+  for (const std::string& value :
+       {std::string(), std::string("not a record"), record.substr(0, record.size() - 1),
+        record + "x", PoisonedBytes(set_cookie, clock_.Now())}) {
+    EXPECT_FALSE(store_->DecodeFetched(value).has_value()) << absl::CEscape(value);
+  }
+  EXPECT_EQ(StoreErrors("decode"), -1);  // Never counted here: Handle's Lookup counts it.
+}
+
+TEST_F(HttpLarderStoreTest, FetchedHitIsCountedOnceAsAClientHit) {
+  Send();  // A miss, stored.
+  clock_.Advance(absl::Seconds(2));
+  ASSERT_OK_AND_ASSIGN(GetResult read, ReadUncounted(*client_, Key()));
+  const std::optional<Response> fetched =
+      cache_->HandleFetched(Get("/items/1"), policy_, Key(), read.value);
+  ASSERT_TRUE(fetched.has_value());
+  EXPECT_EQ(fetched->body, "{\"render\":1}");
+  EXPECT_EQ(fetched->headers.Get("Age"), "2");
+  EXPECT_EQ(Lookups("hit"), 1);
+  EXPECT_EQ(Lookups("miss"), 1);  // Only the first Send's.
+  EXPECT_EQ(Metric("larder_http_responses_total", {{"route", "items"}, {"cache", "hit"}}), 1);
+}
+
+TEST_F(HttpLarderStoreTest, MultiGetWithoutRecordLookupCountsNoLookupError) {
+  // The fake larder has no MultiGet: every one fails with UNIMPLEMENTED.
+  auto multi_get = [this](std::optional<MultiGetOptions> options) {
+    absl::Notification done;
+    absl::Status status;
+    auto callback = [&](absl::StatusOr<std::vector<GetResult>> results) {
+      status = results.status();
+      done.Notify();
+    };
+    if (options.has_value()) {
+      client_->MultiGetAsync("items", {Key(), "absent"}, *options, callback);
+    } else {
+      client_->MultiGetAsync("items", {Key(), "absent"}, callback);
+    }
+    done.WaitForNotification();
+    return status;
+  };
+  EXPECT_THAT(multi_get(MultiGetOptions{.record_lookup = false}),
+              StatusCodeIs(absl::StatusCode::kUnimplemented));
+  EXPECT_EQ(Lookups("error"), -1);
+  EXPECT_THAT(multi_get(std::nullopt), StatusCodeIs(absl::StatusCode::kUnimplemented));
+  EXPECT_EQ(Lookups("error"), 1);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 // any failure status) and call counters. Records are kept encoded, exactly as the larder-backed
 // store keeps them, and raw bytes can be planted (a record someone else wrote). In held mode
 // (set_held) it also answers LookupHeld, as a store with a near cache in the process does.
+// DecodeFetched decodes bytes the caller read itself (Raw gives the bytes stored under a key).
 //
 //   larder::testing::FakeClock clock;
 //   auto store = std::make_shared<InMemoryResponseStore>(clock);
@@ -53,6 +54,16 @@ class InMemoryResponseStore final : public ResponseStore {
     auto it = entries_.find({std::string(ns), std::string(key)});
     if (it == entries_.end() || clock_.Now() >= it->second.expires_at) return std::nullopt;
     auto decoded = internal::DecodeRecord(it->second.bytes);
+    if (!decoded.ok()) return std::nullopt;
+    return *std::move(decoded);
+  }
+
+  // The record in `value` as Lookup decodes it, nullopt when it is not one. Never fails, never
+  // counts a lookup and ignores the TTL (the caller read the value while it was live).
+  std::optional<StoredResponse> DecodeFetched(absl::string_view value) override {
+    absl::MutexLock lock(&mutex_);
+    ++fetched_decodes_;
+    auto decoded = internal::DecodeRecord(value);
     if (!decoded.ok()) return std::nullopt;
     return *std::move(decoded);
   }
@@ -128,6 +139,11 @@ class InMemoryResponseStore final : public ResponseStore {
     absl::MutexLock lock(&mutex_);
     return held_lookups_;
   }
+  // DecodeFetched calls.
+  int fetched_decodes() {
+    absl::MutexLock lock(&mutex_);
+    return fetched_decodes_;
+  }
   // RecordHeldHit calls for `ns`.
   int held_hits(absl::string_view ns) {
     absl::MutexLock lock(&mutex_);
@@ -192,6 +208,7 @@ class InMemoryResponseStore final : public ResponseStore {
   bool held_ ABSL_GUARDED_BY(mutex_) = false;
   std::function<bool(absl::string_view)> held_filter_ ABSL_GUARDED_BY(mutex_);
   int held_lookups_ ABSL_GUARDED_BY(mutex_) = 0;
+  int fetched_decodes_ ABSL_GUARDED_BY(mutex_) = 0;
   std::map<std::string, int> held_hits_ ABSL_GUARDED_BY(mutex_);
 };
 

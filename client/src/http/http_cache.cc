@@ -110,9 +110,10 @@ std::optional<Response> HttpCache::HandleHeld(const Request& request, const Rout
 }
 
 std::optional<Response> HttpCache::HandleFetched(const Request& request, const RoutePolicy& policy,
+                                                 absl::string_view fetched_key,
                                                  absl::string_view fetched_value) {
   const std::string key = HeldKey(request, policy);
-  if (key.empty()) return std::nullopt;
+  if (key.empty() || key != fetched_key) return std::nullopt;
   return ServeHeld(request, policy, key,
                    [&](absl::string_view record_key) -> std::optional<StoredResponse> {
                      if (record_key != key) return std::nullopt;  // A variant: not fetched.

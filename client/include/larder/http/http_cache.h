@@ -130,12 +130,15 @@ class HttpCache {
   // base record), or "" when neither could answer it (a method or policy Handle must see).
   std::string HeldKey(const Request& request, const RoutePolicy& policy) const;
 
-  // HandleHeld over a record the caller read itself under HeldKey's key (`fetched_value`: the
-  // entry's value, ResponseStore::DecodeFetched decodes it), e.g. the records of many requests
-  // in one Client::MultiGet. The same answer, counted the same way, and nullopt with nothing
-  // counted in the same cases; also when the request's variant is stored under another key (the
-  // caller then calls Handle, which reads it). O(request and stored response).
+  // HandleHeld over a record the caller read itself (e.g. the records of many requests in one
+  // Client::MultiGet): `fetched_value` is the entry's value as stored under `fetched_key`
+  // (ResponseStore::DecodeFetched decodes it). The same answer, counted the same way, and
+  // nullopt with nothing counted in the same cases; also when `fetched_key` is not the request's
+  // HeldKey (a record names neither its key nor its URL, so a value paired with the wrong
+  // request is refused here, never served) or the request's variant is stored under another key
+  // (the caller then calls Handle, which reads it). O(request and stored response).
   std::optional<Response> HandleFetched(const Request& request, const RoutePolicy& policy,
+                                        absl::string_view fetched_key,
                                         absl::string_view fetched_value);
 
   // Removes a namespace's entries carrying `tag`, or stored for `path` (all its query strings,
