@@ -52,6 +52,7 @@ std::vector<FetchBatcher::Batch> FetchBatcher::Split(std::vector<Item> items) co
 void FetchBatcher::Send(std::vector<Batch> batches) {
   for (Batch& batch : batches) {
     auto shared = std::make_shared<Batch>(std::move(batch));
+    shared->key_count = shared->keys.size();
     const std::string group = shared->items.front().read.group;
     std::vector<std::string> keys = std::move(shared->keys);
     app_.FetchMany(
@@ -61,6 +62,9 @@ void FetchBatcher::Send(std::vector<Batch> batches) {
 }
 
 void FetchBatcher::Done(Batch& batch, std::vector<std::optional<std::string>> values) {
+  // Values pair with keys by position only: a count that differs pairs nothing (each request
+  // then goes to a worker), rather than risk answering one with another key's value.
+  if (values.size() != batch.key_count) values.assign(batch.key_count, std::nullopt);
   std::vector<int> uses(values.size(), 0);
   for (size_t key : batch.key_of) {
     if (key < uses.size()) ++uses[key];

@@ -55,7 +55,8 @@ class FetchBatcher {
   // Items of one group with at most max_keys_ distinct keys, and each item's key index.
   struct Batch {
     std::vector<Item> items;
-    std::vector<std::string> keys;
+    std::vector<std::string> keys;  // Moved into FetchMany: key_count keeps how many.
+    size_t key_count = 0;
     std::vector<size_t> key_of;
   };
   // Takes what waits as batches and counts them out; empty when nothing waits.
