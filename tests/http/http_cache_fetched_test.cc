@@ -16,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "larder/http/key.h"
+#include "tests/http/bypass_cases.h"
 #include "tests/http/http_cache_fixture.h"
 #include "tests/http/poisoned_records.h"
 
@@ -131,14 +132,6 @@ TEST_F(HttpCacheFetchedTest, RouteWithChecksBeforeLookupHasNoHeldKeyAndIsNullopt
   EXPECT_EQ(HeldHits(), 0);
 }
 
-struct BypassCase {
-  std::string name;
-  Headers headers;
-  std::string method = "GET";
-};
-
-void PrintTo(const BypassCase& bypass, std::ostream* os) { *os << bypass.name; }
-
 // Requests decided before any lookup: Handle must see them (a render, a write, a bypass).
 class HttpCacheFetchedBypassTest : public HttpCacheFetchedTest,
                                    public ::testing::WithParamInterface<BypassCase> {};
@@ -157,17 +150,8 @@ TEST_P(HttpCacheFetchedBypassTest, HasNoHeldKeyAndIsNulloptCountingNothing) {
   EXPECT_EQ(store_->fetched_decodes(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Requests, HttpCacheFetchedBypassTest,
-    ::testing::Values(BypassCase{"NoCache", {{"Cache-Control", "no-cache"}}},
-                      BypassCase{"PragmaNoCache", {{"Pragma", "no-cache"}}},
-                      BypassCase{"MaxAgeZero", {{"Cache-Control", "max-age=0"}}},
-                      BypassCase{"NoStore", {{"Cache-Control", "no-store"}}},
-                      BypassCase{"Authorization", {{"Authorization", "Bearer t"}}},
-                      BypassCase{"Cookie", {{"Cookie", "session=s"}}},
-                      BypassCase{"Post", {}, "POST"}, BypassCase{"Put", {}, "PUT"},
-                      BypassCase{"Delete", {}, "DELETE"}),
-    [](const ::testing::TestParamInfo<BypassCase>& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Requests, HttpCacheFetchedBypassTest,
+                         ::testing::ValuesIn(RequestsHandleDecidesFirst()), BypassCaseName);
 
 TEST_F(HttpCacheFetchedTest, RecordOlderThanTheRequestsMaxAgeIsNullopt) {
   policy_.honor_client_refresh = true;

@@ -13,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "larder/http/key.h"
+#include "tests/http/bypass_cases.h"
 #include "tests/http/http_cache_fixture.h"
 #include "tests/http/poisoned_records.h"
 
@@ -94,14 +95,6 @@ TEST_F(HttpCacheHeldTest, ResponseStoredAsNoCacheIsNullopt) {
   EXPECT_EQ(HeldHits(), 0);
 }
 
-struct BypassCase {
-  std::string name;
-  Headers headers;
-  std::string method = "GET";
-};
-
-void PrintTo(const BypassCase& bypass, std::ostream* os) { *os << bypass.name; }
-
 class HttpCacheHeldBypassTest : public HttpCacheHeldTest,
                                 public ::testing::WithParamInterface<BypassCase> {};
 
@@ -116,17 +109,13 @@ TEST_P(HttpCacheHeldBypassTest, IsNulloptAndCountsNothing) {
   EXPECT_EQ(HeldHits(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Requests, HttpCacheHeldBypassTest,
-    ::testing::Values(BypassCase{"NoCache", {{"Cache-Control", "no-cache"}}},
-                      BypassCase{"PragmaNoCache", {{"Pragma", "no-cache"}}},
-                      BypassCase{"MaxAgeZero", {{"Cache-Control", "max-age=0"}}},
-                      BypassCase{"OlderThanMaxAge", {{"Cache-Control", "max-age=2"}}},
-                      BypassCase{"NoStore", {{"Cache-Control", "no-store"}}},
-                      BypassCase{"Authorization", {{"Authorization", "Bearer t"}}},
-                      BypassCase{"Cookie", {{"Cookie", "session=s"}}},
-                      BypassCase{"Post", {}, "POST"}, BypassCase{"Delete", {}, "DELETE"}),
-    [](const ::testing::TestParamInfo<BypassCase>& info) { return info.param.name; });
+// Also a client max-age the held record is older than: Handle renders.
+INSTANTIATE_TEST_SUITE_P(Requests, HttpCacheHeldBypassTest, ::testing::ValuesIn([] {
+                           std::vector<BypassCase> cases = RequestsHandleDecidesFirst();
+                           cases.push_back({"OlderThanMaxAge", {{"Cache-Control", "max-age=2"}}});
+                           return cases;
+                         }()),
+                         BypassCaseName);
 
 TEST_F(HttpCacheHeldTest, ClientRefreshIgnoredByTheRouteIsServedHeldAsHandleServesIt) {
   Send(Get("/items/1"));  // honor_client_refresh is off: no-cache does not force a render.
