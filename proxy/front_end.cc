@@ -98,8 +98,10 @@ absl::StatusOr<std::unique_ptr<FrontEnd>> FrontEnd::Start(FrontEndOptions option
     peers.push_back(state.loops.back().get());
   }
   state.loops.front()->set_peers(peers);
-  for (auto& loop : state.loops) {
-    if (!loop->Start()) return absl::UnavailableError("cannot create an event loop");
+  // The accepting loop starts last: a connection it deals out (queued in the backlog since
+  // Listen) must find its loop's wake-up descriptor, which Start creates.
+  for (auto loop = state.loops.rbegin(); loop != state.loops.rend(); ++loop) {
+    if (!(*loop)->Start()) return absl::UnavailableError("cannot create an event loop");
   }
   return front;
 }
