@@ -178,28 +178,33 @@ absl::Status ProxyServer::Readiness() {
   return last_readiness_;
 }
 
-std::optional<http::Response> ProxyServer::AnswerAtOnce(const IncomingRequest& incoming) {
+std::optional<ProxyServer::CachedRead> ProxyServer::CachedReadOf(
+    const IncomingRequest& incoming) const {
   if ((incoming.method != "GET" && incoming.method != "HEAD") || incoming.headers.Has("Range")) {
     return std::nullopt;
   }
   const std::string path = http::DecodePath(TargetPath(incoming.target));
   const ProxyRoute& route = MatchRoute(*config_, path);
   if (!route.cache) return std::nullopt;
-  std::optional<http::Response> held =
-      cache_->HandleHeld(CoreRequestOf(incoming, path), route.policy);
+  return CachedRead{&route, CoreRequestOf(incoming, path)};
+}
+
+std::optional<http::Response> ProxyServer::AnswerAtOnce(const IncomingRequest& incoming) {
+  std::optional<CachedRead> read = CachedReadOf(incoming);
+  if (!read.has_value()) return std::nullopt;
+  std::optional<http::Response> held = cache_->HandleHeld(read->core, read->route->policy);
   if (!held.has_value()) return std::nullopt;
-  return Finish(route, incoming.method, {*std::move(held), "hit"});
+  return Finish(*read->route, incoming.method, {*std::move(held), "hit"});
 }
 
 std::optional<BatchedRead> ProxyServer::FetchFor(const IncomingRequest& incoming) {
-  if ((incoming.method != "GET" && incoming.method != "HEAD") || incoming.headers.Has("Range") ||
-      absl::Now() < absl::FromUnixNanos(batches_paused_until_.load(std::memory_order_relaxed))) {
+  if (absl::Now() < absl::FromUnixNanos(batches_paused_until_.load(std::memory_order_relaxed))) {
     return std::nullopt;
   }
-  const std::string path = http::DecodePath(TargetPath(incoming.target));
-  const ProxyRoute& route = MatchRoute(*config_, path);
-  if (!route.cache) return std::nullopt;
-  std::string key = cache_->HeldKey(CoreRequestOf(incoming, path), route.policy);
+  std::optional<CachedRead> read = CachedReadOf(incoming);
+  if (!read.has_value()) return std::nullopt;
+  const ProxyRoute& route = *read->route;
+  std::string key = cache_->HeldKey(read->core, route.policy);
   if (key.empty()) return std::nullopt;
   return BatchedRead{route.policy.cache_namespace, std::move(key), RouteIndex(route)};
 }

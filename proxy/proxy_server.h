@@ -104,6 +104,13 @@ class ProxyServer final : public FrontEndApp {
   struct Outcome;
 
   Outcome Dispatch(const ProxyRoute& route, IncomingRequest incoming, const std::string& path);
+  // A GET or HEAD without Range of a cached route: its route and the request as the HTTP layer
+  // sees it; what AnswerAtOnce and FetchFor both start from.
+  struct CachedRead {
+    const ProxyRoute* route = nullptr;
+    http::Request core;
+  };
+  std::optional<CachedRead> CachedReadOf(const IncomingRequest& incoming) const;
   // A route's index in config_->routes (-1: the default route), and back.
   int RouteIndex(const ProxyRoute& route) const;
   const ProxyRoute& RouteAt(int index) const;
