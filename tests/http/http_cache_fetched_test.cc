@@ -36,14 +36,6 @@ class HttpCacheFetchedTest : public HttpCacheFixture {
     return cache_->HandleFetched(request, policy_, HeldKey(request), value);
   }
   int HeldHits() { return store_->held_hits("items"); }
-  // Every larder_http_responses_total sample of the route.
-  double AllResponses() {
-    double total = 0;
-    for (const char* label : {"hit", "not_modified", "stale", "miss", "bypass"}) {
-      total += Responses(label);
-    }
-    return total;
-  }
   double DecodeErrors() {
     return Metric("larder_http_store_errors_total", {{"route", "items"}, {"operation", "decode"}});
   }

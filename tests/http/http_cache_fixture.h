@@ -76,6 +76,14 @@ class HttpCacheFixture : public ::testing::Test {
   double Responses(const std::string& cache) {
     return Metric("larder_http_responses_total", {{"route", "items"}, {"cache", cache}});
   }
+  // Every larder_http_responses_total sample of the route.
+  double AllResponses() {
+    double total = 0;
+    for (const char* label : {"hit", "not_modified", "stale", "miss", "bypass"}) {
+      total += Responses(label);
+    }
+    return total;
+  }
 
   static std::string Header(const Response& response, absl::string_view name) {
     return response.headers.Get(name).value_or("<none>");

@@ -26,14 +26,6 @@ class HttpCacheHeldTest : public HttpCacheFixture {
     return cache_->HandleHeld(request, policy_);
   }
   int HeldHits() { return store_->held_hits("items"); }
-  // Every larder_http_responses_total sample of the route.
-  double AllResponses() {
-    double total = 0;
-    for (const char* label : {"hit", "not_modified", "stale", "miss", "bypass"}) {
-      total += Responses(label);
-    }
-    return total;
-  }
 };
 
 TEST_F(HttpCacheHeldTest, FreshHeldHitIsWhatHandleAnswersCountedOnce) {
