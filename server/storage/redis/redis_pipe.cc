@@ -204,23 +204,31 @@ absl::Status RedisPipe::Exchange(bool readable) {
 }
 
 absl::Status RedisPipe::DeliverReplies(Completed& completed) {
+  // Every reply the read brought is parsed first and matched to its call under one lock: the
+  // callers queueing new calls meanwhile contend for the mutex once per read, not once per reply.
+  std::vector<RedisReply> replies;
+  absl::Status parsed = absl::OkStatus();
   while (true) {
     absl::StatusOr<RedisReply> reply = connection_->NextReply();
-    if (!reply.ok()) return reply.status();
-    if (*reply == nullptr) return absl::OkStatus();
-    absl::MutexLock lock(&mutex_);
+    if (!reply.ok()) parsed = reply.status();
+    if (!reply.ok() || *reply == nullptr) break;
+    replies.push_back(*std::move(reply));
+  }
+  absl::MutexLock lock(&mutex_);
+  for (RedisReply& reply : replies) {
     if (written_ == 0) {
       return absl::InternalError(
           absl::StrCat("redis at ", endpoint_.Describe(), ": a reply nobody asked for"));
     }
     PendingCall& call = *calls_.front();
-    call.replies.push_back(*std::move(reply));
+    call.replies.push_back(std::move(reply));
     if (call.replies.size() == call.expected) {
       completed.push_back(std::move(calls_.front()));
       calls_.pop_front();
       --written_;
     }
   }
+  return parsed;
 }
 
 absl::Duration RedisPipe::PollTimeout() {

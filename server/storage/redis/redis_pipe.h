@@ -20,9 +20,10 @@
 // backoff, one attempt at a time, while calls fail fast. A caller's own deadline ends only its
 // wait: its replies, when they come, are read and dropped, and the connection stays.
 //
-// Costs: a call formats its commands (O(bytes)), takes the pipe's mutex twice (queueing, and the
-// I/O thread handing over the replies) and wakes the I/O thread only when it was idle. At most
-// max_queued_calls wait at once; more fail at once with kUnavailable. Thread-safe.
+// Costs: a call formats its commands (O(bytes)), takes the pipe's mutex once to queue them and
+// wakes the I/O thread only when it was idle; the I/O thread takes the mutex once per read to hand
+// over every reply that read brought. At most max_queued_calls wait at once; more fail at once
+// with kUnavailable. Thread-safe.
 #pragma once
 
 #include <deque>
