@@ -6,7 +6,8 @@
 #   3. the unit tests, the engine conformance suite and the tests labelled "race" (threads sharing
 #      one connection) under ThreadSanitizer (clang, Release,
 #      warnings as errors, -Wthread-safety; benchmarks built too);
-#   4. every libFuzzer target for FUZZ_SECONDS (default 60) from its seed corpus.
+#   4. every libFuzzer target for FUZZ_SECONDS (default 40) from its seed corpus; a longer
+#      campaign is scripts/fuzz.sh all 600.
 # Every part runs even when an earlier one failed; the exit status is non-zero if any failed.
 # Usage: scripts/ci.sh [part...]   parts: test asan tsan fuzz (default: all four)
 set -uo pipefail
@@ -17,7 +18,7 @@ run_part() {
     test) bash scripts/test.sh ;;
     asan) bash scripts/test.sh --sanitize=address,undefined ;;
     tsan) bash scripts/test.sh --sanitize=thread -L 'unit|conformance|race' ;;
-    fuzz) bash scripts/fuzz.sh all "${FUZZ_SECONDS:-60}" ;;
+    fuzz) bash scripts/fuzz.sh all "${FUZZ_SECONDS:-40}" ;;
     *) echo "ci.sh: unknown part '$1' (test asan tsan fuzz)" >&2; return 2 ;;
   esac
 }

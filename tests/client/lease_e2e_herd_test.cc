@@ -1,5 +1,5 @@
 // Leases end to end, the thundering herd: 20 real processes (lease_e2e_herd_child) call one
-// larder::Cached function on the same new key at the same instant, 100 rounds in a row. With
+// larder::Cached function on the same new key at the same instant, 50 rounds in a row. With
 // CachedOptions::fleet_single_flight the function runs exactly once per round across the
 // fleet, on one larderd, on two larderd replicas sharing one redis-server and on two sharing two
 // memcached servers; without it, it
@@ -22,7 +22,7 @@ namespace larder::testing {
 namespace {
 
 constexpr int kProcesses = 20;
-constexpr int kRounds = 100;
+constexpr int kRounds = 50;
 
 HerdOptions Herd(std::vector<std::string> targets, bool leases) {
   HerdOptions herd;
