@@ -35,7 +35,6 @@ class HttpCacheFetchedTest : public HttpCacheFixture {
   std::optional<Response> Fetched(const Request& request, const std::string& value) {
     return cache_->HandleFetched(request, policy_, HeldKey(request), value);
   }
-  int HeldHits() { return store_->held_hits("items"); }
   double DecodeErrors() {
     return Metric("larder_http_store_errors_total", {{"route", "items"}, {"operation", "decode"}});
   }

@@ -84,6 +84,8 @@ class HttpCacheFixture : public ::testing::Test {
     }
     return total;
   }
+  // The store's RecordHeldHit calls for the route's namespace (HandleHeld / HandleFetched hits).
+  int HeldHits() { return store_->held_hits("items"); }
 
   static std::string Header(const Response& response, absl::string_view name) {
     return response.headers.Get(name).value_or("<none>");

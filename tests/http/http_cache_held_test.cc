@@ -25,7 +25,6 @@ class HttpCacheHeldTest : public HttpCacheFixture {
   std::optional<Response> Held(const Request& request) {
     return cache_->HandleHeld(request, policy_);
   }
-  int HeldHits() { return store_->held_hits("items"); }
 };
 
 TEST_F(HttpCacheHeldTest, FreshHeldHitIsWhatHandleAnswersCountedOnce) {
