@@ -3,7 +3,8 @@
 // larder is refused, counted and replaced by the render; a larder that denies the client's token
 // leaves the route working (fail-open), counted as a lookup error and a denial. The store's
 // DecodeFetched decodes the value its Store wrote, as read back by the client, and refuses
-// anything else; HandleFetched over it counts one client hit; MultiGet with record_lookup=false
+// anything else; HandleFetched over it counts one client hit; a request whose URL holds only
+// another Vary variant counts a miss, not a hit; MultiGet with record_lookup=false
 // counts no lookup error (hits and misses: tests/client/client_test.cc, with a real larderd).
 #include <atomic>
 #include <map>
@@ -70,6 +71,20 @@ class HttpLarderStoreTest : public ::testing::Test {
         },
         Get("/items/1"));
     return cache_->Handle(Get("/items/1"), policy_, *handler);
+  }
+  // A page whose handler varies it by Accept-Language, asked for in `language`.
+  Response SendInLanguage(const std::string& language) {
+    Request request = Get("/items/1");
+    request.headers.Add("Accept-Language", language);
+    auto handler = MakeRouteHandler(
+        [this](const Request& r) {
+          return Response{
+              200,
+              {{"Content-Type", "text/plain"}, {"Vary", "Accept-Language"}},
+              absl::StrCat(r.headers.Get("Accept-Language").value_or(""), " ", ++renders_)};
+        },
+        request);
+    return cache_->Handle(request, policy_, *handler);
   }
   double Metric(const std::string& name, const std::map<std::string, std::string>& labels) const {
     return MetricValue(*registry_, name, labels);
@@ -218,6 +233,18 @@ TEST_F(HttpLarderStoreTest, FetchedHitIsCountedOnceAsAClientHit) {
   EXPECT_EQ(Lookups("hit"), 1);
   EXPECT_EQ(Lookups("miss"), 1);  // Only the first Send's.
   EXPECT_EQ(Metric("larder_http_responses_total", {{"route", "items"}, {"cache", "hit"}}), 1);
+}
+
+TEST_F(HttpLarderStoreTest, ARequestOnlyAnotherVariantCouldAnswerIsCountedAMiss) {
+  EXPECT_EQ(SendInLanguage("de").body, "de 1");
+  // The URL's key holds the German page: read, found fresh, but not this request's variant.
+  EXPECT_EQ(SendInLanguage("en").body, "en 2");
+  EXPECT_EQ(Lookups("miss"), 2);
+  EXPECT_EQ(Lookups("hit"), 0);
+  EXPECT_EQ(SendInLanguage("en").body, "en 2");  // The URL's key now holds the English page.
+  EXPECT_EQ(SendInLanguage("de").body, "de 1");  // Under its variant key.
+  EXPECT_EQ(Lookups("hit"), 2);
+  EXPECT_EQ(Lookups("miss"), 2);
 }
 
 TEST_F(HttpLarderStoreTest, MultiGetWithoutRecordLookupCountsNoLookupError) {

@@ -18,25 +18,33 @@ class LarderResponseStore final : public ResponseStore {
     GetOptions options;
     options.record_lookup = false;  // Classified below, where freshness is known.
     absl::StatusOr<GetResult> got = client_->Get(ns, key, options);
-    const bool counted = purpose == LookupPurpose::kServe;
+    absl::StatusOr<std::optional<StoredResponse>> found = std::nullopt;
     if (!got.ok()) {
-      if (counted) client_->metrics().RecordLookupError(ns, got.status().code());
-      return got.status();
+      found = got.status();
+    } else if (got->found) {
+      // kDataLoss when undecodable: the pipeline counts it, renders and replaces the record.
+      absl::StatusOr<StoredResponse> decoded = internal::DecodeRecord(got->value);
+      if (decoded.ok()) {
+        found = std::optional<StoredResponse>(*std::move(decoded));
+      } else {
+        found = decoded.status();
+      }
     }
-    if (!got->found) {
-      if (counted) client_->metrics().RecordLookup(ns, LookupResult::kMiss);
-      return std::nullopt;
+    if (purpose == LookupPurpose::kServe) RecordLookup(ns, found);
+    return found;
+  }
+
+  void RecordLookup(absl::string_view ns,
+                    const absl::StatusOr<std::optional<StoredResponse>>& outcome) override {
+    ClientMetrics& metrics = client_->metrics();
+    if (!outcome.ok() && outcome.status().code() != absl::StatusCode::kDataLoss) {
+      metrics.RecordLookupError(ns, outcome.status().code());
+    } else if (!outcome.ok() || !outcome->has_value()) {
+      metrics.RecordLookup(ns, LookupResult::kMiss);
+    } else {
+      const bool fresh = client_->clock().Now() < (*outcome)->meta.fresh_until;
+      metrics.RecordLookup(ns, fresh ? LookupResult::kHit : LookupResult::kStale);
     }
-    absl::StatusOr<StoredResponse> decoded = internal::DecodeRecord(got->value);
-    if (!decoded.ok()) {  // kDataLoss: the pipeline counts it, renders and replaces the record.
-      if (counted) client_->metrics().RecordLookup(ns, LookupResult::kMiss);
-      return decoded.status();
-    }
-    const bool fresh = client_->clock().Now() < decoded->meta.fresh_until;
-    if (counted) {
-      client_->metrics().RecordLookup(ns, fresh ? LookupResult::kHit : LookupResult::kStale);
-    }
-    return std::optional<StoredResponse>(*std::move(decoded));
   }
 
   std::optional<StoredResponse> LookupHeld(absl::string_view ns, absl::string_view key) override {

@@ -95,10 +95,12 @@ absl::StatusOr<std::optional<StoredResponse>> LookupVariant(ResponseStore& store
                                                             absl::string_view base_key,
                                                             const Request& request,
                                                             ResponseStore::LookupPurpose purpose) {
-  return FindVariant(base_key, request, [&](absl::string_view key, bool base) {
-    return store.Lookup(cache_namespace, key,
-                        base ? purpose : ResponseStore::LookupPurpose::kRecheck);
-  });
+  absl::StatusOr<std::optional<StoredResponse>> found =
+      FindVariant(base_key, request, [&](absl::string_view key, bool) {
+        return store.Lookup(cache_namespace, key, ResponseStore::LookupPurpose::kRecheck);
+      });
+  if (purpose == ResponseStore::LookupPurpose::kServe) store.RecordLookup(cache_namespace, found);
+  return found;
 }
 
 std::optional<StoredResponse> LookupHeldVariant(

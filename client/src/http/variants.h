@@ -50,7 +50,8 @@ std::string VariantKey(absl::string_view base_key, absl::string_view variant);
 // The stored response that may answer `request` under `base_key`: the base record when it
 // matches (VariantMatches), else the record under its variant key when that one matches, else
 // nullopt. A record ValidateRecord refuses is kDataLoss; other errors are the store's. At most
-// two reads; the second is made with LookupPurpose::kRecheck so a request counts once.
+// two reads, both uncounted (LookupPurpose::kRecheck); with kServe the outcome is then counted
+// once (ResponseStore::RecordLookup), so a request whose URL holds only another variant is a miss.
 absl::StatusOr<std::optional<StoredResponse>> LookupVariant(ResponseStore& store,
                                                             absl::string_view cache_namespace,
                                                             absl::string_view base_key,

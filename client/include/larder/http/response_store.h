@@ -50,15 +50,24 @@ class ResponseStore {
  public:
   virtual ~ResponseStore() = default;
 
-  // Why a lookup is made: the first lookup of a request is counted in the client's hit/miss
-  // metrics; the renderer's re-check after a miss (coalescing) is not, so each request counts
-  // once.
+  // Why a lookup is made: kServe counts it in the client's hit/miss metrics by what it found;
+  // kRecheck counts nothing. HttpCache reads with kRecheck and counts each request once, by what
+  // answers it, with RecordLookup: under Vary the record at the URL's key may be another
+  // variant's, so the first read alone does not say whether the request hits.
   enum class LookupPurpose { kServe, kRecheck };
 
   // The response stored under (namespace, key), if any.
   virtual absl::StatusOr<std::optional<StoredResponse>> Lookup(absl::string_view cache_namespace,
                                                                absl::string_view key,
                                                                LookupPurpose purpose) = 0;
+
+  // Counts a request's lookup, as Lookup(kServe) would have counted `outcome` had one read found
+  // it: a fresh record a hit, a stale one stale, none or kDataLoss (a record that cannot be
+  // decoded or replayed) a miss, any other error a lookup error. Default: counts nothing.
+  virtual void RecordLookup(absl::string_view cache_namespace,
+                            const absl::StatusOr<std::optional<StoredResponse>>& outcome) {
+    (void)cache_namespace, (void)outcome;
+  }
 
   // The response stored under (namespace, key) when this process holds a copy it may answer
   // from at once, without I/O or waiting (a coherent near cache); nullopt when it holds none or
@@ -71,7 +80,7 @@ class ResponseStore {
   }
 
   // Counts a request answered from LookupHeld (or from DecodeFetched) as a fresh hit, as
-  // Lookup(kServe) counts one.
+  // RecordLookup counts one.
   virtual void RecordHeldHit(absl::string_view cache_namespace) { (void)cache_namespace; }
 
   // The response in `value`, an entry's value as the store wrote it and as the caller read it
