@@ -39,24 +39,12 @@ PIDS+=("$redis_pid")
 redis_url="redis://127.0.0.1:$redis_port/1"
 for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
-# start_server NAME COMMAND...: starts a server that prints "larderd ready grpc=HOST:PORT";
-# sets LARDER_PID and LARDER_PORT.
-start_server() {
-  local name="$1"
-  shift
-  "$@" >"$WORK/$name.log" 2>&1 &
-  LARDER_PID=$!
-  PIDS+=("$LARDER_PID")
-  wait_for "$WORK/$name.log" 60 "larderd ready" "$LARDER_PID" || { log "$name did not start"; exit 1; }
-  LARDER_PORT="$(grep -o 'grpc=[^ ]*' "$WORK/$name.log" | head -1 | cut -d: -f2)"
-}
-
 context_switches() {
   cat "/proc/$1"/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'
 }
 
 larderd=("$LARDERD" --listen=127.0.0.1:0 --metrics-address= --engine=redis --redis-url="$redis_url")
-start_server preload "${larderd[@]}"
+start_server preload "${larderd[@]}" || exit 1
 "$LOADGEN" --target="127.0.0.1:$LARDER_PORT" --keys=100000 --preload-keys=100000 --duration=0 \
   --value-size=1024 >/dev/null
 kill "$LARDER_PID"
@@ -71,7 +59,7 @@ printf '%-6s %-18s %10s %14s %8s\n' round server "cs/Get" "CPU us/Get" "Gets/s"
 for round in $(seq "$ROUNDS"); do
   for name in larderd probe_pipe probe_queue probe_pipe_health; do
     read -r -a command <<<"${servers[$name]}"
-    start_server "$name" "${command[@]}"
+    start_server "$name" "${command[@]}" || exit 1
     "$LOADGEN" --target="127.0.0.1:$LARDER_PORT" --keys=100000 --warmup=2s --duration=7s \
       --value-size=1024 --inflight=50 --channels=4 --op=get \
       --server-pid="$LARDER_PID,$redis_pid" >"$WORK/$name.json" &

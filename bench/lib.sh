@@ -47,7 +47,15 @@ stop_pids_and_remove_work_on_exit() {
 start_larderd() {
   local name="$1"
   shift
-  "$LARDERD" --listen=127.0.0.1:0 --metrics-address= "$@" >"$WORK/$name.log" 2>&1 &
+  start_server "$name" "$LARDERD" --listen=127.0.0.1:0 --metrics-address= "$@"
+}
+
+# start_server NAME COMMAND...: start_larderd for any server that logs larderd's
+# "larderd ready grpc=HOST:PORT" line (e.g. bench/async_probe).
+start_server() {
+  local name="$1"
+  shift
+  "$@" >"$WORK/$name.log" 2>&1 &
   LARDER_PID=$!
   PIDS+=("$LARDER_PID")
   if ! wait_for "$WORK/$name.log" 60 "larderd ready" "$LARDER_PID"; then
