@@ -31,13 +31,8 @@ cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DLARDER_BUILD_BENCH=ON 
 flock /tmp/larder-build.lock make -C "$BUILD" -j1 larderd larder_loadgen larder_async_probe \
   >"$WORK/build.log" 2>&1 || { tail -40 "$WORK/build.log" >&2; exit 1; }
 
-redis_port="$(free_port)"
-redis-server --bind 127.0.0.1 --port "$redis_port" --save '' --appendonly no --dir "$WORK" \
-  >"$WORK/redis.log" 2>&1 &
-redis_pid=$!
-PIDS+=("$redis_pid")
-redis_url="redis://127.0.0.1:$redis_port/1"
-for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+start_redis redis
+redis_url="redis://127.0.0.1:$REDIS_PORT/1"
 
 context_switches() {
   cat "/proc/$1"/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'
@@ -62,7 +57,7 @@ for round in $(seq "$ROUNDS"); do
     start_server "$name" "${command[@]}" || exit 1
     "$LOADGEN" --target="127.0.0.1:$LARDER_PORT" --keys=100000 --warmup=2s --duration=7s \
       --value-size=1024 --inflight=50 --channels=4 --op=get \
-      --server-pid="$LARDER_PID,$redis_pid" >"$WORK/$name.json" &
+      --server-pid="$LARDER_PID,$REDIS_PID" >"$WORK/$name.json" &
     loadgen=$!
     sleep 4
     before="$(context_switches "$LARDER_PID")"

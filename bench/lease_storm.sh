@@ -126,15 +126,10 @@ run_memory() {
 run_redis() {
   [[ "$MEMORY_ONLY" == 0 ]] || return 0
   command -v redis-server >/dev/null || { log "no redis-server: Redis rows are n/a"; return 0; }
-  local port ports=()
-  port="$(free_port)"
-  redis-server --bind 127.0.0.1 --port "$port" --save '' --appendonly no --dir "$WORK" \
-    >"$WORK/redis.log" 2>&1 &
-  PIDS+=($!)
-  wait_for "$WORK/redis.log" 30 "Ready to accept connections" "$!" ||
-    { cat "$WORK/redis.log" >&2; exit 1; }
+  local ports=()
+  start_redis redis
   for i in 0 1; do
-    start_larderd "redis-replica$i" --engine=redis --redis-url="redis://127.0.0.1:$port/0" ||
+    start_larderd "redis-replica$i" --engine=redis --redis-url="redis://127.0.0.1:$REDIS_PORT/0" ||
       exit 1
     ports+=("127.0.0.1:$LARDER_PORT")
   done

@@ -50,6 +50,20 @@ start_larderd() {
   start_server "$name" "$LARDERD" --listen=127.0.0.1:0 --metrics-address= "$@"
 }
 
+# start_redis NAME [ARGS...]: a redis-server on a free loopback port, without persistence, with
+# ARGS, logging to $WORK/NAME.log; sets REDIS_PID and REDIS_PORT; exits when it does not start.
+start_redis() {
+  local name="$1"
+  shift
+  REDIS_PORT="$(free_port)"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$WORK" \
+    "$@" >"$WORK/$name.log" 2>&1 &
+  REDIS_PID=$!
+  PIDS+=("$REDIS_PID")
+  wait_for "$WORK/$name.log" 30 "Ready to accept connections" "$REDIS_PID" ||
+    { cat "$WORK/$name.log" >&2; exit 1; }
+}
+
 # start_server NAME COMMAND...: start_larderd for any server that logs larderd's
 # "larderd ready grpc=HOST:PORT" line (e.g. bench/async_probe).
 start_server() {

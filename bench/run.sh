@@ -64,17 +64,6 @@ source "$ROOT/bench/lib.sh"
 source "$ROOT/bench/bench_build.sh"
 stop_pids_and_remove_work_on_exit
 
-# start_redis NAME: sets REDIS_PID and REDIS_PORT. No persistence, 4 GB without eviction.
-start_redis() {
-  REDIS_PORT="$(free_port)"
-  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
-    --maxmemory 4gb --maxmemory-policy noeviction --dir "$WORK" >"$WORK/$1.log" 2>&1 &
-  REDIS_PID=$!
-  PIDS+=("$REDIS_PID")
-  wait_for "$WORK/$1.log" 30 "Ready to accept connections" "$REDIS_PID" ||
-    { cat "$WORK/$1.log" >&2; exit 1; }
-}
-
 stop() {
   kill "$1" 2>/dev/null || true
   wait "$1" 2>/dev/null || true
@@ -121,7 +110,7 @@ get() {
 # --- the runs ---------------------------------------------------------------------------------
 
 run_memory_and_redis() {
-  start_redis redis
+  start_redis redis --maxmemory 4gb --maxmemory-policy noeviction  # lib.sh; 4 GB, no eviction.
   start_larderd memory --engine=memory --memory-limit=4GiB
   local mem_pid="$LARDER_PID" mem_port="$LARDER_PORT"
   echo "{\"larder\":$(rss_bytes "$mem_pid"),\"redis\":$(rss_bytes "$REDIS_PID")}" \

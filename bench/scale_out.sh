@@ -122,8 +122,10 @@ node_port() {
   return 1
 }
 
-# start_redis NAME PORT EXTRA...: no persistence, 4 GB without eviction; appends to REDIS_PIDS.
-start_redis() {
+# start_redis_node NAME PORT EXTRA...: a node on a port of the caller's choosing (a cluster node's
+# stays below 55536 for its bus) in a directory of its own; no persistence, 4 GB without eviction;
+# appends to REDIS_PIDS.
+start_redis_node() {
   local name="$1" port="$2"
   shift 2
   mkdir -p "$WORK/$name"
@@ -298,7 +300,7 @@ run_standalone() {
   REDIS_PIDS=() PRELOADED=0
   local port r
   port="$(free_port)"
-  start_redis standalone "$port"
+  start_redis_node standalone "$port"
   log "standalone: redis-server on $port"
   preload_reference "$port" ""
   for r in "${REPLICAS[@]}"; do
@@ -313,7 +315,7 @@ run_cluster() {
   local ports=() port i r out
   for i in 0 1 2; do
     port="$(node_port)"
-    start_redis "cluster-$port" "$port" --cluster-enabled yes \
+    start_redis_node "cluster-$port" "$port" --cluster-enabled yes \
       --cluster-config-file "nodes-$port.conf" --cluster-node-timeout 1000
     ports+=("$port")
   done
