@@ -33,7 +33,7 @@ const std::vector<FlagGroup>& Groups() {
   static const auto* const groups = new std::vector<FlagGroup>{
       {"Service",
        {"listen", "engine", "default_ttl", "max_ttl", "max_value_bytes", "max_response_bytes",
-        "namespace_op_threads", "storage_threads", "health_listen", "health_check_interval",
+        "namespace_op_threads", "storage_threads", "grpc_api", "grpc_threads", "health_listen", "health_check_interval",
         "max_connection_age", "max_connection_age_grace", "shutdown_grace", "log_format"}},
       {"TLS and access control",
        {"tls_cert_file", "tls_key_file", "tls_client_ca_file", "auth_tokens_file",

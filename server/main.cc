@@ -96,6 +96,12 @@ ABSL_FLAG(ByteSize, lease_stale_bytes, ByteSize{int64_t{64} << 20},
 ABSL_FLAG(int64_t, max_watchers, 4096, "Watch streams open at once (near caches of SDK processes)");
 ABSL_FLAG(ByteSize, watch_buffer_bytes, ByteSize{int64_t{64} << 10},
           "bytes of events one Watch stream may have waiting; past it they become one reset");
+ABSL_FLAG(std::string, grpc_api, "async",
+          "gRPC server API: async (completion queues polled by larderd's own threads) or "
+          "callback (gRPC's callback threads)");
+ABSL_FLAG(int, grpc_threads, 0,
+          "with --grpc-api=async, threads (one completion queue each) serving the gRPC port; 0: "
+          "one per core");
 ABSL_FLAG(int, storage_threads, 4,
           "threads running calls of the RocksDB, Redis and memcached engines");
 ABSL_FLAG(absl::Duration, health_check_interval, absl::Seconds(1),
@@ -176,6 +182,13 @@ auth::TlsPrincipal ParseTlsPrincipal(const std::string& name) {
   Fail("--auth-tls-principal: must be cn or san, got \"" + name + "\"");
 }
 
+GrpcApi ParseGrpcApi(const std::string& name) {
+  const std::string lower = absl::AsciiStrToLower(name);
+  if (lower == "async") return GrpcApi::kAsync;
+  if (lower == "callback") return GrpcApi::kCallback;
+  Fail("--grpc-api: must be async or callback, got \"" + name + "\"");
+}
+
 // True when `flag` was given on the command line (as --flag, --noflag or --flag=...) or through
 // its LARDER_ environment variable.
 bool FlagGiven(const std::vector<std::string>& arguments, const std::string& flag) {
@@ -210,6 +223,8 @@ ServerOptions OptionsFromFlags(const std::vector<std::string>& arguments) {
   if (max_namespaces < 1) Fail("--metrics-max-namespaces: must be at least 1");
   options.metrics_max_namespaces = static_cast<size_t>(max_namespaces);
   options.storage_threads = absl::GetFlag(FLAGS_storage_threads);
+  options.grpc_api = ParseGrpcApi(absl::GetFlag(FLAGS_grpc_api));
+  options.grpc_threads = absl::GetFlag(FLAGS_grpc_threads);
   // memcached connections: one per thread that may call the engine at once (storage threads,
   // namespace-operation threads and the health check), to each server.
   options.engine_options.memcached.pool_size =

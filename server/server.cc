@@ -13,7 +13,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
-#include "grpcpp/health_check_service_interface.h"
 #include "grpcpp/impl/server_builder_option.h"
 #include "grpcpp/impl/server_builder_plugin.h"
 #include "grpcpp/server_builder.h"
@@ -155,9 +154,11 @@ absl::StatusOr<std::unique_ptr<LarderServer>> LarderServer::Start(
         server->authorizer_,
         auth::Authorizer::Create({options.auth_tokens_file, options.auth_tls_principal}));
   }
-  server->service_ = std::make_unique<CacheService>(
-      *server->handler_, server->rpc_metrics_, server->executor_.get(), *server->namespace_ops_,
-      server->authorizer_.get(), server->watch_hub_.get());
+  server->grpc_services_ = std::make_unique<GrpcServices>(
+      options.grpc_api, options.grpc_threads,
+      GrpcServices::CacheArgs{*server->handler_, server->rpc_metrics_, server->executor_.get(),
+                              *server->namespace_ops_, server->authorizer_.get(),
+                              server->watch_hub_.get()});
   LARDER_RETURN_IF_ERROR(server->StartMetrics());
   LARDER_RETURN_IF_ERROR(server->StartGrpc());
   LARDER_RETURN_IF_ERROR(server->StartHealthPort());
@@ -167,7 +168,6 @@ absl::StatusOr<std::unique_ptr<LarderServer>> LarderServer::Start(
 }
 
 absl::Status LarderServer::StartGrpc() {
-  grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   // Reflection lists every method to anyone: off by default once callers must authenticate.
@@ -192,11 +192,12 @@ absl::Status LarderServer::StartGrpc() {
   builder.SetMaxSendMessageSize(static_cast<int>(
       std::min<int64_t>(options_.handler.max_response_bytes + limits::kMessageOverheadBytes,
                         std::numeric_limits<int>::max())));
-  builder.RegisterService(service_.get());
+  grpc_services_->RegisterOn(builder);
   grpc_server_ = builder.BuildAndStart();
   if (grpc_server_ == nullptr || port == 0) {
     return CannotListen(options_.listen, "--listen", "gRPC could not bind it");
   }
+  grpc_services_->Start(*grpc_server_);
   grpc_address_ = WithPort(options_.listen, port);
   return absl::OkStatus();
 }
@@ -205,17 +206,19 @@ absl::Status LarderServer::StartHealthPort() {
   if (options_.health_listen.empty()) return absl::OkStatus();
   grpc::ServerBuilder builder;
   builder.SetOption(std::make_unique<WithoutReflection>());
-  // Every other method is UNIMPLEMENTED here; gRPC needs one callback service to poll for.
-  builder.RegisterCallbackGenericService(&health_port_others_);
+  health_port_services_ =
+      std::make_unique<GrpcServices>(options_.grpc_api, /*threads=*/1, std::nullopt);
+  health_port_services_->RegisterOn(builder);
   builder.AddListeningPort(options_.health_listen, grpc::InsecureServerCredentials());
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Near-cache clients ping every 5 s to find a silent larderd (client/src/client_core.cc);
   // gRPC's default would answer pings more often than every 5 minutes with GOAWAY.
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 4000);
-  health_server_ = builder.BuildAndStart();  // Serves only the default health service.
+  health_server_ = builder.BuildAndStart();  // Serves only the health service.
   if (health_server_ == nullptr) {
     return CannotListen(options_.health_listen, "--health-listen", "gRPC could not bind it");
   }
+  health_port_services_->Start(*health_server_);
   return absl::OkStatus();
 }
 
@@ -273,12 +276,10 @@ absl::Status LarderServer::StartMetrics() {
 // Service "" answers whether the process serves at all (liveness: restarting larderd would not
 // bring a lost Redis back); "larder.v1.Cache" follows the engine's health (readiness).
 void LarderServer::SetServing(bool serving) {
-  for (grpc::Server* server : {grpc_server_.get(), health_server_.get()}) {
-    grpc::HealthCheckServiceInterface* health =
-        server == nullptr ? nullptr : server->GetHealthCheckService();
-    if (health == nullptr) continue;
-    health->SetServingStatus("", true);
-    health->SetServingStatus(kServiceName, serving);
+  for (GrpcServices* services : {grpc_services_.get(), health_port_services_.get()}) {
+    if (services == nullptr) continue;
+    services->SetServing("", true);
+    services->SetServing(kServiceName, serving);
   }
 }
 
@@ -373,19 +374,21 @@ void LarderServer::Shutdown() {
   }
   if (health_thread_.joinable()) health_thread_.join();
   if (health_server_ != nullptr) {
-    health_server_->GetHealthCheckService()->Shutdown();
+    health_port_services_->ShutdownHealth();
     health_server_->Shutdown(std::chrono::system_clock::now());
     health_server_->Wait();
+    health_port_services_->Stop();
   }
   // Open Watch streams would hold the gRPC server's shutdown until its grace ends.
   if (watch_hub_ != nullptr) watch_hub_->Shutdown();
   if (grpc_server_ != nullptr) {
     Log(Severity::kInfo, "shutdown", {{"phase", "draining"}, {"grace", options_.shutdown_grace}});
     const absl::Time draining = absl::Now();
-    grpc_server_->GetHealthCheckService()->Shutdown();
+    grpc_services_->ShutdownHealth();
     grpc_server_->Shutdown(std::chrono::system_clock::now() +
                            absl::ToChronoSeconds(options_.shutdown_grace));
     grpc_server_->Wait();
+    grpc_services_->Stop();
     Log(Severity::kInfo, "shutdown",
         {{"phase", "drained"},
          {"took", absl::Trunc(absl::Now() - draining, absl::Milliseconds(1))}});

@@ -16,11 +16,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "grpcpp/generic/async_generic_service.h"
 #include "grpcpp/server.h"
 #include "larder/common/clock.h"
 #include "larder/common/log_rate_limiter.h"
 #include "prometheus/exposer.h"
+#include "server/grpc_services.h"
 #include "server/metrics/auth_metrics.h"
 #include "server/metrics/rpc_metrics.h"
 #include "server/metrics/server_metrics.h"
@@ -28,7 +28,6 @@
 #include "server/server_options.h"
 #include "server/service/bounded_executor.h"
 #include "server/service/cache_handler.h"
-#include "server/service/cache_service.h"
 #include "server/service/watch_hub.h"
 #include "server/storage/engine_registry.h"
 
@@ -79,9 +78,10 @@ class LarderServer {
   std::unique_ptr<BoundedExecutor> executor_;
   std::unique_ptr<BoundedExecutor> namespace_ops_;
   std::unique_ptr<auth::Authorizer> authorizer_;
-  std::unique_ptr<CacheService> service_;
+  // Each before its server: destroyed after it.
+  std::unique_ptr<GrpcServices> grpc_services_;
   std::unique_ptr<grpc::Server> grpc_server_;
-  grpc::CallbackGenericService health_port_others_;
+  std::unique_ptr<GrpcServices> health_port_services_;
   std::unique_ptr<grpc::Server> health_server_;
   std::shared_ptr<ServerMetrics> metrics_;
   std::shared_ptr<AuthMetrics> auth_metrics_;

@@ -9,6 +9,9 @@
 namespace larder::server {
 namespace {
 
+// More completion-queue threads than this only add hand-overs between them.
+constexpr int kMaxGrpcThreads = 256;
+
 absl::Status Invalid(absl::string_view flag, absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat(flag, ": ", what));
 }
@@ -76,6 +79,10 @@ absl::Status ValidateServerOptions(const ServerOptions& options) {
     return Invalid("--namespace-op-threads", "must be at least 1");
   }
   if (options.storage_threads < 1) return Invalid("--storage-threads", "must be at least 1");
+  if (options.grpc_threads < 0 || options.grpc_threads > kMaxGrpcThreads) {
+    return Invalid("--grpc-threads", absl::StrCat("must be 0 (one per core) to ", kMaxGrpcThreads,
+                                                  ", got ", options.grpc_threads));
+  }
   const std::string& redis_mode = options.engine_options.redis.mode;
   if (redis_mode != "auto" && redis_mode != "standalone" && redis_mode != "cluster") {
     return Invalid("--redis-mode",

@@ -15,6 +15,15 @@
 
 namespace larder::server {
 
+// Which of gRPC's server APIs serves larder.v1.Cache and grpc.health.v1.
+enum class GrpcApi {
+  // Completion queues polled by larderd's own threads (AsyncCacheService, AsyncHealthService):
+  // no hand-over of calls between gRPC's threads.
+  kAsync,
+  // gRPC's callback API (CacheService) with gRPC's default health service.
+  kCallback,
+};
+
 struct ServerOptions {
   // host:port of the gRPC service; port 0 picks a free port. Default: 127.0.0.1:50051.
   std::string listen = "127.0.0.1:50051";
@@ -25,6 +34,11 @@ struct ServerOptions {
   // With mutual TLS, whether a client certificate's CN or DNS SAN names a principal.
   // Default: kNone (tokens only).
   auth::TlsPrincipal auth_tls_principal = auth::TlsPrincipal::kNone;
+  // The gRPC server API. Default: kAsync.
+  GrpcApi grpc_api = GrpcApi::kAsync;
+  // With kAsync, completion queues (a thread each) of the gRPC port; 0 means one per core.
+  // Default: 0.
+  int grpc_threads = 0;
   // Server reflection; unset means on without authentication and off with it. Default: unset.
   std::optional<bool> reflection;
   // host:port of an extra plaintext port serving only grpc.health.v1, for probes that cannot

@@ -1,14 +1,7 @@
-// CacheService: the larder.v1.Cache gRPC service, a thin shell over CacheHandler using the
-// callback API. Single-key and batch calls run inline on gRPC's threads when the engine never
-// blocks (memory), and on the storage executor when it may (RocksDB, Redis), so a callback thread
-// never waits on I/O; Get and MultiGet (up to 16 distinct keys) on an engine that can wait
-// without a thread (Redis: StorageEngine::GetAsync) are answered from the engine's own thread.
-// Invalidate, Stats and Namespaces, whose cost grows with a namespace, always run on the namespace
-// executor, on every engine, so they never hold up other calls' threads. A call whose deadline
-// passed or which was cancelled while queued is dropped without running. Every call is counted in
-// RpcMetrics by method, status code and latency. With an Authorizer, every call is authenticated
-// and its permission checked before it is queued or run. Requests and responses live on one
-// protobuf arena per call (ArenaMessageAllocator).
+// CacheService: the larder.v1.Cache gRPC service on gRPC's callback API, a thin shell over
+// CallRunner (which says where each call runs, how it is authorized and counted). Requests and
+// responses live on one protobuf arena per call (ArenaMessageAllocator). larderd serves this
+// with --grpc-api=callback; AsyncCacheService is the completion-queue equivalent.
 //
 //   CacheService service(handler, rpc_metrics, storage.get(), namespace_ops);  // storage may be
 //   null builder.RegisterService(&service);
@@ -20,6 +13,7 @@
 #include "server/service/arena_message_allocator.h"
 #include "server/service/bounded_executor.h"
 #include "server/service/cache_handler.h"
+#include "server/service/call_runner.h"
 #include "server/service/watch_hub.h"
 
 namespace larder::server {
@@ -68,15 +62,11 @@ class CacheService final : public v1::Cache::CallbackService {
                                                   const v1::WatchRequest* request) override;
 
  private:
-  template <typename Request, typename Response>
-  using HandlerMethod = absl::Status (CacheHandler::*)(const Request&, Response&);
-
-  // Checks the caller's permission, then runs `method` inline when `executor` is null, else
-  // queues it there.
+  // Runs the call through the runner; its reactor finishes it.
   template <typename Request, typename Response>
   grpc::ServerUnaryReactor* Run(grpc::CallbackServerContext* context, Rpc rpc,
-                                HandlerMethod<Request, Response> method, const Request* request,
-                                Response* response, BoundedExecutor* executor);
+                                CallRunner::HandlerMethod<Request, Response> method,
+                                const Request* request, Response* response);
 
   // Arena blocks kept inside each call: enough for a single-key call, and for a batch of about
   // 16 keys (larger batches take further arena blocks from the heap).
@@ -87,12 +77,7 @@ class CacheService final : public v1::Cache::CallbackService {
   template <typename Request, typename Response>
   using BatchAllocator = ArenaMessageAllocator<Request, Response, kBatchCallBytes>;
 
-  CacheHandler& handler_;
-  RpcMetrics& metrics_;
-  BoundedExecutor* const storage_;
-  BoundedExecutor& namespace_ops_;
-  auth::Authorizer* const authorizer_;
-  WatchHub* const watch_hub_;
+  CallRunner runner_;
   SingleAllocator<v1::GetRequest, v1::GetResponse> get_allocator_;
   SingleAllocator<v1::SetRequest, v1::SetResponse> set_allocator_;
   SingleAllocator<v1::DeleteRequest, v1::DeleteResponse> delete_allocator_;

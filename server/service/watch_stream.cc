@@ -40,14 +40,21 @@ int64_t CostOf(const v1::WatchEvent& event) {
 grpc::ServerWriteReactor<v1::WatchEvent>* WatchStream::Open(WatchHub& hub, absl::string_view ns,
                                                             const absl::Status& allowed,
                                                             absl::Status& outcome) {
-  auto stream = std::make_shared<WatchStream>(hub, ns);
+  auto stream = std::make_shared<WatchStream>(hub);
   stream->self_ = stream;
-  outcome = allowed.ok() ? hub.Add(ns, stream) : allowed;
-  if (!outcome.ok()) stream->End(outcome);
+  outcome = stream->WatchOutbox::Open(ns, stream, allowed);
   return stream.get();
 }
 
-void WatchStream::Enqueue(v1::WatchEvent event) {
+absl::Status WatchOutbox::Open(absl::string_view ns, std::shared_ptr<WatchSink> self,
+                               const absl::Status& allowed) {
+  ns_ = std::string(ns);
+  absl::Status outcome = allowed.ok() ? hub_.Add(ns, std::move(self)) : allowed;
+  if (!outcome.ok()) End(outcome);
+  return outcome;
+}
+
+void WatchOutbox::Enqueue(v1::WatchEvent event) {
   if (ending_.has_value()) return;
   const int64_t cost = CostOf(event);
   if (queued_bytes_ + cost > hub_.options().buffer_bytes) {
@@ -64,7 +71,7 @@ void WatchStream::Enqueue(v1::WatchEvent event) {
   queue_.push_back(std::move(event));
 }
 
-WatchStream::Next WatchStream::TakeNext() {
+WatchOutbox::Next WatchOutbox::TakeNext() {
   Next next;
   if (finished_ || write_in_flight_) return next;
   if (!queue_.empty()) {
@@ -80,38 +87,36 @@ WatchStream::Next WatchStream::TakeNext() {
   return next;
 }
 
-void WatchStream::Act(const Next& next) {
-  if (next.write != nullptr) StartWrite(next.write);
-  if (next.finish.has_value()) Finish(ToGrpcStatus(*next.finish));
+void WatchOutbox::Act(const Next& next) {
+  if (next.write != nullptr) StartWriting(next.write);
+  if (next.finish.has_value()) FinishWith(ToGrpcStatus(*next.finish));
 }
 
-void WatchStream::Deliver(uint64_t sequence, storage::ChangeKind kind, absl::string_view subject) {
+void WatchOutbox::EnqueueAndAct(v1::WatchEvent event) {
+  Next next;
+  {
+    absl::MutexLock lock(&mutex_);
+    Enqueue(std::move(event));
+    next = TakeNext();
+  }
+  Act(next);
+}
+
+void WatchOutbox::Deliver(uint64_t sequence, storage::ChangeKind kind, absl::string_view subject) {
   v1::WatchEvent event;
   event.set_sequence(sequence);
   SetChange(event, kind, subject);
-  Next next;
-  {
-    absl::MutexLock lock(&mutex_);
-    Enqueue(std::move(event));
-    next = TakeNext();
-  }
-  Act(next);
+  EnqueueAndAct(std::move(event));
 }
 
-void WatchStream::Reset(uint64_t sequence) {
+void WatchOutbox::Reset(uint64_t sequence) {
   v1::WatchEvent event;
   event.set_sequence(sequence);
   event.set_reset(true);
-  Next next;
-  {
-    absl::MutexLock lock(&mutex_);
-    Enqueue(std::move(event));
-    next = TakeNext();
-  }
-  Act(next);
+  EnqueueAndAct(std::move(event));
 }
 
-void WatchStream::End(absl::Status status) {
+void WatchOutbox::End(absl::Status status) {
   Next next;
   {
     absl::MutexLock lock(&mutex_);
@@ -121,7 +126,7 @@ void WatchStream::End(absl::Status status) {
   Act(next);
 }
 
-void WatchStream::OnWriteDone(bool ok) {
+void WatchOutbox::WriteDone(bool ok) {
   Next next;
   {
     absl::MutexLock lock(&mutex_);
@@ -136,10 +141,8 @@ void WatchStream::OnWriteDone(bool ok) {
   Act(next);
 }
 
-void WatchStream::OnCancel() { End(absl::CancelledError("Watch: cancelled by the client")); }
-
 void WatchStream::OnDone() {
-  hub_.Remove(ns_, this);
+  Unregister();
   std::shared_ptr<WatchStream> last = std::move(self_);  // May destroy this on return.
 }
 

@@ -1,9 +1,17 @@
 // End to end: the real larderd binary on a free port, every RPC of larder.v1.Cache through the
-// generated stubs, plus the health and reflection services.
+// generated stubs, plus the health and reflection services; each case on both gRPC server APIs
+// (--grpc-api=async, the default, and callback), one larderd per API.
+#include <chrono>
+#include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/client_context.h"
+#include "grpcpp/completion_queue.h"
 #include "gtest/gtest.h"
 #include "larder/common/etag.h"
 #include "larder/v1/cache.grpc.pb.h"
@@ -16,20 +24,23 @@ namespace {
 using ::larder::testing::LarderdProcess;
 using ::testing::HasSubstr;
 
-class LarderdTest : public ::testing::Test {
+// The parameter is the --grpc-api value.
+class LarderdTest : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() {
-    auto started = LarderdProcess::Start(
-        {"--default-ttl=10m", "--max-ttl=1h", "--max-value-bytes=1MiB", "--memory-limit=64MiB"});
-    ASSERT_TRUE(started.ok()) << started.status();
-    server_ = std::move(started).value().release();
-  }
   static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
+    for (auto& [api, server] : servers_) delete server;
+    servers_.clear();
   }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr);
+    LarderdProcess*& server = servers_[GetParam()];
+    if (server == nullptr) {
+      auto started =
+          LarderdProcess::Start({"--grpc-api=" + GetParam(), "--default-ttl=10m", "--max-ttl=1h",
+                                 "--max-value-bytes=1MiB", "--memory-limit=64MiB"});
+      ASSERT_TRUE(started.ok()) << started.status();
+      server = std::move(started).value().release();
+    }
+    server_ = server;
     stub_ = v1::Cache::NewStub(server_->channel());
   }
 
@@ -55,13 +66,19 @@ class LarderdTest : public ::testing::Test {
     return response;
   }
 
-  static LarderdProcess* server_;
+  static std::map<std::string, LarderdProcess*> servers_;  // By API, started by the first case.
+  LarderdProcess* server_ = nullptr;
   std::unique_ptr<v1::Cache::Stub> stub_;
 };
 
-LarderdProcess* LarderdTest::server_ = nullptr;
+std::map<std::string, LarderdProcess*> LarderdTest::servers_;
 
-TEST_F(LarderdTest, SetGetRoundTripWithEtagAndDefaultTtl) {
+INSTANTIATE_TEST_SUITE_P(GrpcApis, LarderdTest, ::testing::Values("async", "callback"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
+
+TEST_P(LarderdTest, SetGetRoundTripWithEtagAndDefaultTtl) {
   v1::SetResponse stored;
   ASSERT_TRUE(Set("e2e", "k", "value", &stored).ok());
   EXPECT_TRUE(stored.stored());
@@ -74,7 +91,7 @@ TEST_F(LarderdTest, SetGetRoundTripWithEtagAndDefaultTtl) {
   EXPECT_LE(got.ttl().seconds(), 600);
 }
 
-TEST_F(LarderdTest, MissIsOkNotFound) {
+TEST_P(LarderdTest, MissIsOkNotFound) {
   v1::GetRequest request;
   request.set_namespace_("e2e");
   request.set_key("never-set");
@@ -85,7 +102,7 @@ TEST_F(LarderdTest, MissIsOkNotFound) {
   EXPECT_FALSE(response.found());
 }
 
-TEST_F(LarderdTest, IfNoneMatchGivesNotModifiedWithoutBytes) {
+TEST_P(LarderdTest, IfNoneMatchGivesNotModifiedWithoutBytes) {
   v1::SetResponse stored;
   ASSERT_TRUE(Set("e2e", "cond", "payload", &stored).ok());
   v1::GetResponse response = Get("e2e", "cond", "\"x\", W/" + stored.etag());
@@ -95,7 +112,7 @@ TEST_F(LarderdTest, IfNoneMatchGivesNotModifiedWithoutBytes) {
   EXPECT_EQ(response.etag(), stored.etag());
 }
 
-TEST_F(LarderdTest, BadInputIsInvalidArgumentNamingFieldAndLimit) {
+TEST_P(LarderdTest, BadInputIsInvalidArgumentNamingFieldAndLimit) {
   v1::SetResponse response;
   grpc::Status status = Set("e2e", std::string(5000, 'k'), "v", &response);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
@@ -108,7 +125,7 @@ TEST_F(LarderdTest, BadInputIsInvalidArgumentNamingFieldAndLimit) {
   EXPECT_THAT(status.error_message(), HasSubstr("at most 1048576 bytes"));
 }
 
-TEST_F(LarderdTest, LargestAllowedValueFitsTheMessageLimit) {
+TEST_P(LarderdTest, LargestAllowedValueFitsTheMessageLimit) {
   v1::SetResponse response;
   const std::string value(1 << 20, 'v');
   grpc::Status status = Set("e2e", "big", value, &response);
@@ -116,7 +133,7 @@ TEST_F(LarderdTest, LargestAllowedValueFitsTheMessageLimit) {
   EXPECT_EQ(Get("e2e", "big").value().size(), value.size());
 }
 
-TEST_F(LarderdTest, DeleteAndTouch) {
+TEST_P(LarderdTest, DeleteAndTouch) {
   v1::SetResponse stored;
   ASSERT_TRUE(Set("e2e", "dt", "v", &stored, 30).ok());
   v1::TouchRequest touch;
@@ -138,7 +155,7 @@ TEST_F(LarderdTest, DeleteAndTouch) {
   EXPECT_FALSE(Get("e2e", "dt").found());
 }
 
-TEST_F(LarderdTest, MultiSetThenMultiGetInOrder) {
+TEST_P(LarderdTest, MultiSetThenMultiGetInOrder) {
   v1::MultiSetRequest multi_set;
   multi_set.set_namespace_("e2e-multi");
   for (const char* key : {"a", "b", "c"}) {
@@ -162,7 +179,7 @@ TEST_F(LarderdTest, MultiSetThenMultiGetInOrder) {
   EXPECT_EQ(get_response.results(2).value(), "value-a");
 }
 
-TEST_F(LarderdTest, InvalidateByTagAndNamespaceThenStats) {
+TEST_P(LarderdTest, InvalidateByTagAndNamespaceThenStats) {
   v1::SetRequest tagged;
   tagged.set_namespace_("e2e-inv");
   tagged.set_key("t1");
@@ -196,7 +213,7 @@ TEST_F(LarderdTest, InvalidateByTagAndNamespaceThenStats) {
   EXPECT_EQ(invalidated.deleted(), 1);
 }
 
-TEST_F(LarderdTest, HealthServesForServerAndCacheService) {
+TEST_P(LarderdTest, HealthServesForServerAndCacheService) {
   auto overall = testing::CheckHealth(server_->channel(), "");
   ASSERT_TRUE(overall.ok()) << overall.status();
   EXPECT_EQ(*overall, testing::HealthState::kServing);
@@ -205,7 +222,59 @@ TEST_F(LarderdTest, HealthServesForServerAndCacheService) {
   EXPECT_EQ(*cache, testing::HealthState::kServing);
 }
 
-TEST_F(LarderdTest, ReflectionListsTheCacheService) {
+TEST_P(LarderdTest, HealthOfAnUnknownServiceIsNotFound) {
+  auto unknown = testing::CheckHealth(server_->channel(), "no.such.Service");
+  EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << unknown.status();
+}
+
+TEST_P(LarderdTest, HealthWatchSendsServingAtOnce) {
+  auto health = grpc::health::v1::Health::NewStub(server_->channel());
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service("larder.v1.Cache");
+  auto reader = health->Watch(&context, request);
+  grpc::health::v1::HealthCheckResponse response;
+  ASSERT_TRUE(reader->Read(&response));
+  EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+  context.TryCancel();
+}
+
+TEST_P(LarderdTest, ManyCallsInFlightAtOnceAreAllAnswered) {
+  v1::SetResponse stored;
+  ASSERT_TRUE(Set("inflight", "k", "v", &stored).ok());
+  grpc::CompletionQueue queue;
+  constexpr int kCalls = 300;
+  std::vector<grpc::ClientContext> contexts(kCalls);
+  std::vector<v1::GetResponse> responses(kCalls);
+  std::vector<grpc::Status> statuses(kCalls);
+  std::vector<std::unique_ptr<grpc::ClientAsyncResponseReader<v1::GetResponse>>> readers;
+  v1::GetRequest request;
+  request.set_namespace_("inflight");
+  request.set_key("k");
+  for (int i = 0; i < kCalls; ++i) {
+    contexts[i].set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+    readers.push_back(stub_->AsyncGet(&contexts[i], request, &queue));
+    readers.back()->Finish(&responses[i], &statuses[i], reinterpret_cast<void*>(intptr_t{i}));
+  }
+  int answered = 0;
+  void* tag = nullptr;
+  bool ok = false;
+  while (answered < kCalls && queue.Next(&tag, &ok)) {
+    const auto i = reinterpret_cast<intptr_t>(tag);
+    EXPECT_TRUE(ok);
+    EXPECT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_TRUE(responses[i].found());
+    EXPECT_EQ(responses[i].value(), "v");
+    ++answered;
+  }
+  EXPECT_EQ(answered, kCalls);
+  queue.Shutdown();
+  while (queue.Next(&tag, &ok)) {
+  }
+}
+
+TEST_P(LarderdTest, ReflectionListsTheCacheService) {
   auto listed = testing::ListServicesByReflection(server_->channel());
   ASSERT_TRUE(listed.ok()) << listed.status();
   EXPECT_THAT(*listed, HasSubstr("larder.v1.Cache"));

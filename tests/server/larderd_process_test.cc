@@ -72,6 +72,15 @@ TEST(LarderdProcessTest, InconsistentTtlFlagsExitWithTheFlagNamed) {
   EXPECT_EQ(std::count(errors.begin(), errors.end(), '\n'), 1) << errors;
 }
 
+TEST(LarderdProcessTest, BadGrpcApiAndThreadCountAreRefusedWithTheFlagNamed) {
+  auto [api_code, api_errors] = RunToExit({"--listen=127.0.0.1:0", "--grpc-api=sync"});
+  EXPECT_EQ(api_code, 2);
+  EXPECT_THAT(api_errors, HasSubstr("--grpc-api: must be async or callback, got \"sync\""));
+  auto [threads_code, threads_errors] = RunToExit({"--listen=127.0.0.1:0", "--grpc-threads=-1"});
+  EXPECT_EQ(threads_code, 2);
+  EXPECT_THAT(threads_errors, HasSubstr("--grpc-threads: must be 0 (one per core) to 256, got -1"));
+}
+
 TEST(LarderdProcessTest, UnknownEngineIsRefusedAtStartUp) {
   auto [code, errors] = RunToExit({"--listen=127.0.0.1:0", "--engine=floppy"});
   EXPECT_EQ(code, 2);

@@ -7,6 +7,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "server/flag_types.h"
+#include "server/grpc_services.h"
 #include "server/metrics/rpc_metrics.h"
 #include "server/metrics/server_metrics.h"
 #include "server/server_options.h"
@@ -194,6 +195,17 @@ TEST(StatusConversionTest, CodesAndMessagesSurviveBothWays) {
   EXPECT_EQ(converted.error_message(), "key: too long");
   EXPECT_EQ(FromGrpcStatus(converted), status);
   EXPECT_TRUE(ToGrpcStatus(absl::OkStatus()).ok());
+}
+
+TEST(UsableCoresTest, ACgroupCpuQuotaRoundsUpAndNoQuotaIsNoLimit) {
+  EXPECT_EQ(CoresFromCgroupCpuMax("200000 100000\n"), 2);
+  EXPECT_EQ(CoresFromCgroupCpuMax("150000 100000"), 2);
+  EXPECT_EQ(CoresFromCgroupCpuMax("50000 100000"), 1);
+  EXPECT_EQ(CoresFromCgroupCpuMax("max 100000\n"), std::nullopt);
+  EXPECT_EQ(CoresFromCgroupCpuMax(""), std::nullopt);
+  EXPECT_EQ(CoresFromCgroupCpuMax("-1 100000"), std::nullopt);
+  EXPECT_EQ(CoresFromCgroupCpuMax("100000"), std::nullopt);
+  EXPECT_GE(UsableCores(), 1);
 }
 
 }  // namespace

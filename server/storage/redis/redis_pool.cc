@@ -13,14 +13,17 @@ RedisPool::Lease::~Lease() {
 }
 
 RedisPipe& RedisPool::pipe() {
-  absl::call_once(pipe_once_, [this] {
+  if (RedisPipe* made = pipe_made_.load(std::memory_order_acquire); made != nullptr) return *made;
+  absl::MutexLock lock(&pipe_mutex_);
+  if (pipe_ == nullptr) {
     RedisPipeOptions pipe_options;
     pipe_options.connect_timeout = options_.connect_timeout;
     pipe_options.command_timeout = options_.command_timeout;
     pipe_options.initial_backoff = options_.initial_backoff;
     pipe_options.max_backoff = options_.max_backoff;
     pipe_ = std::make_unique<RedisPipe>(endpoint_, pipe_options);
-  });
+    pipe_made_.store(pipe_.get(), std::memory_order_release);
+  }
   return *pipe_;
 }
 

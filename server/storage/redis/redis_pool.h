@@ -12,11 +12,11 @@
 // Backoff is timed by the wall clock, not the engine's injected Clock (which only judges expiry).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "absl/base/call_once.h"
 #include "absl/base/thread_annotations.h"
 #include "absl/random/random.h"
 #include "absl/status/statusor.h"
@@ -93,8 +93,11 @@ class RedisPool {
   absl::Time retry_after_ ABSL_GUARDED_BY(mutex_) = absl::InfinitePast();
   std::string last_error_ ABSL_GUARDED_BY(mutex_);
   absl::BitGen random_ ABSL_GUARDED_BY(mutex_);  // For the backoff's jitter.
-  absl::once_flag pipe_once_;
-  std::unique_ptr<RedisPipe> pipe_;
+  // Made by the first pipe() call; read without the mutex once made (acquire/release, which
+  // ThreadSanitizer sees, unlike absl::call_once's wait inside the uninstrumented Abseil).
+  absl::Mutex pipe_mutex_;
+  std::unique_ptr<RedisPipe> pipe_ ABSL_GUARDED_BY(pipe_mutex_);
+  std::atomic<RedisPipe*> pipe_made_{nullptr};
 };
 
 }  // namespace larder::storage::internal

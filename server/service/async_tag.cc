@@ -1,0 +1,83 @@
+#include "server/service/async_tag.h"
+
+#include <algorithm>
+
+namespace larder::server {
+namespace {
+
+// Hands every event of `queue` to its tag until the queue is shut down and drained.
+void Poll(grpc::CompletionQueue& queue) {
+  void* tag = nullptr;
+  bool ok = false;
+  while (queue.Next(&tag, &ok)) static_cast<AsyncTag*>(tag)->Proceed(ok);
+}
+
+}  // namespace
+
+thread_local const TaskQueue* TaskQueue::current_ = nullptr;
+
+void TaskQueue::Run(QueuedTask& task) {
+  if (current_ == this) return task.RunOnQueue();
+  absl::MutexLock lock(&mutex_);
+  posted_.push_back(&task);
+  if (wake_pending_) return;
+  wake_pending_ = true;
+  alarm_.Set(&queue_, gpr_inf_future(GPR_CLOCK_MONOTONIC), static_cast<AsyncTag*>(this));
+  alarm_.Cancel();  // Posts the tag now.
+}
+
+void TaskQueue::Proceed(bool) {
+  std::vector<QueuedTask*> posted;
+  {
+    absl::MutexLock lock(&mutex_);
+    posted.swap(posted_);
+    wake_pending_ = false;
+  }
+  for (QueuedTask* task : posted) task->RunOnQueue();
+}
+
+void CallCount::Change(int delta) {
+  absl::MutexLock lock(&mutex_);
+  alive_ += delta;
+}
+
+bool CallCount::AwaitNone(absl::Duration timeout) {
+  absl::MutexLock lock(&mutex_);
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return alive_ == 0; };
+  return mutex_.AwaitWithTimeout(absl::Condition(&none), timeout);
+}
+
+void QueueThreads::AddTo(grpc::ServerBuilder& builder, int count) {
+  for (int i = 0; i < count; ++i) {
+    queues_.push_back(std::make_unique<ServedQueue>(builder.AddCompletionQueue()));
+  }
+}
+
+void QueueThreads::Start() {
+  for (const std::unique_ptr<ServedQueue>& queue : queues_) {
+    threads_.emplace_back([queue = queue.get()] {
+      queue->tasks.BecomeCurrent();
+      Poll(*queue->completion);
+    });
+  }
+}
+
+void QueueThreads::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  // Calls end only while their queues are polled; unpolled queues have none that started.
+  if (!threads_.empty()) {
+    const absl::Time give_up = absl::Now() + kCallsEndTimeout;
+    for (const std::unique_ptr<ServedQueue>& queue : queues_) {
+      queue->calls.AwaitNone(std::max(give_up - absl::Now(), absl::ZeroDuration()));
+    }
+  }
+  for (const std::unique_ptr<ServedQueue>& queue : queues_) queue->completion->Shutdown();
+  for (std::thread& thread : threads_) thread.join();
+  // A queue that was never polled still holds its events: drain it so its tags are freed.
+  if (threads_.empty()) {
+    for (const std::unique_ptr<ServedQueue>& queue : queues_) Poll(*queue->completion);
+  }
+}
+
+}  // namespace larder::server
