@@ -4,9 +4,14 @@
 # Preloads 100k entries of 1 KiB through larderd, then per round runs each server in turn under
 # larder_loadgen (uniform Get, 50 in flight over 4 channels, 2 s warm-up, 7 s measured): larderd,
 # the probe finishing calls on the pipe's thread, the probe handing them to the queue's thread,
-# and the first again with gRPC's default (callback) health service. Prints per Get: context
-# switches of the server's threads (voluntary + involuntary, over 4 s inside the measured
-# phase), CPU of the server and Redis together (loadgen --server-pid), and Gets/s.
+# the first again with gRPC's default (callback) health service, and the probe answering from no
+# storage at all (--answer=null: the ceiling of any gRPC server under this load generator here),
+# and larderd on its memory engine (the callback service with no storage I/O).
+# Prints per Get: context switches of the server's threads (voluntary + involuntary, over 4 s
+# inside the measured phase), CPU of the server and Redis together (loadgen --server-pid), and
+# Gets/s; then `redis-benchmark -c 50 -r 100000 -t get` on the same Redis (its database 0, the
+# same 100k keys of 1 KiB as plain strings), with Redis's own CPU per GET, and every row's Gets/s
+# as a ratio to it.
 #
 #   bench/async_probe.sh [ROUNDS]   # default 3 rounds, about 2 minutes each here
 set -euo pipefail
@@ -43,18 +48,49 @@ start_server preload "${larderd[@]}" || exit 1
 "$LOADGEN" --target="127.0.0.1:$LARDER_PORT" --keys=100000 --preload-keys=100000 --duration=0 \
   --value-size=1024 >/dev/null
 kill "$LARDER_PID"
+"$LOADGEN" --protocol=redis --target="127.0.0.1:$REDIS_PORT" --keys=100000 --preload-keys=100000 \
+  --duration=0 --value-size=1024 --inflight=1 >/dev/null
 
+memory=("$LARDERD" --listen=127.0.0.1:0 --metrics-address= --engine=memory)
 declare -A servers=(
   [larderd]="${larderd[*]}"
+  [larderd_1_thread]="${larderd[*]} --grpc-threads=1"
+  [larderd_1_noreflection]="${larderd[*]} --grpc-threads=1 --reflection=false"
+  [larderd_callback]="${larderd[*]} --grpc-api=callback"
   [probe_pipe]="$PROBE --redis_url=$redis_url --finish=pipe"
   [probe_queue]="$PROBE --redis_url=$redis_url --finish=queue"
-  [probe_pipe_health]="$PROBE --redis_url=$redis_url --finish=pipe --health"
+  [probe_null]="$PROBE --answer=null"
+  [memory]="${memory[*]}"
+  [memory_callback]="${memory[*]} --grpc-api=callback"
 )
-printf '%-6s %-18s %10s %14s %8s\n' round server "cs/Get" "CPU us/Get" "Gets/s"
+# The memory engine starts empty: it is loaded before it is measured.
+declare -A empty_at_start=([memory]=1 [memory_callback]=1)
+ROWS="${ROWS:-larderd larderd_1_thread larderd_callback probe_pipe probe_queue probe_null memory memory_callback}"
+
+# redis_benchmark_row ROUND: redis-benchmark GET on database 0; prints its row, keeps its Gets/s
+# in $WORK/reference.
+redis_benchmark_row() {
+  local before after
+  before="$(cpu_seconds "$REDIS_PID")"
+  redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c 50 -n 1000000 -r 100000 -t get --csv \
+    >"$WORK/redis-benchmark.csv"
+  after="$(cpu_seconds "$REDIS_PID")"
+  tail -1 "$WORK/redis-benchmark.csv" | tr -d '"' | cut -d, -f2 >"$WORK/reference"
+  awk -v r="$1" -v b="$before" -v a="$after" -v rps="$(cat "$WORK/reference")" \
+    'BEGIN {printf "%-6s %-18s %10s %14.1f %8d %6.2fx\n", r, "redis-benchmark", "-",
+      (a - b) * 1e6 / 1000000, rps, 1}'
+}
+
+printf '%-6s %-18s %10s %14s %8s %7s\n' round server "cs/Get" "CPU us/Get" "Gets/s" "ratio"
 for round in $(seq "$ROUNDS"); do
-  for name in larderd probe_pipe probe_queue probe_pipe_health; do
+  redis_benchmark_row "$round"
+  for name in $ROWS; do
     read -r -a command <<<"${servers[$name]}"
     start_server "$name" "${command[@]}" || exit 1
+    if [[ -n "${empty_at_start[$name]:-}" ]]; then
+      "$LOADGEN" --target="127.0.0.1:$LARDER_PORT" --keys=100000 --preload-keys=100000 \
+        --duration=0 --value-size=1024 >/dev/null
+    fi
     "$LOADGEN" --target="127.0.0.1:$LARDER_PORT" --keys=100000 --warmup=2s --duration=7s \
       --value-size=1024 --inflight=50 --channels=4 --op=get \
       --server-pid="$LARDER_PID,$REDIS_PID" >"$WORK/$name.json" &
@@ -67,7 +103,8 @@ for round in $(seq "$ROUNDS"); do
     jq -r --arg r "$round" --arg n "$name" --argjson cs "$((after - before))" \
       '"\($r) \($n) \($cs / (.ops_per_s * 4)) \(.server_cpu_us_per_op) \(.ops_per_s) \(.errors)"' \
       "$WORK/$name.json" |
-      awk '{printf "%-6s %-18s %10.2f %14.1f %8d%s\n", $1, $2, $3, $4, $5, ($6 > 0 ? " ERRORS" : "")}'
+      awk -v ref="$(cat "$WORK/reference")" '{printf "%-6s %-18s %10.2f %14.1f %8d %6.2fx%s\n",
+        $1, $2, $3, $4, $5, $5 / ref, ($6 > 0 ? " ERRORS" : "")}'
     kill -9 "$LARDER_PID"
     wait "$LARDER_PID" 2>/dev/null || true
   done

@@ -24,6 +24,11 @@ wait_for() {
   return 1
 }
 
+# cpu_seconds PID: user + system CPU seconds the process has used.
+cpu_seconds() {
+  sed 's/.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" '{print ($12 + $13) / hz}'
+}
+
 # Stops every process in the caller's PIDS array: SIGTERM to all, then up to 15 s each to exit
 # before SIGKILL.
 stop_pids() {

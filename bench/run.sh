@@ -69,10 +69,6 @@ stop() {
   wait "$1" 2>/dev/null || true
 }
 
-cpu_seconds() {
-  sed 's/.*) //' "/proc/$1/stat" | awk -v hz="$(getconf CLK_TCK)" '{print ($12 + $13) / hz}'
-}
-
 rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
 
 # --- measuring --------------------------------------------------------------------------------

@@ -9,6 +9,9 @@
 // --finish=pipe finishes each call on the Redis pipe's I/O thread; --finish=queue hands every
 // call one read finished to the queue's thread at once (an Alarm set and cancelled). --health
 // adds gRPC's default health service, a callback service whose threads poll the same sockets.
+// --answer=null never asks Redis: every Get is answered at once, on the queue's thread, with a
+// found entry of --null_value_size bytes: the most Gets/s any gRPC server could serve this load
+// generator on this machine (the ceiling the Redis-engine figures are read against).
 // Prints "larderd ready grpc=127.0.0.1:PORT" once it serves, as larderd does (bench/lib.sh).
 #include <grpcpp/alarm.h>
 #include <grpcpp/grpcpp.h>
@@ -32,6 +35,8 @@ ABSL_FLAG(std::string, listen, "127.0.0.1:0", "address to serve on");
 ABSL_FLAG(std::string, redis_url, "redis://127.0.0.1:6379/0", "the Redis engine's URL");
 ABSL_FLAG(std::string, finish, "pipe", "where calls finish: pipe or queue");
 ABSL_FLAG(bool, health, false, "also serve gRPC's default (callback) health service");
+ABSL_FLAG(std::string, answer, "redis", "where Gets are answered from: redis or null (no storage)");
+ABSL_FLAG(int, null_value_size, 1024, "with --answer=null, the size of every value returned");
 
 namespace larder::bench {
 namespace {
@@ -47,6 +52,14 @@ class Tagged {
 };
 
 class GetCall;
+
+// What --answer=null returns for every key.
+const StoredEntry& NullEntry() {
+  static const StoredEntry* entry = new StoredEntry{
+      std::string(static_cast<size_t>(absl::GetFlag(FLAGS_null_value_size)), 'v'),
+      "\"null-probe\"", absl::InfiniteFuture()};
+  return *entry;
+}
 
 // Hands finished calls to the queue's thread: one Alarm per batch, not per call.
 class Finisher {
@@ -88,6 +101,11 @@ class GetCall : public Tagged {
       return;
     }
     new GetCall(service_, queue_, engine_, finisher_);  // The next request's slot.
+    if (engine_ == nullptr) {
+      result_ = NullEntry();
+      Finish();
+      return;
+    }
     storage::StorageEngine::GetCallback done =
         [this](absl::StatusOr<std::optional<StoredEntry>> result) {
           result_ = std::move(result);
@@ -159,10 +177,16 @@ void Finisher::Wake::Proceed(bool) {
   delete this;
 }
 
-int Serve() {
+// The Redis engine Gets are answered from; null with --answer=null.
+absl::StatusOr<std::unique_ptr<RedisEngine>> EngineToAnswerFrom() {
+  if (absl::GetFlag(FLAGS_answer) == "null") return nullptr;
   storage::RedisEngineOptions options;
   options.url = absl::GetFlag(FLAGS_redis_url);
-  absl::StatusOr<std::unique_ptr<RedisEngine>> engine = RedisEngine::Create(options, Clock::Real());
+  return RedisEngine::Create(options, Clock::Real());
+}
+
+int Serve() {
+  absl::StatusOr<std::unique_ptr<RedisEngine>> engine = EngineToAnswerFrom();
   if (!engine.ok()) {
     std::cerr << "larder_async_probe: " << engine.status() << std::endl;
     return 1;
