@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
-# bench/async_probe.sh: larderd's Redis-engine Get against larder_async_probe (bench/async_probe),
-# the same Get on gRPC's async API with one completion queue and one thread, on one Redis.
-# Preloads 100k entries of 1 KiB through larderd, then per round runs each server in turn under
-# larder_loadgen (uniform Get, 50 in flight over 4 channels, 2 s warm-up, 7 s measured): larderd,
-# the probe finishing calls on the pipe's thread, the probe handing them to the queue's thread,
-# the first again with gRPC's default (callback) health service, and the probe answering from no
-# storage at all (--answer=null: the ceiling of any gRPC server under this load generator here),
-# and larderd on its memory engine (the callback service with no storage I/O).
+# bench/async_probe.sh: larderd's Gets on each gRPC API against larder_async_probe
+# (bench/async_probe), a server that answers only Get, on one Redis. Preloads 100k entries of
+# 1 KiB through larderd, then per round runs `redis-benchmark -c 50 -r 100000 -t get` on the same
+# Redis (its database 0, the same keys and values as plain strings; Redis's own CPU per GET), and
+# each server in turn under larder_loadgen (uniform Get, 50 in flight over 4 channels, 2 s
+# warm-up, 7 s measured). Rows (ROWS=... picks some):
+#   larderd, larderd_1_thread, larderd_1_noreflection   Redis engine, --grpc-api=async (default
+#                                                        queues; one queue; and no reflection)
+#   larderd_callback                                     Redis engine, --grpc-api=callback
+#   probe_pipe, probe_queue                              the probe finishing calls on the pipe's
+#                                                        thread / handing them to the queue's
+#   probe_null                                           no storage at all: the ceiling of any
+#                                                        gRPC server under this load generator
+#   memory, memory_callback                              larderd's memory engine, each API
 # Prints per Get: context switches of the server's threads (voluntary + involuntary, over 4 s
-# inside the measured phase), CPU of the server and Redis together (loadgen --server-pid), and
-# Gets/s; then `redis-benchmark -c 50 -r 100000 -t get` on the same Redis (its database 0, the
-# same 100k keys of 1 KiB as plain strings), with Redis's own CPU per GET, and every row's Gets/s
-# as a ratio to it.
+# inside the measured phase), CPU of the server and Redis together (loadgen --server-pid), Gets/s
+# and the ratio to redis-benchmark's Gets/s in the same round.
 #
-#   bench/async_probe.sh [ROUNDS]   # default 3 rounds, about 2 minutes each here
+#   bench/async_probe.sh [ROUNDS]   # default 3 rounds, about 2.5 minutes each here
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -65,7 +69,7 @@ declare -A servers=(
 )
 # The memory engine starts empty: it is loaded before it is measured.
 declare -A empty_at_start=([memory]=1 [memory_callback]=1)
-ROWS="${ROWS:-larderd larderd_1_thread larderd_callback probe_pipe probe_queue probe_null memory memory_callback}"
+ROWS="${ROWS:-larderd larderd_1_thread larderd_1_noreflection larderd_callback probe_pipe probe_queue probe_null memory memory_callback}"
 
 # redis_benchmark_row ROUND: redis-benchmark GET on database 0; prints its row, keeps its Gets/s
 # in $WORK/reference.

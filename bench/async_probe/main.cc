@@ -1,8 +1,8 @@
 // larder_async_probe: a gRPC server that answers only larder.v1.Cache/Get, from the Redis engine,
-// on gRPC's async API with one completion queue polled by one thread. It measures what larderd's
-// Redis Gets would cost on that design (docs/performance.md, "What the hand-back costs"), against
-// larderd's callback service on the same Redis; it is not a server to deploy (no other RPC, no
-// auth, no metrics, no shutdown).
+// on gRPC's async API with one completion queue polled by one thread. It measured what larderd's
+// Redis Gets would cost on that design before larderd moved to it (docs/performance.md, "What the
+// hand-back costs"), and with --answer=null it measures the ceiling any gRPC server has under the
+// load generator; it is not a server to deploy (no other RPC, no auth, no metrics, no shutdown).
 //
 //   larder_async_probe --redis_url=redis://127.0.0.1:6379/1 [--finish=pipe|queue] [--health]
 //
