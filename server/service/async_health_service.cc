@@ -73,12 +73,14 @@ class AsyncHealthService::Watcher final : public std::enable_shared_from_this<Wa
 
   // Sends `status` (replacing one not yet written); `last`: then ends the stream.
   void Send(Status status, bool last) {
-    {
-      absl::MutexLock lock(&mutex_);
-      pending_ = status;
-      ending_ = ending_ || last;
-    }
+    Offer(status, last);
     Pump();
+  }
+  // Send without starting the write: the caller pumps.
+  void Offer(Status status, bool last) {
+    absl::MutexLock lock(&mutex_);
+    pending_ = status;
+    ending_ = ending_ || last;
   }
 
  private:
@@ -88,10 +90,11 @@ class AsyncHealthService::Watcher final : public std::enable_shared_from_this<Wa
       return;
     }
     Await(health_, queue_);
-    Status now = HealthCheckResponse::UNKNOWN;
-    const grpc::Status added = health_.AddWatcher(shared_from_this(), name(), now);
+    // AddWatcher offers the status first, under the table's lock: a change made meanwhile is
+    // offered after it, never overwritten by it.
+    const grpc::Status added = health_.AddWatcher(shared_from_this(), name());
     if (!added.ok()) return EndWith(added);
-    Send(now, /*last=*/false);
+    Pump();
   }
 
   // Ends the stream with `status` once what is queued is written.
@@ -233,9 +236,8 @@ void AsyncHealthService::Shutdown() {
 }
 
 grpc::Status AsyncHealthService::AddWatcher(const std::shared_ptr<Watcher>& watcher,
-                                            absl::string_view name, Status& now) {
+                                            absl::string_view name) {
   absl::MutexLock lock(&mutex_);
-  now = StatusOf(name);
   if (shut_down_) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "health: the server is shutting down");
   }
@@ -244,6 +246,7 @@ grpc::Status AsyncHealthService::AddWatcher(const std::shared_ptr<Watcher>& watc
                         absl::StrCat("health: at most ", max_watchers_, " Watch streams at once"));
   }
   watchers_.emplace(watcher.get(), watcher);
+  watcher->Offer(StatusOf(name), /*last=*/false);
   return grpc::Status::OK;
 }
 

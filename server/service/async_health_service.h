@@ -53,10 +53,9 @@ class AsyncHealthService {
 
   // UNKNOWN-free: SERVING, NOT_SERVING or SERVICE_UNKNOWN (a name never set).
   Status StatusOf(absl::string_view name) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // A new Watch: registers it and sets the status to send first; UNAVAILABLE after Shutdown,
-  // RESOURCE_EXHAUSTED beyond kMaxWatchers.
-  grpc::Status AddWatcher(const std::shared_ptr<Watcher>& watcher, absl::string_view name,
-                          Status& now);
+  // A new Watch: registers it and offers it the status now; UNAVAILABLE after Shutdown,
+  // RESOURCE_EXHAUSTED beyond max_watchers.
+  grpc::Status AddWatcher(const std::shared_ptr<Watcher>& watcher, absl::string_view name);
   void RemoveWatcher(const Watcher* watcher);
 
   const size_t max_watchers_;
