@@ -116,16 +116,20 @@ void Client::NamespacesAsync(int page_size, absl::string_view page_token,
   call->context.set_deadline(absl::ToChronoTime(absl::Now() + core.options().deadline));
   core.Authorize(call->context);
   core.CallStarted();
-  core.rpcs().Namespaces(&call->context, &call->request, &call->response,
-                         [&core, call, done = std::move(done)](grpc::Status status) {
-                           if (!status.ok()) {
-                             done(client::internal::FromGrpcStatus(
-                                 status, "Namespaces", core.options().max_receive_message_bytes));
-                           } else {
-                             done(FromNamespacesResponse(call->response));
-                           }
-                           core.CallFinished();
-                         });
+  core.rpcs().Namespaces(
+      &call->context, &call->request, &call->response,
+      [&core, call, done = std::move(done)](grpc::Status status) mutable {
+        absl::StatusOr<NamespacesPage> outcome =
+            status.ok() ? absl::StatusOr<NamespacesPage>(FromNamespacesResponse(call->response))
+                        : client::internal::FromGrpcStatus(
+                              status, "Namespaces", core.options().max_receive_message_bytes);
+        // The context holds a reference to the channel: dropped before the caller may destroy
+        // the client, so the channel is never destroyed on this gRPC callback thread (its last
+        // user would stop the very thread running this callback; gRPC then frees its queue twice).
+        call.reset();
+        done(std::move(outcome));
+        core.CallFinished();
+      });
 }
 
 absl::StatusOr<NamespacesPage> Client::Namespaces(int page_size, absl::string_view page_token) {
