@@ -48,6 +48,7 @@ ABSL_FLAG(int64_t, start_ns, 0, "CLOCK_MONOTONIC start time; 0 starts at once");
 ABSL_FLAG(int64_t, duration_ms, 4000, "how long the role runs");
 ABSL_FLAG(std::string, out, "", "where the history lines go (required)");
 ABSL_FLAG(int64_t, deadline_ms, 500, "ClientOptions::deadline");
+ABSL_FLAG(int64_t, max_reconnect_backoff_ms, 1000, "ClientOptions::max_reconnect_backoff");
 ABSL_FLAG(double, write_rate, 10000, "writer: changes per second, at most");
 ABSL_FLAG(int, max_in_flight, 64, "writer: asynchronous calls in flight, at most");
 ABSL_FLAG(int, delete_percent, 2, "writer: share of Deletes among key changes");
@@ -69,6 +70,7 @@ absl::StatusOr<std::shared_ptr<Client>> Connect(const std::string& target, bool 
   ClientOptions options;
   options.target = target;
   options.deadline = absl::Milliseconds(absl::GetFlag(FLAGS_deadline_ms));
+  options.max_reconnect_backoff = absl::Milliseconds(absl::GetFlag(FLAGS_max_reconnect_backoff_ms));
   options.metrics_registry = std::make_shared<prometheus::Registry>();
   if (near) options.near_cache.namespaces = {absl::GetFlag(FLAGS_namespace_name)};
   absl::StatusOr<std::shared_ptr<Client>> client = Client::Create(options);

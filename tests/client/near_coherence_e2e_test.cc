@@ -31,6 +31,7 @@
 #include "tests/testing/child_process.h"
 #include "tests/testing/larderd_process.h"
 #include "tests/testing/redis_server.h"
+#include "tests/testing/sanitizer_build.h"
 #include "tests/testing/status_matchers.h"
 
 namespace larder::testing {
@@ -43,9 +44,15 @@ constexpr absl::Duration kRunFor = absl::Seconds(4);
 // When a fault strikes, from the start, and how long the killed server stays down.
 constexpr absl::Duration kFaultAt = absl::Milliseconds(1500);
 constexpr absl::Duration kDownFor = absl::Milliseconds(300);
+// Each child's cap on its reconnection pauses in a run with a fault (ClientOptions'
+// max_reconnect_backoff, 1 s by default): the run goes on about 2 s after the recovery, and
+// a reader that reconnects at the default cap's pace (pauses doubling from 20 ms while the
+// server is down) may pass most of that asleep, leaving its near cache no time to serve again.
+constexpr absl::Duration kFaultRunReconnectCap = absl::Milliseconds(200);
 // Floors that make a pass mean something on a busy 2-core machine.
 constexpr int64_t kMinChangesPerSecond = 500;
 constexpr int64_t kMinReadsPerReader = 400;
+constexpr int64_t kMinProbeSightings = 100;
 constexpr double kMinNearShare = 0.2;
 
 std::string ChildPath() {
@@ -132,8 +139,12 @@ absl::StatusOr<RunRecord> RunIn(const std::string& dir, const RunSpec& spec) {
   run.start_ns = MonotonicNanos() + absl::ToInt64Nanoseconds(kStartUp);
   std::vector<std::pair<std::unique_ptr<ChildProcess>, std::string>> children;
   auto start = [&](const std::string& role, const std::vector<std::string>& targets,
-                   const std::vector<std::string>& flags) {
+                   std::vector<std::string> flags) {
     const std::string out = absl::StrCat(dir, "/", role, "-", children.size());
+    if (spec.fault) {
+      flags.push_back(absl::StrCat("--max_reconnect_backoff_ms=",
+                                   absl::ToInt64Milliseconds(kFaultRunReconnectCap)));
+    }
     absl::StatusOr<std::unique_ptr<ChildProcess>> child =
         StartChild(role, targets, run.start_ns, out, flags);
     if (child.ok()) children.emplace_back(*std::move(child), out);
@@ -272,7 +283,8 @@ void ExpectCoherentAndBusy(const CoherenceReport& report, const RunRecord& run) 
   for (const ChildRecord& reader : run.readers) {
     EXPECT_GE(static_cast<int64_t>(reader.history.reads.size()), kMinReadsPerReader);
   }
-  EXPECT_GE(run.probe.history.sightings.size(), 100u) << "too few versions reached the probe";
+  EXPECT_GE(static_cast<int64_t>(run.probe.history.sightings.size()), kMinProbeSightings)
+      << "too few versions reached the probe";
 }
 
 // Each reader's near cache answered a meaningful share of its reads, by its own metrics, and
@@ -299,7 +311,17 @@ void ExpectNearCacheRecovered(const RunRecord& run) {
   }
 }
 
-TEST(NearCoherenceE2eTest, OneLarderdServesNoValueOldBeyondDelta) {
+// Every run asserts lags within δ and shares of reads served under load: timing, which a
+// sanitizer build (several times slower, five busy processes on two cores) cannot meet.
+// Those builds check the same processes' memory and threads in the other end-to-end tests.
+class NearCoherenceE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (kSanitizerBuild) GTEST_SKIP() << "timing under load: checked by the optimised build";
+  }
+};
+
+TEST_F(NearCoherenceE2eTest, OneLarderdServesNoValueOldBeyondDelta) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<LarderdProcess> server, LarderdProcess::Start());
   const std::string target = server->grpc_address();
   ASSERT_OK_AND_ASSIGN(RunRecord run,
@@ -311,7 +333,7 @@ TEST(NearCoherenceE2eTest, OneLarderdServesNoValueOldBeyondDelta) {
 
 // The check itself, end to end: a reader that keeps each value it read for a second (a cache
 // that ignores changes) must be caught, with lags beyond δ, by the same recording and checker.
-TEST(NearCoherenceE2eTest, TheCheckCatchesAReaderThatKeepsOldValues) {
+TEST_F(NearCoherenceE2eTest, TheCheckCatchesAReaderThatKeepsOldValues) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<LarderdProcess> server, LarderdProcess::Start());
   const std::string target = server->grpc_address();
   RunSpec spec{"broken reader", {target}, {target}, "", {}};
@@ -325,7 +347,7 @@ TEST(NearCoherenceE2eTest, TheCheckCatchesAReaderThatKeepsOldValues) {
   }
 }
 
-TEST(NearCoherenceE2eTest, LarderdKilledAndRestartedMidRunServesNoOldValue) {
+TEST_F(NearCoherenceE2eTest, LarderdKilledAndRestartedMidRunServesNoOldValue) {
   ASSERT_OK_AND_ASSIGN(std::unique_ptr<LarderdProcess> server, LarderdProcess::Start());
   const std::string target = server->grpc_address();
   auto kill_and_restart = [&]() -> absl::Status {
@@ -347,9 +369,11 @@ TEST(NearCoherenceE2eTest, LarderdKilledAndRestartedMidRunServesNoOldValue) {
 }
 
 // Two larderd replicas (A, B) of the Redis engine on one redis-server.
-class NearCoherenceRedisTest : public ::testing::Test {
+class NearCoherenceRedisTest : public NearCoherenceE2eTest {
  protected:
   void SetUp() override {
+    NearCoherenceE2eTest::SetUp();
+    if (IsSkipped()) return;
     ASSERT_OK_AND_ASSIGN(redis_, RedisServerProcess::Start());
     const std::vector<std::string> args = {"--engine=redis",
                                            absl::StrCat("--redis-url=", redis_->url())};
