@@ -18,6 +18,7 @@ build_flags=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG")
 werror=ON
 bench=OFF
 compilers=()
+targets=()
 extra_packages=()
 if [[ "${1:-}" == --sanitize=* ]]; then
   sanitizers="${1#--sanitize=}"
@@ -29,7 +30,8 @@ if [[ "${1:-}" == --sanitize=* ]]; then
       build=build-asan-ubsan
       build_type=Debug
       flags="-O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined"
-      build_flags=(-DCMAKE_CXX_FLAGS_DEBUG=-g1)  # Line tables for the reports, as above.
+      # Line tables for the reports, as above; the tests' own code at -O0 (tests/CMakeLists.txt).
+      build_flags=(-DCMAKE_CXX_FLAGS_DEBUG=-g1 -DLARDER_TEST_COMPILE_OPTIONS=-O0)
       werror=OFF
       export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
       export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
@@ -42,6 +44,8 @@ if [[ "${1:-}" == --sanitize=* ]]; then
       flags="-fsanitize=thread -gline-tables-only"
       compilers=(CC=clang CXX=clang++)
       bench=ON
+      # Only what this run tests (the unit, race and conformance tests) and the benchmarks.
+      targets=(--target larder_sanitizer_suite larder_bench)
       extra_packages=(clang libclang-rt-14-dev)
       export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/suppressions.txt}"
       ;;
@@ -59,5 +63,5 @@ env ${compilers[@]+"${compilers[@]}"} cmake -S . -B "${build}" -DCMAKE_BUILD_TYP
   -DLARDER_BUILD_CLIENT=ON -DLARDER_WITH_ROCKSDB=ON -DLARDER_WITH_REDIS=ON \
   -DLARDER_BUILD_EXAMPLES=ON -DLARDER_BUILD_BENCH="${bench}" -DCMAKE_CXX_FLAGS="${flags}" \
   -DCMAKE_EXE_LINKER_FLAGS="${flags}" -DCMAKE_SHARED_LINKER_FLAGS="${flags}"
-cmake --build "${build}" -j"$jobs"
+cmake --build "${build}" -j"$jobs" ${targets[@]+"${targets[@]}"}
 ctest --test-dir "${build}" --output-on-failure -j"$jobs" --timeout 600 "$@"
