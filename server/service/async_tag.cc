@@ -1,6 +1,6 @@
 #include "server/service/async_tag.h"
 
-#include <algorithm>
+#include "server/log/log.h"
 
 namespace larder::server {
 namespace {
@@ -41,6 +41,11 @@ void CallCount::Change(int delta) {
   alive_ += delta;
 }
 
+int64_t CallCount::Alive() {
+  absl::MutexLock lock(&mutex_);
+  return alive_;
+}
+
 bool CallCount::AwaitNone(absl::Duration timeout) {
   absl::MutexLock lock(&mutex_);
   auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_) { return alive_ == 0; };
@@ -67,9 +72,13 @@ void QueueThreads::Stop() {
   stopped_ = true;
   // Calls end only while their queues are polled; unpolled queues have none that started.
   if (!threads_.empty()) {
-    const absl::Time give_up = absl::Now() + kCallsEndTimeout;
     for (const std::unique_ptr<ServedQueue>& queue : queues_) {
-      queue->calls.AwaitNone(std::max(give_up - absl::Now(), absl::ZeroDuration()));
+      while (!queue->calls.AwaitNone(slow_calls_log_period_)) {
+        Log(Severity::kError, "shutdown",
+            {{"phase", "calls_not_ended"},
+             {"calls", queue->calls.Alive()},
+             {"detail", "waiting for calls queued for the engine before closing gRPC's queues"}});
+      }
     }
   }
   for (const std::unique_ptr<ServedQueue>& queue : queues_) queue->completion->Shutdown();

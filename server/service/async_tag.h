@@ -109,6 +109,7 @@ class CallCount {
 
   // True once no call is left; false when `timeout` passed first.
   bool AwaitNone(absl::Duration timeout);
+  int64_t Alive();
 
  private:
   void Change(int delta);
@@ -128,7 +129,9 @@ struct ServedQueue {
 
 class QueueThreads {
  public:
-  QueueThreads() = default;
+  // `slow_calls_log_period`: how often Stop logs while calls keep it waiting.
+  explicit QueueThreads(absl::Duration slow_calls_log_period = kSlowCallsLogPeriod)
+      : slow_calls_log_period_(slow_calls_log_period) {}
   QueueThreads(const QueueThreads&) = delete;
   QueueThreads& operator=(const QueueThreads&) = delete;
   ~QueueThreads() { Stop(); }
@@ -138,16 +141,19 @@ class QueueThreads {
   const std::vector<std::unique_ptr<ServedQueue>>& queues() const { return queues_; }
   // One thread per queue, each handing events to their tags until its queue is shut down.
   void Start();
-  // Once the calls of every queue have ended (at most kCallsEndTimeout), shuts every queue down
-  // and joins the threads once the queues are drained. Call after the server's Shutdown
-  // returned. Idempotent.
+  // Once the calls of every queue have ended, shuts every queue down and joins the threads once
+  // the queues are drained. Call after the server's Shutdown returned. Idempotent.
+  //
+  // It waits as long as calls live: a queue shut down under a live call would abort the process
+  // at that call's next operation (its finish). After the server's Shutdown every call is
+  // cancelled, so only calls still waiting for their engine take long: a deep storage queue, or
+  // an engine at its own timeouts. Every slow_calls_log_period of waiting logs an error.
   void Stop();
 
-  // How long Stop waits for calls to end: after the server's Shutdown every call is cancelled,
-  // so only a call stuck in its engine (bounded by the engine's own timeouts) takes long.
-  static constexpr absl::Duration kCallsEndTimeout = absl::Seconds(30);
+  static constexpr absl::Duration kSlowCallsLogPeriod = absl::Seconds(30);
 
  private:
+  const absl::Duration slow_calls_log_period_;
   std::vector<std::unique_ptr<ServedQueue>> queues_;
   std::vector<std::thread> threads_;
   bool stopped_ = false;

@@ -11,6 +11,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "server/service/async_tag.h"
@@ -81,7 +83,8 @@ class AsyncCacheServiceTest : public ::testing::Test {
   BoundedExecutor storage_{2, 64};
   BoundedExecutor namespace_ops_{1, 16};
   std::unique_ptr<AsyncCacheService> service_;
-  QueueThreads threads_;
+  // Stop logs every 10 ms while calls keep it waiting (30 s in larderd).
+  QueueThreads threads_{absl::Milliseconds(10)};
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<v1::Cache::Stub> stub_;
 };
@@ -154,6 +157,46 @@ TEST_F(AsyncCacheServiceTest, AWatchOfABadNamespaceIsRefusedNamingTheField) {
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(refused.error_message().find("namespace"), std::string::npos)
       << refused.error_message();
+}
+
+// All call objects alive on the queues: the calls requested in advance, plus one per call in
+// progress.
+int64_t CallsAlive(const QueueThreads& threads) {
+  int64_t alive = 0;
+  for (const std::unique_ptr<ServedQueue>& queue : threads.queues()) alive += queue->calls.Alive();
+  return alive;
+}
+
+// A call still queued for a storage thread when the server shuts down is finished on its queue
+// before that queue is shut down, however long the storage threads take (here, many times
+// Stop's log period): a queue shut down under the call would abort the process at its finish.
+TEST_F(AsyncCacheServiceTest, ACallQueuedForStorageAtShutdownFinishesBeforeItsQueueCloses) {
+  absl::Notification release_storage;
+  for (int i = 0; i < 2; ++i) {  // Both storage threads busy until released.
+    ASSERT_TRUE(storage_.TrySubmit([&release_storage] { release_storage.WaitForNotification(); }));
+  }
+  const int64_t requested = CallsAlive(threads_);
+  grpc::Status got_status;
+  std::thread client([this, &got_status] {
+    v1::GetResponse got;
+    got_status = Get("k", got);
+  });
+  while (CallsAlive(threads_) == requested) std::this_thread::yield();  // The Get is queued.
+
+  absl::Notification stopped;
+  std::thread stopper([this, &stopped] {
+    server_->Shutdown(std::chrono::system_clock::now());
+    threads_.Stop();
+    stopped.Notify();
+  });
+  EXPECT_FALSE(stopped.WaitForNotificationWithTimeout(absl::Milliseconds(300)))
+      << "Stop returned while a call was alive";
+  release_storage.Notify();
+  stopper.join();
+  client.join();
+  EXPECT_TRUE(stopped.HasBeenNotified());
+  EXPECT_EQ(CallsAlive(threads_), 0);
+  EXPECT_FALSE(got_status.ok()) << "the call was cancelled by the shutdown before it ran";
 }
 
 }  // namespace
