@@ -48,8 +48,9 @@ if [[ "${1:-}" == --sanitize=* ]]; then
       flags="-fsanitize=thread -gline-tables-only"
       compilers=(CC=clang CXX=clang++)
       bench=ON
-      # Only what this run tests (the unit, race and conformance tests) and the benchmarks.
-      targets=(--target larder_sanitizer_suite larder_bench)
+      # Only what this run tests (the unit, race and conformance tests) and every program,
+      # the benchmarks included (tests/CMakeLists.txt).
+      targets=(--target larder_sanitizer_suite)
       extra_packages=(clang libclang-rt-14-dev)
       export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/suppressions.txt}"
       ;;
