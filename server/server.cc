@@ -19,6 +19,7 @@
 #include "larder/common/limits.h"
 #include "larder/common/status_macros.h"
 #include "server/log/log.h"
+#include "server/metrics/exposer_stop.h"
 #include "server/storage/change_reporting_engine.h"
 
 #ifndef LARDER_VERSION
@@ -395,7 +396,7 @@ void LarderServer::Shutdown() {
   }
   executor_.reset();  // Runs what is still queued.
   namespace_ops_.reset();
-  exposer_.reset();
+  StopExposer(std::move(exposer_), options_.metrics_address);
 }
 
 LarderServer::~LarderServer() { Shutdown(); }
