@@ -34,7 +34,8 @@ if [[ "${1:-}" == --sanitize=* ]]; then
       flags="-O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined"
       # Line tables for the reports, as above; the tests' own code at -O0, which compiles in
       # about 60% of its -O1 time under ASan.
-      build_flags=(-DCMAKE_CXX_FLAGS_DEBUG=-g1 -DLARDER_TEST_COMPILE_OPTIONS=-O0)
+      build_flags=(-DCMAKE_CXX_FLAGS_DEBUG=-g1 -DLARDER_TEST_COMPILE_OPTIONS=-O0
+        -DLARDER_CTEST_UNIT_PER_BINARY=ON)
       werror=OFF
       export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
       export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
@@ -44,7 +45,7 @@ if [[ "${1:-}" == --sanitize=* ]]; then
       # configuration CI builds. tests/tsan/ explains the Abseil shim and the suppressions.
       build=build-tsan
       build_type=Release
-      build_flags=(-DLARDER_TEST_COMPILE_OPTIONS=-O1)
+      build_flags=(-DLARDER_TEST_COMPILE_OPTIONS=-O1 -DLARDER_CTEST_UNIT_PER_BINARY=ON)
       flags="-fsanitize=thread -gline-tables-only"
       compilers=(CC=clang CXX=clang++)
       bench=ON
@@ -57,7 +58,12 @@ if [[ "${1:-}" == --sanitize=* ]]; then
     *) echo "test.sh: --sanitize must be address,undefined or thread" >&2; exit 2 ;;
   esac
   flags+=" -fno-omit-frame-pointer"
+  # A sanitizer's process costs 0.1-0.3 s to start and end: each unit test binary runs as one
+  # ctest test rather than one per case (tests/CMakeLists.txt).
 fi
+# gold links a test binary in half the time of the default linker (0.34 s against 0.84 s for
+# client_integration_test; 0.65 s against 1.30 s under ASan), for about 100 binaries per build.
+link_flags="${flags} -fuse-ld=gold"
 
 scripts/install-deps.sh ${extra_packages[@]+"${extra_packages[@]}"}
 if [ -f scripts/install-helm.sh ]; then bash scripts/install-helm.sh; fi
@@ -67,6 +73,6 @@ env ${compilers[@]+"${compilers[@]}"} cmake -S . -B "${build}" -DCMAKE_BUILD_TYP
   "${build_flags[@]}" -DLARDER_BUILD_TESTS=ON -DLARDER_WERROR="${werror}" \
   -DLARDER_BUILD_CLIENT=ON -DLARDER_WITH_ROCKSDB=ON -DLARDER_WITH_REDIS=ON \
   -DLARDER_BUILD_EXAMPLES=ON -DLARDER_BUILD_BENCH="${bench}" -DCMAKE_CXX_FLAGS="${flags}" \
-  -DCMAKE_EXE_LINKER_FLAGS="${flags}" -DCMAKE_SHARED_LINKER_FLAGS="${flags}"
+  -DCMAKE_EXE_LINKER_FLAGS="${link_flags}" -DCMAKE_SHARED_LINKER_FLAGS="${link_flags}"
 cmake --build "${build}" -j"$jobs" ${targets[@]+"${targets[@]}"}
 ctest --test-dir "${build}" --output-on-failure -j"$jobs" --timeout 600 "$@"
