@@ -265,10 +265,13 @@ absl::StatusOr<bool> MemcachedEngine::Delete(absl::string_view ns, absl::string_
   const Keys keys = KeysOf(ns, key, /*lease_keys=*/true);
   internal::MemcachedPool::Client client = pool_->Borrow();
   LARDER_ASSIGN_OR_RETURN(Current current, ReadCurrent(client.get(), ns, key, keys, {keys.record}));
+  if (delete_read_hook_) delete_read_hook_();
+  const bool had_record = current.fetched.contains(keys.record);
   LARDER_ASSIGN_OR_RETURN(
       std::optional<absl::Time> voided,
       VoidLeaseForDelete(client.get(), ns, key, keys, std::move(current.fetched)));
-  if (current.present && !current.mine) return false;  // Never another key's item.
+  // Never another key's item. An empty item (an earlier Delete's or an undone Set's) is no one's.
+  if (current.present && !current.mine && !current.item.full_key.empty()) return false;
   if (voided.has_value()) {
     // An outstanding lease was voided: an empty item until its end, in place of the entry, makes
     // its holder's add or cas of the entry fail (memcached_lease.cc).
@@ -278,7 +281,13 @@ absl::StatusOr<bool> MemcachedEngine::Delete(absl::string_view ns, absl::string_
                                .status());
     return current.live;
   }
-  if (!current.present) return false;
+  // A Set with the token of that record may have stored the entry since the first read and then
+  // filled the record (which VoidLeaseForDelete read again): read the entry again, or that value,
+  // leased before this Delete began, would outlive it.
+  if (had_record) {
+    LARDER_ASSIGN_OR_RETURN(current, ReadCurrent(client.get(), ns, key, keys));
+  }
+  if (!current.mine) return false;  // Absent, no one's, or another key's.
   LARDER_ASSIGN_OR_RETURN(bool deleted,
                           internal::DeleteByKey(client.get(), keys.entry, keys.entry));
   return deleted && current.live;

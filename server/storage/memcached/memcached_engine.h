@@ -99,6 +99,11 @@ class MemcachedEngine final : public StorageEngine {
   void SetLeaseSetHookForTesting(absl::AnyInvocable<bool(LeaseSetStep)> hook) {
     lease_set_hook_ = std::move(hook);
   }
+  // Runs in each Delete after its first read (of the entry and its lease record), before it voids
+  // the lease; a test runs other calls there. Set it before any call; tests only.
+  void SetDeleteReadHookForTesting(absl::AnyInvocable<void()> hook) {
+    delete_read_hook_ = std::move(hook);
+  }
 
  private:
   // What a read found under an entry's memcached key.
@@ -222,6 +227,7 @@ class MemcachedEngine final : public StorageEngine {
   absl::Mutex random_mutex_;
   absl::BitGen random_ ABSL_GUARDED_BY(random_mutex_);
   absl::AnyInvocable<bool(LeaseSetStep)> lease_set_hook_;
+  absl::AnyInvocable<void()> delete_read_hook_;
 };
 
 // Registers "memcached".

@@ -20,7 +20,9 @@
 //               present; P2 store E.
 //   Delete      D1 void R (cas: no token, its copy marked removed; delete it when nothing is
 //               left to keep); D2 delete E, or when D1 voided an outstanding lease set E to an
-//               empty item that lives until that lease's end.
+//               empty item that lives until that lease's end. An empty item is no one's: D2
+//               writes over it. When R was there at Delete's first read, D2 reads E again
+//               first: a Set with R's token may have stored E and filled R since that read.
 //   Invalidate  I1 set LG to a new random id on every server; I2 incr G (or the tag's
 //               generation) on every server.
 //
@@ -35,7 +37,8 @@
 //   again finds R gone: S never writes E. Otherwise P2 comes after B and overwrites v.
 // - D1 after A': if D2 lands before B, E changed since S read it (deleted, or set to the empty
 //   item, which outlives T's end, after which S does not try B): B is refused and S never writes
-//   E. Otherwise D2 comes after B and removes v.
+//   E. Otherwise D2 comes after B and removes v (D2 reads E after D1, so it sees v even when D1
+//   found R already filled by S's D).
 // - I1 after A: I2 comes after I1, so after A, and v carries the generations read at A, which
 //   I2 makes old: v is not live once V has completed (C also removes it early when I1 came
 //   before C).

@@ -185,6 +185,35 @@ TEST_F(MemcachedLeaseTest, EveryVoiderAfterEveryStepOfASetWithTokenLeavesNoStale
   }
 }
 
+// A Delete that reads the key while a lease with a stale copy is outstanding and finds the record
+// filled by that lease's Set when it comes to void it: the value stored under the lease, which
+// began before the Delete, is removed with it. The entry at the Delete's read: absent, or the
+// empty item a Delete leaves in place of an entry whose lease it voided (no one's item).
+TEST_F(MemcachedLeaseTest, ADeleteRemovesAValueItsLeaseStoredBetweenItsReadAndItsVoid) {
+  for (const bool empty_item : {false, true}) {
+    const std::string key = empty_item ? "k-after-a-voided-lease" : "k-absent";
+    SCOPED_TRACE(key);
+    ASSERT_TRUE(first_->Set("ns", key, "old", WithToken("old", Granted(*first_, key))).ok());
+    ASSERT_OK(second_->Delete("ns", key).status());  // The record keeps "old" as a stale copy.
+    if (empty_item) {
+      Granted(*first_, key);
+      ASSERT_OK(second_->Delete("ns", key).status());  // Voids that lease: the empty item.
+    }
+    const std::string token = Granted(*first_, key);
+    ASSERT_OK_AND_ASSIGN(LeaseResult waiting, second_->Lease("ns", key, kLeaseTtl));
+    ASSERT_TRUE(waiting.wait && waiting.stale.has_value()) << "a lease with a stale copy";
+    absl::StatusOr<SetResult> leased;
+    second_->SetDeleteReadHookForTesting(
+        [&] { leased = first_->Set("ns", key, "leased", WithToken("leased", token)); });
+    ASSERT_OK(second_->Delete("ns", key).status());
+    second_->SetDeleteReadHookForTesting(nullptr);
+    ASSERT_OK(leased.status());
+    EXPECT_TRUE(leased->stored) << "the Set came first, whole";
+    EXPECT_EQ(ValueOf(*first_, key), "<miss>");
+    EXPECT_EQ(ValueOf(*second_, key), "<miss>");
+  }
+}
+
 // A larderd that dies between two steps of a Set with a token leaves no stale value either.
 TEST_F(MemcachedLeaseTest, ASetStoppedForGoodAfterAnInvalidateLeavesNoStaleValue) {
   const std::string token = Granted(*first_, "k");
