@@ -34,6 +34,8 @@ if [[ "${1:-}" == --sanitize=* ]]; then
       flags="-O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined"
       # Line tables for the reports, as above; the tests' own code at -O0, which compiles in
       # about 60% of its -O1 time under ASan.
+      # A sanitized process costs 0.1-0.3 s to start and end: each unit test binary is one ctest
+      # test (LARDER_CTEST_UNIT_PER_BINARY, tests/CMakeLists.txt), here and in the tsan build.
       build_flags=(-DCMAKE_CXX_FLAGS_DEBUG=-g1 -DLARDER_TEST_COMPILE_OPTIONS=-O0
         -DLARDER_CTEST_UNIT_PER_BINARY=ON)
       werror=OFF
@@ -58,8 +60,6 @@ if [[ "${1:-}" == --sanitize=* ]]; then
     *) echo "test.sh: --sanitize must be address,undefined or thread" >&2; exit 2 ;;
   esac
   flags+=" -fno-omit-frame-pointer"
-  # A sanitizer's process costs 0.1-0.3 s to start and end: each unit test binary runs as one
-  # ctest test rather than one per case (tests/CMakeLists.txt).
 fi
 # gold links a test binary in half the time of the default linker (0.34 s against 0.84 s for
 # client_integration_test; 0.65 s against 1.30 s under ASan), for about 100 binaries per build.

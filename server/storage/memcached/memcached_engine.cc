@@ -282,9 +282,10 @@ absl::StatusOr<bool> MemcachedEngine::Delete(absl::string_view ns, absl::string_
     return current.live;
   }
   // A Set with the token of that record may have stored the entry since the first read and then
-  // filled the record (which VoidLeaseForDelete read again): read the entry again, or that value,
-  // leased before this Delete began, would outlive it.
-  if (had_record) {
+  // filled the record (which VoidLeaseForDelete read again): unless that read found this key's
+  // item (which the delete below removes whatever replaced it), read the entry again, or that
+  // value, leased before this Delete began, would outlive it.
+  if (had_record && !current.mine) {
     LARDER_ASSIGN_OR_RETURN(current, ReadCurrent(client.get(), ns, key, keys));
   }
   if (!current.mine) return false;  // Absent, no one's, or another key's.
