@@ -3,7 +3,8 @@
 // and each tree goes to every decoder of server/storage/redis/redis_replies.h, every accessor
 // of server/storage/redis/redis_connection.h and the pub/sub decoders of
 // server/storage/redis/redis_change_message.h; every bulk string of a tree, and the whole input
-// itself, also goes to DecodeChangeMessage (a change message's payload).
+// itself, also goes to DecodeChangeMessage (a change message's payload) and DecodeEntryString
+// (an entry's string).
 //
 // Each decoder is held to a reference written here from the shapes Redis and larder's scripts
 // send (redis_scripts.cc): it must accept exactly the well-formed replies, and then return
@@ -23,6 +24,7 @@
 //       -dict=tests/fuzz/redis_reply_fuzz.dict
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -36,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/time.h"
@@ -135,8 +138,51 @@ bool CheckOutcome(const redisReply& reply, const absl::StatusOr<T>& decoded, boo
   return decoded.ok();
 }
 
-// HMGET v e x: three bulk strings or nils. [nil, *, *] is a miss; [value, etag, expiry] bulk
-// strings with expiry "" or a decimal number of unix micros is an entry.
+// An entry's string, layout 2 (redis_scripts.h): '2', an expiry of 16 characters (16 '-' for
+// never, else 16 digits of unix micros), then "<grace>;<ETag length>;<tags length>;" (the grace
+// is digits or nothing; each length 1-18 digits), the ETag and the tags of those lengths, the
+// value (whatever is left).
+struct ReferenceEntry {
+  std::string value;
+  std::string etag;
+  absl::Time expires_at;
+};
+
+bool AllDigits(absl::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::optional<uint64_t> ReferenceLength(absl::string_view text) {
+  if (text.empty() || text.size() > 18 || !AllDigits(text)) return std::nullopt;
+  return static_cast<uint64_t>(*ReferenceDecimal(text));
+}
+
+std::optional<ReferenceEntry> ReferenceEntryOf(absl::string_view text) {
+  if (text.size() < 17 || text[0] != '2') return std::nullopt;
+  const absl::string_view expiry = text.substr(1, 16);
+  ReferenceEntry entry;
+  if (expiry == "----------------") {
+    entry.expires_at = absl::InfiniteFuture();
+  } else if (AllDigits(expiry)) {
+    entry.expires_at = absl::FromUnixMicros(*ReferenceDecimal(expiry));
+  } else {
+    return std::nullopt;
+  }
+  const std::vector<absl::string_view> parts =
+      absl::StrSplit(text.substr(17), absl::MaxSplits(';', 3));
+  if (parts.size() != 4 || parts[0].size() > 18 || !AllDigits(parts[0])) return std::nullopt;
+  const std::optional<uint64_t> etag_length = ReferenceLength(parts[1]);
+  const std::optional<uint64_t> tags_length = ReferenceLength(parts[2]);
+  if (!etag_length.has_value() || !tags_length.has_value() ||
+      parts[3].size() < *etag_length + *tags_length) {
+    return std::nullopt;
+  }
+  entry.etag = std::string(parts[3].substr(0, *etag_length));
+  entry.value = std::string(parts[3].substr(*etag_length + *tags_length));
+  return entry;
+}
+
+// An expiry as the lease script returns it: "" for never, else a decimal number of unix micros.
 std::optional<absl::Time> ReferenceExpiry(const redisReply& expiry) {
   if (!IsBulk(expiry)) return std::nullopt;
   if (Text(expiry).empty()) return absl::InfiniteFuture();
@@ -145,25 +191,42 @@ std::optional<absl::Time> ReferenceExpiry(const redisReply& expiry) {
   return absl::FromUnixMicros(*micros);
 }
 
+bool Matches(const StoredEntry& decoded, const ReferenceEntry& want) {
+  return decoded.value == want.value && decoded.etag == want.etag &&
+         decoded.expires_at == want.expires_at;
+}
+
+// The string of an entry alone, as the whole input or a bulk string of a reply.
+void CheckEntryString(absl::string_view text) {
+  const absl::StatusOr<StoredEntry> decoded = redis::DecodeEntryString(text);
+  const std::optional<ReferenceEntry> want = ReferenceEntryOf(text);
+  if (decoded.ok() != want.has_value()) {
+    Fail(decoded.ok() ? "DecodeEntryString: accepts a malformed entry"
+                      : "DecodeEntryString: refuses a well-formed entry");
+  }
+  if (!decoded.ok() && decoded.status().code() != absl::StatusCode::kDataLoss) {
+    Fail("DecodeEntryString: refusal is not kDataLoss");
+  }
+  if (decoded.ok() && !Matches(*decoded, *want)) Fail("DecodeEntryString: other fields");
+}
+
+// GET of an entry (or an element of MGET's reply): nil is a miss, a bulk string the entry.
 void CheckEntryReply(const redisReply& reply) {
   const absl::StatusOr<std::optional<StoredEntry>> decoded = redis::DecodeEntryReply(reply);
-  bool shaped = IsArray(reply, 3);  // Of bulk strings and nils: all HMGET sends.
-  for (size_t i = 0; shaped && i < 3; ++i) {
-    shaped = IsBulk(*reply.element[i]) || reply.element[i]->type == REDIS_REPLY_NIL;
+  const bool miss = reply.type == REDIS_REPLY_NIL;
+  const std::optional<ReferenceEntry> entry =
+      IsBulk(reply) ? ReferenceEntryOf(Text(reply)) : std::nullopt;
+  if (redis::IsWrongType(reply) !=
+      (reply.type == REDIS_REPLY_ERROR && absl::StartsWith(Text(reply), "WRONGTYPE"))) {
+    Fail("IsWrongType disagrees");
   }
-  const bool miss = shaped && reply.element[0]->type == REDIS_REPLY_NIL;
-  const std::optional<absl::Time> expiry =
-      shaped ? ReferenceExpiry(*reply.element[2]) : std::nullopt;
-  const bool entry =
-      shaped && IsBulk(*reply.element[0]) && IsBulk(*reply.element[1]) && expiry.has_value();
-  if (!CheckOutcome(reply, decoded, miss || entry, "DecodeEntryReply")) return;
+  if (!CheckOutcome(reply, decoded, miss || entry.has_value(), "DecodeEntryReply")) return;
   if (miss) {
     if (decoded->has_value()) Fail("DecodeEntryReply: a nil value is not a miss");
     return;
   }
-  if (!decoded->has_value() || (*decoded)->value != Text(*reply.element[0]) ||
-      (*decoded)->etag != Text(*reply.element[1]) || (*decoded)->expires_at != *expiry) {
-    Fail("DecodeEntryReply: the entry is not the reply's fields");
+  if (!decoded->has_value() || !Matches(**decoded, *entry)) {
+    Fail("DecodeEntryReply: the entry is not the reply's string");
   }
 }
 
@@ -440,6 +503,7 @@ void CheckTree(const redisReply& reply) {
   if (IsBulk(reply)) {
     CheckChangeMessage(Text(reply));
     CheckProbeMessage(Text(reply));
+    CheckEntryString(Text(reply));
   }
   if (reply.type != REDIS_REPLY_ARRAY) return;
   for (size_t i = 0; i < reply.elements; ++i) CheckTree(*reply.element[i]);
@@ -467,6 +531,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::string_view input(reinterpret_cast<const char*>(data), size);
   CheckChangeMessage(input);
   CheckProbeMessage(input);
+  CheckEntryString(input);
   if (AnnouncesHugeArray(input)) return 0;
   redisReader* reader = redisReaderCreate();
   if (reader == nullptr) Fail("redisReaderCreate failed");

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -24,27 +25,42 @@ using ::larder::testing::StatusCodeIs;
 using ::testing::ElementsAre;
 using std::string_literals::operator""s;
 
+// GET's reply holding `entry`: a bulk string.
+RedisReply BulkReply(const std::string& entry) {
+  return ReadResp(absl::StrCat("$", entry.size(), "\r\n", entry, "\r\n"));
+}
+
 TEST(RedisRepliesTest, EntryReplyGivesValueEtagAndExpiry) {
-  const RedisReply reply =
-      ReadResp("*3\r\n$7\r\nv\0\r\nal\xff\r\n$4\r\n\"ab\"\r\n$16\r\n1767225600000001\r\n"s);
+  // Layout 2 (redis_scripts.h): '2', expiry, "<grace>;<etag length>;<tags length>;", ETag, tags,
+  // value; the value may hold anything, ';' and ':' included.
+  const RedisReply reply = BulkReply("21767225600000001250;4;11;\"ab\"3:red4:blu:v\0\r\n;al:\xff"s);
   ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, DecodeEntryReply(*reply));
   ASSERT_TRUE(entry.has_value());
-  EXPECT_EQ(entry->value, std::string("v\0\r\nal\xff", 7));
+  EXPECT_EQ(entry->value, std::string("v\0\r\n;al:\xff", 9));
   EXPECT_EQ(entry->etag, "\"ab\"");
   EXPECT_EQ(entry->expires_at, absl::FromUnixMicros(1767225600000001));
 }
 
-TEST(RedisRepliesTest, EntryReplyWithEmptyExpiryNeverExpires) {
-  const RedisReply reply = ReadResp("*3\r\n$0\r\n\r\n$4\r\n\"ab\"\r\n$0\r\n\r\n");
+TEST(RedisRepliesTest, EntryReplyWithTheNeverExpiryNeverExpires) {
+  const RedisReply reply = BulkReply("2----------------;4;0;\"ab\"");
   ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, DecodeEntryReply(*reply));
   ASSERT_TRUE(entry.has_value());
   EXPECT_EQ(entry->value, "");
+  EXPECT_EQ(entry->etag, "\"ab\"");
   EXPECT_EQ(entry->expires_at, absl::InfiniteFuture());
 }
 
-TEST(RedisRepliesTest, EntryReplyWithoutValueIsAMiss) {
-  const RedisReply reply = ReadResp("*3\r\n$-1\r\n$-1\r\n$-1\r\n");
-  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, DecodeEntryReply(*reply));
+TEST(RedisRepliesTest, EntryReplyWithLeadingZerosInTheExpiry) {
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry,
+                       DecodeEntryReply(*BulkReply("20000000000000012;0;0;v")));
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->value, "v");
+  EXPECT_EQ(entry->etag, "");
+  EXPECT_EQ(entry->expires_at, absl::FromUnixMicros(12));
+}
+
+TEST(RedisRepliesTest, NilEntryReplyIsAMiss) {
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, DecodeEntryReply(*ReadResp("$-1\r\n")));
   EXPECT_FALSE(entry.has_value());
 }
 
@@ -53,6 +69,12 @@ TEST(RedisRepliesTest, ErrorRepliesBecomeTheirStatus) {
               StatusCodeIs(absl::StatusCode::kUnavailable));
   EXPECT_THAT(DecodeEntryReply(*ReadResp("-WRONGTYPE Operation against a key\r\n")),
               StatusCodeIs(absl::StatusCode::kInternal));
+}
+
+TEST(RedisRepliesTest, WrongTypeIsTheOnlyErrorReadAsALayout1Entry) {
+  EXPECT_TRUE(IsWrongType(*ReadResp("-WRONGTYPE Operation against a key\r\n")));
+  EXPECT_FALSE(IsWrongType(*ReadResp("-ERR WRONGTYPE\r\n")));
+  EXPECT_FALSE(IsWrongType(*ReadResp("$9\r\nWRONGTYPE\r\n")));
 }
 
 TEST(RedisRepliesTest, ScanPageGivesMembersAndNextCursor) {
@@ -183,19 +205,33 @@ TEST(RedisRepliesTest, BucketListReplyGivesBucketsInRangeOnly) {
 // regression-expiry-not-a-number, regression-entry-without-etag).
 TEST(RedisRepliesTest, EntryReplyOfAnotherShapeIsInternal) {
   for (const char* resp :
-       {"*2\r\n$1\r\n0\r\n*0\r\n", "+OK\r\n", "$-1\r\n", "*3\r\n$1\r\nv\r\n:1\r\n$0\r\n\r\n"}) {
+       {"*2\r\n$1\r\n0\r\n*0\r\n", "+OK\r\n", ":1\r\n", "*3\r\n$1\r\nv\r\n$-1\r\n$0\r\n\r\n"}) {
     EXPECT_THAT(DecodeEntryReply(*ReadResp(resp)), StatusCodeIs(absl::StatusCode::kInternal))
         << resp;
   }
 }
 
 TEST(RedisRepliesTest, EntryLarderCannotHaveWrittenIsDataLoss) {
-  for (const char* resp :
-       {"*3\r\n$1\r\nv\r\n$4\r\n\"ab\"\r\n$3\r\nabc\r\n",
-        "*3\r\n$1\r\nv\r\n$4\r\n\"ab\"\r\n$3\r\n 12\r\n",
-        "*3\r\n$1\r\nv\r\n$4\r\n\"ab\"\r\n$-1\r\n", "*3\r\n$1\r\nv\r\n$-1\r\n$0\r\n\r\n"}) {
-    EXPECT_THAT(DecodeEntryReply(*ReadResp(resp)), StatusCodeIs(absl::StatusCode::kDataLoss))
-        << resp;
+  for (const std::string entry : {
+           "",
+           "2",
+           "21767225600000001",
+           "1----------------;0;0;v",  // Short, layout 1.
+           "2---------------- ;0;0;v",
+           "2----------------x;0;0;v",
+           "2-000000000000001;0;0;v",  // Expiry.
+           "2----------------;0;0v",
+           "2----------------;;0;v",  // Lengths.
+           "2----------------;-1;0;v",
+           "2----------------;0;x;v",  //
+           "2----------------;0;1234567890123456789;v",
+           "2----------------;5;0;abc",  // Beyond the end.
+           "2----------------;0;9;1:a",
+           "2----------------",
+           "2----------------;0",
+       }) {
+    EXPECT_THAT(DecodeEntryReply(*BulkReply(entry)), StatusCodeIs(absl::StatusCode::kDataLoss))
+        << entry;
   }
 }
 

@@ -2,7 +2,8 @@
 // I/O thread, so that larderd serves Redis Gets without a storage thread per call and many
 // concurrent Gets share one write and one read. Redirections are followed from the I/O thread
 // (MOVED updates the slot's master at once and asks the router to rediscover the rest); what
-// would block (reclaiming an expired entry, rediscovery) runs on the router's thread.
+// would block (reclaiming an expired entry, converting a layout 1 entry, rediscovery) runs on the
+// router's thread.
 #include <hiredis/hiredis.h>
 
 #include <memory>
@@ -26,6 +27,8 @@ struct RedisEngine::AsyncGet {
 
 namespace {
 constexpr int kMaxRedirects = 5;
+constexpr absl::string_view kRouterBusy =
+    "redis: too many calls wait for redirections, conversions or reclaims; retry later";
 }  // namespace
 
 bool RedisEngine::GetAsync(absl::string_view ns, absl::string_view key, GetCallback& done) {
@@ -43,7 +46,7 @@ bool RedisEngine::GetAsync(absl::string_view ns, absl::string_view key, GetCallb
 void RedisEngine::SendGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool, bool asking) {
   std::vector<std::vector<absl::string_view>> commands;
   if (asking) commands.push_back({"ASKING"});
-  commands.push_back({"HMGET", get->entry_key, "v", "e", "x"});
+  commands.push_back({"GET", get->entry_key});
   internal::RedisPool* target = &pool;
   pool.pipe().Send(
       commands,
@@ -60,6 +63,9 @@ void RedisEngine::OnGetReply(std::shared_ptr<AsyncGet> get, internal::RedisPool&
     return;
   }
   const redisReply& reply = *replies->back();
+  if (internal::IsWrongType(reply)) {  // A layout 1 entry: GetEntry converts it.
+    return ReadOnRouter(std::move(get), absl::UnavailableError(kRouterBusy));
+  }
   if (reply.type == REDIS_REPLY_ERROR) {
     const std::optional<internal::Redirect> redirect =
         internal::ParseRedirect(absl::string_view(reply.str, reply.len), pool.endpoint().host);
@@ -79,23 +85,15 @@ void RedisEngine::OnGetReply(std::shared_ptr<AsyncGet> get, internal::RedisPool&
     std::move(get->done)(std::move(entry));
     return;
   }
-  ReclaimThenMiss(std::move(get));
+  // Too many waiting: the miss is still right; a later call reclaims the entry.
+  ReadOnRouter(std::move(get), /*busy=*/std::optional<StoredEntry>());
 }
 
-void RedisEngine::ReclaimThenMiss(std::shared_ptr<AsyncGet> get) {
-  const bool posted = router_->Post([this, get] {
-    const std::string now_text = absl::StrCat(absl::ToUnixMicros(clock_.Now()));
-    const absl::Status reclaimed = Eval(get->bucket, internal::Script::kReclaim, {get->entry_key},
-                                        {now_text, get->bucket.base})
-                                       .status();
-    if (reclaimed.ok()) {
-      std::move(get->done)(std::optional<StoredEntry>());
-    } else {
-      std::move(get->done)(reclaimed);
-    }
-  });
-  // Too many waiting: the miss is still right; a later call reclaims the entry.
-  if (!posted) std::move(get->done)(std::optional<StoredEntry>());
+void RedisEngine::ReadOnRouter(std::shared_ptr<AsyncGet> get,
+                               absl::StatusOr<std::optional<StoredEntry>> busy) {
+  const bool posted =
+      router_->Post([this, get] { std::move(get->done)(GetEntry(get->bucket, get->entry_key)); });
+  if (!posted) std::move(get->done)(std::move(busy));
 }
 
 }  // namespace larder::storage

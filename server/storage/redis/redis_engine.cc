@@ -6,6 +6,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/random/distributions.h"
 #include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "larder/common/etag.h"
 #include "larder/common/status_macros.h"
@@ -26,9 +27,11 @@ using internal::Script;
 
 std::string MicrosText(absl::Time time) { return absl::StrCat(absl::ToUnixMicros(time)); }
 
-// The stored expiry: unix micros, or "" for never.
+// The stored expiry: unix micros, or "" for never. An entry's string holds 16 digits: an expiry
+// after the year 2286 is never, one before 1970 is 0.
 std::string ExpiryText(absl::Time expires_at) {
-  return expires_at == absl::InfiniteFuture() ? std::string() : MicrosText(expires_at);
+  if (expires_at >= absl::FromUnixMicros(int64_t{9'999'999'999'999'999})) return std::string();
+  return MicrosText(std::max(expires_at, absl::UnixEpoch()));
 }
 
 // Redis's own TTL for the entry in ms, rounded up and at least 1; "0" for none.
@@ -99,7 +102,10 @@ RedisEngine::RedisEngine(const RedisEngineOptions& options, const LeaseOptions& 
       seeds_(std::move(seeds)),
       router_(std::move(router)) {}
 
-RedisEngine::~RedisEngine() = default;
+RedisEngine::~RedisEngine() {
+  stop_converting_.Notify();
+  if (converter_.joinable()) converter_.join();
+}
 
 absl::StatusOr<std::unique_ptr<RedisEngine>> RedisEngine::Create(const RedisEngineOptions& options,
                                                                  const Clock& clock,
@@ -114,8 +120,10 @@ absl::StatusOr<std::unique_ptr<RedisEngine>> RedisEngine::Create(const RedisEngi
   router_options.pool.command_timeout = options.command_timeout;
   LARDER_ASSIGN_OR_RETURN(std::unique_ptr<internal::RedisRouter> router,
                           internal::RedisRouter::Create(seeds, router_options));
-  return std::unique_ptr<RedisEngine>(
+  std::unique_ptr<RedisEngine> engine(
       new RedisEngine(options, leases, clock, std::move(seeds), std::move(router)));
+  engine->converter_ = std::thread([raw = engine.get()] { raw->ConvertLayoutUntilDone(); });
+  return engine;
 }
 
 RedisEngine::Bucket RedisEngine::BucketAt(absl::string_view ns, int index) const {
@@ -141,6 +149,7 @@ absl::StatusOr<std::optional<StoredEntry>> RedisEngine::EntryOfReply(const Bucke
                                                                      absl::string_view entry_key,
                                                                      const redisReply& reply,
                                                                      absl::Time now) {
+  if (internal::IsWrongType(reply)) return ConvertedEntry(bucket, entry_key, now);
   LARDER_ASSIGN_OR_RETURN(std::optional<StoredEntry> entry, internal::DecodeEntryReply(reply));
   if (!entry.has_value() || entry->expires_at > now) return entry;
   const std::string now_text = MicrosText(now);
@@ -149,14 +158,32 @@ absl::StatusOr<std::optional<StoredEntry>> RedisEngine::EntryOfReply(const Bucke
   return std::nullopt;
 }
 
+absl::StatusOr<std::optional<StoredEntry>> RedisEngine::ConvertedEntry(const Bucket& bucket,
+                                                                       absl::string_view entry_key,
+                                                                       absl::Time now) {
+  const std::string now_text = MicrosText(now);
+  LARDER_ASSIGN_OR_RETURN(RedisReply reply,
+                          Eval(bucket, Script::kConvert, {entry_key}, {now_text, bucket.base}));
+  return EntryOfReply(bucket, entry_key, *reply, now);  // Eval's reply is never an error.
+}
+
+absl::StatusOr<std::optional<StoredEntry>> RedisEngine::GetEntry(const Bucket& bucket,
+                                                                 absl::string_view entry_key) {
+  bool wrong_type = false;
+  absl::StatusOr<RedisReply> reply = router_->Run(bucket.slot, [&](RedisConnection& c) {
+    absl::StatusOr<RedisReply> got = c.Run({"GET", entry_key});
+    wrong_type = !got.ok() && absl::StartsWith(c.last_error(), "WRONGTYPE");
+    return got;
+  });
+  if (wrong_type) return ConvertedEntry(bucket, entry_key, clock_.Now());
+  if (!reply.ok()) return reply.status();
+  return EntryOfReply(bucket, entry_key, **reply, clock_.Now());
+}
+
 absl::StatusOr<std::optional<StoredEntry>> RedisEngine::Get(absl::string_view ns,
                                                             absl::string_view key) {
   const Bucket bucket = BucketOf(ns, key);
-  const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
-  LARDER_ASSIGN_OR_RETURN(RedisReply reply, router_->Run(bucket.slot, [&](RedisConnection& c) {
-    return c.Run({"HMGET", entry_key, "v", "e", "x"});
-  }));
-  return EntryOfReply(bucket, entry_key, *reply, clock_.Now());
+  return GetEntry(bucket, absl::StrCat(bucket.base, "e:", key));
 }
 
 absl::StatusOr<std::vector<std::optional<StoredEntry>>> RedisEngine::MultiGet(
@@ -172,8 +199,7 @@ absl::StatusOr<std::vector<std::optional<StoredEntry>>> RedisEngine::MultiGet(
     entry_keys.push_back(absl::StrCat(buckets.back().base, "e:", key));
     slots.push_back(buckets.back().slot);
   }
-  for (const std::string& entry_key : entry_keys)
-    commands.push_back({"HMGET", entry_key, "v", "e", "x"});
+  for (const std::string& entry_key : entry_keys) commands.push_back({"GET", entry_key});
   LARDER_ASSIGN_OR_RETURN(std::vector<RedisReply> replies, RunEach(slots, commands));
   const absl::Time now = clock_.Now();
   std::vector<std::optional<StoredEntry>> entries;

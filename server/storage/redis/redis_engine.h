@@ -1,6 +1,6 @@
 // RedisEngine: entries kept in Redis, standalone or a Redis Cluster, shared by every larderd
-// replica: the way to scale larder out. One Redis hash per entry holds value, ETag, absolute
-// expiry and tags; it also carries a native PX expiry so Redis reclaims it on its own, while
+// replica: the way to scale larder out. One Redis string per entry holds absolute expiry, ETag,
+// tags and value; it also carries a native PX expiry so Redis reclaims it on its own, while
 // reads judge expiry by the injected Clock. Every read-modify-write is one Lua script on keys of
 // one hash slot (see redis_scripts.h for the layout), so it is atomic on a cluster too.
 //
@@ -10,9 +10,9 @@
 // While Redis is unreachable every call fails with kUnavailable (CheckHealth says so); the pools
 // reconnect with backoff and service resumes without restarting larderd. Costs: Get, Set,
 // Delete, Touch, Lease one round trip (plus one to reclaim an entry found expired; a bucket's
-// first Lease two more); MultiGet one per server; Stats of a namespace O(kBuckets) small reads,
-// one pipeline per server; Invalidate O(kBuckets + entries of the namespace or tag), never a scan
-// of Redis's keyspace.
+// first Lease two more); MultiGet one per server (an MGET per hash slot); Stats of a namespace
+// O(kBuckets) small reads, one pipeline per server; Invalidate O(kBuckets + entries of the
+// namespace or tag), never a scan of Redis's keyspace.
 //
 // Leases live in Redis too (a record per key beside its entry, see redis_scripts.h), so every
 // replica sharing the Redis shares them: one replica's Lease makes another's wait.
@@ -23,13 +23,16 @@
 // (internal::RedisChangeFeed), so a listener hears the writes of every replica sharing the Redis.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
 #include "larder/common/clock.h"
 #include "server/storage/engine_options.h"
 #include "server/storage/engine_registry.h"
@@ -137,27 +140,44 @@ class RedisEngine final : public StorageEngine {
   struct AsyncGet;
   struct AsyncMultiGet;
   void OnMultiGetReplies(const std::shared_ptr<AsyncMultiGet>& batch,
-                         const std::vector<size_t>& indices,
+                         const std::vector<std::vector<size_t>>& groups,
                          absl::StatusOr<std::vector<internal::RedisReply>> replies);
   void FinishMultiGet(const std::shared_ptr<AsyncMultiGet>& batch);
   void SendGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool, bool asking);
   void OnGetReply(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool,
                   absl::StatusOr<std::vector<internal::RedisReply>> replies);
-  // Answers an expired entry's Get with a miss once it is reclaimed, on the router's thread.
-  void ReclaimThenMiss(std::shared_ptr<AsyncGet> get);
+  // Answers `get` with GetEntry on the router's thread (for an expired or a layout 1 entry);
+  // with `busy` at once when too many calls wait there.
+  void ReadOnRouter(std::shared_ptr<AsyncGet> get, absl::StatusOr<std::optional<StoredEntry>> busy);
 
   Bucket BucketAt(absl::string_view ns, int index) const;
   Bucket BucketOf(absl::string_view ns, absl::string_view key) const;
   absl::StatusOr<internal::RedisReply> Eval(const Bucket& bucket, internal::Script script,
                                             const std::vector<absl::string_view>& keys,
                                             const std::vector<absl::string_view>& args);
+  // The entry a GET's reply holds: converted first when it says WRONGTYPE, reclaimed (a miss)
+  // when expired by `now`.
   absl::StatusOr<std::optional<StoredEntry>> EntryOfReply(const Bucket& bucket,
                                                           absl::string_view entry_key,
                                                           const redisReply& reply, absl::Time now);
+  // Converts a layout 1 entry (Script::kConvert), then EntryOfReply of what it holds.
+  absl::StatusOr<std::optional<StoredEntry>> ConvertedEntry(const Bucket& bucket,
+                                                            absl::string_view entry_key,
+                                                            absl::Time now);
+  // A blocking Get: GET, then EntryOfReply.
+  absl::StatusOr<std::optional<StoredEntry>> GetEntry(const Bucket& bucket,
+                                                      absl::string_view entry_key);
+  // Layout 1 to 2, once per Redis (redis_layout.cc): the converter thread's loop, retried with
+  // backoff until it succeeds or the engine stops; then sets all_strings_.
+  void ConvertLayoutUntilDone();
+  absl::Status ConvertLayout();
+  absl::Status ConvertEntriesOf(internal::RedisPool& pool);
+  absl::Status ConvertEntry(absl::string_view entry_key);
   // Adds `ns` to "P namespaces", then marks the bucket as registered. Best effort: a bucket
   // left unmarked is registered again by its next Set.
   void Register(absl::string_view ns, const Bucket& bucket);
-  // Each command's reply, run on the master of its slot: one pipeline per server.
+  // Each command's reply, run on the master of its slot: one pipeline per server. Error replies
+  // are run again alone (redirections), but for WRONGTYPE, which is kept as the reply.
   absl::StatusOr<std::vector<internal::RedisReply>> RunEach(
       const std::vector<uint16_t>& slots,
       const std::vector<std::vector<absl::string_view>>& commands);
@@ -199,6 +219,10 @@ class RedisEngine final : public StorageEngine {
   const std::vector<internal::RedisEndpoint> seeds_;
   std::unique_ptr<internal::RedisRouter> router_;
   std::unique_ptr<internal::RedisChangeFeed> feed_;  // Destroyed before router_.
+  // Set once no entry of this Redis is a layout 1 hash ("P layout" is "2"): MultiGet may MGET.
+  std::atomic<bool> all_strings_{false};
+  absl::Notification stop_converting_;
+  std::thread converter_;  // Runs ConvertLayoutUntilDone; joined by the destructor.
 };
 
 // Registers "redis" in `registry`.

@@ -64,7 +64,8 @@ absl::StatusOr<std::vector<RedisReply>> RedisEngine::RunEach(
       return batch_replies.status();
     }
     for (size_t j = 0; j < indices.size(); ++j) {
-      if ((*batch_replies)[j]->type == REDIS_REPLY_ERROR) {
+      const redisReply& reply = *(*batch_replies)[j];
+      if (reply.type == REDIS_REPLY_ERROR && !internal::IsWrongType(reply)) {
         unrouted.push_back(indices[j]);  // Redirected (resharding) or refused: alone, below.
       } else {
         replies[indices[j]] = std::move((*batch_replies)[j]);

@@ -7,9 +7,11 @@
 
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "server/storage/redis/redis_connection.h"
+#include "server/storage/redis/redis_scripts.h"
 
 namespace larder::storage::internal {
 namespace {
@@ -47,6 +49,32 @@ absl::StatusOr<absl::Time> ExpiryOf(const redisReply& field) {
   return absl::FromUnixMicros(*micros);
 }
 
+// An entry string's expiry: kEntryNeverExpires, or kEntryExpiryWidth digits of unix micros.
+absl::StatusOr<absl::Time> FixedExpiryOf(absl::string_view field) {
+  if (field == kEntryNeverExpires) return absl::InfiniteFuture();
+  const std::optional<int64_t> micros = ParseDecimal(field);
+  if (!micros.has_value() || field[0] == '-') {
+    return absl::DataLossError("redis: an entry's expiry is not a number");
+  }
+  return absl::FromUnixMicros(*micros);
+}
+
+// The decimal "<digits>;" at `at` (at most 18 digits; none when `may_be_empty`, which reads as
+// 0), moving `at` past the ';'.
+std::optional<size_t> NumberAt(absl::string_view text, size_t& at, bool may_be_empty = false) {
+  const size_t end = text.find(';', at);
+  if (end == absl::string_view::npos || (end == at && !may_be_empty) || end - at > 18) {
+    return std::nullopt;
+  }
+  size_t number = 0;
+  for (size_t i = at; i < end; ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    number = number * 10 + static_cast<size_t>(text[i] - '0');
+  }
+  at = end + 1;
+  return number;
+}
+
 // {value, etag, time} at `first` of a kLease reply, `time` as an expiry field.
 absl::StatusOr<StoredEntry> LeaseEntryAt(const redisReply& reply, size_t first) {
   for (size_t i = first; i < first + 3; ++i) {
@@ -60,18 +88,36 @@ absl::StatusOr<StoredEntry> LeaseEntryAt(const redisReply& reply, size_t first) 
 
 }  // namespace
 
+absl::StatusOr<StoredEntry> DecodeEntryString(absl::string_view entry) {
+  constexpr size_t kFixed = 1 + kEntryExpiryWidth;  // The layout byte, the expiry.
+  if (entry.size() < kFixed || entry[0] != kEntryLayout) {
+    return absl::DataLossError("redis: an entry not in layout 2");
+  }
+  absl::StatusOr<absl::Time> expires_at = FixedExpiryOf(entry.substr(1, kEntryExpiryWidth));
+  if (!expires_at.ok()) return expires_at.status();
+  size_t at = kFixed;
+  std::optional<size_t> etag_length, tags_length;
+  if (NumberAt(entry, at, /*may_be_empty=*/true).has_value()) {  // The grace: a read skips it.
+    etag_length = NumberAt(entry, at);
+    if (etag_length.has_value()) tags_length = NumberAt(entry, at);
+  }
+  if (!tags_length.has_value() || entry.size() - at < *etag_length + *tags_length) {
+    return absl::DataLossError("redis: a corrupt entry header");
+  }
+  return StoredEntry{std::string(entry.substr(at + *etag_length + *tags_length)),
+                     std::string(entry.substr(at, *etag_length)), *expires_at};
+}
+
 absl::StatusOr<std::optional<StoredEntry>> DecodeEntryReply(const redisReply& reply) {
   if (reply.type == REDIS_REPLY_ERROR) return ErrorReplyStatus(reply);
-  if (!IsArrayOf(reply, 3)) return Malformed("HMGET");
-  for (size_t i = 0; i < 3; ++i) {
-    if (!IsBulk(*reply.element[i]) && !IsNil(*reply.element[i])) return Malformed("HMGET");
-  }
-  if (IsNil(*reply.element[0])) return std::nullopt;
-  if (!IsBulk(*reply.element[1])) return absl::DataLossError("redis: an entry without an ETag");
-  absl::StatusOr<absl::Time> expires_at = ExpiryOf(*reply.element[2]);
-  if (!expires_at.ok()) return expires_at.status();
-  return StoredEntry{std::string(BulkOf(*reply.element[0])), std::string(BulkOf(*reply.element[1])),
-                     *expires_at};
+  if (IsNil(reply)) return std::nullopt;
+  if (!IsBulk(reply)) return Malformed("GET of an entry");
+  return DecodeEntryString(BulkOf(reply));
+}
+
+bool IsWrongType(const redisReply& reply) {
+  return reply.type == REDIS_REPLY_ERROR &&
+         absl::StartsWith(absl::string_view(reply.str, reply.len), "WRONGTYPE");
 }
 
 absl::StatusOr<std::vector<std::string>> DecodeScanPage(const redisReply& reply,

@@ -47,10 +47,16 @@ struct LeaseScriptResult {
   bool unregistered = false;
 };
 
-// The reply to HMGET <entry> v e x: std::nullopt when there is no value; else the entry with
-// its value and ETag and expires_at from the expiry field ("" for never, else decimal unix
-// micros). Expiry is not judged here: the caller compares it with its clock.
+// An entry's string (layout 2, redis_scripts.h): its value, ETag and expires_at; kDataLoss when
+// it is not one. O(its length). Expiry is not judged here: the caller compares it with its clock.
+absl::StatusOr<StoredEntry> DecodeEntryString(absl::string_view entry);
+
+// The reply to GET <entry> (or one element of MGET's): std::nullopt for nil, else the entry
+// (DecodeEntryString).
 absl::StatusOr<std::optional<StoredEntry>> DecodeEntryReply(const redisReply& reply);
+
+// The reply says WRONGTYPE: a GET met an entry still kept as a layout 1 hash (Script::kConvert).
+bool IsWrongType(const redisReply& reply);
 
 // The reply to SCAN / SSCAN: [cursor, [member...]]. Returns the members and sets `cursor` to the
 // next cursor (decimal; "0" when the iteration is complete). On error `cursor` is unchanged.

@@ -7,9 +7,15 @@
 // the CRC16 of the key); everything of one bucket shares the hash tag {<ns>:<bucket>}, hence one
 // Redis Cluster slot, so every script below touches keys of a single slot (namespaces never
 // contain ':', '{' or '}'). With B = "P{<ns>:<bucket>}":
-//   B e:<key>   a hash: v = value, e = ETag, x = expiry (unix micros by the injected Clock, ""
-//               for never), one field "#<tag>" per tag, and l = grace (ms) when stored with a
-//               lease token; native PX expiry as well (longer by grace with l)
+//   B e:<key>   a string (layout 2): '2', the expiry in 16 characters (unix micros by the
+//               injected Clock, zero-padded, or 16 '-' for never), then "<grace>;<ETag
+//               length>;<tags length>;", the ETag, the tags ("<length>:<tag>" each), the value.
+//               grace (ms) is set only when stored with a lease token. Native PX expiry as well
+//               (longer by grace). A Get is one GET, a MultiGet one MGET per server (per slot on
+//               a cluster); scripts read the header alone (GETRANGE, kEntryHeaderProbe bytes
+//               first). Layout 1 kept an entry as a hash (v, e, x, l and one "#<tag>" field per
+//               tag): every script converts such an entry it meets (kConvert on its own), and
+//               RedisEngine converts the rest once per Redis (redis_layout.cc)
 //   B i         the bucket's index: a sorted set of "<key size + value size>:<key>" scored by
 //               expiry (inf for never); every entry of the bucket is in it
 //   B c         the bucket's counters: n entries and b bytes (of the index's members), x
@@ -23,6 +29,7 @@
 //               (unix micros). PEXPIREd to outlive both. A lease is current while t is set,
 //               u > now and g is the bucket's generation
 //   P namespaces  a set of every namespace that has (had) a bucket, for Stats of all of them
+//   P layout    "2" once every entry of this Redis is a string (RedisEngine sets it)
 //   P leased:<ns>  a set of the bucket numbers of <ns> that have granted leases: the buckets whose
 //               generation an Invalidate replaces
 //
@@ -54,8 +61,16 @@ enum class Script : int {
   kRemoveTagged,   // KEYS[1] tag set, ARGV[3] tag; same, for the entries carrying the tag
   kRemoveMembers,  // KEYS[1] index, ARGV[3..] index members; returns the live entries removed
   kLease,          // KEYS[1] entry; the entry, a new lease, or wait (see redis_scripts.cc)
+  kConvert,        // KEYS[1] entry; converts a layout 1 hash; returns the string, or nil
 };
-inline constexpr int kScriptCount = 8;
+inline constexpr int kScriptCount = 9;
+
+// An entry's string (layout 2, above): its first byte, its expiry's width and the expiry of an
+// entry that never expires, and how many bytes of it scripts read first for its header.
+inline constexpr char kEntryLayout = '2';
+inline constexpr size_t kEntryExpiryWidth = 16;
+inline constexpr absl::string_view kEntryNeverExpires = "----------------";
+inline constexpr int kEntryHeaderProbe = 96;
 
 // Entries one kRemoveAll / kRemoveTagged call removes at most.
 inline constexpr int kRemovalBatch = 256;

@@ -33,6 +33,7 @@ using ::larder::testing::StatusCodeIs;
 using ::larder::testing::StatusIs;
 using testing::AdminOf;
 using testing::BucketOfK;
+using testing::GetThroughThePipe;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::OptionsFor;
@@ -235,7 +236,7 @@ TEST(RedisEngineTest, EntriesAndTagSetsCarryNativeExpiry) {
     EXPECT_LE(internal::IntegerOf(*ttl), 60001) << key;
   }
   ASSERT_OK_AND_ASSIGN(internal::RedisReply type, raw->Run({"TYPE", entry}));
-  EXPECT_EQ(internal::StringOf(*type), "hash");
+  EXPECT_EQ(internal::StringOf(*type), "string");  // Layout 2: one string per entry.
   ASSERT_OK(engine->Touch("ns", "k", absl::InfiniteFuture()).status());
   for (const std::string& key : {entry, tag}) {
     ASSERT_OK_AND_ASSIGN(internal::RedisReply ttl, raw->Run({"PTTL", key}));
@@ -330,27 +331,6 @@ TEST(RedisPoolTest, ATimeoutCostsOnlyItsOwnConnection) {
     EXPECT_FALSE(lease->timed_out());
   }
   EXPECT_EQ(pool.open_connections(), 0);
-}
-
-// Calls GetAsync until the engine takes the call (the pipe connects in the background) and waits
-// for its answer.
-absl::StatusOr<std::optional<StoredEntry>> GetThroughThePipe(StorageEngine& engine,
-                                                             absl::string_view key) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (absl::Now() < deadline) {
-    absl::Notification answered;
-    absl::StatusOr<std::optional<StoredEntry>> result;
-    StorageEngine::GetCallback done = [&](absl::StatusOr<std::optional<StoredEntry>> entry) {
-      result = std::move(entry);
-      answered.Notify();
-    };
-    if (engine.GetAsync("ns", key, done)) {
-      answered.WaitForNotification();
-      return result;
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return absl::DeadlineExceededError("GetAsync never took the call");
 }
 
 TEST(RedisEngineTest, GetAsyncAnswersHitsMissesAndExpiredEntriesThroughThePipe) {

@@ -1,11 +1,14 @@
-// Helpers shared by the Redis engine's own tests (redis_engine_test.cc, redis_lease_test.cc):
-// options for a test redis-server, the bucket of a key, and a connection behind the engine's back.
+// Helpers shared by the Redis engine's own tests (redis_engine_test.cc, redis_lease_test.cc,
+// redis_upgrade_test.cc): options for a test redis-server, the bucket of a key, a connection
+// behind the engine's back, and a Get through the pipe.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "larder/common/etag.h"
 #include "server/storage/redis/cluster_slots.h"
@@ -46,6 +49,27 @@ inline std::unique_ptr<internal::RedisConnection> AdminOf(const RedisServerProce
   auto connection = internal::RedisConnection::Open(*endpoint, absl::Seconds(5), absl::Seconds(5));
   EXPECT_OK(connection.status());
   return connection.ok() ? *std::move(connection) : nullptr;
+}
+
+// Calls GetAsync until the engine takes the call (the pipe connects in the background) and waits
+// for its answer.
+inline absl::StatusOr<std::optional<StoredEntry>> GetThroughThePipe(StorageEngine& engine,
+                                                                    absl::string_view key) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (absl::Now() < deadline) {
+    absl::Notification answered;
+    absl::StatusOr<std::optional<StoredEntry>> result;
+    StorageEngine::GetCallback done = [&](absl::StatusOr<std::optional<StoredEntry>> entry) {
+      result = std::move(entry);
+      answered.Notify();
+    };
+    if (engine.GetAsync("ns", key, done)) {
+      answered.WaitForNotification();
+      return result;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return absl::DeadlineExceededError("GetAsync never took the call");
 }
 
 }  // namespace larder::storage::testing
