@@ -4,8 +4,11 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "absl/functional/any_invocable.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
@@ -51,25 +54,39 @@ inline std::unique_ptr<internal::RedisConnection> AdminOf(const RedisServerProce
   return connection.ok() ? *std::move(connection) : nullptr;
 }
 
-// Calls GetAsync until the engine takes the call (the pipe connects in the background) and waits
-// for its answer.
-inline absl::StatusOr<std::optional<StoredEntry>> GetThroughThePipe(StorageEngine& engine,
-                                                                    absl::string_view key) {
+// Starts an asynchronous call with `start(done)` until the engine takes it (its pipes connect in
+// the background), then waits for its answer.
+template <typename Result, typename Start>
+absl::StatusOr<Result> ThroughThePipes(Start start) {
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (absl::Now() < deadline) {
     absl::Notification answered;
-    absl::StatusOr<std::optional<StoredEntry>> result;
-    StorageEngine::GetCallback done = [&](absl::StatusOr<std::optional<StoredEntry>> entry) {
-      result = std::move(entry);
+    absl::StatusOr<Result> result;
+    absl::AnyInvocable<void(absl::StatusOr<Result>)&&> done = [&](absl::StatusOr<Result> answer) {
+      result = std::move(answer);
       answered.Notify();
     };
-    if (engine.GetAsync("ns", key, done)) {
+    if (start(done)) {
       answered.WaitForNotification();
       return result;
     }
     absl::SleepFor(absl::Milliseconds(10));
   }
-  return absl::DeadlineExceededError("GetAsync never took the call");
+  return absl::DeadlineExceededError("the engine never took the call");
+}
+
+inline absl::StatusOr<std::optional<StoredEntry>> GetThroughThePipe(StorageEngine& engine,
+                                                                    absl::string_view key) {
+  return ThroughThePipes<std::optional<StoredEntry>>(
+      [&](StorageEngine::GetCallback& done) { return engine.GetAsync("ns", key, done); });
+}
+
+inline absl::StatusOr<std::vector<std::optional<StoredEntry>>> MultiGetThroughThePipes(
+    StorageEngine& engine, const std::vector<absl::string_view>& keys) {
+  return ThroughThePipes<std::vector<std::optional<StoredEntry>>>(
+      [&](StorageEngine::MultiGetCallback& done) {
+        return engine.MultiGetAsync("ns", keys, done);
+      });
 }
 
 }  // namespace larder::storage::testing

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -26,6 +25,7 @@ namespace {
 
 using ::larder::testing::RedisServerProcess;
 using testing::AdminOf;
+using testing::MultiGetThroughThePipes;
 using testing::OptionsOn;
 
 std::string BucketOf(absl::string_view key) {
@@ -82,27 +82,6 @@ bool ConversionEnds(internal::RedisConnection& admin, absl::Duration within) {
     absl::SleepFor(absl::Milliseconds(10));
   }
   return false;
-}
-
-// MultiGetAsync until the engine takes the call (its pipes connect in the background).
-absl::StatusOr<std::vector<std::optional<StoredEntry>>> MultiGetThroughThePipes(
-    StorageEngine& engine, const std::vector<absl::string_view>& keys) {
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
-  while (absl::Now() < deadline) {
-    absl::Notification answered;
-    absl::StatusOr<std::vector<std::optional<StoredEntry>>> result;
-    StorageEngine::MultiGetCallback done =
-        [&](absl::StatusOr<std::vector<std::optional<StoredEntry>>> entries) {
-          result = std::move(entries);
-          answered.Notify();
-        };
-    if (engine.MultiGetAsync("ns", keys, done)) {
-      answered.WaitForNotification();
-      return result;
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return absl::DeadlineExceededError("MultiGetAsync never took the call");
 }
 
 TEST(RedisUpgradeTest, ALayout1EntryReadsCountsAndInvalidatesAsWritten) {
