@@ -126,6 +126,10 @@ class RedisEngine final : public StorageEngine {
   // router's thread. Returns true.
   bool WatchChanges(ChangeListener* listener) override;
 
+  // True once this engine knows no entry of its Redis is a layout 1 hash any more
+  // (redis_layout.cc): from then on MultiGet reads with MGET.
+  bool converted_layout() const { return all_strings_.load(std::memory_order_acquire); }
+
  private:
   // The keys of one bucket: "P{ns:bucket}" and its hash slot.
   struct Bucket {

@@ -1,12 +1,13 @@
 // RedisEngine's conversion of layout 1 entries (a hash each, as larderd stored them before) to
-// layout 2 (a string each; redis_scripts.h), once per Redis. Every script and every Get converts
-// a layout 1 entry it meets; what only this pass bounds is MultiGet's: MGET answers nil for a
-// hash, so until every entry is a string MultiGet reads with one GET per key (WRONGTYPE, then
-// converted). The converter thread reads "P layout"; unless it says "2", it SCANs each master
-// for hashes under "P{*}e:*" (O(keys of that master), once), converts each with
-// Script::kConvert, then sets "P layout" to "2" and lets MultiGet MGET. A larderd of before
-// layout 2 still writing beside this one stores hashes that MultiGet then reads as misses until
-// a Get or a write converts them: upgrade every replica (docs/engines.md).
+// layout 2 (a string each; redis_scripts.h). Every script and every Get converts a layout 1
+// entry it meets; what only this pass bounds is MultiGet's: MGET answers nil for a hash, so until
+// every entry is a string MultiGet reads with one GET per key (WRONGTYPE, then converted). Each
+// engine's converter thread reads "P layout"; unless it says "2", it SCANs each master for
+// hashes under "P{*}e:*" (O(keys of that master), once per Redis in effect), converts each with
+// Script::kConvert, then sets "P layout" to "2" and lets MultiGet MGET. Until a Get or a write
+// converts them, MultiGet reads as misses the hashes this pass did not see: one that moved to an
+// already scanned master while it ran, and one a larderd of layout 1 still writing beside this
+// one stored after it (docs/engines.md: upgrade every replica together, without resharding).
 #include <algorithm>
 #include <utility>
 

@@ -73,8 +73,15 @@ absl::StatusOr<std::vector<RedisReply>> RedisEngine::RunEach(
     }
   }
   for (size_t i : unrouted) {
+    // Alone through the router, which follows redirections; WRONGTYPE stays a reply here too.
     LARDER_ASSIGN_OR_RETURN(
-        replies[i], router_->Run(slots[i], [&](RedisConnection& c) { return c.Run(commands[i]); }));
+        replies[i], router_->Run(slots[i], [&](RedisConnection& c) -> absl::StatusOr<RedisReply> {
+          LARDER_ASSIGN_OR_RETURN(std::vector<RedisReply> alone, c.RunPipeline({commands[i]}));
+          if (alone[0]->type == REDIS_REPLY_ERROR && !internal::IsWrongType(*alone[0])) {
+            return internal::ErrorReplyStatus(*alone[0]);
+          }
+          return std::move(alone[0]);
+        }));
   }
   return replies;
 }

@@ -85,7 +85,7 @@ local function convert(k)
   local ttl = redis.call('PTTL', k)
   local s = encode(fields[3] or '', fields[4] or '', fields[2] or '', tags, fields[1] or '')
   redis.call('DEL', k)
-  if ttl > 0 then redis.call('SET', k, s, 'PX', ttl) else redis.call('SET', k, s) end
+  if ttl >= 0 then redis.call('SET', k, s, 'PX', math.max(ttl, 1)) else redis.call('SET', k, s) end
 end
 -- The string of key k (GET, or with `last` GETRANGE 0 last), converting a hash entry first;
 -- false when there is none.

@@ -4,6 +4,7 @@
 // every one of them once, and only then lets MultiGet read with MGET.
 #include <hiredis/hiredis.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "larder/common/etag.h"
+#include "larder/common/status_macros.h"
 #include "server/storage/redis/cluster_slots.h"
 #include "server/storage/redis/redis_connection.h"
 #include "server/storage/redis/redis_engine.h"
@@ -25,7 +27,9 @@ namespace {
 
 using ::larder::testing::RedisServerProcess;
 using testing::AdminOf;
+using ::testing::HasSubstr;
 using testing::MultiGetThroughThePipes;
+using ::testing::Not;
 using testing::OptionsOn;
 
 std::string BucketOf(absl::string_view key) {
@@ -73,15 +77,26 @@ std::string TypeOf(internal::RedisConnection& admin, const std::string& key) {
   return type.ok() ? std::string(internal::StringOf(**type)) : type.status().ToString();
 }
 
-// Polls (real time: the converter runs on its own thread) until "larder:layout" is "2".
-bool ConversionEnds(internal::RedisConnection& admin, absl::Duration within) {
+// Polls (real time: the converter runs on its own thread) until the engine says it converted.
+bool ConversionEnds(const RedisEngine& engine, absl::Duration within) {
   const absl::Time deadline = absl::Now() + within;
   while (absl::Now() < deadline) {
-    absl::StatusOr<internal::RedisReply> layout = admin.Run({"GET", "larder:layout"});
-    if (layout.ok() && internal::StringOf(**layout) == "2") return true;
+    if (engine.converted_layout()) return true;
     absl::SleepFor(absl::Milliseconds(10));
   }
   return false;
+}
+
+// An engine on a Redis whose conversion is already done ("larder:layout" is "2"), as after an
+// upgrade; the layout 1 entries written before it are the ones an old larderd wrote since. Its
+// converter does nothing, so only the calls under test convert them.
+absl::StatusOr<std::unique_ptr<RedisEngine>> EngineAfterTheConversion(
+    const RedisServerProcess& redis, internal::RedisConnection& admin, const Clock& clock) {
+  LARDER_RETURN_IF_ERROR(admin.Run({"SET", "larder:layout", "2"}).status());
+  LARDER_ASSIGN_OR_RETURN(std::unique_ptr<RedisEngine> engine,
+                          RedisEngine::Create(OptionsOn(redis), clock));
+  if (!ConversionEnds(*engine, absl::Seconds(5))) return absl::DeadlineExceededError("marker");
+  return engine;
 }
 
 TEST(RedisUpgradeTest, ALayout1EntryReadsCountsAndInvalidatesAsWritten) {
@@ -90,7 +105,8 @@ TEST(RedisUpgradeTest, ALayout1EntryReadsCountsAndInvalidatesAsWritten) {
   larder::testing::FakeClock clock;
   const absl::Time expires_at = clock.Now() + absl::Seconds(60);
   WriteLayout1Entry(*admin, "k", "old value", expires_at, {"red", "blue"});
-  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
+  WriteLayout1Entry(*admin, "k2", "unread", expires_at, {"blue"});
+  ASSERT_OK_AND_ASSIGN(auto engine, EngineAfterTheConversion(*redis, *admin, clock));
 
   ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, engine->Get("ns", "k"));
   ASSERT_TRUE(entry.has_value());
@@ -98,20 +114,48 @@ TEST(RedisUpgradeTest, ALayout1EntryReadsCountsAndInvalidatesAsWritten) {
   EXPECT_EQ(entry->etag, StrongEtagFor("old value"));
   EXPECT_EQ(entry->expires_at, expires_at);
   EXPECT_EQ(TypeOf(*admin, BucketOf("k") + "e:k"), "string");
+  EXPECT_EQ(TypeOf(*admin, BucketOf("k2") + "e:k2"), "hash");  // Not met yet.
   ASSERT_OK_AND_ASSIGN(internal::RedisReply ttl, admin->Run({"PTTL", BucketOf("k") + "e:k"}));
   EXPECT_GT(internal::IntegerOf(*ttl), 3500000);  // Its native TTL kept.
   ASSERT_OK_AND_ASSIGN(EngineStats stats, engine->Stats("ns"));
-  EXPECT_EQ(stats.entries, 1);
-  EXPECT_EQ(stats.bytes, 10);  // The same index member: 1 + 9 bytes.
+  EXPECT_EQ(stats.entries, 2);
+  EXPECT_EQ(stats.bytes, 10 + 8);  // The same index members: 1 + 9 and 2 + 6 bytes.
 
+  // "k2" is converted inside the script, "k" was by the Get: both carry their tags.
   ASSERT_OK_AND_ASSIGN(int64_t removed,
                        engine->Invalidate("ns", {InvalidateTarget::Kind::kTag, "blue"}));
-  EXPECT_EQ(removed, 1);  // Its tags came along.
+  EXPECT_EQ(removed, 2);
   ASSERT_OK_AND_ASSIGN(stats, engine->Stats("ns"));
   EXPECT_EQ(stats.entries, 0);
   EXPECT_EQ(stats.bytes, 0);
   ASSERT_OK_AND_ASSIGN(internal::RedisReply red, admin->Run({"ZCARD", BucketOf("k") + "t:red"}));
   EXPECT_EQ(internal::IntegerOf(*red), 0);  // Removed from its other tag set too.
+}
+
+TEST(RedisUpgradeTest, ALayout1EntryTouchesDeletesAndLeasesAsWritten) {
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
+  auto admin = AdminOf(*redis);
+  larder::testing::FakeClock clock;
+  for (const char* key : {"touched", "deleted", "leased"}) {
+    WriteLayout1Entry(*admin, key, absl::StrCat("old ", key), clock.Now() + absl::Seconds(60), {});
+  }
+  ASSERT_OK_AND_ASSIGN(auto engine, EngineAfterTheConversion(*redis, *admin, clock));
+
+  const absl::Time later = clock.Now() + absl::Seconds(600);
+  ASSERT_OK_AND_ASSIGN(std::optional<std::string> touched, engine->Touch("ns", "touched", later));
+  EXPECT_EQ(touched, StrongEtagFor("old touched"));
+  ASSERT_OK_AND_ASSIGN(std::optional<StoredEntry> entry, engine->Get("ns", "touched"));
+  ASSERT_TRUE(entry.has_value());
+  EXPECT_EQ(entry->value, "old touched");
+  EXPECT_EQ(entry->expires_at, later);
+  ASSERT_OK_AND_ASSIGN(bool deleted, engine->Delete("ns", "deleted"));
+  EXPECT_TRUE(deleted);
+  ASSERT_OK_AND_ASSIGN(LeaseResult lease, engine->Lease("ns", "leased", absl::Seconds(5)));
+  ASSERT_TRUE(lease.entry.has_value());  // A live entry: no lease granted.
+  EXPECT_EQ(lease.entry->value, "old leased");
+  EXPECT_TRUE(lease.token.empty());
+  ASSERT_OK_AND_ASSIGN(EngineStats stats, engine->Stats("ns"));
+  EXPECT_EQ(stats.entries, 2);
 }
 
 TEST(RedisUpgradeTest, ALayout1EntryExpiresAndIsReplacedByItsClock) {
@@ -120,7 +164,7 @@ TEST(RedisUpgradeTest, ALayout1EntryExpiresAndIsReplacedByItsClock) {
   larder::testing::FakeClock clock;
   WriteLayout1Entry(*admin, "k", "old", clock.Now() + absl::Seconds(10), {});
   WriteLayout1Entry(*admin, "k2", "old2", clock.Now() + absl::Seconds(10), {});
-  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
+  ASSERT_OK_AND_ASSIGN(auto engine, EngineAfterTheConversion(*redis, *admin, clock));
   ASSERT_OK(engine->Set("ns", "k2", "new", testing::OptionsFor("new")).status());
   clock.Advance(absl::Seconds(11));
 
@@ -135,7 +179,7 @@ TEST(RedisUpgradeTest, ALayout1EntryExpiresAndIsReplacedByItsClock) {
   EXPECT_EQ(stats.expirations, 1);
 }
 
-TEST(RedisUpgradeTest, TheConverterRewritesEveryLayout1EntryOnceAndNothingElse) {
+TEST(RedisUpgradeTest, TheConverterRewritesEveryLayout1EntryAndNothingElseThenMultiGetUsesMget) {
   ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
   auto admin = AdminOf(*redis);
   larder::testing::FakeClock clock;
@@ -151,7 +195,9 @@ TEST(RedisUpgradeTest, TheConverterRewritesEveryLayout1EntryOnceAndNothingElse) 
   ASSERT_OK(admin->Run({"HSET", "larder:{other}e:thing", "f", "1"}).status());
   ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
 
-  ASSERT_TRUE(ConversionEnds(*admin, absl::Seconds(10)));
+  ASSERT_TRUE(ConversionEnds(*engine, absl::Seconds(10)));
+  ASSERT_OK_AND_ASSIGN(internal::RedisReply layout, admin->Run({"GET", "larder:layout"}));
+  EXPECT_EQ(internal::StringOf(*layout), "2");
   for (const std::string& key : keys) {
     EXPECT_EQ(TypeOf(*admin, BucketOf(key) + "e:" + key), "string") << key;
   }
@@ -159,8 +205,12 @@ TEST(RedisUpgradeTest, TheConverterRewritesEveryLayout1EntryOnceAndNothingElse) 
   EXPECT_EQ(TypeOf(*admin, "larder:{other}e:thing"), "hash");
   std::vector<absl::string_view> wanted(keys.begin(), keys.end());
   wanted.push_back("absent");
+  ASSERT_OK(admin->Run({"CONFIG", "RESETSTAT"}).status());
   ASSERT_OK_AND_ASSIGN(std::vector<std::optional<StoredEntry>> entries,
                        MultiGetThroughThePipes(*engine, wanted));
+  ASSERT_OK_AND_ASSIGN(internal::RedisReply commands, admin->Run({"INFO", "commandstats"}));
+  EXPECT_THAT(std::string(internal::StringOf(*commands)), HasSubstr("cmdstat_mget:calls=1,"));
+  EXPECT_THAT(std::string(internal::StringOf(*commands)), Not(HasSubstr("cmdstat_get:")));
   ASSERT_EQ(entries.size(), wanted.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     ASSERT_TRUE(entries[i].has_value()) << keys[i];
@@ -176,9 +226,8 @@ TEST(RedisUpgradeTest, TheConverterRewritesEveryLayout1EntryOnceAndNothingElse) 
 TEST(RedisUpgradeTest, ALayout1EntryWrittenAfterTheConversionIsConvertedWhenMet) {
   ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
   auto admin = AdminOf(*redis);
-  ASSERT_OK(admin->Run({"SET", "larder:layout", "2"}).status());
   larder::testing::FakeClock clock;
-  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
+  ASSERT_OK_AND_ASSIGN(auto engine, EngineAfterTheConversion(*redis, *admin, clock));
   WriteLayout1Entry(*admin, "a", "late a", absl::InfiniteFuture(), {});
   WriteLayout1Entry(*admin, "b", "late b", absl::InfiniteFuture(), {});
   ASSERT_OK(engine->Set("ns", "c", "c", testing::OptionsFor("c")).status());
