@@ -1,6 +1,7 @@
 // Helpers shared by the Redis engine's own tests (redis_engine_test.cc, redis_lease_test.cc,
-// redis_upgrade_test.cc): options for a test redis-server, the bucket of a key, a connection
-// behind the engine's back, and a Get through the pipe.
+// redis_upgrade_test.cc, redis_layout_test.cc): options for a test redis-server, the bucket of a
+// key, a connection behind the engine's back, a Get through the pipe, and the end of the layout
+// conversion.
 #pragma once
 
 #include <memory>
@@ -87,6 +88,17 @@ inline absl::StatusOr<std::vector<std::optional<StoredEntry>>> MultiGetThroughTh
       [&](StorageEngine::MultiGetCallback& done) {
         return engine.MultiGetAsync("ns", keys, done);
       });
+}
+
+// Polls (real time: the converter runs on its own thread) until the engine says its layout
+// conversion is done, so the converter's own commands no longer reach Redis.
+inline bool ConversionEnds(const RedisEngine& engine, absl::Duration within) {
+  const absl::Time deadline = absl::Now() + within;
+  while (absl::Now() < deadline) {
+    if (engine.converted_layout()) return true;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return false;
 }
 
 }  // namespace larder::storage::testing

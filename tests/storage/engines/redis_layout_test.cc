@@ -20,6 +20,7 @@
 #include "server/storage/redis/redis_connection.h"
 #include "server/storage/redis/redis_engine.h"
 #include "server/storage/redis/redis_url.h"
+#include "tests/storage/engines/redis_engine_test_util.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_cluster.h"
 #include "tests/testing/redis_server.h"
@@ -91,6 +92,9 @@ TEST(RedisLayoutTest, ASmallNamespaceCostsTheSameBesideAMillionOtherKeys) {
   ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(options, clock));
   auto admin = AdminOf(*redis);
   ASSERT_NE(admin, nullptr);
+  // The layout converter's few commands (a marker read, a SCAN, a marker write) run once, on their
+  // own thread; they must not fall between the counts below.
+  ASSERT_TRUE(testing::ConversionEnds(*engine, absl::Seconds(30)));
   const std::vector<int64_t> alone = CostOfSmallNamespace(*engine, *admin);
 
   // A million keys of another namespace's bucket, as larder lays them out.

@@ -27,6 +27,7 @@ namespace {
 
 using ::larder::testing::RedisServerProcess;
 using testing::AdminOf;
+using testing::ConversionEnds;
 using ::testing::HasSubstr;
 using testing::MultiGetThroughThePipes;
 using ::testing::Not;
@@ -75,16 +76,6 @@ void WriteLayout1Entry(internal::RedisConnection& admin, absl::string_view key,
 std::string TypeOf(internal::RedisConnection& admin, const std::string& key) {
   absl::StatusOr<internal::RedisReply> type = admin.Run({"TYPE", key});
   return type.ok() ? std::string(internal::StringOf(**type)) : type.status().ToString();
-}
-
-// Polls (real time: the converter runs on its own thread) until the engine says it converted.
-bool ConversionEnds(const RedisEngine& engine, absl::Duration within) {
-  const absl::Time deadline = absl::Now() + within;
-  while (absl::Now() < deadline) {
-    if (engine.converted_layout()) return true;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return false;
 }
 
 // An engine on a Redis whose conversion is already done ("larder:layout" is "2"), as after an
