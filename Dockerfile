@@ -15,7 +15,8 @@ WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh && rm -rf /var/lib/apt/lists/*
 COPY . .
-RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
+# gRPC, protobuf and Abseil linked in: the runtime needs none of their packages.
+RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DLARDER_STATIC_GRPC=ON \
         -DLARDER_BUILD_TESTS=OFF -DLARDER_BUILD_EXAMPLES=OFF -DLARDER_BUILD_BENCH=OFF \
     && cmake --build /build --target larderd larderctl larder-proxy --parallel "$(nproc)" \
     && strip --strip-unneeded -o /larderd /build/server/larderd \
