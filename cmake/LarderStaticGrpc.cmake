@@ -13,14 +13,6 @@
 #   larder_static_grpc()   after find_package(absl), find_package(Protobuf) and find_package(gRPC)
 option(LARDER_STATIC_GRPC "Link gRPC, protobuf and Abseil statically (off in sanitizer builds)" ON)
 
-function(larder_static_grpc_wanted out)
-  if(LARDER_STATIC_GRPC AND NOT CMAKE_CXX_FLAGS MATCHES "-fsanitize=")
-    set(${out} ON PARENT_SCOPE)
-  else()
-    set(${out} OFF PARENT_SCOPE)
-  endif()
-endfunction()
-
 # Points `target`'s imported location `property` at the static archive beside the shared library
 # it names, when there is one.
 function(larder_use_archive_of target property)
@@ -35,8 +27,7 @@ function(larder_use_archive_of target property)
 endfunction()
 
 function(larder_static_grpc)
-  larder_static_grpc_wanted(wanted)
-  if(NOT wanted)
+  if(NOT LARDER_STATIC_GRPC OR CMAKE_CXX_FLAGS MATCHES "-fsanitize=")
     message(STATUS "larder: gRPC, protobuf and Abseil linked as shared libraries")
     return()
   endif()
