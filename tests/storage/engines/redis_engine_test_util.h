@@ -46,11 +46,13 @@ inline std::string BucketOfK() {
   return absl::StrCat("larder:{ns:", internal::Crc16("k") % RedisEngine::kBuckets, "}");
 }
 
-// A plain connection to `redis`, for what the test does behind the engine's back.
-inline std::unique_ptr<internal::RedisConnection> AdminOf(const RedisServerProcess& redis) {
+// A plain connection to `redis`, for what the test does behind the engine's back; `timeout` bounds
+// its connect and each command.
+inline std::unique_ptr<internal::RedisConnection> AdminOf(
+    const RedisServerProcess& redis, absl::Duration timeout = absl::Seconds(5)) {
   absl::StatusOr<internal::RedisEndpoint> endpoint = internal::ParseRedisUrl(redis.url());
   EXPECT_OK(endpoint.status());
-  auto connection = internal::RedisConnection::Open(*endpoint, absl::Seconds(5), absl::Seconds(5));
+  auto connection = internal::RedisConnection::Open(*endpoint, timeout, timeout);
   EXPECT_OK(connection.status());
   return connection.ok() ? *std::move(connection) : nullptr;
 }

@@ -19,7 +19,6 @@
 #include "server/storage/redis/cluster_slots.h"
 #include "server/storage/redis/redis_connection.h"
 #include "server/storage/redis/redis_engine.h"
-#include "server/storage/redis/redis_url.h"
 #include "tests/storage/engines/redis_engine_test_util.h"
 #include "tests/testing/fake_clock.h"
 #include "tests/testing/redis_cluster.h"
@@ -41,14 +40,8 @@ SetOptions TaggedFor(absl::string_view value, absl::Time expires_at,
   return options;
 }
 
-std::unique_ptr<internal::RedisConnection> AdminOf(const RedisServerProcess& redis) {
-  absl::StatusOr<internal::RedisEndpoint> endpoint = internal::ParseRedisUrl(redis.url());
-  EXPECT_OK(endpoint.status());
-  auto connection =
-      internal::RedisConnection::Open(*endpoint, absl::Seconds(30), absl::Seconds(30));
-  EXPECT_OK(connection.status());
-  return connection.ok() ? *std::move(connection) : nullptr;
-}
+// Room for DEBUG POPULATE of a million keys, a command of its own.
+constexpr absl::Duration kAdminTimeout = absl::Seconds(30);
 
 // Commands Redis has processed so far (INFO's total_commands_processed, the INFO itself
 // included).
@@ -90,7 +83,7 @@ TEST(RedisLayoutTest, ASmallNamespaceCostsTheSameBesideAMillionOtherKeys) {
   RedisEngineOptions options;
   options.url = redis->url();
   ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(options, clock));
-  auto admin = AdminOf(*redis);
+  auto admin = testing::AdminOf(*redis, kAdminTimeout);
   ASSERT_NE(admin, nullptr);
   // The layout converter's few commands (a marker read, a SCAN, a marker write) run once, on their
   // own thread; they must not fall between the counts below.
@@ -131,7 +124,7 @@ TEST(RedisLayoutTest, ATagSetDropsExpiredMembersAtTheNextWriteToIt) {
     ASSERT_OK(engine->Set("ns", keys[i], "v", TaggedFor("v", clock.Now() + absl::Minutes(1), {"t"}))
                   .status());
   }
-  auto admin = AdminOf(*redis);
+  auto admin = testing::AdminOf(*redis, kAdminTimeout);
   ASSERT_NE(admin, nullptr);
   const std::string tag_set = "larder:{ns:7}t:t";
   ASSERT_OK_AND_ASSIGN(internal::RedisReply before, admin->Run({"ZCARD", tag_set}));
