@@ -32,7 +32,8 @@ else
   exit 2
 fi
 
-scripts/install-deps.sh clang libfuzzer-14-dev libhiredis-dev libyaml-dev libre2-dev libmemcached-dev
+scripts/install-deps.sh clang clang-14 libfuzzer-14-dev libhiredis-dev libyaml-dev libre2-dev \
+  libmemcached-dev
 
 # Product code in the linked libraries gets ASan + UBSan and libFuzzer's coverage
 # (fuzzer-no-link); tests/fuzz/CMakeLists.txt adds -fsanitize=fuzzer to the targets themselves.

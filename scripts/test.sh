@@ -54,7 +54,7 @@ if [[ "${1:-}" == --sanitize=* ]]; then
       # Only what this run tests (the unit, race and conformance tests) and every program,
       # the benchmarks included (tests/CMakeLists.txt).
       targets=(--target larder_sanitizer_suite)
-      extra_packages=(clang libclang-rt-14-dev)
+      extra_packages=(clang clang-14 libclang-rt-14-dev)
       export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1 suppressions=$PWD/tests/tsan/suppressions.txt}"
       ;;
     *) echo "test.sh: --sanitize must be address,undefined or thread" >&2; exit 2 ;;
