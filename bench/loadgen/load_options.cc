@@ -10,4 +10,16 @@ int64_t NowNanos() {
       .count();
 }
 
+const char* ProtocolName(Protocol protocol) {
+  switch (protocol) {
+    case Protocol::kGrpc:
+      return "grpc";
+    case Protocol::kH2:
+      return "h2";
+    case Protocol::kRedis:
+      return "redis";
+  }
+  return "unknown";
+}
+
 }  // namespace larder::bench

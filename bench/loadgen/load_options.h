@@ -18,7 +18,7 @@
 
 namespace larder::bench {
 
-enum class Protocol { kGrpc, kRedis };
+enum class Protocol { kGrpc, kH2, kRedis };  // kH2: gRPC over hand-framed HTTP/2.
 enum class Operation { kGet, kMultiGet };
 
 struct LoadOptions {
@@ -72,5 +72,8 @@ class Driver {
 
 // Nanoseconds on the steady clock.
 int64_t NowNanos();
+
+// "grpc", "h2" or "redis", as --protocol spells it.
+const char* ProtocolName(Protocol protocol);
 
 }  // namespace larder::bench

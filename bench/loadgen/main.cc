@@ -20,10 +20,13 @@
 #include "bench/common/dash_flags.h"
 #include "bench/common/proc_stat.h"
 #include "bench/loadgen/grpc_driver.h"
+#include "bench/loadgen/h2_driver.h"
 #include "bench/loadgen/redis_driver.h"
 #include "bench/loadgen/report.h"
 
-ABSL_FLAG(std::string, protocol, "grpc", "grpc (larderd) or redis (redis-server)");
+ABSL_FLAG(std::string, protocol, "grpc",
+          "grpc (larderd through gRPC's client), h2 (larderd, gRPC over HTTP/2 framed by hand) or "
+          "redis (redis-server)");
 ABSL_FLAG(std::string, target, "127.0.0.1:50051", "host:port on the loopback interface");
 ABSL_FLAG(std::string, namespace, "bench", "larder namespace");
 ABSL_FLAG(int, channels, 4, "gRPC channels (TCP connections); Redis uses one per --inflight");
@@ -72,8 +75,12 @@ std::vector<int> ParsePids(const std::string& list) {
 LoadOptions OptionsFromFlags() {
   LoadOptions options;
   const std::string protocol = absl::GetFlag(FLAGS_protocol);
-  if (protocol != "grpc" && protocol != "redis") Fail("protocol: want grpc or redis");
-  options.protocol = protocol == "grpc" ? Protocol::kGrpc : Protocol::kRedis;
+  if (protocol != "grpc" && protocol != "h2" && protocol != "redis") {
+    Fail("protocol: want grpc, h2 or redis");
+  }
+  options.protocol = protocol == "grpc" ? Protocol::kGrpc
+                     : protocol == "h2" ? Protocol::kH2
+                                        : Protocol::kRedis;
   options.target = absl::GetFlag(FLAGS_target);
   if (!IsLoopback(options.target)) Fail("target: only loopback addresses (127.x, localhost)");
   options.ns = absl::GetFlag(FLAGS_namespace);
@@ -104,6 +111,11 @@ LoadOptions OptionsFromFlags() {
 absl::StatusOr<std::unique_ptr<Driver>> MakeDriver(const LoadOptions& options) {
   if (options.protocol == Protocol::kGrpc) {
     auto driver = GrpcDriver::Create(options);
+    if (!driver.ok()) return driver.status();
+    return std::unique_ptr<Driver>(*std::move(driver));
+  }
+  if (options.protocol == Protocol::kH2) {
+    auto driver = H2Driver::Create(options);
     if (!driver.ok()) return driver.status();
     return std::unique_ptr<Driver>(*std::move(driver));
   }

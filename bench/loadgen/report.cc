@@ -60,7 +60,7 @@ std::string Report::ToJson() const {
   const double server_cpu = has_server ? server_cpu_.total() : NAN;
   const double server_system = has_server ? server_cpu_.system : NAN;
   return absl::StrCat("{\"label\":\"", label_, "\",\"protocol\":\"",
-                      options_.protocol == Protocol::kGrpc ? "grpc" : "redis", "\",\"op\":\"",
+                      ProtocolName(options_.protocol), "\",\"op\":\"",
                       options_.operation == Operation::kGet ? "get" : "multiget",
                       "\",\"batch\":", options_.operation == Operation::kGet ? 1 : options_.batch,
                       ",\"inflight\":", options_.inflight, ",\"channels\":", options_.channels,

@@ -1,0 +1,433 @@
+#include "bench/loadgen/h2_driver.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "bench/loadgen/grpc_driver.h"
+#include "bench/loadgen/h2_wire.h"
+#include "larder/v1/cache.pb.h"
+
+namespace larder::bench {
+
+struct H2Driver::PhaseState {
+  PhaseState(const PhaseSpec& phase, LatencyHistogram& latencies)
+      : spec(phase), histogram(latencies) {}
+
+  const PhaseSpec& spec;
+  LatencyHistogram& histogram;
+  PhaseResult result;
+  int64_t start = 0;
+  int64_t budget = 0;
+  int64_t sent = 0;  // Open loop: calls handed out so far.
+  bool stopping = false;
+  int active = 0;
+  int64_t last_done = 0;
+  std::vector<Slot*> idle;
+
+  bool TakeBudget() { return budget > 0 && budget-- > 0; }
+};
+
+namespace {
+
+constexpr uint32_t kStreamWindow = 1u << 24;      // Any one response fits.
+constexpr uint32_t kConnectionWindow = 1u << 30;  // Given back every kWindowRefill bytes.
+constexpr uint64_t kWindowRefill = 1u << 28;
+
+absl::Status Errno(absl::string_view what) {
+  return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+// Writes all of `data` to a non-blocking socket, waiting for room when it is full.
+absl::Status WriteAll(int fd, absl::string_view data, int timeout_ms) {
+  while (!data.empty()) {
+    const ssize_t written = ::write(fd, data.data(), data.size());
+    if (written > 0) {
+      data.remove_prefix(static_cast<size_t>(written));
+      continue;
+    }
+    if (written < 0 && errno != EAGAIN && errno != EINTR) return Errno("write");
+    pollfd waiting{fd, POLLOUT, 0};
+    if (::poll(&waiting, 1, timeout_ms) <= 0) return absl::UnavailableError("write timed out");
+  }
+  return absl::OkStatus();
+}
+
+// Appends what the socket holds now to `in`. kUnavailable when the peer closed.
+absl::Status ReadAvailable(int fd, std::string& in) {
+  char buffer[64 * 1024];
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof(buffer));
+    if (got > 0) {
+      in.append(buffer, static_cast<size_t>(got));
+      if (static_cast<size_t>(got) < sizeof(buffer)) return absl::OkStatus();
+      continue;
+    }
+    if (got == 0) return absl::UnavailableError("larderd closed the connection");
+    if (errno == EAGAIN) return absl::OkStatus();
+    if (errno != EINTR) return Errno("read");
+  }
+}
+
+// Misses in a response message of `kind`'s call; -1 when it is not such a message.
+template <typename Response>
+int64_t CountMisses(absl::string_view message) {
+  Response response;
+  if (!response.ParseFromArray(message.data(), static_cast<int>(message.size()))) return -1;
+  if constexpr (std::is_same_v<Response, v1::GetResponse>) return response.found() ? 0 : 1;
+  if constexpr (std::is_same_v<Response, v1::MultiGetResponse>) {
+    int64_t misses = 0;
+    for (const v1::GetResponse& result : response.results()) misses += !result.found();
+    return misses;
+  }
+  return 0;
+}
+
+}  // namespace
+
+H2Driver::H2Driver(const LoadOptions& options)
+    : options_(options),
+      chooser_(options.keys, options.distribution, options.zipf_s),
+      values_(options.value_size) {
+  const int64_t timeout_seconds = std::max<int64_t>(1, absl::ToInt64Seconds(options.timeout));
+  get_headers_ = RequestHeaders("/larder.v1.Cache/Get", options.target, timeout_seconds);
+  multi_get_headers_ = RequestHeaders("/larder.v1.Cache/MultiGet", options.target, timeout_seconds);
+  set_headers_ = RequestHeaders("/larder.v1.Cache/Set", options.target, timeout_seconds);
+}
+
+H2Driver::~H2Driver() {
+  for (auto& connection : connections_) {
+    if (connection->fd >= 0) ::close(connection->fd);
+  }
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+}
+
+absl::StatusOr<std::unique_ptr<H2Driver>> H2Driver::Create(const LoadOptions& options) {
+  auto driver = std::unique_ptr<H2Driver>(new H2Driver(options));
+  driver->epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  if (driver->epoll_fd_ < 0) return Errno("epoll_create1");
+  const int channels = std::max(1, options.channels);
+  for (int i = 0; i < channels; ++i) {
+    auto connection = std::make_unique<Connection>();
+    if (absl::Status status = driver->Connect(*connection); !status.ok()) return status;
+    driver->connections_.push_back(std::move(connection));
+  }
+  const int inflight = std::max(1, options.inflight);
+  for (int i = 0; i < inflight; ++i) {
+    auto slot = std::make_unique<Slot>();
+    slot->connection = driver->connections_[i % channels].get();
+    slot->rng.seed(0x5eed0000u + i);
+    driver->slots_.push_back(std::move(slot));
+  }
+  const uint32_t per_connection = static_cast<uint32_t>((inflight + channels - 1) / channels);
+  for (auto& connection : driver->connections_) {
+    if (connection->max_streams < per_connection) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "inflight: ", per_connection, " calls per connection, larderd allows ",
+          connection->max_streams, " (SETTINGS_MAX_CONCURRENT_STREAMS); add --channels"));
+    }
+  }
+  return driver;
+}
+
+absl::Status H2Driver::Connect(Connection& connection) {
+  const size_t colon = options_.target.rfind(':');
+  const std::string host = options_.target.substr(0, colon);
+  const std::string port = options_.target.substr(colon + 1);
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (colon == std::string::npos || getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("target: cannot resolve ", options_.target));
+  }
+  connection.fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int connected =
+      connection.fd < 0 ? -1 : ::connect(connection.fd, found->ai_addr, found->ai_addrlen);
+  freeaddrinfo(found);
+  if (connected != 0) return Errno(absl::StrCat("connect to ", options_.target));
+  const int one = 1;
+  ::setsockopt(connection.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  ::fcntl(connection.fd, F_SETFL, ::fcntl(connection.fd, F_GETFL) | O_NONBLOCK);
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = &connection;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, connection.fd, &event) != 0) return Errno("epoll");
+  return Handshake(connection);
+}
+
+// Sends the preface and waits for the server's first SETTINGS, which it acknowledges.
+absl::Status H2Driver::Handshake(Connection& connection) {
+  connection.out = ClientPreface(kStreamWindow, kConnectionWindow);
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(options_.timeout));
+  if (absl::Status status = Flush(connection); !status.ok()) return status;
+  for (;;) {
+    pollfd waiting{connection.fd, POLLIN, 0};
+    if (::poll(&waiting, 1, timeout_ms) <= 0) return absl::UnavailableError("no HTTP/2 SETTINGS");
+    if (absl::Status status = ReadAvailable(connection.fd, connection.in); !status.ok()) {
+      return status;
+    }
+    H2Frame frame;
+    const int64_t used = NextFrame(connection.in, frame);
+    if (used < 0 || (used > 0 && frame.type != static_cast<uint8_t>(H2Type::kSettings))) {
+      return absl::UnavailableError(absl::StrCat(options_.target, " does not speak HTTP/2"));
+    }
+    if (used == 0) continue;
+    connection.max_streams =
+        SettingValue(frame.payload, kH2SettingMaxConcurrentStreams, connection.max_streams);
+    connection.in.erase(0, static_cast<size_t>(used));
+    AppendFrameHeader(connection.out, 0, H2Type::kSettings, kH2Ack, 0);
+    return Flush(connection);
+  }
+}
+
+absl::Status H2Driver::Preload() {
+  absl::StatusOr<std::unique_ptr<GrpcDriver>> loader = GrpcDriver::Create(options_);
+  if (!loader.ok()) return loader.status();
+  return (*loader)->Preload();
+}
+
+void H2Driver::Issue(Slot& slot, int64_t start_nanos, PhaseState& state) {
+  const bool write = options_.read_ratio < 1.0 &&
+                     std::uniform_real_distribution<double>(0, 1)(slot.rng) >= options_.read_ratio;
+  if (write) {
+    const uint64_t id = chooser_.Next(slot.rng);
+    v1::SetRequest request;
+    request.set_namespace_(options_.ns);
+    request.set_key(KeyName(id));
+    request.set_value(std::string(values_.ValueFor(id)));
+    request.SerializeToString(&slot.request);
+    slot.kind = Kind::kSet;
+    slot.keys = 1;
+  } else if (options_.operation == Operation::kGet) {
+    v1::GetRequest request;
+    request.set_namespace_(options_.ns);
+    request.set_key(KeyName(chooser_.Next(slot.rng)));
+    request.SerializeToString(&slot.request);
+    slot.kind = Kind::kGet;
+    slot.keys = 1;
+  } else {
+    v1::MultiGetRequest request;
+    request.set_namespace_(options_.ns);
+    for (int i = 0; i < options_.batch; ++i) request.add_keys(KeyName(chooser_.Next(slot.rng)));
+    request.SerializeToString(&slot.request);
+    slot.kind = Kind::kMultiGet;
+    slot.keys = options_.batch;
+  }
+  slot.start_nanos = start_nanos;
+  ++state.active;
+  Connection& connection = *slot.connection;
+  if (!connection.waiting_for_window.empty() ||
+      connection.send_window < static_cast<int64_t>(slot.request.size() + 5)) {
+    connection.waiting_for_window.push_back(&slot);
+    return;
+  }
+  StartStream(slot);
+}
+
+// Appends the call's frames to its connection's output; Flush sends them.
+void H2Driver::StartStream(Slot& slot) {
+  Connection& connection = *slot.connection;
+  const uint32_t stream_id = connection.next_stream_id;
+  connection.next_stream_id += 2;
+  const std::string& headers = slot.kind == Kind::kGet        ? get_headers_
+                               : slot.kind == Kind::kMultiGet ? multi_get_headers_
+                                                              : set_headers_;
+  AppendUnaryCall(connection.out, stream_id, headers, slot.request);
+  connection.send_window -= static_cast<int64_t>(slot.request.size() + 5);
+  slot.data.clear();
+  connection.streams[stream_id] = &slot;
+}
+
+absl::Status H2Driver::Flush(Connection& connection) {
+  if (connection.out.empty()) return absl::OkStatus();
+  absl::Status status = WriteAll(connection.fd, connection.out,
+                                 static_cast<int>(absl::ToInt64Milliseconds(options_.timeout)));
+  connection.out.clear();
+  return status;
+}
+
+void H2Driver::Complete(Slot& slot, bool ok, int64_t misses, PhaseState& state) {
+  const int64_t now = NowNanos();
+  if (state.spec.record) {
+    state.histogram.Record(now - slot.start_nanos);
+    ++state.result.ops;
+    state.result.keys += slot.keys;
+    state.result.errors += ok ? 0 : 1;
+    state.result.misses += ok ? misses : 0;
+  }
+  state.last_done = now;
+  --state.active;
+  if (state.spec.rate > 0) {
+    state.idle.push_back(&slot);
+  } else if (!state.stopping && state.TakeBudget()) {
+    Issue(slot, now, state);
+  }
+}
+
+void H2Driver::EndStream(Connection& connection, uint32_t stream_id, bool reset,
+                         PhaseState& state) {
+  auto found = connection.streams.find(stream_id);
+  if (found == connection.streams.end()) return;
+  Slot& slot = *found->second;
+  connection.streams.erase(found);
+  absl::string_view message;
+  int64_t misses = -1;
+  if (!reset && UnwrapGrpcMessage(slot.data, message)) {
+    misses = slot.kind == Kind::kGet        ? CountMisses<v1::GetResponse>(message)
+             : slot.kind == Kind::kMultiGet ? CountMisses<v1::MultiGetResponse>(message)
+                                            : CountMisses<v1::SetResponse>(message);
+  }
+  Complete(slot, misses >= 0, std::max<int64_t>(misses, 0), state);
+}
+
+absl::Status H2Driver::OnFrame(Connection& connection, const H2Frame& frame, PhaseState& state) {
+  absl::string_view content;
+  switch (static_cast<H2Type>(frame.type)) {
+    case H2Type::kData:
+      connection.received_unacknowledged += frame.payload.size();
+      if (!StripPadding(frame, content)) return absl::InternalError("bad DATA padding");
+      if (auto slot = connection.streams.find(frame.stream_id); slot != connection.streams.end())
+        slot->second->data.append(content.data(), content.size());
+      if (frame.flags & kH2EndStream) EndStream(connection, frame.stream_id, false, state);
+      return absl::OkStatus();
+    case H2Type::kHeaders:
+      if (frame.flags & kH2EndStream) EndStream(connection, frame.stream_id, false, state);
+      return absl::OkStatus();
+    case H2Type::kRstStream:
+      EndStream(connection, frame.stream_id, true, state);
+      return absl::OkStatus();
+    case H2Type::kSettings:
+      if (!(frame.flags & kH2Ack))
+        AppendFrameHeader(connection.out, 0, H2Type::kSettings, kH2Ack, 0);
+      return absl::OkStatus();
+    case H2Type::kPing:
+      if (!(frame.flags & kH2Ack)) {
+        AppendFrameHeader(connection.out, 8, H2Type::kPing, kH2Ack, 0);
+        connection.out.append(frame.payload.data(), frame.payload.size());
+      }
+      return absl::OkStatus();
+    case H2Type::kGoaway:
+      return absl::UnavailableError("larderd sent GOAWAY");
+    case H2Type::kWindowUpdate:
+      if (frame.stream_id == 0 && frame.payload.size() == 4) {
+        connection.send_window += (static_cast<uint8_t>(frame.payload[0]) & 0x7f) << 24 |
+                                  static_cast<uint8_t>(frame.payload[1]) << 16 |
+                                  static_cast<uint8_t>(frame.payload[2]) << 8 |
+                                  static_cast<uint8_t>(frame.payload[3]);
+      }
+      return absl::OkStatus();
+    default:  // CONTINUATION and the rest carry nothing a unary call's end depends on.
+      return absl::OkStatus();
+  }
+}
+
+absl::Status H2Driver::OnReadable(Connection& connection, PhaseState& state) {
+  if (absl::Status status = ReadAvailable(connection.fd, connection.in); !status.ok()) {
+    return status;
+  }
+  absl::string_view rest = connection.in;
+  for (;;) {
+    H2Frame frame;
+    const int64_t used = NextFrame(rest, frame);
+    if (used < 0) return absl::InternalError("larderd sent a frame over 16 MiB");
+    if (used == 0) break;
+    if (absl::Status status = OnFrame(connection, frame, state); !status.ok()) return status;
+    rest.remove_prefix(static_cast<size_t>(used));
+  }
+  connection.in.erase(0, connection.in.size() - rest.size());
+  while (!connection.waiting_for_window.empty() &&
+         connection.send_window >=
+             static_cast<int64_t>(connection.waiting_for_window.front()->request.size() + 5)) {
+    StartStream(*connection.waiting_for_window.front());
+    connection.waiting_for_window.pop_front();
+  }
+  if (connection.received_unacknowledged >= kWindowRefill) {
+    AppendWindowUpdate(connection.out, 0,
+                       static_cast<uint32_t>(connection.received_unacknowledged));
+    connection.received_unacknowledged = 0;
+  }
+  return Flush(connection);
+}
+
+absl::Status H2Driver::Poll(PhaseState& state, int64_t timeout_nanos) {
+  epoll_event events[64];
+  timespec timeout{timeout_nanos / 1000000000, timeout_nanos % 1000000000};
+  const int ready = ::epoll_pwait2(epoll_fd_, events, 64, &timeout, nullptr);
+  if (ready < 0 && errno != EINTR) return Errno("epoll_pwait2");
+  for (int i = 0; i < ready; ++i) {
+    auto* connection = static_cast<Connection*>(events[i].data.ptr);
+    if (absl::Status status = OnReadable(*connection, state); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status H2Driver::PaceOpenLoop(PhaseState& state, int64_t now) {
+  const double interval = 1e9 / state.spec.rate;
+  for (;;) {
+    const int64_t intended =
+        state.start + static_cast<int64_t>(interval * static_cast<double>(state.sent));
+    if (intended > now || state.idle.empty()) break;
+    if (!state.TakeBudget()) {
+      state.stopping = true;
+      break;
+    }
+    Slot* slot = state.idle.back();
+    state.idle.pop_back();
+    ++state.sent;
+    Issue(*slot, intended, state);  // Latency counts from the intended start.
+  }
+  for (auto& connection : connections_) {
+    if (absl::Status status = Flush(*connection); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<PhaseResult> H2Driver::RunPhase(const PhaseSpec& phase,
+                                               LatencyHistogram& histogram) {
+  PhaseState state(phase, histogram);
+  state.budget = phase.max_ops > 0 ? phase.max_ops : std::numeric_limits<int64_t>::max();
+  state.start = state.last_done = NowNanos();
+  const int64_t deadline = state.start + absl::ToInt64Nanoseconds(phase.duration);
+  const int64_t hard_stop = deadline + absl::ToInt64Nanoseconds(options_.timeout);
+  for (auto& slot : slots_) {
+    if (phase.rate > 0) {
+      state.idle.push_back(slot.get());
+    } else if (state.TakeBudget()) {
+      Issue(*slot, state.start, state);
+    }
+  }
+  for (auto& connection : connections_) {
+    if (absl::Status status = Flush(*connection); !status.ok()) return status;
+  }
+  for (;;) {
+    const int64_t now = NowNanos();
+    if (now >= deadline) state.stopping = true;
+    if (phase.rate > 0 && !state.stopping) {
+      if (absl::Status status = PaceOpenLoop(state, now); !status.ok()) return status;
+    }
+    if (state.active == 0 && (state.stopping || state.budget <= 0)) break;
+    if (now > hard_stop) return absl::DeadlineExceededError("calls still outstanding at the end");
+    int64_t wait = state.stopping ? 10'000'000 : std::min<int64_t>(deadline - now, 100'000'000);
+    if (phase.rate > 0 && !state.stopping && !state.idle.empty()) {  // Else a reply wakes us.
+      const int64_t next =
+          state.start + static_cast<int64_t>(1e9 / phase.rate * static_cast<double>(state.sent));
+      wait = std::min(wait, next - now);
+    }
+    if (absl::Status status = Poll(state, std::max<int64_t>(wait, 0)); !status.ok()) return status;
+  }
+  state.result.seconds = static_cast<double>(state.last_done - state.start) / 1e9;
+  return state.result;
+}
+
+}  // namespace larder::bench
