@@ -32,6 +32,10 @@ VALUE_SIZE=1024
 HOT_KEYS=100000  # Working set of every throughput run: uniform over key ids [0, HOT_KEYS).
 INFLIGHT=50      # Requests in flight: redis-benchmark -c 50, loadgen --inflight=50.
 CHANNELS=4       # gRPC connections carrying them.
+# larderd is driven with gRPC framed by hand on HTTP/2 (--protocol=h2), a client as lean per call
+# as redis-benchmark's RESP, so that the two cores the load generator shares with the servers
+# measure the servers; the "through gRPC's C++ client" rows repeat the Gets with --protocol=grpc.
+PROTOCOL=h2
 if [[ "$QUICK" == 1 ]]; then
   RSS_KEYS=100000 WARMUP=1s DURATION=4s ENGINE_WARMUP=2s
   RB_GET=200000 RB_PIPE=800000 RB_MGET=40000
@@ -73,13 +77,14 @@ rss_bytes() { awk '/^VmRSS:/ {print $2 * 1024}' "/proc/$1/status"; }
 
 # --- measuring --------------------------------------------------------------------------------
 
-# loadgen LABEL FLAGS...: runs larder_loadgen, keeps its JSON line as $RESULTS/LABEL.json.
+# loadgen LABEL FLAGS...: runs larder_loadgen, keeps its JSON line as $RESULTS/LABEL.json (a
+# --protocol among FLAGS overrides $PROTOCOL: the last one given counts).
 loadgen() {
   local label="$1"
   shift
   log "loadgen $label"
-  "$LOADGEN" --label="$label" --value-size="$VALUE_SIZE" --inflight="$INFLIGHT" \
-    --channels="$CHANNELS" "$@" >"$RESULTS/$label.json"
+  "$LOADGEN" --label="$label" --protocol="$PROTOCOL" --value-size="$VALUE_SIZE" \
+    --inflight="$INFLIGHT" --channels="$CHANNELS" "$@" >"$RESULTS/$label.json"
 }
 
 # redis_bench LABEL REQUESTS ARGS...: redis-benchmark against REDIS_PORT, with redis-server's
@@ -117,11 +122,15 @@ run_memory_and_redis() {
     --preload-keys="$RSS_KEYS" --duration=0 --server-pid="$REDIS_PID" --inflight=1
   local common=(--keys="$HOT_KEYS" --warmup="$WARMUP" --duration="$DURATION")
   loadgen get-larder --target="127.0.0.1:$mem_port" "${common[@]}" --server-pid="$mem_pid"
+  loadgen get-larder-grpc --protocol=grpc --target="127.0.0.1:$mem_port" "${common[@]}" \
+    --server-pid="$mem_pid"
   redis_bench get-redis "$RB_GET" -r "$HOT_KEYS" -t get
   loadgen get-redis-loadgen --protocol=redis --target="127.0.0.1:$REDIS_PORT" "${common[@]}" \
     --server-pid="$REDIS_PID"
   loadgen multiget-larder --target="127.0.0.1:$mem_port" "${common[@]}" --op=multiget \
     --batch=16 --server-pid="$mem_pid"
+  loadgen multiget-larder-grpc --protocol=grpc --target="127.0.0.1:$mem_port" "${common[@]}" \
+    --op=multiget --batch=16 --server-pid="$mem_pid"
   redis_bench pipeline-redis "$RB_PIPE" -r "$HOT_KEYS" -P 16 -t get
   redis_bench mget-redis "$RB_MGET" -r "$HOT_KEYS" MGET $(printf 'key:__rand_int__ %.0s' {1..16})
   run_half_peak "$mem_pid" "$mem_port"
@@ -164,10 +173,16 @@ run_redis_engine() {
   loadgen redis-engine-larder --target="127.0.0.1:$LARDER_PORT" --keys="$HOT_KEYS" \
     --preload-keys="$HOT_KEYS" --warmup="$ENGINE_WARMUP" --duration="$DURATION" \
     --server-pid="$LARDER_PID,$REDIS_PID"
+  loadgen redis-engine-larder-grpc --protocol=grpc --target="127.0.0.1:$LARDER_PORT" \
+    --keys="$HOT_KEYS" --warmup="$ENGINE_WARMUP" --duration="$DURATION" \
+    --server-pid="$LARDER_PID,$REDIS_PID"
   redis_bench redis-engine-raw "$RB_GET" -r "$HOT_KEYS" -t get
   loadgen redis-engine-multiget --target="127.0.0.1:$LARDER_PORT" --keys="$HOT_KEYS" \
     --warmup="$ENGINE_WARMUP" --duration="$DURATION" --op=multiget --batch=16 \
     --server-pid="$LARDER_PID,$REDIS_PID"
+  loadgen redis-engine-multiget-grpc --protocol=grpc --target="127.0.0.1:$LARDER_PORT" \
+    --keys="$HOT_KEYS" --warmup="$ENGINE_WARMUP" --duration="$DURATION" --op=multiget \
+    --batch=16 --server-pid="$LARDER_PID,$REDIS_PID"
   redis_bench redis-engine-mget "$RB_MGET" -r "$HOT_KEYS" \
     MGET $(printf 'key:__rand_int__ %.0s' {1..16})
   stop "$LARDER_PID"

@@ -83,7 +83,8 @@ print_header() {
   echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), Linux $(uname -r);" \
     "shared with other work, so read ratios, not absolute figures"
   echo "load: ${VALUE_SIZE} B values, uniform over ${HOT_KEYS} keys, ${INFLIGHT} in flight" \
-    "(larder_loadgen: ${CHANNELS} gRPC channels; redis-benchmark: ${INFLIGHT} connections);" \
+    "(larder_loadgen: gRPC on HTTP/2 framed by hand over ${CHANNELS} connections, rows marked" \
+    "'gRPC's C++ client' through gRPC's own client; redis-benchmark: ${INFLIGHT} connections);" \
     "${DURATION} phases after ${WARMUP} warm-up"
   echo
   printf '%-58s %12s %12s %8s %9s %6s\n' "metric" "larder" "Redis/LRU" "ratio" "target" "result"
@@ -101,6 +102,10 @@ print_rows() {
     "$(get get-larder server_cpu_us_per_op)" "$(get get-redis-loadgen server_cpu_us_per_op)" 1
   row "  of which kernel (stime) per op, us" \
     "$(get get-larder server_sys_us_per_op)" "$(get get-redis-loadgen server_sys_us_per_op)" 1
+  row "  gRPC's C++ client: Get ops/s (vs redis-benchmark GET)" \
+    "$(get get-larder-grpc ops_per_s)" "$(get get-redis rps)" 0
+  row "  gRPC's C++ client: server CPU per op, us" \
+    "$(get get-larder-grpc server_cpu_us_per_op)" "$(get get-redis cpu_us_per_req)" 1
   row "MultiGet(16): keys/s (vs GET pipelined -P 16)" \
     "$(get multiget-larder keys_per_s)" "$(get pipeline-redis rps)" 0 ">=" 1.0
   row "MultiGet(16): server CPU per key, us (vs GET -P 16)" \
@@ -110,6 +115,8 @@ print_rows() {
   row "  MultiGet(16) server CPU per key, us (vs MGET 16)" \
     "$(get multiget-larder server_cpu_us_per_key)" \
     "$(awk -v v="$(get mget-redis cpu_us_per_req)" 'BEGIN {print (v == "n/a") ? v : v / 16}')" 2
+  row "  gRPC's C++ client: MultiGet(16) keys/s (vs MGET 16)" \
+    "$(get multiget-larder-grpc keys_per_s)" "$(times 16 mget-redis rps)" 0
   row "RocksDB engine Get (warm), ops/s (vs memory engine)" \
     "$(get rocksdb-larder ops_per_s)" "$(get rocksdb-memory ops_per_s)" 0 ">=" 0.8
   row "  RocksDB engine server CPU per Get, us (vs memory)" \
@@ -121,6 +128,13 @@ print_rows() {
     "<=" 3.0
   row "Redis engine MultiGet(16) keys/s (vs MGET of 16 keys)" \
     "$(get redis-engine-multiget keys_per_s)" "$(times 16 redis-engine-mget rps)" 0 ">=" 0.5
+  row "  gRPC's C++ client: Redis engine Get, ops/s" \
+    "$(get redis-engine-larder-grpc ops_per_s)" "$(get redis-engine-raw rps)" 0
+  row "  gRPC's C++ client: Redis engine CPU per Get, us" \
+    "$(get redis-engine-larder-grpc server_cpu_us_per_op)" \
+    "$(get redis-engine-raw cpu_us_per_req)" 1
+  row "  gRPC's C++ client: Redis engine MultiGet(16) keys/s" \
+    "$(get redis-engine-multiget-grpc keys_per_s)" "$(times 16 redis-engine-mget rps)" 0
   row "p99 at half of own peak, us (open loop, same loadgen)" \
     "$(get half-larder p99_us)" "$(get half-redis p99_us)" 0
   row "  p50 at half of own peak, us" "$(get half-larder p50_us)" "$(get half-redis p50_us)" 0
@@ -144,7 +158,9 @@ print_notes() {
     "$(fmt "$(get half-redis rate)" 0)/s: half of each one's closed-loop peak under" \
     "larder_loadgen (rows 2 and 3)."
   local label errors
-  for label in get-larder multiget-larder half-larder rocksdb-larder redis-engine-larder; do
+  for label in get-larder get-larder-grpc multiget-larder multiget-larder-grpc half-larder \
+    rocksdb-larder redis-engine-larder redis-engine-larder-grpc redis-engine-multiget \
+    redis-engine-multiget-grpc; do
     errors="$(get "$label" errors)"
     [[ "$errors" == "n/a" || "$errors" == 0 ]] || echo "WARNING: $label had $errors errors"
     errors="$(get "$label" misses)"
