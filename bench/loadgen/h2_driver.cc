@@ -1,12 +1,7 @@
 #include "bench/loadgen/h2_driver.h"
 
-#include <fcntl.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/loadgen/grpc_driver.h"
 #include "bench/loadgen/h2_wire.h"
+#include "bench/loadgen/socket_io.h"
 #include "larder/v1/cache.pb.h"
 
 namespace larder::bench {
@@ -44,41 +40,6 @@ namespace {
 constexpr uint32_t kStreamWindow = 1u << 24;      // Any one response fits.
 constexpr uint32_t kConnectionWindow = 1u << 30;  // Given back every kWindowRefill bytes.
 constexpr uint64_t kWindowRefill = 1u << 28;
-
-absl::Status Errno(absl::string_view what) {
-  return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(errno)));
-}
-
-// Writes all of `data` to a non-blocking socket, waiting for room when it is full.
-absl::Status WriteAll(int fd, absl::string_view data, int timeout_ms) {
-  while (!data.empty()) {
-    const ssize_t written = ::write(fd, data.data(), data.size());
-    if (written > 0) {
-      data.remove_prefix(static_cast<size_t>(written));
-      continue;
-    }
-    if (written < 0 && errno != EAGAIN && errno != EINTR) return Errno("write");
-    pollfd waiting{fd, POLLOUT, 0};
-    if (::poll(&waiting, 1, timeout_ms) <= 0) return absl::UnavailableError("write timed out");
-  }
-  return absl::OkStatus();
-}
-
-// Appends what the socket holds now to `in`. kUnavailable when the peer closed.
-absl::Status ReadAvailable(int fd, std::string& in) {
-  char buffer[64 * 1024];
-  for (;;) {
-    const ssize_t got = ::read(fd, buffer, sizeof(buffer));
-    if (got > 0) {
-      in.append(buffer, static_cast<size_t>(got));
-      if (static_cast<size_t>(got) < sizeof(buffer)) return absl::OkStatus();
-      continue;
-    }
-    if (got == 0) return absl::UnavailableError("larderd closed the connection");
-    if (errno == EAGAIN) return absl::OkStatus();
-    if (errno != EINTR) return Errno("read");
-  }
-}
 
 // Misses in a response message of `kind`'s call; -1 when it is not such a message.
 template <typename Response>
@@ -142,27 +103,9 @@ absl::StatusOr<std::unique_ptr<H2Driver>> H2Driver::Create(const LoadOptions& op
 }
 
 absl::Status H2Driver::Connect(Connection& connection) {
-  const size_t colon = options_.target.rfind(':');
-  const std::string host = options_.target.substr(0, colon);
-  const std::string port = options_.target.substr(colon + 1);
-  addrinfo hints{};
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (colon == std::string::npos || getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat("target: cannot resolve ", options_.target));
-  }
-  connection.fd = ::socket(found->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  const int connected =
-      connection.fd < 0 ? -1 : ::connect(connection.fd, found->ai_addr, found->ai_addrlen);
-  freeaddrinfo(found);
-  if (connected != 0) return Errno(absl::StrCat("connect to ", options_.target));
-  const int one = 1;
-  ::setsockopt(connection.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  ::fcntl(connection.fd, F_SETFL, ::fcntl(connection.fd, F_GETFL) | O_NONBLOCK);
-  epoll_event event{};
-  event.events = EPOLLIN;
-  event.data.ptr = &connection;
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, connection.fd, &event) != 0) return Errno("epoll");
+  absl::StatusOr<int> fd = ConnectTo(options_.target, epoll_fd_, &connection);
+  if (!fd.ok()) return fd.status();
+  connection.fd = *fd;
   return Handshake(connection);
 }
 
@@ -174,7 +117,8 @@ absl::Status H2Driver::Handshake(Connection& connection) {
   for (;;) {
     pollfd waiting{connection.fd, POLLIN, 0};
     if (::poll(&waiting, 1, timeout_ms) <= 0) return absl::UnavailableError("no HTTP/2 SETTINGS");
-    if (absl::Status status = ReadAvailable(connection.fd, connection.in); !status.ok()) {
+    if (absl::Status status = ReadAvailable(connection.fd, connection.in, "larderd");
+        !status.ok()) {
       return status;
     }
     H2Frame frame;
@@ -333,7 +277,7 @@ absl::Status H2Driver::OnFrame(Connection& connection, const H2Frame& frame, Pha
 }
 
 absl::Status H2Driver::OnReadable(Connection& connection, PhaseState& state) {
-  if (absl::Status status = ReadAvailable(connection.fd, connection.in); !status.ok()) {
+  if (absl::Status status = ReadAvailable(connection.fd, connection.in, "larderd"); !status.ok()) {
     return status;
   }
   absl::string_view rest = connection.in;
