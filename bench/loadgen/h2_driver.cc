@@ -17,24 +17,6 @@
 
 namespace larder::bench {
 
-struct H2Driver::PhaseState {
-  PhaseState(const PhaseSpec& phase, LatencyHistogram& latencies)
-      : spec(phase), histogram(latencies) {}
-
-  const PhaseSpec& spec;
-  LatencyHistogram& histogram;
-  PhaseResult result;
-  int64_t start = 0;
-  int64_t budget = 0;
-  int64_t sent = 0;  // Open loop: calls handed out so far.
-  bool stopping = false;
-  int active = 0;
-  int64_t last_done = 0;
-  std::vector<Slot*> idle;
-
-  bool TakeBudget() { return budget > 0 && budget-- > 0; }
-};
-
 namespace {
 
 constexpr uint32_t kStreamWindow = 1u << 24;      // Any one response fits.
@@ -141,7 +123,7 @@ absl::Status H2Driver::Preload() {
   return (*loader)->Preload();
 }
 
-void H2Driver::Issue(Slot& slot, int64_t start_nanos, PhaseState& state) {
+void H2Driver::Issue(Slot& slot, int64_t start_nanos) {
   const bool write = options_.read_ratio < 1.0 &&
                      std::uniform_real_distribution<double>(0, 1)(slot.rng) >= options_.read_ratio;
   if (write) {
@@ -169,7 +151,6 @@ void H2Driver::Issue(Slot& slot, int64_t start_nanos, PhaseState& state) {
     slot.keys = options_.batch;
   }
   slot.start_nanos = start_nanos;
-  ++state.active;
   Connection& connection = *slot.connection;
   if (!connection.waiting_for_window.empty() ||
       connection.send_window < static_cast<int64_t>(slot.request.size() + 5)) {
@@ -201,26 +182,13 @@ absl::Status H2Driver::Flush(Connection& connection) {
   return status;
 }
 
-void H2Driver::Complete(Slot& slot, bool ok, int64_t misses, PhaseState& state) {
-  const int64_t now = NowNanos();
-  if (state.spec.record) {
-    state.histogram.Record(now - slot.start_nanos);
-    ++state.result.ops;
-    state.result.keys += slot.keys;
-    state.result.errors += ok ? 0 : 1;
-    state.result.misses += ok ? misses : 0;
-  }
-  state.last_done = now;
-  --state.active;
-  if (state.spec.rate > 0) {
-    state.idle.push_back(&slot);
-  } else if (!state.stopping && state.TakeBudget()) {
-    Issue(slot, now, state);
+void H2Driver::Complete(Slot& slot, bool ok, int64_t misses, Loop& loop) {
+  if (loop.Finish(slot, slot.start_nanos, slot.keys, ok, ok ? misses : 0)) {
+    Issue(slot, loop.last_done());
   }
 }
 
-void H2Driver::EndStream(Connection& connection, uint32_t stream_id, bool reset,
-                         PhaseState& state) {
+void H2Driver::EndStream(Connection& connection, uint32_t stream_id, bool reset, Loop& loop) {
   auto found = connection.streams.find(stream_id);
   if (found == connection.streams.end()) return;
   Slot& slot = *found->second;
@@ -232,10 +200,10 @@ void H2Driver::EndStream(Connection& connection, uint32_t stream_id, bool reset,
              : slot.kind == Kind::kMultiGet ? CountMisses<v1::MultiGetResponse>(message)
                                             : CountMisses<v1::SetResponse>(message);
   }
-  Complete(slot, misses >= 0, std::max<int64_t>(misses, 0), state);
+  Complete(slot, misses >= 0, std::max<int64_t>(misses, 0), loop);
 }
 
-absl::Status H2Driver::OnFrame(Connection& connection, const H2Frame& frame, PhaseState& state) {
+absl::Status H2Driver::OnFrame(Connection& connection, const H2Frame& frame, Loop& loop) {
   absl::string_view content;
   switch (static_cast<H2Type>(frame.type)) {
     case H2Type::kData:
@@ -243,13 +211,13 @@ absl::Status H2Driver::OnFrame(Connection& connection, const H2Frame& frame, Pha
       if (!StripPadding(frame, content)) return absl::InternalError("bad DATA padding");
       if (auto slot = connection.streams.find(frame.stream_id); slot != connection.streams.end())
         slot->second->data.append(content.data(), content.size());
-      if (frame.flags & kH2EndStream) EndStream(connection, frame.stream_id, false, state);
+      if (frame.flags & kH2EndStream) EndStream(connection, frame.stream_id, false, loop);
       return absl::OkStatus();
     case H2Type::kHeaders:
-      if (frame.flags & kH2EndStream) EndStream(connection, frame.stream_id, false, state);
+      if (frame.flags & kH2EndStream) EndStream(connection, frame.stream_id, false, loop);
       return absl::OkStatus();
     case H2Type::kRstStream:
-      EndStream(connection, frame.stream_id, true, state);
+      EndStream(connection, frame.stream_id, true, loop);
       return absl::OkStatus();
     case H2Type::kSettings:
       if (!(frame.flags & kH2Ack))
@@ -276,7 +244,7 @@ absl::Status H2Driver::OnFrame(Connection& connection, const H2Frame& frame, Pha
   }
 }
 
-absl::Status H2Driver::OnReadable(Connection& connection, PhaseState& state) {
+absl::Status H2Driver::OnReadable(Connection& connection, Loop& loop) {
   if (absl::Status status = ReadAvailable(connection.fd, connection.in, "larderd"); !status.ok()) {
     return status;
   }
@@ -286,7 +254,7 @@ absl::Status H2Driver::OnReadable(Connection& connection, PhaseState& state) {
     const int64_t used = NextFrame(rest, frame);
     if (used < 0) return absl::InternalError("larderd sent a frame over 16 MiB");
     if (used == 0) break;
-    if (absl::Status status = OnFrame(connection, frame, state); !status.ok()) return status;
+    if (absl::Status status = OnFrame(connection, frame, loop); !status.ok()) return status;
     rest.remove_prefix(static_cast<size_t>(used));
   }
   connection.in.erase(0, connection.in.size() - rest.size());
@@ -304,74 +272,36 @@ absl::Status H2Driver::OnReadable(Connection& connection, PhaseState& state) {
   return Flush(connection);
 }
 
-absl::Status H2Driver::Poll(PhaseState& state, int64_t timeout_nanos) {
+absl::Status H2Driver::Poll(Loop& loop, int64_t timeout_nanos) {
   epoll_event events[64];
   timespec timeout{timeout_nanos / 1000000000, timeout_nanos % 1000000000};
   const int ready = ::epoll_pwait2(epoll_fd_, events, 64, &timeout, nullptr);
   if (ready < 0 && errno != EINTR) return Errno("epoll_pwait2");
   for (int i = 0; i < ready; ++i) {
     auto* connection = static_cast<Connection*>(events[i].data.ptr);
-    if (absl::Status status = OnReadable(*connection, state); !status.ok()) return status;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status H2Driver::PaceOpenLoop(PhaseState& state, int64_t now) {
-  const double interval = 1e9 / state.spec.rate;
-  for (;;) {
-    const int64_t intended =
-        state.start + static_cast<int64_t>(interval * static_cast<double>(state.sent));
-    if (intended > now || state.idle.empty()) break;
-    if (!state.TakeBudget()) {
-      state.stopping = true;
-      break;
-    }
-    Slot* slot = state.idle.back();
-    state.idle.pop_back();
-    ++state.sent;
-    Issue(*slot, intended, state);  // Latency counts from the intended start.
-  }
-  for (auto& connection : connections_) {
-    if (absl::Status status = Flush(*connection); !status.ok()) return status;
+    if (absl::Status status = OnReadable(*connection, loop); !status.ok()) return status;
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<PhaseResult> H2Driver::RunPhase(const PhaseSpec& phase,
                                                LatencyHistogram& histogram) {
-  PhaseState state(phase, histogram);
-  state.budget = phase.max_ops > 0 ? phase.max_ops : std::numeric_limits<int64_t>::max();
-  state.start = state.last_done = NowNanos();
-  const int64_t deadline = state.start + absl::ToInt64Nanoseconds(phase.duration);
-  const int64_t hard_stop = deadline + absl::ToInt64Nanoseconds(options_.timeout);
-  for (auto& slot : slots_) {
-    if (phase.rate > 0) {
-      state.idle.push_back(slot.get());
-    } else if (state.TakeBudget()) {
-      Issue(*slot, state.start, state);
-    }
-  }
-  for (auto& connection : connections_) {
-    if (absl::Status status = Flush(*connection); !status.ok()) return status;
-  }
-  for (;;) {
-    const int64_t now = NowNanos();
-    if (now >= deadline) state.stopping = true;
-    if (phase.rate > 0 && !state.stopping) {
-      if (absl::Status status = PaceOpenLoop(state, now); !status.ok()) return status;
-    }
-    if (state.active == 0 && (state.stopping || state.budget <= 0)) break;
-    if (now > hard_stop) return absl::DeadlineExceededError("calls still outstanding at the end");
-    int64_t wait = state.stopping ? 10'000'000 : std::min<int64_t>(deadline - now, 100'000'000);
-    if (phase.rate > 0 && !state.stopping && !state.idle.empty()) {  // Else a reply wakes us.
-      const int64_t next =
-          state.start + static_cast<int64_t>(1e9 / phase.rate * static_cast<double>(state.sent));
-      wait = std::min(wait, next - now);
-    }
-    if (absl::Status status = Poll(state, std::max<int64_t>(wait, 0)); !status.ok()) return status;
-  }
-  state.result.seconds = static_cast<double>(state.last_done - state.start) / 1e9;
-  return state.result;
+  Loop loop(phase, histogram);
+  std::vector<Slot*> slots;
+  for (auto& slot : slots_) slots.push_back(slot.get());
+  return loop.Run(
+      slots, options_.timeout,
+      [this](Slot& slot, int64_t start_nanos) {
+        Issue(slot, start_nanos);
+        return absl::OkStatus();
+      },
+      [this] {
+        for (auto& connection : connections_) {
+          if (absl::Status status = Flush(*connection); !status.ok()) return status;
+        }
+        return absl::OkStatus();
+      },
+      [this, &loop](int64_t timeout_nanos) { return Poll(loop, timeout_nanos); });
 }
 
 }  // namespace larder::bench

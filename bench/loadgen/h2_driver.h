@@ -19,6 +19,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "bench/loadgen/load_options.h"
+#include "bench/loadgen/phase_loop.h"
 
 namespace larder::bench {
 
@@ -56,20 +57,19 @@ class H2Driver final : public Driver {
     uint64_t received_unacknowledged = 0;  // DATA bytes not yet given back by WINDOW_UPDATE.
     uint32_t max_streams = 0xffffffffu;    // The server's SETTINGS_MAX_CONCURRENT_STREAMS.
   };
-  struct PhaseState;
+  using Loop = PhaseLoop<Slot>;
 
   explicit H2Driver(const LoadOptions& options);
   absl::Status Connect(Connection& connection);
   absl::Status Handshake(Connection& connection);
-  void Issue(Slot& slot, int64_t start_nanos, PhaseState& state);
+  void Issue(Slot& slot, int64_t start_nanos);
   void StartStream(Slot& slot);
   absl::Status Flush(Connection& connection);
-  absl::Status Poll(PhaseState& state, int64_t timeout_nanos);
-  absl::Status OnReadable(Connection& connection, PhaseState& state);
-  absl::Status OnFrame(Connection& connection, const struct H2Frame& frame, PhaseState& state);
-  void EndStream(Connection& connection, uint32_t stream_id, bool reset, PhaseState& state);
-  void Complete(Slot& slot, bool ok, int64_t misses, PhaseState& state);
-  absl::Status PaceOpenLoop(PhaseState& state, int64_t now);
+  absl::Status Poll(Loop& loop, int64_t timeout_nanos);
+  absl::Status OnReadable(Connection& connection, Loop& loop);
+  absl::Status OnFrame(Connection& connection, const struct H2Frame& frame, Loop& loop);
+  void EndStream(Connection& connection, uint32_t stream_id, bool reset, Loop& loop);
+  void Complete(Slot& slot, bool ok, int64_t misses, Loop& loop);
 
   const LoadOptions options_;
   const KeyChooser chooser_;

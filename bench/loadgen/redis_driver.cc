@@ -15,24 +15,6 @@
 
 namespace larder::bench {
 
-struct RedisDriver::PhaseState {
-  PhaseState(const PhaseSpec& phase, LatencyHistogram& latencies)
-      : spec(phase), histogram(latencies) {}
-
-  const PhaseSpec& spec;
-  LatencyHistogram& histogram;
-  PhaseResult result;
-  int64_t start = 0;
-  int64_t budget = 0;
-  int64_t sent = 0;  // Open loop: requests handed out so far.
-  bool stopping = false;
-  int active = 0;
-  int64_t last_done = 0;
-  std::vector<Connection*> idle;
-
-  bool TakeBudget() { return budget > 0 && budget-- > 0; }
-};
-
 RedisDriver::RedisDriver(const LoadOptions& options)
     : options_(options),
       chooser_(options.keys, options.distribution, options.zipf_s),
@@ -105,7 +87,7 @@ absl::Status RedisDriver::Preload() {
   return absl::OkStatus();
 }
 
-absl::Status RedisDriver::Send(Connection& connection, int64_t start_nanos, PhaseState& state) {
+absl::Status RedisDriver::Send(Connection& connection, int64_t start_nanos) {
   const bool write = options_.read_ratio < 1.0 && std::uniform_real_distribution<double>(
                                                       0, 1)(connection.rng) >= options_.read_ratio;
   std::vector<std::string> keys;
@@ -124,32 +106,20 @@ absl::Status RedisDriver::Send(Connection& connection, int64_t start_nanos, Phas
   AppendCommand(connection.out, args);
   connection.start_nanos = start_nanos;
   connection.keys = static_cast<int64_t>(keys.size());
-  ++state.active;
   return WriteAll(connection.fd, connection.out,
                   static_cast<int>(absl::ToInt64Milliseconds(options_.timeout)));
 }
 
 absl::Status RedisDriver::Complete(Connection& connection, const ReplySummary& summary,
-                                   PhaseState& state) {
-  const int64_t now = NowNanos();
-  if (state.spec.record) {
-    state.histogram.Record(now - connection.start_nanos);
-    ++state.result.ops;
-    state.result.keys += connection.keys;
-    state.result.errors += summary.error ? 1 : 0;
-    state.result.misses += summary.nils;
+                                   Loop& loop) {
+  if (loop.Finish(connection, connection.start_nanos, connection.keys, !summary.error,
+                  summary.nils)) {
+    return Send(connection, loop.last_done());
   }
-  state.last_done = now;
-  --state.active;
-  if (state.spec.rate > 0) {
-    state.idle.push_back(&connection);
-    return absl::OkStatus();
-  }
-  if (!state.stopping && state.TakeBudget()) return Send(connection, now, state);
   return absl::OkStatus();
 }
 
-absl::Status RedisDriver::OnReadable(Connection& connection, PhaseState& state) {
+absl::Status RedisDriver::OnReadable(Connection& connection, Loop& loop) {
   if (absl::Status status = ReadAvailable(connection.fd, connection.in, "redis"); !status.ok()) {
     return status;
   }
@@ -158,72 +128,34 @@ absl::Status RedisDriver::OnReadable(Connection& connection, PhaseState& state) 
   if (used < 0) return absl::InternalError("redis sent something that is not RESP");
   if (used == 0) return absl::OkStatus();
   connection.in.erase(0, static_cast<size_t>(used));
-  return Complete(connection, summary, state);
+  return Complete(connection, summary, loop);
 }
 
-absl::Status RedisDriver::Poll(PhaseState& state, int64_t timeout_nanos) {
+absl::Status RedisDriver::Poll(Loop& loop, int64_t timeout_nanos) {
   epoll_event events[64];
   timespec timeout{timeout_nanos / 1000000000, timeout_nanos % 1000000000};
   const int ready = ::epoll_pwait2(epoll_fd_, events, 64, &timeout, nullptr);
   if (ready < 0 && errno != EINTR) return Errno("epoll_pwait2");
   for (int i = 0; i < ready; ++i) {
     auto* connection = static_cast<Connection*>(events[i].data.ptr);
-    if (absl::Status status = OnReadable(*connection, state); !status.ok()) return status;
+    if (absl::Status status = OnReadable(*connection, loop); !status.ok()) return status;
   }
   return absl::OkStatus();
 }
 
-absl::Status RedisDriver::PaceOpenLoop(PhaseState& state, int64_t now) {
-  const double interval = 1e9 / state.spec.rate;
-  for (;;) {
-    const int64_t intended =
-        state.start + static_cast<int64_t>(interval * static_cast<double>(state.sent));
-    if (intended > now || state.idle.empty()) return absl::OkStatus();
-    if (!state.TakeBudget()) {
-      state.stopping = true;
-      return absl::OkStatus();
-    }
-    Connection* connection = state.idle.back();
-    state.idle.pop_back();
-    ++state.sent;
-    // Latency counts from the intended start: no coordinated omission.
-    if (absl::Status status = Send(*connection, intended, state); !status.ok()) return status;
-  }
-}
-
 absl::StatusOr<PhaseResult> RedisDriver::RunPhase(const PhaseSpec& phase,
                                                   LatencyHistogram& histogram) {
-  PhaseState state(phase, histogram);
-  state.budget = phase.max_ops > 0 ? phase.max_ops : std::numeric_limits<int64_t>::max();
-  state.start = state.last_done = NowNanos();
-  const int64_t deadline = state.start + absl::ToInt64Nanoseconds(phase.duration);
-  const int64_t hard_stop = deadline + absl::ToInt64Nanoseconds(options_.timeout);
+  Loop loop(phase, histogram);
+  std::vector<Connection*> connections;
   for (auto& connection : connections_) {
     connection->in.clear();
-    if (phase.rate > 0) {
-      state.idle.push_back(connection.get());
-    } else if (state.TakeBudget()) {
-      if (absl::Status status = Send(*connection, state.start, state); !status.ok()) return status;
-    }
+    connections.push_back(connection.get());
   }
-  for (;;) {
-    const int64_t now = NowNanos();
-    if (now >= deadline) state.stopping = true;
-    if (phase.rate > 0 && !state.stopping) {
-      if (absl::Status status = PaceOpenLoop(state, now); !status.ok()) return status;
-    }
-    if (state.active == 0 && (state.stopping || state.budget <= 0)) break;
-    if (now > hard_stop) return absl::DeadlineExceededError("redis replies still outstanding");
-    int64_t wait = state.stopping ? 10'000'000 : std::min<int64_t>(deadline - now, 100'000'000);
-    if (phase.rate > 0 && !state.stopping && !state.idle.empty()) {  // Else a reply wakes us.
-      const int64_t next =
-          state.start + static_cast<int64_t>(1e9 / phase.rate * static_cast<double>(state.sent));
-      wait = std::min(wait, next - now);
-    }
-    if (absl::Status status = Poll(state, std::max<int64_t>(wait, 0)); !status.ok()) return status;
-  }
-  state.result.seconds = static_cast<double>(state.last_done - state.start) / 1e9;
-  return state.result;
+  return loop.Run(
+      connections, options_.timeout,
+      [this](Connection& connection, int64_t start_nanos) { return Send(connection, start_nanos); },
+      [] { return absl::OkStatus(); },  // Send writes at once.
+      [this, &loop](int64_t timeout_nanos) { return Poll(loop, timeout_nanos); });
 }
 
 }  // namespace larder::bench

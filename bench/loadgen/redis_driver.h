@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "bench/loadgen/load_options.h"
+#include "bench/loadgen/phase_loop.h"
 #include "bench/loadgen/resp.h"
 
 namespace larder::bench {
@@ -36,16 +37,15 @@ class RedisDriver final : public Driver {
     int64_t keys = 0;
     std::mt19937_64 rng;
   };
-  struct PhaseState;
+  using Loop = PhaseLoop<Connection>;
 
   explicit RedisDriver(const LoadOptions& options);
   absl::Status Connect(Connection& connection);
   absl::Status RoundTrip(Connection& connection, ReplySummary& summary);
-  absl::Status Send(Connection& connection, int64_t start_nanos, PhaseState& state);
-  absl::Status Poll(PhaseState& state, int64_t timeout_nanos);
-  absl::Status OnReadable(Connection& connection, PhaseState& state);
-  absl::Status Complete(Connection& connection, const ReplySummary& summary, PhaseState& state);
-  absl::Status PaceOpenLoop(PhaseState& state, int64_t now);
+  absl::Status Send(Connection& connection, int64_t start_nanos);
+  absl::Status Poll(Loop& loop, int64_t timeout_nanos);
+  absl::Status OnReadable(Connection& connection, Loop& loop);
+  absl::Status Complete(Connection& connection, const ReplySummary& summary, Loop& loop);
 
   const LoadOptions options_;
   const KeyChooser chooser_;

@@ -89,6 +89,26 @@ TEST_F(H2DriverTest, WritesAreAnsweredAndThenRead) {
   EXPECT_LT(reads.misses, 400);  // 400 writes over 20 keys stored most of them.
 }
 
+TEST_F(H2DriverTest, OpenLoopStartsNoMoreCallsThanItsRateAllows) {
+  const LoadOptions options = Options(/*keys=*/100, /*preload_keys=*/100);
+  auto driver = H2Driver::Create(options);
+  ASSERT_TRUE(driver.ok()) << driver.status();
+  ASSERT_TRUE((*driver)->Preload().ok());
+  LatencyHistogram histogram;
+  // 1000 calls a second: call n is due at n ms. A budget of 150 ends the phase after 150 calls,
+  // long before its 5 s; without one, a 300 ms phase sends calls 0-300 at most.
+  auto result = (*driver)->RunPhase({absl::Seconds(5), /*max_ops=*/150, 1000, true}, histogram);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->ops, 150);
+  EXPECT_EQ(result->errors, 0);
+  EXPECT_EQ(result->misses, 0);
+  auto unbounded = (*driver)->RunPhase({absl::Milliseconds(300), 0, 1000, true}, histogram);
+  ASSERT_TRUE(unbounded.ok()) << unbounded.status();
+  EXPECT_GT(unbounded->ops, 0);
+  EXPECT_LE(unbounded->ops, 301);
+  EXPECT_EQ(unbounded->errors, 0);
+}
+
 TEST_F(H2DriverTest, CallsLarderdRefusesAreErrors) {
   LoadOptions options = Options(/*keys=*/10, /*preload_keys=*/0);
   options.ns = "not a namespace!";  // INVALID_ARGUMENT: a trailers-only response.
