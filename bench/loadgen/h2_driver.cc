@@ -272,18 +272,6 @@ absl::Status H2Driver::OnReadable(Connection& connection, Loop& loop) {
   return Flush(connection);
 }
 
-absl::Status H2Driver::Poll(Loop& loop, int64_t timeout_nanos) {
-  epoll_event events[64];
-  timespec timeout{timeout_nanos / 1000000000, timeout_nanos % 1000000000};
-  const int ready = ::epoll_pwait2(epoll_fd_, events, 64, &timeout, nullptr);
-  if (ready < 0 && errno != EINTR) return Errno("epoll_pwait2");
-  for (int i = 0; i < ready; ++i) {
-    auto* connection = static_cast<Connection*>(events[i].data.ptr);
-    if (absl::Status status = OnReadable(*connection, loop); !status.ok()) return status;
-  }
-  return absl::OkStatus();
-}
-
 absl::StatusOr<PhaseResult> H2Driver::RunPhase(const PhaseSpec& phase,
                                                LatencyHistogram& histogram) {
   Loop loop(phase, histogram);
@@ -301,7 +289,11 @@ absl::StatusOr<PhaseResult> H2Driver::RunPhase(const PhaseSpec& phase,
         }
         return absl::OkStatus();
       },
-      [this, &loop](int64_t timeout_nanos) { return Poll(loop, timeout_nanos); });
+      [this, &loop](int64_t timeout_nanos) {
+        return WaitReadable(epoll_fd_, timeout_nanos, [this, &loop](void* connection) {
+          return OnReadable(*static_cast<Connection*>(connection), loop);
+        });
+      });
 }
 
 }  // namespace larder::bench

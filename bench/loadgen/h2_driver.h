@@ -65,7 +65,6 @@ class H2Driver final : public Driver {
   void Issue(Slot& slot, int64_t start_nanos);
   void StartStream(Slot& slot);
   absl::Status Flush(Connection& connection);
-  absl::Status Poll(Loop& loop, int64_t timeout_nanos);
   absl::Status OnReadable(Connection& connection, Loop& loop);
   absl::Status OnFrame(Connection& connection, const struct H2Frame& frame, Loop& loop);
   void EndStream(Connection& connection, uint32_t stream_id, bool reset, Loop& loop);

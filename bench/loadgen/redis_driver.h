@@ -43,7 +43,6 @@ class RedisDriver final : public Driver {
   absl::Status Connect(Connection& connection);
   absl::Status RoundTrip(Connection& connection, ReplySummary& summary);
   absl::Status Send(Connection& connection, int64_t start_nanos);
-  absl::Status Poll(Loop& loop, int64_t timeout_nanos);
   absl::Status OnReadable(Connection& connection, Loop& loop);
   absl::Status Complete(Connection& connection, const ReplySummary& summary, Loop& loop);
 

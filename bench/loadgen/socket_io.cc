@@ -66,6 +66,18 @@ absl::Status WriteAll(int fd, absl::string_view data, int timeout_ms) {
   return absl::OkStatus();
 }
 
+absl::Status WaitReadable(int epoll_fd, int64_t timeout_nanos,
+                          absl::FunctionRef<absl::Status(void* tag)> on_readable) {
+  epoll_event events[64];
+  timespec timeout{timeout_nanos / 1000000000, timeout_nanos % 1000000000};
+  const int ready = ::epoll_pwait2(epoll_fd, events, 64, &timeout, nullptr);
+  if (ready < 0 && errno != EINTR) return Errno("epoll_pwait2");
+  for (int i = 0; i < ready; ++i) {
+    if (absl::Status status = on_readable(events[i].data.ptr); !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ReadAvailable(int fd, std::string& in, absl::string_view peer) {
   char buffer[64 * 1024];
   for (;;) {

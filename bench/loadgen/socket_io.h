@@ -5,10 +5,13 @@
 //   absl::StatusOr<int> fd = ConnectTo("127.0.0.1:6379", epoll_fd, &connection);
 //   WriteAll(*fd, bytes, /*timeout_ms=*/1000);
 //   ReadAvailable(*fd, buffer, "redis");
+//   WaitReadable(epoll_fd, timeout_nanos, [](void* tag) { ...; return absl::OkStatus(); });
 #pragma once
 
+#include <cstdint>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
@@ -24,6 +27,11 @@ absl::StatusOr<int> ConnectTo(const std::string& target, int epoll_fd, void* dat
 // Writes all of `data` to a non-blocking socket, waiting up to `timeout_ms` for room each time
 // it is full.
 absl::Status WriteAll(int fd, absl::string_view data, int timeout_ms);
+
+// Waits up to `timeout_nanos` for sockets of `epoll_fd` to be readable and calls `on_readable`
+// with the tag of each; stops at the first error it returns.
+absl::Status WaitReadable(int epoll_fd, int64_t timeout_nanos,
+                          absl::FunctionRef<absl::Status(void* tag)> on_readable);
 
 // Appends what the socket holds now to `in`. kUnavailable when `peer` closed the connection.
 absl::Status ReadAvailable(int fd, std::string& in, absl::string_view peer);
