@@ -5,7 +5,8 @@
 // capacity, not the client's, sets the throughput. Same keys, values, mix and pacing as
 // GrpcDriver: `channels` TCP connections, `inflight` calls spread over them as HTTP/2 streams,
 // one epoll thread. A call counts as an error when its stream is reset or ends without a
-// whole response message (gRPC sends none with an error status).
+// whole response message (gRPC sends none with an error status). Stream ids are not reused, so
+// a connection carries at most 2^30 calls (about 12 hours at 100k calls/s over 4 connections).
 //
 //   auto driver = H2Driver::Create(options);   // options.protocol == Protocol::kH2
 //   auto result = (*driver)->RunPhase({absl::Seconds(10), 0, 0}, histogram);
