@@ -10,7 +10,7 @@
 # larder-proxy rows (bench/proxy_bench.sh: against Varnish and a FastAPI app's own caching).
 # The machine is shared and small, so absolute numbers are noisy: read the ratios.
 #
-#   bench/run.sh            # full run: ~6 min for the table, ~5 more for the HTTP and near rows
+#   bench/run.sh            # full run: ~7 min for the table, ~5 more for the HTTP and near rows
 #   bench/run.sh --quick    # smoke check: short phases, 100k entries instead of 1M
 #   bench/run.sh --no-profile
 set -euo pipefail
