@@ -5,9 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "bench/loadgen/grpc_driver.h"
@@ -23,7 +20,7 @@ constexpr uint32_t kStreamWindow = 1u << 24;      // Any one response fits.
 constexpr uint32_t kConnectionWindow = 1u << 30;  // Given back every kWindowRefill bytes.
 constexpr uint64_t kWindowRefill = 1u << 28;
 
-// Misses in a response message of `kind`'s call; -1 when it is not such a message.
+// Misses in a `Response` message; -1 when `message` is not one.
 template <typename Response>
 int64_t CountMisses(absl::string_view message) {
   Response response;
@@ -152,8 +149,7 @@ void H2Driver::Issue(Slot& slot, int64_t start_nanos) {
   }
   slot.start_nanos = start_nanos;
   Connection& connection = *slot.connection;
-  if (!connection.waiting_for_window.empty() ||
-      connection.send_window < static_cast<int64_t>(slot.request.size() + 5)) {
+  if (!connection.waiting_for_window.empty() || connection.send_window < slot.data_bytes()) {
     connection.waiting_for_window.push_back(&slot);
     return;
   }
@@ -169,7 +165,7 @@ void H2Driver::StartStream(Slot& slot) {
                                : slot.kind == Kind::kMultiGet ? multi_get_headers_
                                                               : set_headers_;
   AppendUnaryCall(connection.out, stream_id, headers, slot.request);
-  connection.send_window -= static_cast<int64_t>(slot.request.size() + 5);
+  connection.send_window -= slot.data_bytes();
   slot.data.clear();
   connection.streams[stream_id] = &slot;
 }
@@ -180,12 +176,6 @@ absl::Status H2Driver::Flush(Connection& connection) {
                                  static_cast<int>(absl::ToInt64Milliseconds(options_.timeout)));
   connection.out.clear();
   return status;
-}
-
-void H2Driver::Complete(Slot& slot, bool ok, int64_t misses, Loop& loop) {
-  if (loop.Finish(slot, slot.start_nanos, slot.keys, ok, ok ? misses : 0)) {
-    Issue(slot, loop.last_done());
-  }
 }
 
 void H2Driver::EndStream(Connection& connection, uint32_t stream_id, bool reset, Loop& loop) {
@@ -200,7 +190,10 @@ void H2Driver::EndStream(Connection& connection, uint32_t stream_id, bool reset,
              : slot.kind == Kind::kMultiGet ? CountMisses<v1::MultiGetResponse>(message)
                                             : CountMisses<v1::SetResponse>(message);
   }
-  Complete(slot, misses >= 0, std::max<int64_t>(misses, 0), loop);
+  const bool ok = misses >= 0;
+  if (loop.Finish(slot, slot.start_nanos, slot.keys, ok, ok ? misses : 0)) {
+    Issue(slot, loop.last_done());
+  }
 }
 
 absl::Status H2Driver::OnFrame(Connection& connection, const H2Frame& frame, Loop& loop) {
@@ -232,12 +225,7 @@ absl::Status H2Driver::OnFrame(Connection& connection, const H2Frame& frame, Loo
     case H2Type::kGoaway:
       return absl::UnavailableError("larderd sent GOAWAY");
     case H2Type::kWindowUpdate:
-      if (frame.stream_id == 0 && frame.payload.size() == 4) {
-        connection.send_window += (static_cast<uint8_t>(frame.payload[0]) & 0x7f) << 24 |
-                                  static_cast<uint8_t>(frame.payload[1]) << 16 |
-                                  static_cast<uint8_t>(frame.payload[2]) << 8 |
-                                  static_cast<uint8_t>(frame.payload[3]);
-      }
+      if (frame.stream_id == 0) connection.send_window += WindowIncrement(frame.payload);
       return absl::OkStatus();
     default:  // CONTINUATION and the rest carry nothing a unary call's end depends on.
       return absl::OkStatus();
@@ -259,8 +247,7 @@ absl::Status H2Driver::OnReadable(Connection& connection, Loop& loop) {
   }
   connection.in.erase(0, connection.in.size() - rest.size());
   while (!connection.waiting_for_window.empty() &&
-         connection.send_window >=
-             static_cast<int64_t>(connection.waiting_for_window.front()->request.size() + 5)) {
+         connection.send_window >= connection.waiting_for_window.front()->data_bytes()) {
     StartStream(*connection.waiting_for_window.front());
     connection.waiting_for_window.pop_front();
   }

@@ -2,11 +2,12 @@
 // library on the client side, the way redis-benchmark drives Redis over RESP it writes itself.
 // On a machine the load generator shares with the server, gRPC's own client spends more CPU
 // per call than the server does (33-36 µs per Get on the 2-core test guest); this driver spends
-// about 10 µs, kernel included, so the server's capacity sets the throughput. Same keys, values, mix and pacing as
-// GrpcDriver: `channels` TCP connections, `inflight` calls spread over them as HTTP/2 streams,
-// one epoll thread. A call counts as an error when its stream is reset or ends without a
-// whole response message (gRPC sends none with an error status). Stream ids are not reused, so
-// a connection carries at most 2^30 calls (about 12 hours at 100k calls/s over 4 connections).
+// about 10 µs, kernel included, so the server's capacity sets the throughput. Same keys, values,
+// mix and pacing as GrpcDriver: `channels` TCP connections, `inflight` calls spread over them as
+// HTTP/2 streams, one epoll thread. A call counts as an error when its stream is reset or ends
+// without a whole response message (gRPC sends none with an error status). Stream ids are not
+// reused, so a connection carries at most 2^30 calls (about 12 hours at 100k calls/s over 4
+// connections).
 //
 //   auto driver = H2Driver::Create(options);   // options.protocol == Protocol::kH2
 //   auto result = (*driver)->RunPhase({absl::Seconds(10), 0, 0}, histogram);
@@ -45,7 +46,8 @@ class H2Driver final : public Driver {
     int64_t start_nanos = 0;
     int64_t keys = 0;
     std::string request;  // The serialized request message of the call in flight.
-    std::string data;     // Its response's DATA bytes so far.
+    int64_t data_bytes() const { return static_cast<int64_t>(request.size()) + 5; }  // Framed.
+    std::string data;  // Its response's DATA bytes so far.
   };
   struct Connection {
     int fd = -1;
@@ -69,7 +71,6 @@ class H2Driver final : public Driver {
   absl::Status OnReadable(Connection& connection, Loop& loop);
   absl::Status OnFrame(Connection& connection, const struct H2Frame& frame, Loop& loop);
   void EndStream(Connection& connection, uint32_t stream_id, bool reset, Loop& loop);
-  void Complete(Slot& slot, bool ok, int64_t misses, Loop& loop);
 
   const LoadOptions options_;
   const KeyChooser chooser_;

@@ -137,6 +137,11 @@ void AppendWindowUpdate(std::string& out, uint32_t stream_id, uint32_t increment
   AppendUint(out, increment & 0x7fffffffu, 4);
 }
 
+uint32_t WindowIncrement(absl::string_view window_update_payload) {
+  if (window_update_payload.size() != 4) return 0;
+  return ReadUint(window_update_payload, 0, 4) & 0x7fffffffu;
+}
+
 uint32_t SettingValue(absl::string_view settings_payload, uint16_t id, uint32_t fallback) {
   uint32_t value = fallback;
   for (size_t offset = 0; offset + 6 <= settings_payload.size(); offset += 6) {

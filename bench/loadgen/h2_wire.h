@@ -69,6 +69,9 @@ void AppendUnaryCall(std::string& out, uint32_t stream_id, absl::string_view hea
 
 void AppendWindowUpdate(std::string& out, uint32_t stream_id, uint32_t increment);
 
+// The increment a WINDOW_UPDATE payload carries; 0 when the payload is not 4 bytes.
+uint32_t WindowIncrement(absl::string_view window_update_payload);
+
 // The setting `id` in a SETTINGS payload, or `fallback` when absent.
 uint32_t SettingValue(absl::string_view settings_payload, uint16_t id, uint32_t fallback);
 

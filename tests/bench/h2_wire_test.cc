@@ -100,6 +100,14 @@ TEST(H2WireTest, AUnaryCallIsHeadersThenOneDataFrameEndingTheStream) {
   EXPECT_EQ(message, "msg");
 }
 
+TEST(H2WireTest, AWindowUpdateIncrementIgnoresTheReservedBit) {
+  std::string frame;
+  AppendWindowUpdate(frame, 0, 70000);
+  EXPECT_EQ(WindowIncrement(absl::string_view(frame).substr(9)), 70000u);
+  EXPECT_EQ(WindowIncrement(std::string("\xff\xff\xff\xff", 4)), 0x7fffffffu);
+  EXPECT_EQ(WindowIncrement("abc"), 0u);
+}
+
 TEST(H2WireTest, AGrpcMessageMustBeWholeAndUncompressed) {
   absl::string_view message;
   EXPECT_FALSE(UnwrapGrpcMessage(std::string("\1\0\0\0\x03msg", 8), message));
