@@ -90,13 +90,15 @@ std::vector<MetricFamily> ServerMetrics::Collect() const {
 MetricFamily ServerMetrics::LeaseOutcomes() const {
   MetricFamily family = Family("larder_leases_total",
                                "Lease misses by outcome (granted, waited, stale, table_full) and "
-                               "Sets with a lease token (filled, refused).",
+                               "Sets with a lease token (filled, refused; ended or end_failed: "
+                               "refused for bad input, its lease ended or not).",
                                MetricType::Counter);
   const LeaseCounters& counters = handler_.lease_counters();
   const std::pair<const char*, const std::atomic<uint64_t>*> outcomes[] = {
       {"granted", &counters.granted}, {"waited", &counters.waited},
       {"stale", &counters.stale},     {"table_full", &counters.table_full},
-      {"filled", &counters.filled},   {"refused", &counters.refused}};
+      {"filled", &counters.filled},   {"refused", &counters.refused},
+      {"ended", &counters.ended},     {"end_failed", &counters.end_failed}};
   for (const auto& [outcome, count] : outcomes) {
     AddCounter(family, {{"outcome", outcome}},
                static_cast<double>(count->load(std::memory_order_relaxed)));

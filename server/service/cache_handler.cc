@@ -153,7 +153,10 @@ storage::SetItem CacheHandler::ItemFor(const v1::SetRequest& request) const {
 
 absl::Status CacheHandler::Set(const v1::SetRequest& request, v1::SetResponse& response) {
   LARDER_RETURN_IF_ERROR(ValidateNamespace(request.namespace_(), "namespace"));
-  LARDER_RETURN_IF_ERROR(ValidateSet(request, request.namespace_(), ""));
+  if (absl::Status valid = ValidateSet(request, request.namespace_(), ""); !valid.ok()) {
+    EndLeaseOfRefusedSet(request);
+    return valid;
+  }
   namespace_stats_.Register(request.namespace_());
   const storage::SetItem item = ItemFor(request);
   LARDER_ASSIGN_OR_RETURN(storage::SetResult result,

@@ -20,6 +20,7 @@
 #include "absl/time/time.h"
 #include "larder/common/clock.h"
 #include "larder/common/limits.h"
+#include "larder/common/log_rate_limiter.h"
 #include "larder/v1/cache.pb.h"
 #include "server/service/namespace_stats.h"
 #include "server/storage/storage_engine.h"
@@ -34,6 +35,8 @@ struct LeaseCounters {
   std::atomic<uint64_t> table_full{0};  // A miss got neither (too many leases outstanding).
   std::atomic<uint64_t> filled{0};      // A Set with a current lease stored.
   std::atomic<uint64_t> refused{0};     // A Set with an ended or voided lease did not.
+  std::atomic<uint64_t> ended{0};       // A Set refused for bad input ended its current lease.
+  std::atomic<uint64_t> end_failed{0};  // ...or could not: the engine failed.
 };
 
 // Namespaces a page of the Namespaces RPC holds at most, and when page_size is 0.
@@ -124,12 +127,16 @@ class CacheHandler {
                                          absl::string_view field_prefix);
   // Counts what a Set with a lease token came to.
   void CountLeaseSet(const v1::SetRequest& request, bool stored);
+  // A Set refused for bad input still ends the lease its token names (StorageEngine::EndLease),
+  // so that the key's waiters are granted a new lease at once, not when this one expires.
+  void EndLeaseOfRefusedSet(const v1::SetRequest& request);
 
   storage::StorageEngine& engine_;
   const Clock& clock_;
   const CacheHandlerOptions options_;
   NamespaceStats namespace_stats_;
   LeaseCounters lease_counters_;
+  LogRateLimiter end_lease_log_limiter_{clock_, absl::Seconds(30)};
 };
 
 }  // namespace larder::server

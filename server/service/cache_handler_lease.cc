@@ -1,6 +1,7 @@
 // CacheHandler's Lease call and the lease_token of Set (see cache_handler.h).
 #include "absl/strings/str_cat.h"
 #include "larder/common/status_macros.h"
+#include "server/log/log.h"
 #include "server/service/cache_handler.h"
 #include "server/service/validation.h"
 
@@ -48,6 +49,27 @@ void CacheHandler::CountLeaseSet(const v1::SetRequest& request, bool stored) {
   if (request.lease_token().empty()) return;
   (stored ? lease_counters_.filled : lease_counters_.refused)
       .fetch_add(1, std::memory_order_relaxed);
+}
+
+void CacheHandler::EndLeaseOfRefusedSet(const v1::SetRequest& request) {
+  const std::string& token = request.lease_token();
+  if (token.empty() || token.size() > limits::kMaxLeaseTokenBytes ||
+      !ValidateKey(request.key(), "key").ok()) {
+    return;
+  }
+  absl::StatusOr<bool> ended = engine_.EndLease(request.namespace_(), request.key(), token);
+  if (ended.ok()) {
+    if (*ended) lease_counters_.ended.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  lease_counters_.end_failed.fetch_add(1, std::memory_order_relaxed);
+  // The lease still ends when it expires. The token is a secret: never logged.
+  if (std::optional<int64_t> suppressed = end_lease_log_limiter_.Allow("end_lease")) {
+    Log(Severity::kWarning, "lease_not_ended",
+        {{"namespace", request.namespace_()},
+         {"error", ended.status()},
+         {"suppressed", *suppressed}});
+  }
 }
 
 absl::Status CacheHandler::Lease(const v1::LeaseRequest& request, v1::LeaseResponse& response) {

@@ -53,6 +53,10 @@ class ForwardingEngine : public StorageEngine {
                                     absl::Duration lease_ttl) override {
     return engine_->Lease(ns, key, lease_ttl);
   }
+  absl::StatusOr<bool> EndLease(absl::string_view ns, absl::string_view key,
+                                absl::string_view token) override {
+    return engine_->EndLease(ns, key, token);
+  }
   absl::StatusOr<bool> Delete(absl::string_view ns, absl::string_view key) override {
     return engine_->Delete(ns, key);
   }

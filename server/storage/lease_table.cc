@@ -269,6 +269,13 @@ void LeaseTable::Locked::VoidForDelete(absl::Time now) {
   if (!record->stale.has_value()) Forget();
 }
 
+void LeaseTable::Locked::End() {
+  Record* record = Find();
+  if (record == nullptr) return;
+  record->token.clear();
+  if (!record->stale.has_value()) Forget();
+}
+
 void LeaseTable::Locked::Forget() ABSL_NO_THREAD_SAFETY_ANALYSIS {
   if (stripe_.records.empty()) return;
   auto it = stripe_.records.find(Id());

@@ -95,6 +95,8 @@ class LeaseTable {
     void VoidForDelete(absl::Time now);
     // A Set without token: forgets the record.
     void Forget();
+    // Ends the lease without a value (EndLease): the stale candidate stays.
+    void End();
     // A Touch moved the entry's expiry.
     void MoveExpiry(absl::Time expires_at);
 

@@ -30,6 +30,16 @@ absl::StatusOr<LeaseResult> LeasingEngine::Lease(absl::string_view ns, absl::str
   return result;
 }
 
+absl::StatusOr<bool> LeasingEngine::EndLease(absl::string_view ns, absl::string_view key,
+                                             absl::string_view token) {
+  LeaseTable::Locked locked = leases_.Lock(ns, key);
+  if (!locked.Current(leases_.GenerationOf(ns), clock_.Now()) || locked.Find()->token != token) {
+    return false;
+  }
+  locked.End();
+  return true;
+}
+
 absl::StatusOr<SetResult> LeasingEngine::SetWithLease(LeaseTable::Locked& locked,
                                                       absl::string_view ns, absl::string_view key,
                                                       absl::string_view value,

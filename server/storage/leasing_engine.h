@@ -35,6 +35,8 @@ class LeasingEngine final : public ForwardingEngine {
 
   absl::StatusOr<LeaseResult> Lease(absl::string_view ns, absl::string_view key,
                                     absl::Duration lease_ttl) override;
+  absl::StatusOr<bool> EndLease(absl::string_view ns, absl::string_view key,
+                                absl::string_view token) override;
   absl::StatusOr<SetResult> Set(absl::string_view ns, absl::string_view key,
                                 absl::string_view value, const SetOptions& options) override;
   absl::StatusOr<std::vector<SetResult>> MultiSet(absl::string_view ns,

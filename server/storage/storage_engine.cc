@@ -12,6 +12,12 @@ absl::StatusOr<LeaseResult> StorageEngine::Lease(absl::string_view ns, absl::str
   return absl::UnimplementedError(absl::StrCat("the ", name(), " engine has no leases"));
 }
 
+absl::StatusOr<bool> StorageEngine::EndLease(absl::string_view ns, absl::string_view key,
+                                             absl::string_view token) {
+  (void)ns, (void)key, (void)token;
+  return false;
+}
+
 absl::StatusOr<NamespaceList> StorageEngine::ListNamespaces(absl::string_view after, size_t limit) {
   (void)after, (void)limit;
   return absl::UnimplementedError(

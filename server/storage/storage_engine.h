@@ -188,6 +188,13 @@ class StorageEngine {
   virtual absl::StatusOr<LeaseResult> Lease(absl::string_view ns, absl::string_view key,
                                             absl::Duration lease_ttl);
 
+  // Ends the key's lease when `token` is its current one, storing nothing (a Set with the token
+  // was refused for bad input): the next Lease of the key is granted at once instead of waiting
+  // for the lease to expire. The stale value stays offered. True when it ended a lease; false
+  // when `token` was not the current one (nothing changes). Default: false (no leases).
+  virtual absl::StatusOr<bool> EndLease(absl::string_view ns, absl::string_view key,
+                                        absl::string_view token);
+
   // Removes the entry; true when a live entry was removed.
   virtual absl::StatusOr<bool> Delete(absl::string_view ns, absl::string_view key) = 0;
 

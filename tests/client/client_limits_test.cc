@@ -114,5 +114,22 @@ TEST_F(ServerRefusalTest, ATtlAboveMaxTtlIsAnErrorWithItsCodeNeverAMiss) {
   EXPECT_EQ(logged.find("larder: "), logged.rfind("larder: ")) << logged;  // Logged once.
 }
 
+TEST_F(ServerRefusalTest, ARefusedSetEndsItsLeaseSoTheNextCallLeasesAtOnce) {
+  CachedOptions options;
+  options.namespace_name = "refused";
+  options.function_name = "square";
+  options.ttl = absl::Hours(1);  // Above this larderd's --max-ttl: every Set is refused.
+  auto square = Cached(client_, options, [](int x) { return x * x; });
+  ::testing::internal::CaptureStderr();
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(square(4), 16);
+  ::testing::internal::GetCapturedStderr();
+  auto leases = [&](const char* result) {
+    return Metric("larder_client_leases_total", {{"namespace", "refused"}, {"result", result}});
+  };
+  EXPECT_EQ(leases("granted"), 3) << "each call computes under a lease of its own";
+  EXPECT_EQ(leases("waited"), 0) << "no call waits for a lease whose Set was refused";
+  EXPECT_EQ(leases("wait_timeout"), 0);
+}
+
 }  // namespace
 }  // namespace larder

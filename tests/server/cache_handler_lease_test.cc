@@ -108,6 +108,27 @@ TEST_F(CacheHandlerLeaseTest, WaiterGetsTheStaleValueWithItsRemainingGrace) {
   EXPECT_EQ(Count(handler_->lease_counters().stale), 1u);
 }
 
+TEST_F(CacheHandlerLeaseTest, ASetRefusedForBadInputEndsItsLeaseAndStoresNothing) {
+  const std::string token = LeaseOf("k").lease_token();
+  v1::SetRequest refused = SetRequestFor("k", "v", token);
+  refused.mutable_ttl()->set_seconds(-1);
+  v1::SetResponse response;
+  EXPECT_THAT(TrySet(refused, response),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("ttl")));
+  const v1::LeaseResponse next = LeaseOf("k");
+  EXPECT_FALSE(next.wait()) << "the refused Set ended its lease";
+  EXPECT_FALSE(next.has_entry()) << "and stored nothing";
+  EXPECT_EQ(next.lease_token().size(), 32u);
+  EXPECT_EQ(Count(handler_->lease_counters().ended), 1u);
+
+  v1::SetRequest other_key = SetRequestFor("j", "v", next.lease_token());
+  other_key.mutable_ttl()->set_seconds(-1);
+  EXPECT_FALSE(TrySet(other_key, response).ok());
+  EXPECT_TRUE(LeaseOf("k").wait()) << "a token ends only the lease of its own key";
+  EXPECT_EQ(Count(handler_->lease_counters().ended), 1u);
+  EXPECT_EQ(Count(handler_->lease_counters().end_failed), 0u);
+}
+
 TEST_F(CacheHandlerLeaseTest, LeaseTtlMustBePositiveAndAtMostOneMinute) {
   for (int64_t seconds : {-1, 0, 61}) {
     v1::LeaseRequest request = LeaseRequestFor("k");

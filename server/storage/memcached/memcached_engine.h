@@ -23,8 +23,8 @@
 // (two when the entry has tags); Set one more (reading the generations and the lease record;
 // creating a missing generation one more, voiding a lease record one more); conditional Set,
 // Delete and Touch read then write (Delete: voiding a lease record one more); Set with a lease
-// token five; Lease one, two when it grants; Invalidate{all|tag} a set and an incr per server;
-// Stats one `stats` per server.
+// token five; Lease one, two when it grants; EndLease one, two when it ends; Invalidate{all|tag} a
+// set and an incr per server; Stats one `stats` per server.
 #pragma once
 
 #include <memory>
@@ -72,6 +72,9 @@ class MemcachedEngine final : public StorageEngine {
   // with the stale value. Never answers "full"; a key whose server is down gets none of them.
   absl::StatusOr<LeaseResult> Lease(absl::string_view ns, absl::string_view key,
                                     absl::Duration lease_ttl) override;
+  // gets of the record, then cas of it without the lease.
+  absl::StatusOr<bool> EndLease(absl::string_view ns, absl::string_view key,
+                                absl::string_view token) override;
   // Voids the key's lease record, then removes the entry.
   absl::StatusOr<bool> Delete(absl::string_view ns, absl::string_view key) override;
   // gets, then cas of the item with its new expiry (and of its stale copy's, when kept).

@@ -25,6 +25,9 @@
 //               first: a Set with R's token may have stored E and filled R since that read.
 //   Invalidate  I1 set LG to a new random id on every server; I2 incr G (or the tag's
 //               generation) on every server.
+//   EndLease    read {R, LG}; unless R holds the token, current, not committing, under LG: nothing;
+//               else cas R to no lease (its copy kept), a lost race reads again. Like a void, it
+//               never writes E, and a Set with the token claims R first (A') or finds it changed.
 //
 // Why no stale value survives. A stale value is a value v stored with a token T after a voider V
 // (Set P, Delete, Invalidate) whose first step came after T was granted; it survives when it is
@@ -55,87 +58,12 @@
 #include <algorithm>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "larder/common/status_macros.h"
 #include "server/storage/lease_table.h"
 #include "server/storage/memcached/memcached_calls.h"
 #include "server/storage/memcached/memcached_engine.h"
 
 namespace larder::storage {
-namespace internal {
-
-bool LeaseIsCurrent(const MemcachedLeaseRecord& record, uint64_t generation, absl::Time now) {
-  return !record.token.empty() && record.lease_until > now && record.generation == generation;
-}
-
-std::optional<StoredEntry> OfferedStale(const MemcachedLeaseRecord& record,
-                                        const LeaseGeneration& generation, absl::Duration grace,
-                                        absl::Time now) {
-  if (!record.stale.has_value()) return std::nullopt;
-  const MemcachedLeaseRecord::Stale& stale = *record.stale;
-  // When the value stopped being live: its expiry, its Delete, or the namespace's invalidation.
-  absl::Time gone = std::min(stale.expires_at, stale.removed_at);
-  if (stale.generation != generation.id) gone = std::min(gone, generation.changed_at);
-  // Missing while it should still live (evicted): it went just now.
-  if (gone > now) gone = now;
-  const absl::Time until = gone + grace;
-  if (until <= now) return std::nullopt;
-  return StoredEntry{stale.value, stale.etag, until};
-}
-
-absl::Time RecordKeptUntil(const MemcachedLeaseRecord& record, absl::Duration grace) {
-  absl::Time until = record.token.empty() ? absl::InfinitePast() : record.lease_until;
-  if (record.stale.has_value() && grace > absl::ZeroDuration()) {
-    until = std::max(until, std::min(record.stale->expires_at, record.stale->removed_at) + grace);
-  }
-  return until;
-}
-
-MemcachedLeaseRecord GrantedRecord(const MemcachedLeaseRecord* existing, absl::string_view full_key,
-                                   std::string token, absl::Time lease_until,
-                                   const LeaseGeneration& generation, absl::Duration grace,
-                                   absl::Time now) {
-  MemcachedLeaseRecord record;
-  if (existing != nullptr && OfferedStale(*existing, generation, grace, now).has_value()) {
-    record.stale = existing->stale;
-  }
-  record.full_key = std::string(full_key);
-  record.token = std::move(token);
-  record.lease_until = lease_until;
-  record.generation = generation.id;
-  return record;
-}
-
-MemcachedLeaseRecord CommittingRecord(MemcachedLeaseRecord granted) {
-  granted.committing = true;
-  return granted;
-}
-
-MemcachedLeaseRecord FilledRecord(MemcachedLeaseRecord committing, const MemcachedItem& item,
-                                  uint64_t generation, bool keep_copy) {
-  committing.token.clear();
-  committing.committing = false;
-  committing.lease_until = absl::InfinitePast();
-  committing.stale.reset();
-  if (keep_copy) {
-    committing.stale = MemcachedLeaseRecord::Stale{item.value, item.etag, item.expires_at,
-                                                   generation, absl::InfiniteFuture()};
-  }
-  return committing;
-}
-
-std::optional<MemcachedLeaseRecord> VoidedForDelete(MemcachedLeaseRecord record, absl::Time now) {
-  if (record.committing) record.stale.reset();
-  record.token.clear();
-  record.committing = false;
-  record.lease_until = absl::InfinitePast();
-  if (!record.stale.has_value()) return std::nullopt;
-  record.stale->removed_at = std::min(record.stale->removed_at, now);
-  return record;
-}
-
-}  // namespace internal
-
 namespace {
 
 using internal::FetchedItems;
@@ -408,6 +336,35 @@ absl::StatusOr<SetResult> MemcachedEngine::Refusal(memcached_st* memc, absl::str
                                                    absl::string_view key, const Keys& keys) {
   LARDER_ASSIGN_OR_RETURN(Current current, ReadCurrent(memc, ns, key, keys));
   return SetResult{false, current.live ? current.item.etag : std::string()};
+}
+
+absl::StatusOr<bool> MemcachedEngine::EndLease(absl::string_view ns, absl::string_view key,
+                                               absl::string_view token) {
+  const Keys keys = KeysOf(ns, key, /*lease_keys=*/true);
+  internal::MemcachedPool::Client client = pool_->Borrow();
+  for (int attempt = 0; attempt < kLeaseAttempts; ++attempt) {
+    LARDER_ASSIGN_OR_RETURN(
+        FetchedItems items,
+        internal::GetByKey(client.get(), keys.entry, {keys.record, keys.lease_generation}));
+    LARDER_ASSIGN_OR_RETURN(RecordRead read, RecordOf(items, ns, key, keys));
+    auto found = items.find(keys.lease_generation);
+    if (!read.mine || found == items.end()) return false;
+    std::optional<internal::LeaseGeneration> generation =
+        internal::ParseLeaseGeneration(found->second.value);
+    // A committing lease belongs to a Set under way with the token: that Set ends it.
+    if (!generation.has_value() || read.record.token != token || read.record.committing ||
+        !internal::LeaseIsCurrent(read.record, generation->id, clock_.Now())) {
+      return false;
+    }
+    // Kept while its copy is offered; with none, its item expires within a second or two.
+    const MemcachedLeaseRecord ended = internal::EndedRecord(std::move(read.record));
+    LARDER_ASSIGN_OR_RETURN(StoreOutcome outcome,
+                            internal::StoreByKey(client.get(), keys.entry, keys.record,
+                                                 internal::EncodeLeaseRecord(ended),
+                                                 RecordExpiration(ended), false, read.cas));
+    if (outcome == StoreOutcome::kStored) return true;
+  }
+  return absl::UnavailableError("memcached: the key's lease record kept changing during EndLease");
 }
 
 absl::StatusOr<std::optional<absl::Time>> MemcachedEngine::VoidLeaseForDelete(memcached_st* memc,

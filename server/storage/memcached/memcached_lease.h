@@ -62,4 +62,7 @@ MemcachedLeaseRecord FilledRecord(MemcachedLeaseRecord committing, const Memcach
 // committing: it may store a newer value than the copy); nullopt when nothing is left to keep.
 std::optional<MemcachedLeaseRecord> VoidedForDelete(MemcachedLeaseRecord record, absl::Time now);
 
+// `record` after EndLease: no lease, its copy kept.
+MemcachedLeaseRecord EndedRecord(MemcachedLeaseRecord record);
+
 }  // namespace larder::storage::internal

@@ -91,6 +91,9 @@ class RedisEngine final : public StorageEngine {
   // it to the namespace's lease registry first: two more round trips). Never answers "full".
   absl::StatusOr<LeaseResult> Lease(absl::string_view ns, absl::string_view key,
                                     absl::Duration lease_ttl) override;
+  // One script on the key's bucket.
+  absl::StatusOr<bool> EndLease(absl::string_view ns, absl::string_view key,
+                                absl::string_view token) override;
   absl::StatusOr<bool> Delete(absl::string_view ns, absl::string_view key) override;
   absl::StatusOr<std::optional<std::string>> Touch(absl::string_view ns, absl::string_view key,
                                                    absl::Time expires_at) override;

@@ -1,7 +1,7 @@
 // RedisEngine's leases: Lease (one kLease script on the key's bucket, so granting, waiting and
-// offering the stale value are atomic with the entry on every replica sharing the Redis) and the
-// voiding of a namespace's leases that opens every Invalidate. The record layout and the stale
-// values are described in redis_scripts.h.
+// offering the stale value are atomic with the entry on every replica sharing the Redis), EndLease
+// (one kEndLease script) and the voiding of a namespace's leases that opens every Invalidate. The
+// record layout and the stale values are described in redis_scripts.h.
 //
 // A namespace's lease registry ("P leased:<ns>") names the buckets that have ever granted a lease,
 // so that an Invalidate of a namespace that never used leases costs one SMEMBERS, not a write per
@@ -55,6 +55,17 @@ absl::StatusOr<LeaseResult> RedisEngine::Lease(absl::string_view ns, absl::strin
     LARDER_RETURN_IF_ERROR(JoinLeaseRegistry(ns, index));
   }
   return absl::InternalError("redis: the lease script refused a registered bucket");
+}
+
+absl::StatusOr<bool> RedisEngine::EndLease(absl::string_view ns, absl::string_view key,
+                                           absl::string_view token) {
+  const Bucket bucket = BucketOf(ns, key);
+  const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
+  const std::string now_text = MicrosText(clock_.Now());
+  LARDER_ASSIGN_OR_RETURN(RedisReply reply, Eval(bucket, internal::Script::kEndLease, {entry_key},
+                                                 {now_text, bucket.base, token}));
+  LARDER_ASSIGN_OR_RETURN(int64_t ended, internal::DecodeCountReply(*reply));
+  return ended == 1;
 }
 
 absl::Status RedisEngine::JoinLeaseRegistry(absl::string_view ns, int bucket) {

@@ -407,6 +407,15 @@ constexpr absl::string_view kConvert = R"lua(
 return read_string(KEYS[1])
 )lua";
 
+// Ends the key's lease when ARGV[3] is its current token, keeping the stale value (a Set with the
+// token was refused for bad input, so the next Lease is granted at once).
+constexpr absl::string_view kEndLease = R"lua(
+local rk = record_of(KEYS[1])
+if current_lease(rk) ~= ARGV[3] then return 0 end
+redis.call('HDEL', rk, 't', 'u', 'g')
+return 1
+)lua";
+
 std::string Source(absl::string_view body) {
   return absl::StrCat(
       "local BATCH = ", kRemovalBatch, "\nlocal CHANGES_SUFFIX = '", kChangesChannelSuffix,
@@ -420,7 +429,7 @@ const std::string* const* Sources() {
       new std::string(Source(kTouch)),         new std::string(Source(kReclaim)),
       new std::string(Source(kRemoveAll)),     new std::string(Source(kRemoveTagged)),
       new std::string(Source(kRemoveMembers)), new std::string(Source(kLease)),
-      new std::string(Source(kConvert)),
+      new std::string(Source(kConvert)),       new std::string(Source(kEndLease)),
   };
   return sources;
 }

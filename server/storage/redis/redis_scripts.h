@@ -62,8 +62,9 @@ enum class Script : int {
   kRemoveMembers,  // KEYS[1] index, ARGV[3..] index members; returns the live entries removed
   kLease,          // KEYS[1] entry; the entry, a new lease, or wait (see redis_scripts.cc)
   kConvert,        // KEYS[1] entry; converts a layout 1 hash; returns the string, or nil
+  kEndLease,       // KEYS[1] entry, ARGV[3] token; 1 when it ended the current lease, else 0
 };
-inline constexpr int kScriptCount = 9;
+inline constexpr int kScriptCount = 10;
 
 // An entry's string (layout 2, above): its first byte, its expiry's width and the expiry of an
 // entry that never expires, and how many bytes of it scripts read first for its header.

@@ -108,6 +108,40 @@ TEST_P(EngineLeaseTest, MultiSetVoidsTheLease) {
   EXPECT_EQ(ValueOf("ns", "k"), "fresh");
 }
 
+TEST_P(EngineLeaseTest, EndLeaseWithTheCurrentTokenGrantsTheNextCallerAtOnce) {
+  const std::string token = Granted("ns", "k");
+  ASSERT_THAT(engine().EndLease("ns", "k", token), IsOkAndHolds(true));
+  EXPECT_EQ(ValueOf("ns", "k"), "<miss>") << "ending a lease stores nothing";
+  const std::string next = Granted("ns", "k");
+  EXPECT_NE(next, token);
+  EXPECT_FALSE(SetWithToken("ns", "k", "late", token).stored) << "an ended lease stores nothing";
+  EXPECT_TRUE(SetWithToken("ns", "k", "v", next).stored);
+  EXPECT_EQ(ValueOf("ns", "k"), "v");
+}
+
+TEST_P(EngineLeaseTest, EndLeaseWithAnyOtherTokenOrKeyChangesNothing) {
+  const std::string token = Granted("ns", "k");
+  EXPECT_THAT(engine().EndLease("ns", "k", "0123456789abcdef0123456789abcdef"),
+              IsOkAndHolds(false));
+  EXPECT_THAT(engine().EndLease("ns", "other", token), IsOkAndHolds(false));
+  EXPECT_THAT(engine().EndLease("elsewhere", "k", token), IsOkAndHolds(false));
+  EXPECT_TRUE(Waits("ns", "k"));
+  EXPECT_TRUE(SetWithToken("ns", "k", "v", token).stored);
+  EXPECT_THAT(engine().EndLease("ns", "k", token), IsOkAndHolds(false)) << "already filled";
+  EXPECT_EQ(ValueOf("ns", "k"), "v");
+}
+
+TEST_P(EngineLeaseTest, EndLeaseKeepsTheStaleValueOffered) {
+  ASSERT_TRUE(SetWithToken("ns", "k", "old", Granted("ns", "k")).stored);
+  ASSERT_TRUE(engine().Delete("ns", "k").ok());
+  ASSERT_THAT(engine().EndLease("ns", "k", Granted("ns", "k")), IsOkAndHolds(true));
+  Granted("ns", "k");
+  LeaseResult waiter = LeaseOf("ns", "k");
+  ASSERT_TRUE(waiter.wait);
+  ASSERT_TRUE(waiter.stale.has_value());
+  EXPECT_EQ(waiter.stale->value, "old");
+}
+
 TEST_P(EngineLeaseTest, DeleteVoidsTheLeaseOfAMissingKey) {
   const std::string token = Granted("ns", "k");
   ASSERT_TRUE(engine().Delete("ns", "k").ok());

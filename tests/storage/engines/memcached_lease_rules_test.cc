@@ -158,5 +158,18 @@ TEST(MemcachedLeaseRulesTest, ADeleteVoidsTheLeaseAndMarksTheCopyRemoved) {
       << "a committing Set may store a newer value than the copy";
 }
 
+TEST(MemcachedLeaseRulesTest, EndingALeaseKeepsTheCopyAsItWas) {
+  MemcachedLeaseRecord record = WithCopy(kNow + absl::Minutes(1));
+  record.token = "t";
+  record.lease_until = kNow + absl::Seconds(5);
+  const MemcachedLeaseRecord ended = internal::EndedRecord(record);
+  EXPECT_TRUE(ended.token.empty());
+  EXPECT_FALSE(internal::LeaseIsCurrent(ended, record.generation, kNow));
+  ASSERT_TRUE(ended.stale.has_value());
+  EXPECT_EQ(ended.stale->value, record.stale->value);
+  EXPECT_EQ(ended.stale->removed_at, record.stale->removed_at) << "ending removes nothing";
+  EXPECT_EQ(ended.full_key, record.full_key);
+}
+
 }  // namespace
 }  // namespace larder::storage
