@@ -1,15 +1,40 @@
 #include "server/service/async_tag.h"
 
 #include "server/log/log.h"
+#include "server/storage/deferred_work.h"
 
 namespace larder::server {
 namespace {
+
+// Events served after one before the engine work they deferred runs, at most.
+constexpr int kMaxBurst = 64;
+
+// After an event whose call deferred engine work (storage::DeferredWork), serves the events that
+// are ready at once, up to kMaxBurst, then runs the work deferred, until none is left.
+void FinishBurst(grpc::CompletionQueue& queue) {
+  int served = 0;
+  while (storage::DeferredWork::Pending()) {
+    void* tag = nullptr;
+    bool ok = false;
+    if (served < kMaxBurst && queue.AsyncNext(&tag, &ok, gpr_time_0(GPR_CLOCK_MONOTONIC)) ==
+                                  grpc::CompletionQueue::GOT_EVENT) {
+      ++served;
+      static_cast<AsyncTag*>(tag)->Proceed(ok);
+      continue;
+    }
+    storage::DeferredWork::RunPending();
+    served = 0;
+  }
+}
 
 // Hands every event of `queue` to its tag until the queue is shut down and drained.
 void Poll(grpc::CompletionQueue& queue) {
   void* tag = nullptr;
   bool ok = false;
-  while (queue.Next(&tag, &ok)) static_cast<AsyncTag*>(tag)->Proceed(ok);
+  while (queue.Next(&tag, &ok)) {
+    static_cast<AsyncTag*>(tag)->Proceed(ok);
+    FinishBurst(queue);
+  }
 }
 
 }  // namespace
@@ -62,6 +87,7 @@ void QueueThreads::Start() {
   for (const std::unique_ptr<ServedQueue>& queue : queues_) {
     threads_.emplace_back([queue = queue.get()] {
       queue->tasks.BecomeCurrent();
+      storage::DeferredWork::EnableOnThisThread();
       Poll(*queue->completion);
     });
   }

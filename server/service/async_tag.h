@@ -3,6 +3,11 @@
 // event to its tag's Proceed. MemberTag turns a member function into a tag, for calls that wait
 // on several events at once (a stream's write, finish and end).
 //
+// Each queue's thread is a serving thread of storage::DeferredWork: an
+// engine may put a call's I/O off to the end of the burst of events the thread is serving, which
+// it then does for all of them at once (Redis Gets: one batch per master on the thread's own
+// link). A burst is the events ready at once, up to 64.
+//
 // Every operation on a call is started from its queue's thread: work that finishes elsewhere (an
 // engine's I/O thread, the storage executor, the Watch hub) hands the start to that thread
 // through the queue's TaskQueue (a QueuedTask each). So gRPC's operation buffers, which its

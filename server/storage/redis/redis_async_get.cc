@@ -1,11 +1,15 @@
-// RedisEngine::GetAsync: a Get sent on the pipe of its key's master and answered from the pipe's
-// I/O thread, so that larderd serves Redis Gets without a storage thread per call and many
-// concurrent Gets share one write and one read. Redirections are followed from the I/O thread
-// (MOVED updates the slot's master at once and asks the router to rediscover the rest); what
-// would block (reclaiming an expired entry, converting a layout 1 entry, rediscovery) runs on the
-// router's thread.
+// RedisEngine::GetAsync: a Get that larderd serves without a storage thread per call, many
+// concurrent Gets sharing one write and one read. On a serving thread (DeferredWork: larderd's
+// completion-queue threads) the Gets of a burst of calls go out together once it ends, one batch
+// per master on that thread's own link (RedisPool::caller_links), whose replies the thread reads
+// itself and answers at once; a batch its link cannot take goes out again on the master's pipe.
+// Elsewhere a Get is sent on the pipe of its key's master and answered from the pipe's I/O
+// thread. Redirections are followed on the pipe (MOVED updates the slot's master at once and
+// asks the router to rediscover the rest); what would block (reclaiming an expired entry,
+// converting a layout 1 entry, rediscovery) runs on the router's thread.
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 
@@ -39,8 +43,45 @@ bool RedisEngine::GetAsync(absl::string_view ns, absl::string_view key, GetCallb
   get->entry_key = absl::StrCat(bucket.base, "e:", key);
   get->bucket = std::move(bucket);
   get->done = std::move(done);
-  SendGet(std::move(get), *pool, /*asking=*/false);
+  if (const int thread = DeferredWork::ThisThreadIndex(); thread >= 0) {
+    DeferGet(std::move(get), *pool, thread);
+  } else {
+    SendGet(std::move(get), *pool, /*asking=*/false);
+  }
   return true;
+}
+
+void RedisEngine::DeferGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool,
+                           int thread_index) {
+  ThreadGets& gets = thread_gets_[static_cast<size_t>(thread_index)];
+  gets.engine = this;
+  auto same_pool = [&pool](const auto& entry) { return entry.first == &pool; };
+  auto found = std::find_if(gets.by_pool.begin(), gets.by_pool.end(), same_pool);
+  if (found == gets.by_pool.end()) found = gets.by_pool.insert(found, {&pool, {}});
+  found->second.push_back(std::move(get));
+  DeferredWork::Defer(gets);
+}
+
+void RedisEngine::FlushGets(ThreadGets& gets) {
+  std::vector<std::vector<absl::string_view>> commands;
+  for (auto& [pool, waiting] : gets.by_pool) {
+    if (waiting.empty()) continue;
+    std::vector<std::shared_ptr<AsyncGet>> batch;
+    batch.swap(waiting);
+    commands.clear();
+    for (const std::shared_ptr<AsyncGet>& get : batch) commands.push_back({"GET", get->entry_key});
+    absl::StatusOr<std::vector<internal::RedisReply>> replies =
+        pool->caller_links().Run(DeferredWork::ThisThreadIndex(), commands);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!replies.ok()) {  // The link could not: the pipe sends it again (GET is idempotent).
+        SendGet(std::move(batch[i]), *pool, /*asking=*/false);
+        continue;
+      }
+      std::vector<internal::RedisReply> reply;
+      reply.push_back(std::move((*replies)[i]));
+      OnGetReply(std::move(batch[i]), *pool, std::move(reply));
+    }
+  }
 }
 
 void RedisEngine::SendGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool, bool asking) {

@@ -23,6 +23,7 @@
 // (internal::RedisChangeFeed), so a listener hears the writes of every replica sharing the Redis.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -34,6 +35,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "larder/common/clock.h"
+#include "server/storage/deferred_work.h"
 #include "server/storage/engine_options.h"
 #include "server/storage/engine_registry.h"
 #include "server/storage/redis/redis_connection.h"
@@ -145,6 +147,15 @@ class RedisEngine final : public StorageEngine {
               std::unique_ptr<internal::RedisRouter> router);
 
   struct AsyncGet;
+  // The Gets a serving thread's burst of calls sent to each master (redis_async_get.cc): flushed
+  // by that thread on its own links (RedisPool::caller_links) once the burst ends.
+  struct ThreadGets final : DeferredWork {
+    void RunDeferred() override { engine->FlushGets(*this); }
+    RedisEngine* engine = nullptr;
+    std::vector<std::pair<internal::RedisPool*, std::vector<std::shared_ptr<AsyncGet>>>> by_pool;
+  };
+  void DeferGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool, int thread_index);
+  void FlushGets(ThreadGets& gets);
   struct AsyncMultiGet;
   void OnMultiGetReplies(const std::shared_ptr<AsyncMultiGet>& batch,
                          const std::vector<std::vector<size_t>>& groups,
@@ -228,6 +239,7 @@ class RedisEngine final : public StorageEngine {
   std::unique_ptr<internal::RedisChangeFeed> feed_;  // Destroyed before router_.
   // Set once no entry of this Redis is a layout 1 hash ("P layout" is "2"): MultiGet may MGET.
   std::atomic<bool> all_strings_{false};
+  std::array<ThreadGets, DeferredWork::kMaxThreads> thread_gets_;  // Each its own thread's.
   absl::Notification stop_converting_;
   std::thread converter_;  // Runs ConvertLayoutUntilDone; joined by the destructor.
 };

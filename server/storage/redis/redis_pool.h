@@ -12,6 +12,7 @@
 // Backoff is timed by the wall clock, not the engine's injected Clock (which only judges expiry).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -22,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/storage/redis/redis_caller_links.h"
 #include "server/storage/redis/redis_connection.h"
 #include "server/storage/redis/redis_pipe.h"
 #include "server/storage/redis/redis_url.h"
@@ -36,6 +38,9 @@ struct RedisPoolOptions {
   // First and longest wait between reconnection attempts. Default: 50 ms, 2 s.
   absl::Duration initial_backoff = absl::Milliseconds(50);
   absl::Duration max_backoff = absl::Seconds(2);
+  // The longest a serving thread waits on its own link (caller_links()) for one read or write;
+  // never longer than command_timeout. Default: 10 ms.
+  absl::Duration caller_read_timeout = absl::Milliseconds(10);
 };
 
 // Thread-safe.
@@ -60,7 +65,10 @@ class RedisPool {
   };
 
   RedisPool(RedisEndpoint endpoint, RedisPoolOptions options)
-      : endpoint_(std::move(endpoint)), options_(options) {}
+      : endpoint_(std::move(endpoint)),
+        options_(options),
+        caller_links_(endpoint_, {std::min(options.caller_read_timeout, options.command_timeout),
+                                  options.initial_backoff, options.max_backoff}) {}
 
   // An idle connection, or a new one when fewer than `size` are open. kUnavailable when Redis
   // cannot be reached (at once while backing off), or when every connection stays busy for
@@ -72,6 +80,8 @@ class RedisPool {
   // One RedisPipe to the same server, for calls that do not wait for their reply (made on first
   // use, with its own connection and I/O thread).
   RedisPipe& pipe();
+  // A link per serving thread to the same server, for batches that thread sends and reads itself.
+  RedisCallerLinks& caller_links() { return caller_links_; }
   // Connections open now (idle, lent or being opened).
   int open_connections() const ABSL_LOCKS_EXCLUDED(mutex_);
 
@@ -84,6 +94,7 @@ class RedisPool {
 
   const RedisEndpoint endpoint_;
   const RedisPoolOptions options_;
+  RedisCallerLinks caller_links_;
 
   mutable absl::Mutex mutex_;
   std::vector<std::unique_ptr<RedisConnection>> idle_ ABSL_GUARDED_BY(mutex_);

@@ -3,7 +3,10 @@
 // key layout in Redis (native expiry on entries and tag sets). Leases: redis_lease_test.cc.
 #include "server/storage/redis/redis_engine.h"
 
+#include <hiredis/hiredis.h>
+
 #include <atomic>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +18,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "larder/common/etag.h"
+#include "server/storage/deferred_work.h"
 #include "server/storage/redis/cluster_slots.h"
 #include "server/storage/redis/redis_connection.h"
 #include "server/storage/redis/redis_pool.h"
@@ -356,6 +360,44 @@ TEST(RedisEngineTest, GetAsyncAnswersHitsMissesAndExpiredEntriesThroughThePipe) 
   ASSERT_OK_AND_ASSIGN(EngineStats stats, engine->Stats("ns"));
   EXPECT_EQ(stats.expirations, 1);  // Reclaimed before the miss was answered.
   EXPECT_EQ(stats.entries, 1);
+}
+
+// What `admin` reads from INFO clients: the connections the server has open.
+int ConnectedClients(internal::RedisConnection& admin) {
+  absl::StatusOr<internal::RedisReply> info = admin.Run({"INFO", "clients"});
+  if (!info.ok()) return -1;
+  const std::string text((*info)->str, (*info)->len);
+  const size_t at = text.find("connected_clients:");
+  return at == std::string::npos ? -1 : std::atoi(text.c_str() + at + 18);
+}
+
+TEST(RedisEngineTest, GetsOfAServingThreadGoOutTogetherOnItsOwnLinkWhenItsBurstEnds) {
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
+  larder::testing::FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
+  ASSERT_OK(engine->Set("ns", "a", "1", OptionsFor("1")).status());
+  ASSERT_OK(engine->Set("ns", "b", "2", OptionsFor("2")).status());
+  ASSERT_OK(GetThroughThePipe(*engine, "a").status());  // The pipe is up: GetAsync takes Gets.
+  auto admin = AdminOf(*redis);
+  ASSERT_NE(admin, nullptr);
+  const int clients_before = ConnectedClients(*admin);
+  std::thread serving([&] {
+    DeferredWork::EnableOnThisThread();
+    std::vector<std::string> answers(3, "<none>");
+    const std::vector<std::string> keys = {"b", "absent", "a"};
+    for (size_t i = 0; i < keys.size(); ++i) {
+      StorageEngine::GetCallback done = [&answers, i](auto entry) {
+        answers[i] = !entry.ok() ? entry.status().ToString() : *entry ? (*entry)->value : "<miss>";
+      };
+      ASSERT_TRUE(engine->GetAsync("ns", keys[i], done));
+    }
+    EXPECT_TRUE(DeferredWork::Pending());
+    EXPECT_EQ(answers, std::vector<std::string>(3, "<none>")) << "nothing sent before the end";
+    DeferredWork::RunPending();
+    EXPECT_EQ(answers, (std::vector<std::string>{"2", "<miss>", "1"}));
+  });
+  serving.join();
+  EXPECT_EQ(ConnectedClients(*admin), clients_before + 1) << "the serving thread's own link";
 }
 
 }  // namespace
