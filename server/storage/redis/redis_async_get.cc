@@ -1,15 +1,16 @@
 // RedisEngine::GetAsync: a Get that larderd serves without a storage thread per call, many
 // concurrent Gets sharing one write and one read. On a serving thread (DeferredWork: larderd's
-// completion-queue threads) the Gets of a burst of calls go out together once it ends, one batch
-// per master on that thread's own link (RedisPool::caller_links), whose replies the thread reads
-// itself and answers at once; a batch its link cannot take goes out again on the master's pipe.
-// Elsewhere a Get is sent on the pipe of its key's master and answered from the pipe's I/O
-// thread. Redirections are followed on the pipe (MOVED updates the slot's master at once and
-// asks the router to rediscover the rest); what would block (reclaiming an expired entry,
+// completion-queue threads) the Gets (and MultiGets) of a burst of calls go out together once it
+// ends, one batch per master on that thread's own link (RedisPool::caller_links), whose replies the
+// thread reads itself and answers at once; a batch its link cannot take goes out again on the
+// master's pipe. Elsewhere a Get is sent on the pipe of its key's master and answered from the
+// pipe's I/O thread. Redirections are followed on the pipe (MOVED updates the slot's master at once
+// and asks the router to rediscover the rest); what would block (reclaiming an expired entry,
 // converting a layout 1 entry, rediscovery) runs on the router's thread.
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 #include <utility>
 
@@ -43,45 +44,8 @@ bool RedisEngine::GetAsync(absl::string_view ns, absl::string_view key, GetCallb
   get->entry_key = absl::StrCat(bucket.base, "e:", key);
   get->bucket = std::move(bucket);
   get->done = std::move(done);
-  if (const int thread = DeferredWork::ThisThreadIndex(); thread >= 0) {
-    DeferGet(std::move(get), *pool, thread);
-  } else {
-    SendGet(std::move(get), *pool, /*asking=*/false);
-  }
+  SendGet(std::move(get), *pool, /*asking=*/false);
   return true;
-}
-
-void RedisEngine::DeferGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool,
-                           int thread_index) {
-  ThreadGets& gets = thread_gets_[static_cast<size_t>(thread_index)];
-  gets.engine = this;
-  auto same_pool = [&pool](const auto& entry) { return entry.first == &pool; };
-  auto found = std::find_if(gets.by_pool.begin(), gets.by_pool.end(), same_pool);
-  if (found == gets.by_pool.end()) found = gets.by_pool.insert(found, {&pool, {}});
-  found->second.push_back(std::move(get));
-  DeferredWork::Defer(gets);
-}
-
-void RedisEngine::FlushGets(ThreadGets& gets) {
-  std::vector<std::vector<absl::string_view>> commands;
-  for (auto& [pool, waiting] : gets.by_pool) {
-    if (waiting.empty()) continue;
-    std::vector<std::shared_ptr<AsyncGet>> batch;
-    batch.swap(waiting);
-    commands.clear();
-    for (const std::shared_ptr<AsyncGet>& get : batch) commands.push_back({"GET", get->entry_key});
-    absl::StatusOr<std::vector<internal::RedisReply>> replies =
-        pool->caller_links().Run(DeferredWork::ThisThreadIndex(), commands);
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (!replies.ok()) {  // The link could not: the pipe sends it again (GET is idempotent).
-        SendGet(std::move(batch[i]), *pool, /*asking=*/false);
-        continue;
-      }
-      std::vector<internal::RedisReply> reply;
-      reply.push_back(std::move((*replies)[i]));
-      OnGetReply(std::move(batch[i]), *pool, std::move(reply));
-    }
-  }
 }
 
 void RedisEngine::SendGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool, bool asking) {
@@ -89,11 +53,53 @@ void RedisEngine::SendGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& po
   if (asking) commands.push_back({"ASKING"});
   commands.push_back({"GET", get->entry_key});
   internal::RedisPool* target = &pool;
-  pool.pipe().Send(
-      commands,
-      [this, get, target](absl::StatusOr<std::vector<internal::RedisReply>> replies) mutable {
-        OnGetReply(std::move(get), *target, std::move(replies));
-      });
+  SendReads(pool, std::move(commands),
+            [this, get, target](absl::StatusOr<std::vector<internal::RedisReply>> replies) mutable {
+              OnGetReply(std::move(get), *target, std::move(replies));
+            });
+}
+
+void RedisEngine::SendReads(internal::RedisPool& pool,
+                            std::vector<std::vector<absl::string_view>> commands,
+                            internal::RedisPipe::Callback done) {
+  const int thread = DeferredWork::ThisThreadIndex();
+  if (thread < 0) return pool.pipe().Send(commands, std::move(done));
+  ThreadReads& reads = thread_reads_[static_cast<size_t>(thread)];
+  reads.engine = this;
+  auto same_pool = [&pool](const auto& entry) { return entry.first == &pool; };
+  auto found = std::find_if(reads.by_pool.begin(), reads.by_pool.end(), same_pool);
+  if (found == reads.by_pool.end()) {
+    reads.by_pool.emplace_back(&pool, std::vector<ThreadReads::Read>());
+    found = std::prev(reads.by_pool.end());
+  }
+  found->second.push_back({std::move(commands), std::move(done)});
+  DeferredWork::Defer(reads);
+}
+
+void RedisEngine::FlushReads(ThreadReads& reads) {
+  // Taken whole first: answering a read may send another (a redirection), deferred anew.
+  std::vector<std::pair<internal::RedisPool*, std::vector<ThreadReads::Read>>> flushing;
+  flushing.swap(reads.by_pool);
+  std::vector<std::vector<absl::string_view>> commands;
+  for (auto& [pool, batch] : flushing) {
+    commands.clear();
+    for (const ThreadReads::Read& read : batch) {
+      commands.insert(commands.end(), read.commands.begin(), read.commands.end());
+    }
+    absl::StatusOr<std::vector<internal::RedisReply>> replies =
+        pool->caller_links().Run(DeferredWork::ThisThreadIndex(), commands);
+    size_t next = 0;
+    for (ThreadReads::Read& read : batch) {
+      if (!replies.ok()) {  // The link could not: the pipe sends them again (reads only).
+        pool->pipe().Send(read.commands, std::move(read.done));
+        continue;
+      }
+      std::vector<internal::RedisReply> own;
+      for (size_t i = 0; i < read.commands.size(); ++i)
+        own.push_back(std::move((*replies)[next++]));
+      std::move(read.done)(std::move(own));
+    }
+  }
 }
 
 void RedisEngine::OnGetReply(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool,

@@ -1,6 +1,7 @@
 // RedisEngine::MultiGetAsync: the keys of a MultiGet grouped by master, each master's one
-// pipelined batch on its pipe (an MGET per hash slot, one for all its keys on a standalone
-// server), answered from the pipes' I/O threads when the last master's replies are in. The
+// pipelined batch (an MGET per hash slot, one for all its keys on a standalone server) sent as
+// Gets are (redis_async_get.cc: with the burst, on the serving thread's link, else on the pipe),
+// answered when the last master's replies are in. The
 // common case (plain replies) costs no thread; a batch that meets a redirection, an error reply,
 // a layout 1 entry or an expired entry is redone by the blocking MultiGet on the router's
 // thread, which follows redirections, converts and reclaims.
@@ -107,10 +108,11 @@ bool RedisEngine::MultiGetAsync(absl::string_view ns, const std::vector<absl::st
       commands.push_back({group.size() == 1 ? "GET" : "MGET"});
       for (size_t i : group) commands.back().push_back(batch->entry_keys[i]);
     }
-    pool->pipe().Send(commands, [this, batch, groups = std::move(reads.groups)](
-                                    absl::StatusOr<std::vector<internal::RedisReply>> replies) {
-      OnMultiGetReplies(batch, groups, std::move(replies));
-    });
+    SendReads(*pool, std::move(commands),
+              [this, batch, groups = std::move(reads.groups)](
+                  absl::StatusOr<std::vector<internal::RedisReply>> replies) {
+                OnMultiGetReplies(batch, groups, std::move(replies));
+              });
   }
   return true;
 }

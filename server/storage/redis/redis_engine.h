@@ -39,6 +39,7 @@
 #include "server/storage/engine_options.h"
 #include "server/storage/engine_registry.h"
 #include "server/storage/redis/redis_connection.h"
+#include "server/storage/redis/redis_pipe.h"
 #include "server/storage/storage_engine.h"
 
 struct redisReply;
@@ -147,15 +148,23 @@ class RedisEngine final : public StorageEngine {
               std::unique_ptr<internal::RedisRouter> router);
 
   struct AsyncGet;
-  // The Gets a serving thread's burst of calls sent to each master (redis_async_get.cc): flushed
-  // by that thread on its own links (RedisPool::caller_links) once the burst ends.
-  struct ThreadGets final : DeferredWork {
-    void RunDeferred() override { engine->FlushGets(*this); }
+  // The reads (Gets, MultiGets) a serving thread's burst of calls sent to each master
+  // (redis_async_get.cc): flushed by that thread on its own links (RedisPool::caller_links) once
+  // the burst ends.
+  struct ThreadReads final : DeferredWork {
+    struct Read {
+      std::vector<std::vector<absl::string_view>> commands;  // Into what `done` keeps alive.
+      internal::RedisPipe::Callback done;
+    };
+    void RunDeferred() override { engine->FlushReads(*this); }
     RedisEngine* engine = nullptr;
-    std::vector<std::pair<internal::RedisPool*, std::vector<std::shared_ptr<AsyncGet>>>> by_pool;
+    std::vector<std::pair<internal::RedisPool*, std::vector<Read>>> by_pool;
   };
-  void DeferGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool, int thread_index);
-  void FlushGets(ThreadGets& gets);
+  // Sends idempotent reads to `pool`'s server: kept for the end of the burst on a serving thread,
+  // else on its pipe. `done` runs once with their replies, as RedisPipe::Send's.
+  void SendReads(internal::RedisPool& pool, std::vector<std::vector<absl::string_view>> commands,
+                 internal::RedisPipe::Callback done);
+  void FlushReads(ThreadReads& reads);
   struct AsyncMultiGet;
   void OnMultiGetReplies(const std::shared_ptr<AsyncMultiGet>& batch,
                          const std::vector<std::vector<size_t>>& groups,
@@ -239,7 +248,7 @@ class RedisEngine final : public StorageEngine {
   std::unique_ptr<internal::RedisChangeFeed> feed_;  // Destroyed before router_.
   // Set once no entry of this Redis is a layout 1 hash ("P layout" is "2"): MultiGet may MGET.
   std::atomic<bool> all_strings_{false};
-  std::array<ThreadGets, DeferredWork::kMaxThreads> thread_gets_;  // Each its own thread's.
+  std::array<ThreadReads, DeferredWork::kMaxThreads> thread_reads_;  // Each its own thread's.
   absl::Notification stop_converting_;
   std::thread converter_;  // Runs ConvertLayoutUntilDone; joined by the destructor.
 };

@@ -371,7 +371,7 @@ int ConnectedClients(internal::RedisConnection& admin) {
   return at == std::string::npos ? -1 : std::atoi(text.c_str() + at + 18);
 }
 
-TEST(RedisEngineTest, GetsOfAServingThreadGoOutTogetherOnItsOwnLinkWhenItsBurstEnds) {
+TEST(RedisEngineTest, ReadsOfAServingThreadGoOutTogetherOnItsOwnLinkWhenItsBurstEnds) {
   ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
   larder::testing::FakeClock clock;
   ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
@@ -391,10 +391,25 @@ TEST(RedisEngineTest, GetsOfAServingThreadGoOutTogetherOnItsOwnLinkWhenItsBurstE
       };
       ASSERT_TRUE(engine->GetAsync("ns", keys[i], done));
     }
+    const std::vector<absl::string_view> batch = {"a", "absent", "b"};
+    std::string batch_answer = "<none>";
+    StorageEngine::MultiGetCallback batch_done = [&batch_answer](auto entries) {
+      if (!entries.ok()) {
+        batch_answer = entries.status().ToString();
+        return;
+      }
+      batch_answer.clear();
+      for (const std::optional<StoredEntry>& entry : *entries) {
+        batch_answer += entry ? entry->value : "-";
+      }
+    };
+    ASSERT_TRUE(engine->MultiGetAsync("ns", batch, batch_done));
     EXPECT_TRUE(DeferredWork::Pending());
     EXPECT_EQ(answers, std::vector<std::string>(3, "<none>")) << "nothing sent before the end";
+    EXPECT_EQ(batch_answer, "<none>");
     DeferredWork::RunPending();
     EXPECT_EQ(answers, (std::vector<std::string>{"2", "<miss>", "1"}));
+    EXPECT_EQ(batch_answer, "1-2");
   });
   serving.join();
   EXPECT_EQ(ConnectedClients(*admin), clients_before + 1) << "the serving thread's own link";
