@@ -213,6 +213,10 @@ bool LeaseTable::Locked::Current(uint64_t generation, absl::Time now) {
          record->generation == generation;
 }
 
+bool LeaseTable::Locked::CurrentWith(absl::string_view token, uint64_t generation, absl::Time now) {
+  return Current(generation, now) && Find()->token == token;
+}
+
 std::optional<StoredEntry> LeaseTable::Locked::Stale(uint64_t generation, absl::Time invalidated_at,
                                                      absl::Time now) {
   const Record* record = Find();

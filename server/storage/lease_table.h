@@ -84,6 +84,8 @@ class LeaseTable {
     Record* Find();
     // True when the key has a lease granted under `generation` that lasts past `now`.
     bool Current(uint64_t generation, absl::Time now);
+    // True when that current lease is the one of `token`.
+    bool CurrentWith(absl::string_view token, uint64_t generation, absl::Time now);
     // The kept stale value, when it is still offered at `now`.
     std::optional<StoredEntry> Stale(uint64_t generation, absl::Time invalidated_at,
                                      absl::Time now);

@@ -33,9 +33,7 @@ absl::StatusOr<LeaseResult> LeasingEngine::Lease(absl::string_view ns, absl::str
 absl::StatusOr<bool> LeasingEngine::EndLease(absl::string_view ns, absl::string_view key,
                                              absl::string_view token) {
   LeaseTable::Locked locked = leases_.Lock(ns, key);
-  if (!locked.Current(leases_.GenerationOf(ns), clock_.Now()) || locked.Find()->token != token) {
-    return false;
-  }
+  if (!locked.CurrentWith(token, leases_.GenerationOf(ns), clock_.Now())) return false;
   locked.End();
   return true;
 }
@@ -45,8 +43,7 @@ absl::StatusOr<SetResult> LeasingEngine::SetWithLease(LeaseTable::Locked& locked
                                                       absl::string_view value,
                                                       const SetOptions& options) {
   const uint64_t generation = leases_.GenerationOf(ns);
-  const LeaseTable::Record* record = locked.Find();
-  if (!locked.Current(generation, clock_.Now()) || record->token != *options.lease_token) {
+  if (!locked.CurrentWith(*options.lease_token, generation, clock_.Now())) {
     absl::StatusOr<std::optional<StoredEntry>> current = engine_->Get(ns, key);
     if (!current.ok()) return std::move(current).status();
     return SetResult{false, current->has_value() ? (*current)->etag : std::string()};

@@ -181,6 +181,11 @@ class MemcachedEngine final : public StorageEngine {
   absl::StatusOr<RecordRead> RecordOf(const internal::FetchedItems& items, absl::string_view ns,
                                       absl::string_view key, const Keys& keys) const;
   time_t RecordExpiration(const internal::MemcachedLeaseRecord& record) const;
+  // The lease generation `read` was granted under, when it is this key's record holding the
+  // current, not yet committing lease of `token` by the generation in `items`; else nullopt.
+  std::optional<uint64_t> HeldGeneration(const RecordRead& read,
+                                         const internal::FetchedItems& items, const Keys& keys,
+                                         absl::string_view token) const;
   absl::StatusOr<SetResult> SetWithLease(memcached_st* memc, absl::string_view ns,
                                          absl::string_view key, const Keys& keys,
                                          internal::MemcachedItem& item, const std::string& token);

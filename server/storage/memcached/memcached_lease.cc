@@ -166,6 +166,20 @@ absl::StatusOr<MemcachedEngine::RecordRead> MemcachedEngine::RecordOf(const Fetc
   return read;
 }
 
+std::optional<uint64_t> MemcachedEngine::HeldGeneration(const RecordRead& read,
+                                                        const FetchedItems& items, const Keys& keys,
+                                                        absl::string_view token) const {
+  auto found = items.find(keys.lease_generation);
+  if (!read.mine || found == items.end()) return std::nullopt;
+  std::optional<internal::LeaseGeneration> generation =
+      internal::ParseLeaseGeneration(found->second.value);
+  if (!generation.has_value() || read.record.token != token || read.record.committing ||
+      !internal::LeaseIsCurrent(read.record, generation->id, clock_.Now())) {
+    return std::nullopt;
+  }
+  return generation->id;
+}
+
 time_t MemcachedEngine::RecordExpiration(const MemcachedLeaseRecord& record) const {
   return ExpirationOf(internal::RecordKeptUntil(record, leases_.grace));
 }
@@ -219,16 +233,10 @@ absl::StatusOr<std::optional<MemcachedEngine::LeaseClaim>> MemcachedEngine::Clai
     memcached_st* memc, absl::string_view ns, absl::string_view key, const Keys& keys,
     const FetchedItems& items, const std::string& token) {
   LARDER_ASSIGN_OR_RETURN(RecordRead read, RecordOf(items, ns, key, keys));
-  auto found = items.find(keys.lease_generation);
-  if (!read.mine || found == items.end()) return std::nullopt;
-  std::optional<internal::LeaseGeneration> generation =
-      internal::ParseLeaseGeneration(found->second.value);
-  if (!generation.has_value() || read.record.token != token || read.record.committing ||
-      !internal::LeaseIsCurrent(read.record, generation->id, clock_.Now())) {
-    return std::nullopt;
-  }
+  const std::optional<uint64_t> generation = HeldGeneration(read, items, keys, token);
+  if (!generation.has_value()) return std::nullopt;
   LeaseClaim claim;
-  claim.generation = generation->id;
+  claim.generation = *generation;
   claim.record = internal::CommittingRecord(std::move(read.record));
   claim.bytes = internal::EncodeLeaseRecord(claim.record);
   LARDER_ASSIGN_OR_RETURN(StoreOutcome outcome,
@@ -347,15 +355,8 @@ absl::StatusOr<bool> MemcachedEngine::EndLease(absl::string_view ns, absl::strin
         FetchedItems items,
         internal::GetByKey(client.get(), keys.entry, {keys.record, keys.lease_generation}));
     LARDER_ASSIGN_OR_RETURN(RecordRead read, RecordOf(items, ns, key, keys));
-    auto found = items.find(keys.lease_generation);
-    if (!read.mine || found == items.end()) return false;
-    std::optional<internal::LeaseGeneration> generation =
-        internal::ParseLeaseGeneration(found->second.value);
     // A committing lease belongs to a Set under way with the token: that Set ends it.
-    if (!generation.has_value() || read.record.token != token || read.record.committing ||
-        !internal::LeaseIsCurrent(read.record, generation->id, clock_.Now())) {
-      return false;
-    }
+    if (!HeldGeneration(read, items, keys, token).has_value()) return false;
     // Kept while its copy is offered; with none, its item expires within a second or two.
     const MemcachedLeaseRecord ended = internal::EndedRecord(std::move(read.record));
     LARDER_ASSIGN_OR_RETURN(StoreOutcome outcome,

@@ -58,34 +58,30 @@ MemcachedLeaseRecord CommittingRecord(MemcachedLeaseRecord granted) {
   return granted;
 }
 
-MemcachedLeaseRecord FilledRecord(MemcachedLeaseRecord committing, const MemcachedItem& item,
-                                  uint64_t generation, bool keep_copy) {
-  committing.token.clear();
-  committing.committing = false;
-  committing.lease_until = absl::InfinitePast();
-  committing.stale.reset();
-  if (keep_copy) {
-    committing.stale = MemcachedLeaseRecord::Stale{item.value, item.etag, item.expires_at,
-                                                   generation, absl::InfiniteFuture()};
-  }
-  return committing;
-}
-
-std::optional<MemcachedLeaseRecord> VoidedForDelete(MemcachedLeaseRecord record, absl::Time now) {
-  if (record.committing) record.stale.reset();
-  record.token.clear();
-  record.committing = false;
-  record.lease_until = absl::InfinitePast();
-  if (!record.stale.has_value()) return std::nullopt;
-  record.stale->removed_at = std::min(record.stale->removed_at, now);
-  return record;
-}
-
 MemcachedLeaseRecord EndedRecord(MemcachedLeaseRecord record) {
   record.token.clear();
   record.committing = false;
   record.lease_until = absl::InfinitePast();
   return record;
+}
+
+MemcachedLeaseRecord FilledRecord(MemcachedLeaseRecord committing, const MemcachedItem& item,
+                                  uint64_t generation, bool keep_copy) {
+  MemcachedLeaseRecord filled = EndedRecord(std::move(committing));
+  filled.stale.reset();
+  if (keep_copy) {
+    filled.stale = MemcachedLeaseRecord::Stale{item.value, item.etag, item.expires_at, generation,
+                                               absl::InfiniteFuture()};
+  }
+  return filled;
+}
+
+std::optional<MemcachedLeaseRecord> VoidedForDelete(MemcachedLeaseRecord record, absl::Time now) {
+  if (record.committing) record.stale.reset();
+  MemcachedLeaseRecord voided = EndedRecord(std::move(record));
+  if (!voided.stale.has_value()) return std::nullopt;
+  voided.stale->removed_at = std::min(voided.stale->removed_at, now);
+  return voided;
 }
 
 }  // namespace internal
