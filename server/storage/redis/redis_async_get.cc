@@ -1,16 +1,13 @@
 // RedisEngine::GetAsync: a Get that larderd serves without a storage thread per call, many
 // concurrent Gets sharing one write and one read. On a serving thread (DeferredWork: larderd's
 // completion-queue threads) the Gets (and MultiGets) of a burst of calls go out together once it
-// ends, one batch per master on that thread's own link (RedisPool::caller_links), whose replies the
-// thread reads itself and answers at once; a batch its link cannot take goes out again on the
-// master's pipe. Elsewhere a Get is sent on the pipe of its key's master and answered from the
-// pipe's I/O thread. Redirections are followed on the pipe (MOVED updates the slot's master at once
-// and asks the router to rediscover the rest); what would block (reclaiming an expired entry,
+// ends, one batch per master on that thread's own link, the plain GETs of a slot as one MGET
+// (redis_burst_reads.cc). Elsewhere a Get is sent on the pipe of its key's master and answered from
+// the pipe's I/O thread. Redirections are followed on the pipe (MOVED updates the slot's master at
+// once and asks the router to rediscover the rest); what would block (reclaiming an expired entry,
 // converting a layout 1 entry, rediscovery) runs on the router's thread.
 #include <hiredis/hiredis.h>
 
-#include <algorithm>
-#include <iterator>
 #include <memory>
 #include <utility>
 
@@ -52,54 +49,16 @@ void RedisEngine::SendGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& po
   std::vector<std::vector<absl::string_view>> commands;
   if (asking) commands.push_back({"ASKING"});
   commands.push_back({"GET", get->entry_key});
+  // MGET answers nil for an entry still kept as a layout 1 hash, where GET says WRONGTYPE.
+  const bool may_share = !asking && all_strings_.load(std::memory_order_acquire);
+  const int mget_slot = !may_share ? -1 : router_->cluster() ? get->bucket.slot : 0;
   internal::RedisPool* target = &pool;
-  SendReads(pool, std::move(commands),
-            [this, get, target](absl::StatusOr<std::vector<internal::RedisReply>> replies) mutable {
-              OnGetReply(std::move(get), *target, std::move(replies));
-            });
-}
-
-void RedisEngine::SendReads(internal::RedisPool& pool,
-                            std::vector<std::vector<absl::string_view>> commands,
-                            internal::RedisPipe::Callback done) {
-  const int thread = DeferredWork::ThisThreadIndex();
-  if (thread < 0) return pool.pipe().Send(commands, std::move(done));
-  ThreadReads& reads = thread_reads_[static_cast<size_t>(thread)];
-  reads.engine = this;
-  auto same_pool = [&pool](const auto& entry) { return entry.first == &pool; };
-  auto found = std::find_if(reads.by_pool.begin(), reads.by_pool.end(), same_pool);
-  if (found == reads.by_pool.end()) {
-    reads.by_pool.emplace_back(&pool, std::vector<ThreadReads::Read>());
-    found = std::prev(reads.by_pool.end());
-  }
-  found->second.push_back({std::move(commands), std::move(done)});
-  DeferredWork::Defer(reads);
-}
-
-void RedisEngine::FlushReads(ThreadReads& reads) {
-  // Taken whole first: answering a read may send another (a redirection), deferred anew.
-  std::vector<std::pair<internal::RedisPool*, std::vector<ThreadReads::Read>>> flushing;
-  flushing.swap(reads.by_pool);
-  std::vector<std::vector<absl::string_view>> commands;
-  for (auto& [pool, batch] : flushing) {
-    commands.clear();
-    for (const ThreadReads::Read& read : batch) {
-      commands.insert(commands.end(), read.commands.begin(), read.commands.end());
-    }
-    absl::StatusOr<std::vector<internal::RedisReply>> replies =
-        pool->caller_links().Run(DeferredWork::ThisThreadIndex(), commands);
-    size_t next = 0;
-    for (ThreadReads::Read& read : batch) {
-      if (!replies.ok()) {  // The link could not: the pipe sends them again (reads only).
-        pool->pipe().Send(read.commands, std::move(read.done));
-        continue;
-      }
-      std::vector<internal::RedisReply> own;
-      for (size_t i = 0; i < read.commands.size(); ++i)
-        own.push_back(std::move((*replies)[next++]));
-      std::move(read.done)(std::move(own));
-    }
-  }
+  SendReads(
+      pool, std::move(commands),
+      [this, get, target](absl::StatusOr<std::vector<internal::RedisReply>> replies) mutable {
+        OnGetReply(std::move(get), *target, std::move(replies));
+      },
+      mget_slot);
 }
 
 void RedisEngine::OnGetReply(std::shared_ptr<AsyncGet> get, internal::RedisPool& pool,

@@ -38,6 +38,7 @@
 #include "server/storage/deferred_work.h"
 #include "server/storage/engine_options.h"
 #include "server/storage/engine_registry.h"
+#include "server/storage/redis/redis_burst_reads.h"
 #include "server/storage/redis/redis_connection.h"
 #include "server/storage/redis/redis_pipe.h"
 #include "server/storage/storage_engine.h"
@@ -149,22 +150,21 @@ class RedisEngine final : public StorageEngine {
 
   struct AsyncGet;
   // The reads (Gets, MultiGets) a serving thread's burst of calls sent to each master
-  // (redis_async_get.cc): flushed by that thread on its own links (RedisPool::caller_links) once
+  // (redis_burst_reads.cc): flushed by that thread on its own links (RedisPool::caller_links) once
   // the burst ends.
   struct ThreadReads final : DeferredWork {
-    struct Read {
-      std::vector<std::vector<absl::string_view>> commands;  // Into what `done` keeps alive.
-      internal::RedisPipe::Callback done;
-    };
+    using Read = internal::BurstRead;
     void RunDeferred() override { engine->FlushReads(*this); }
     RedisEngine* engine = nullptr;
     std::vector<std::pair<internal::RedisPool*, std::vector<Read>>> by_pool;
   };
   // Sends idempotent reads to `pool`'s server: kept for the end of the burst on a serving thread,
-  // else on its pipe. `done` runs once with their replies, as RedisPipe::Send's.
+  // else on its pipe. `done` runs once with their replies, as RedisPipe::Send's. `mget_slot` as
+  // internal::BurstRead's.
   void SendReads(internal::RedisPool& pool, std::vector<std::vector<absl::string_view>> commands,
-                 internal::RedisPipe::Callback done);
+                 internal::RedisPipe::Callback done, int mget_slot = -1);
   void FlushReads(ThreadReads& reads);
+  void FlushReadsTo(internal::RedisPool& pool, std::vector<ThreadReads::Read>& batch);
   struct AsyncMultiGet;
   void OnMultiGetReplies(const std::shared_ptr<AsyncMultiGet>& batch,
                          const std::vector<std::vector<size_t>>& groups,

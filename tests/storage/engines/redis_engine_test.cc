@@ -415,5 +415,54 @@ TEST(RedisEngineTest, ReadsOfAServingThreadGoOutTogetherOnItsOwnLinkWhenItsBurst
   EXPECT_EQ(ConnectedClients(*admin), clients_before + 1) << "the serving thread's own link";
 }
 
+// How many times the server behind `admin` ran `command` since its statistics were reset, from
+// INFO commandstats ("cmdstat_<command>:calls=N,…"; 0 when it never ran).
+int CommandCalls(internal::RedisConnection& admin, absl::string_view command) {
+  absl::StatusOr<internal::RedisReply> info = admin.Run({"INFO", "commandstats"});
+  if (!info.ok()) return -1;
+  const std::string text((*info)->str, (*info)->len);
+  const std::string field = absl::StrCat("cmdstat_", command, ":calls=");
+  const size_t at = text.find(field);
+  return at == std::string::npos ? 0 : std::atoi(text.c_str() + at + field.size());
+}
+
+TEST(RedisEngineTest, TheGetsOfABurstGoOutAsOneMgetAndEachIsAnsweredFromItsOwnElement) {
+  ASSERT_OK_AND_ASSIGN(auto redis, RedisServerProcess::Start());
+  larder::testing::FakeClock clock;
+  ASSERT_OK_AND_ASSIGN(auto engine, RedisEngine::Create(OptionsOn(*redis), clock));
+  SetOptions expiring = OptionsFor("old");
+  expiring.expires_at = clock.Now() + absl::Seconds(10);
+  ASSERT_OK(engine->Set("ns", "a", "1", OptionsFor("1")).status());
+  ASSERT_OK(engine->Set("ns", "b", "2", OptionsFor("2")).status());
+  ASSERT_OK(engine->Set("ns", "expiring", "old", expiring).status());
+  ASSERT_TRUE(testing::ConversionEnds(*engine, absl::Seconds(10)));  // No layout 1 entry left.
+  ASSERT_OK(GetThroughThePipe(*engine, "a").status());  // The pipe is up: GetAsync takes Gets.
+  auto admin = AdminOf(*redis);
+  ASSERT_NE(admin, nullptr);
+  ASSERT_OK(admin->Run({"CONFIG", "RESETSTAT"}).status());
+  clock.Advance(absl::Seconds(11));
+  std::vector<std::string> answers(4, "<none>");
+  absl::Notification all_answered;  // The expired entry's miss comes from the router's thread.
+  std::atomic<int> left{4};
+  std::thread serving([&] {
+    DeferredWork::EnableOnThisThread();
+    const std::vector<std::string> keys = {"b", "absent", "expiring", "a"};
+    for (size_t i = 0; i < keys.size(); ++i) {
+      StorageEngine::GetCallback done = [&, i](auto entry) {
+        answers[i] = !entry.ok() ? entry.status().ToString() : *entry ? (*entry)->value : "<miss>";
+        if (--left == 0) all_answered.Notify();
+      };
+      ASSERT_TRUE(engine->GetAsync("ns", keys[i], done));
+    }
+    DeferredWork::RunPending();
+  });
+  serving.join();
+  ASSERT_TRUE(all_answered.WaitForNotificationWithTimeout(absl::Seconds(10)));
+  EXPECT_EQ(answers, (std::vector<std::string>{"2", "<miss>", "<miss>", "1"}));
+  ASSERT_OK_AND_ASSIGN(EngineStats stats, engine->Stats("ns"));
+  EXPECT_EQ(stats.expirations, 1) << "reclaimed before its miss was answered";
+  EXPECT_EQ(CommandCalls(*admin, "mget"), 1) << "one MGET for the burst's four Gets";
+}
+
 }  // namespace
 }  // namespace larder::storage
