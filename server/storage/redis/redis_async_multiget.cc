@@ -11,7 +11,6 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "server/storage/redis/redis_engine.h"
 #include "server/storage/redis/redis_pool.h"
@@ -86,12 +85,13 @@ bool RedisEngine::MultiGetAsync(absl::string_view ns, const std::vector<absl::st
   const bool cluster = router_->cluster();
   absl::flat_hash_map<internal::RedisPool*, ServerReads> by_master;
   auto batch = std::make_shared<AsyncMultiGet>();
+  batch->entry_keys.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
-    const Bucket bucket = BucketOf(ns, keys[i]);
-    internal::RedisPool* pool = router_->KnownPoolOf(bucket.slot);
+    EntryAddress address = EntryAddressOf(ns, keys[i]);
+    internal::RedisPool* pool = router_->KnownPoolOf(address.slot);
     if (pool == nullptr || !pool->pipe().connected()) return false;
-    AddRead(by_master[pool], cluster ? bucket.slot : 0, i, mget);
-    batch->entry_keys.push_back(absl::StrCat(bucket.base, "e:", keys[i]));
+    AddRead(by_master[pool], cluster ? address.slot : 0, i, mget);
+    batch->entry_keys.push_back(std::move(address.entry_key));
   }
   batch->ns = std::string(ns);
   batch->keys = &keys;
@@ -104,8 +104,10 @@ bool RedisEngine::MultiGetAsync(absl::string_view ns, const std::vector<absl::st
   if (by_master.empty()) FinishMultiGet(batch);
   for (auto& [pool, reads] : by_master) {
     std::vector<std::vector<absl::string_view>> commands;
+    commands.reserve(reads.groups.size());
     for (const std::vector<size_t>& group : reads.groups) {
-      commands.push_back({group.size() == 1 ? "GET" : "MGET"});
+      commands.emplace_back().reserve(group.size() + 1);
+      commands.back().push_back(group.size() == 1 ? "GET" : "MGET");
       for (size_t i : group) commands.back().push_back(batch->entry_keys[i]);
     }
     SendReads(*pool, std::move(commands),

@@ -137,6 +137,16 @@ RedisEngine::Bucket RedisEngine::BucketOf(absl::string_view ns, absl::string_vie
   return BucketAt(ns, internal::Crc16(key) % kBuckets);
 }
 
+RedisEngine::EntryAddress RedisEngine::EntryAddressOf(absl::string_view ns,
+                                                      absl::string_view key) const {
+  EntryAddress address;
+  address.entry_key =
+      absl::StrCat(options_.key_prefix, "{", ns, ":", internal::Crc16(key) % kBuckets, "}e:", key);
+  const size_t base_length = address.entry_key.size() - key.size() - 2;  // Up to "e:".
+  address.slot = internal::KeySlot(absl::string_view(address.entry_key).substr(0, base_length));
+  return address;
+}
+
 absl::StatusOr<RedisReply> RedisEngine::Eval(const Bucket& bucket, Script script,
                                              const std::vector<absl::string_view>& keys,
                                              const std::vector<absl::string_view>& args) {

@@ -179,6 +179,13 @@ class RedisEngine final : public StorageEngine {
 
   Bucket BucketAt(absl::string_view ns, int index) const;
   Bucket BucketOf(absl::string_view ns, absl::string_view key) const;
+  // The Redis key of `key`'s entry (its bucket's base, then "e:", then `key`) and its hash slot,
+  // as BucketOf would give them, built in one allocation.
+  struct EntryAddress {
+    std::string entry_key;
+    uint16_t slot = 0;
+  };
+  EntryAddress EntryAddressOf(absl::string_view ns, absl::string_view key) const;
   absl::StatusOr<internal::RedisReply> Eval(const Bucket& bucket, internal::Script script,
                                             const std::vector<absl::string_view>& keys,
                                             const std::vector<absl::string_view>& args);
