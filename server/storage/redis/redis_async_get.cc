@@ -38,7 +38,7 @@ bool RedisEngine::GetAsync(absl::string_view ns, absl::string_view key, GetCallb
   internal::RedisPool* pool = router_->KnownPoolOf(bucket.slot);
   if (pool == nullptr || !pool->pipe().connected()) return false;
   auto get = std::make_shared<AsyncGet>();
-  get->entry_key = absl::StrCat(bucket.base, "e:", key);
+  get->entry_key = bucket.EntryKey(key);
   get->bucket = std::move(bucket);
   get->done = std::move(done);
   SendGet(std::move(get), *pool, /*asking=*/false);
@@ -50,7 +50,7 @@ void RedisEngine::SendGet(std::shared_ptr<AsyncGet> get, internal::RedisPool& po
   if (asking) commands.push_back({"ASKING"});
   commands.push_back({"GET", get->entry_key});
   // MGET answers nil for an entry still kept as a layout 1 hash, where GET says WRONGTYPE.
-  const bool may_share = !asking && all_strings_.load(std::memory_order_acquire);
+  const bool may_share = !asking && converted_layout();
   const int mget_slot = !may_share ? -1 : router_->cluster() ? get->bucket.slot : 0;
   internal::RedisPool* target = &pool;
   SendReads(

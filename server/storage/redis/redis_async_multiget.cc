@@ -81,17 +81,17 @@ void AddRead(ServerReads& reads, uint16_t slot, size_t index, bool mget) {
 bool RedisEngine::MultiGetAsync(absl::string_view ns, const std::vector<absl::string_view>& keys,
                                 MultiGetCallback& done) {
   // MGET answers nil for an entry still kept as a layout 1 hash, where GET says WRONGTYPE.
-  const bool mget = all_strings_.load(std::memory_order_acquire);
+  const bool mget = converted_layout();
   const bool cluster = router_->cluster();
   absl::flat_hash_map<internal::RedisPool*, ServerReads> by_master;
   auto batch = std::make_shared<AsyncMultiGet>();
   batch->entry_keys.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
-    EntryAddress address = EntryAddressOf(ns, keys[i]);
-    internal::RedisPool* pool = router_->KnownPoolOf(address.slot);
+    const Bucket bucket = BucketOf(ns, keys[i]);
+    internal::RedisPool* pool = router_->KnownPoolOf(bucket.slot);
     if (pool == nullptr || !pool->pipe().connected()) return false;
-    AddRead(by_master[pool], cluster ? address.slot : 0, i, mget);
-    batch->entry_keys.push_back(std::move(address.entry_key));
+    AddRead(by_master[pool], cluster ? bucket.slot : 0, i, mget);
+    batch->entry_keys.push_back(bucket.EntryKey(keys[i]));
   }
   batch->ns = std::string(ns);
   batch->keys = &keys;

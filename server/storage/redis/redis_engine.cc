@@ -137,16 +137,6 @@ RedisEngine::Bucket RedisEngine::BucketOf(absl::string_view ns, absl::string_vie
   return BucketAt(ns, internal::Crc16(key) % kBuckets);
 }
 
-RedisEngine::EntryAddress RedisEngine::EntryAddressOf(absl::string_view ns,
-                                                      absl::string_view key) const {
-  EntryAddress address;
-  address.entry_key =
-      absl::StrCat(options_.key_prefix, "{", ns, ":", internal::Crc16(key) % kBuckets, "}e:", key);
-  const size_t base_length = address.entry_key.size() - key.size() - 2;  // Up to "e:".
-  address.slot = internal::KeySlot(absl::string_view(address.entry_key).substr(0, base_length));
-  return address;
-}
-
 absl::StatusOr<RedisReply> RedisEngine::Eval(const Bucket& bucket, Script script,
                                              const std::vector<absl::string_view>& keys,
                                              const std::vector<absl::string_view>& args) {
@@ -193,7 +183,7 @@ absl::StatusOr<std::optional<StoredEntry>> RedisEngine::GetEntry(const Bucket& b
 absl::StatusOr<std::optional<StoredEntry>> RedisEngine::Get(absl::string_view ns,
                                                             absl::string_view key) {
   const Bucket bucket = BucketOf(ns, key);
-  return GetEntry(bucket, absl::StrCat(bucket.base, "e:", key));
+  return GetEntry(bucket, bucket.EntryKey(key));
 }
 
 absl::StatusOr<std::vector<std::optional<StoredEntry>>> RedisEngine::MultiGet(
@@ -206,7 +196,7 @@ absl::StatusOr<std::vector<std::optional<StoredEntry>>> RedisEngine::MultiGet(
   entry_keys.reserve(keys.size());
   for (absl::string_view key : keys) {
     buckets.push_back(BucketOf(ns, key));
-    entry_keys.push_back(absl::StrCat(buckets.back().base, "e:", key));
+    entry_keys.push_back(buckets.back().EntryKey(key));
     slots.push_back(buckets.back().slot);
   }
   for (const std::string& entry_key : entry_keys) commands.push_back({"GET", entry_key});
@@ -235,7 +225,7 @@ absl::StatusOr<SetResult> RedisEngine::Set(absl::string_view ns, absl::string_vi
                                          options.etag, expiry,      ttl,  tag_count};
   args.insert(args.end(), options.tags.begin(), options.tags.end());
   args.insert(args.end(), condition.begin(), condition.end());
-  const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
+  const std::string entry_key = bucket.EntryKey(key);
   LARDER_ASSIGN_OR_RETURN(RedisReply reply, Eval(bucket, Script::kSet, {entry_key}, args));
   LARDER_ASSIGN_OR_RETURN(internal::SetScriptResult result, internal::DecodeSetReply(*reply));
   if (result.unregistered) Register(ns, bucket);
@@ -258,7 +248,7 @@ void RedisEngine::Register(absl::string_view ns, const Bucket& bucket) {
 absl::StatusOr<bool> RedisEngine::Delete(absl::string_view ns, absl::string_view key) {
   const Bucket bucket = BucketOf(ns, key);
   const std::string now_text = MicrosText(clock_.Now());
-  const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
+  const std::string entry_key = bucket.EntryKey(key);
   LARDER_ASSIGN_OR_RETURN(RedisReply reply,
                           Eval(bucket, Script::kDelete, {entry_key}, {now_text, bucket.base}));
   return internal::DecodeDeleteReply(*reply);
@@ -270,7 +260,7 @@ absl::StatusOr<std::optional<std::string>> RedisEngine::Touch(absl::string_view 
   const absl::Time now = clock_.Now();
   const Bucket bucket = BucketOf(ns, key);
   const std::string now_text = MicrosText(now);
-  const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
+  const std::string entry_key = bucket.EntryKey(key);
   const std::string expiry = ExpiryText(expires_at), ttl = NativeTtlText(expires_at, now);
   LARDER_ASSIGN_OR_RETURN(RedisReply reply, Eval(bucket, Script::kTouch, {entry_key},
                                                  {now_text, bucket.base, expiry, ttl}));

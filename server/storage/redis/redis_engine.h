@@ -33,6 +33,7 @@
 
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "larder/common/clock.h"
 #include "server/storage/deferred_work.h"
@@ -142,6 +143,8 @@ class RedisEngine final : public StorageEngine {
   struct Bucket {
     std::string base;
     uint16_t slot = 0;
+    // The Redis key of `key`'s entry in this bucket.
+    std::string EntryKey(absl::string_view key) const { return absl::StrCat(base, "e:", key); }
   };
 
   RedisEngine(const RedisEngineOptions& options, const LeaseOptions& leases, const Clock& clock,
@@ -179,13 +182,6 @@ class RedisEngine final : public StorageEngine {
 
   Bucket BucketAt(absl::string_view ns, int index) const;
   Bucket BucketOf(absl::string_view ns, absl::string_view key) const;
-  // The Redis key of `key`'s entry (its bucket's base, then "e:", then `key`) and its hash slot,
-  // as BucketOf would give them, built in one allocation.
-  struct EntryAddress {
-    std::string entry_key;
-    uint16_t slot = 0;
-  };
-  EntryAddress EntryAddressOf(absl::string_view ns, absl::string_view key) const;
   absl::StatusOr<internal::RedisReply> Eval(const Bucket& bucket, internal::Script script,
                                             const std::vector<absl::string_view>& keys,
                                             const std::vector<absl::string_view>& args);

@@ -42,7 +42,7 @@ absl::StatusOr<LeaseResult> RedisEngine::Lease(absl::string_view ns, absl::strin
   const absl::Time now = clock_.Now();
   const int index = internal::Crc16(key) % kBuckets;
   const Bucket bucket = BucketAt(ns, index);
-  const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
+  const std::string entry_key = bucket.EntryKey(key);
   const std::string now_text = MicrosText(now), lease_end = MicrosText(now + lease_ttl);
   const std::string token = NewLeaseToken();
   // "1" once the bucket has joined the registry: the script then marks it so and grants.
@@ -60,7 +60,7 @@ absl::StatusOr<LeaseResult> RedisEngine::Lease(absl::string_view ns, absl::strin
 absl::StatusOr<bool> RedisEngine::EndLease(absl::string_view ns, absl::string_view key,
                                            absl::string_view token) {
   const Bucket bucket = BucketOf(ns, key);
-  const std::string entry_key = absl::StrCat(bucket.base, "e:", key);
+  const std::string entry_key = bucket.EntryKey(key);
   const std::string now_text = MicrosText(clock_.Now());
   LARDER_ASSIGN_OR_RETURN(RedisReply reply, Eval(bucket, internal::Script::kEndLease, {entry_key},
                                                  {now_text, bucket.base, token}));
