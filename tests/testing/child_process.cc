@@ -157,8 +157,11 @@ absl::StatusOr<std::string> ChildProcess::ReadToEnd(absl::Duration timeout) {
   while ((result = ReadMore(deadline)) == ReadResult::kRead) {
   }
   if (result == ReadResult::kTimedOut) {
-    return absl::DeadlineExceededError(
-        absl::StrCat("output did not end within ", absl::FormatDuration(timeout)));
+    constexpr size_t kShownBytes = 2000;
+    const absl::string_view output = absl::string_view(buffer_).substr(
+        buffer_.size() > kShownBytes ? buffer_.size() - kShownBytes : 0);
+    return absl::DeadlineExceededError(absl::StrCat(
+        "output did not end within ", absl::FormatDuration(timeout), "; it ends: ", output));
   }
   return std::exchange(buffer_, std::string());
 }

@@ -46,7 +46,7 @@ class ChildProcess {
   // Waits up to `timeout` for the process to exit by itself; true with the status when it did.
   bool WaitForExit(absl::Duration timeout, int* wait_status);
   // Reads standard output until the process closes it (normally: exits); returns all of it not
-  // yet consumed by WaitForLine. kDeadlineExceeded on timeout.
+  // yet consumed by WaitForLine. kDeadlineExceeded on timeout, with the last 2000 bytes read.
   absl::StatusOr<std::string> ReadToEnd(absl::Duration timeout);
 
   pid_t pid() const { return pid_; }

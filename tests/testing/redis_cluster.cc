@@ -17,6 +17,7 @@ namespace larder::testing {
 namespace {
 
 constexpr int kHighestNodePort = 65535 - 10000;  // The cluster bus listens on port + 10000.
+constexpr int kSlots = 16384;
 
 std::string RedisCliPath() {
   const char* from_env = getenv("REDIS_CLI");
@@ -55,32 +56,109 @@ absl::StatusOr<std::unique_ptr<RedisClusterProcess>> RedisClusterProcess::Start(
   const int nodes = options.masters * (1 + options.replicas_per_master);
   RedisServerOptions node_options;
   node_options.highest_port = kHighestNodePort;
+  // --repl-diskless-sync-delay 0: a replica's first sync starts at once rather than after
+  // Redis's default 5 s wait for more replicas to share it.
   node_options.extra_args = {
-      "--cluster-enabled",      "yes",
-      "--cluster-config-file",  "nodes.conf",
-      "--cluster-node-timeout", absl::StrCat(absl::ToInt64Milliseconds(options.node_timeout))};
+      "--cluster-enabled",          "yes",
+      "--cluster-config-file",      "nodes.conf",
+      "--cluster-node-timeout",     absl::StrCat(absl::ToInt64Milliseconds(options.node_timeout)),
+      "--repl-diskless-sync-delay", "0"};
   for (int i = 0; i < nodes; ++i) {
     absl::StatusOr<std::unique_ptr<RedisServerProcess>> node =
         RedisServerProcess::Start(node_options);
     if (!node.ok()) return node.status();
     cluster->nodes_.push_back(*std::move(node));
   }
-  if (absl::Status created = cluster->Create(); !created.ok()) return created;
+  if (absl::Status created = cluster->Create(absl::Minutes(1)); !created.ok()) return created;
   if (absl::Status healthy = cluster->AwaitHealthy(absl::Minutes(1)); !healthy.ok()) {
     return healthy;
   }
   return cluster;
 }
 
-absl::Status RedisClusterProcess::Create() {
-  std::vector<std::string> argv = {RedisCliPath(), "--cluster", "create"};
-  for (const auto& node : nodes_) argv.push_back(absl::StrCat("127.0.0.1:", node->port()));
-  argv.insert(argv.end(),
-              {"--cluster-replicas", absl::StrCat(options_.replicas_per_master), "--cluster-yes"});
-  absl::StatusOr<std::string> output = RunToExit(argv, absl::Minutes(1));
-  if (!output.ok()) return absl::UnavailableError(output.status().message());
-  if (!absl::StrContains(*output, "All 16384 slots covered")) {
-    return absl::UnavailableError(absl::StrCat("redis-cli --cluster create: ", *output));
+absl::Status RedisClusterProcess::Create(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  if (absl::Status slots = AssignSlotsAndEpochs(); !slots.ok()) return slots;
+  if (absl::Status met = AwaitAllMet(deadline); !met.ok()) return met;
+  return AttachReplicas(deadline);
+}
+
+absl::Status RedisClusterProcess::AssignSlotsAndEpochs() const {
+  for (int i = 0; i < size(); ++i) {
+    // Distinct epochs spare the nodes resolving a collision once they meet.
+    if (absl::Status epoch = ExpectOk(i, {"CLUSTER", "SET-CONFIG-EPOCH", absl::StrCat(i + 1)});
+        !epoch.ok()) {
+      return epoch;
+    }
+  }
+  for (int m = 0; m < options_.masters; ++m) {
+    const int first = kSlots * m / options_.masters;
+    const int last = kSlots * (m + 1) / options_.masters - 1;
+    if (absl::Status slots =
+            ExpectOk(m, {"CLUSTER", "ADDSLOTSRANGE", absl::StrCat(first), absl::StrCat(last)});
+        !slots.ok()) {
+      return slots;
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisClusterProcess::AwaitAllMet(absl::Time deadline) const {
+  const std::string first_port = absl::StrCat(nodes_[0]->port());
+  while (true) {
+    bool all_met = true;
+    for (int i = 0; i < size(); ++i) {
+      if (KnownNodes(i) == size()) continue;
+      all_met = false;
+      // A MEET whose handshake times out (under load) is not retried by Redis: send it again.
+      if (i > 0) (void)Cli(i, {"CLUSTER", "MEET", "127.0.0.1", first_port});
+    }
+    if (all_met) return absl::OkStatus();
+    if (absl::Now() >= deadline) break;
+    absl::SleepFor(absl::Milliseconds(200));
+  }
+  std::string views;
+  for (int i = 0; i < size(); ++i) absl::StrAppend(&views, " node ", i, ": ", KnownNodes(i));
+  return absl::UnavailableError(absl::StrCat("the nodes did not all meet; nodes known:", views));
+}
+
+int RedisClusterProcess::KnownNodes(int index) const {
+  absl::StatusOr<std::string> nodes = Cli(index, {"CLUSTER", "NODES"});
+  if (!nodes.ok()) return 0;
+  int known = 0;
+  for (absl::string_view line : absl::StrSplit(*nodes, '\n', absl::SkipWhitespace())) {
+    const std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (fields.size() < 8 || absl::StrContains(fields[2], "handshake") ||
+        absl::StrContains(fields[2], "noaddr")) {
+      continue;
+    }
+    const int port = PortOfAddress(fields[1]);
+    for (const auto& node : nodes_) known += node->port() == port;
+  }
+  return known;
+}
+
+absl::Status RedisClusterProcess::AttachReplicas(absl::Time deadline) const {
+  for (int replica = options_.masters; replica < size(); ++replica) {
+    absl::StatusOr<std::string> master_id = NodeId((replica - options_.masters) % options_.masters);
+    if (!master_id.ok()) return master_id.status();
+    absl::Status attached = ExpectOk(replica, {"CLUSTER", "REPLICATE", *master_id});
+    // The replica may not yet have heard, by gossip, that its master serves slots.
+    while (!attached.ok() && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(100));
+      attached = ExpectOk(replica, {"CLUSTER", "REPLICATE", *master_id});
+    }
+    if (!attached.ok()) return attached;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RedisClusterProcess::ExpectOk(int index, const std::vector<std::string>& args) const {
+  absl::StatusOr<std::string> reply = Cli(index, args);
+  if (!reply.ok()) return reply.status();
+  if (absl::StripAsciiWhitespace(*reply) != "OK") {
+    return absl::UnavailableError(
+        absl::StrCat("node ", index, ": ", absl::StrJoin(args, " "), ": ", *reply));
   }
   return absl::OkStatus();
 }
