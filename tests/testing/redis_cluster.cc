@@ -1,6 +1,7 @@
 #include "tests/testing/redis_cluster.h"
 
 #include <stdlib.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -17,7 +18,6 @@ namespace larder::testing {
 namespace {
 
 constexpr int kHighestNodePort = 65535 - 10000;  // The cluster bus listens on port + 10000.
-constexpr int kSlots = 16384;
 
 std::string RedisCliPath() {
   const char* from_env = getenv("REDIS_CLI");
@@ -78,48 +78,48 @@ absl::StatusOr<std::unique_ptr<RedisClusterProcess>> RedisClusterProcess::Start(
 
 absl::Status RedisClusterProcess::Create(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
-  if (absl::Status slots = AssignSlotsAndEpochs(); !slots.ok()) return slots;
-  if (absl::Status met = AwaitAllMet(deadline); !met.ok()) return met;
-  return AttachReplicas(deadline);
-}
-
-absl::Status RedisClusterProcess::AssignSlotsAndEpochs() const {
-  for (int i = 0; i < size(); ++i) {
-    // Distinct epochs spare the nodes resolving a collision once they meet.
-    if (absl::Status epoch = ExpectOk(i, {"CLUSTER", "SET-CONFIG-EPOCH", absl::StrCat(i + 1)});
-        !epoch.ok()) {
-      return epoch;
+  std::vector<std::string> argv = {RedisCliPath(), "--cluster", "create"};
+  for (const auto& node : nodes_) argv.push_back(absl::StrCat("127.0.0.1:", node->port()));
+  argv.insert(argv.end(),
+              {"--cluster-replicas", absl::StrCat(options_.replicas_per_master), "--cluster-yes"});
+  absl::StatusOr<std::unique_ptr<ChildProcess>> cli = ChildProcess::Start(argv);
+  if (!cli.ok()) return cli.status();
+  // From here on redis-cli has sent its MEETs and waits, without a deadline of its own, for the
+  // nodes to agree.
+  absl::StatusOr<std::string> waiting =
+      (*cli)->WaitForLine("Waiting for the cluster to join", deadline - absl::Now());
+  if (!waiting.ok()) return CreateFailed(**cli, waiting.status().message());
+  int status = 0;
+  while (!(*cli)->WaitForExit(absl::Seconds(1), &status)) {
+    if (absl::Now() >= deadline) {
+      return CreateFailed(**cli, absl::StrCat("no end within ", absl::FormatDuration(timeout),
+                                              "; stderr: ", (*cli)->LogTail()));
     }
+    MeetAgainThoseApart();
   }
-  for (int m = 0; m < options_.masters; ++m) {
-    const int first = kSlots * m / options_.masters;
-    const int last = kSlots * (m + 1) / options_.masters - 1;
-    if (absl::Status slots =
-            ExpectOk(m, {"CLUSTER", "ADDSLOTSRANGE", absl::StrCat(first), absl::StrCat(last)});
-        !slots.ok()) {
-      return slots;
-    }
+  absl::StatusOr<std::string> output = (*cli)->ReadToEnd(absl::Seconds(10));
+  if (!output.ok()) return CreateFailed(**cli, output.status().message());
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 ||
+      !absl::StrContains(*output, "All 16384 slots covered")) {
+    return CreateFailed(**cli, absl::StrCat("wait status ", status, ", output: ", *output,
+                                            "; stderr: ", (*cli)->LogTail()));
   }
   return absl::OkStatus();
 }
 
-absl::Status RedisClusterProcess::AwaitAllMet(absl::Time deadline) const {
+void RedisClusterProcess::MeetAgainThoseApart() const {
   const std::string first_port = absl::StrCat(nodes_[0]->port());
-  while (true) {
-    bool all_met = true;
-    for (int i = 0; i < size(); ++i) {
-      if (KnownNodes(i) == size()) continue;
-      all_met = false;
-      // A MEET whose handshake times out (under load) is not retried by Redis: send it again.
-      if (i > 0) (void)Cli(i, {"CLUSTER", "MEET", "127.0.0.1", first_port});
-    }
-    if (all_met) return absl::OkStatus();
-    if (absl::Now() >= deadline) break;
-    absl::SleepFor(absl::Milliseconds(200));
+  for (int i = 1; i < size(); ++i) {
+    if (KnownNodes(i) < size()) (void)Cli(i, {"CLUSTER", "MEET", "127.0.0.1", first_port});
   }
-  std::string views;
-  for (int i = 0; i < size(); ++i) absl::StrAppend(&views, " node ", i, ": ", KnownNodes(i));
-  return absl::UnavailableError(absl::StrCat("the nodes did not all meet; nodes known:", views));
+}
+
+absl::Status RedisClusterProcess::CreateFailed(ChildProcess& cli, absl::string_view why) const {
+  cli.Kill();
+  std::string known;
+  for (int i = 0; i < size(); ++i) absl::StrAppend(&known, i == 0 ? "" : ", ", KnownNodes(i));
+  return absl::UnavailableError(
+      absl::StrCat("redis-cli --cluster create: ", why, "; nodes each node knows: ", known));
 }
 
 int RedisClusterProcess::KnownNodes(int index) const {
@@ -136,31 +136,6 @@ int RedisClusterProcess::KnownNodes(int index) const {
     for (const auto& node : nodes_) known += node->port() == port;
   }
   return known;
-}
-
-absl::Status RedisClusterProcess::AttachReplicas(absl::Time deadline) const {
-  for (int replica = options_.masters; replica < size(); ++replica) {
-    absl::StatusOr<std::string> master_id = NodeId((replica - options_.masters) % options_.masters);
-    if (!master_id.ok()) return master_id.status();
-    absl::Status attached = ExpectOk(replica, {"CLUSTER", "REPLICATE", *master_id});
-    // The replica may not yet have heard, by gossip, that its master serves slots.
-    while (!attached.ok() && absl::Now() < deadline) {
-      absl::SleepFor(absl::Milliseconds(100));
-      attached = ExpectOk(replica, {"CLUSTER", "REPLICATE", *master_id});
-    }
-    if (!attached.ok()) return attached;
-  }
-  return absl::OkStatus();
-}
-
-absl::Status RedisClusterProcess::ExpectOk(int index, const std::vector<std::string>& args) const {
-  absl::StatusOr<std::string> reply = Cli(index, args);
-  if (!reply.ok()) return reply.status();
-  if (absl::StripAsciiWhitespace(*reply) != "OK") {
-    return absl::UnavailableError(
-        absl::StrCat("node ", index, ": ", absl::StrJoin(args, " "), ": ", *reply));
-  }
-  return absl::OkStatus();
 }
 
 std::string RedisClusterProcess::seed_url() const {

@@ -1,11 +1,11 @@
 // RedisClusterProcess: a real Redis Cluster for tests: `masters` redis-server masters with
 // `replicas_per_master` replicas each, on free loopback ports (at most 55535, as each node's
-// cluster bus listens on port + 10000), joined here with CLUSTER ADDSLOTSRANGE, MEET and
-// REPLICATE rather than `redis-cli --cluster create`, whose wait for the nodes to agree has no
-// deadline of its own: here every step has one, a node that has not met the others is met again
-// each round, and a failure says how many nodes each one knows. Its nodes can be killed, paused
-// and restarted one by one (RedisServerProcess), and redis-cli run against any of them, to test
-// routing, failover and resharding.
+// cluster bus listens on port + 10000), joined by `redis-cli --cluster create`. redis-cli waits
+// for the nodes to agree with no deadline of its own; here that wait has one, a node that does
+// not yet know all the others is meanwhile sent to meet the first again (a handshake lost on a
+// loaded machine is not always retried), and a failure says how many nodes each one knows. Its
+// nodes can be killed, paused and restarted one by one (RedisServerProcess), and redis-cli run
+// against any of them, to test routing, failover and resharding.
 //
 //   auto cluster = RedisClusterProcess::Start();          // 3 masters, 3 replicas
 //   options.redis.url = (*cluster)->seed_url();           // "redis://127.0.0.1:P0,127.0.0.1:P1,…"
@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "tests/testing/child_process.h"
 #include "tests/testing/redis_server.h"
 
 namespace larder::testing {
@@ -73,18 +74,15 @@ class RedisClusterProcess {
   std::vector<NodeSlots> MasterSlotRanges() const;
 
   explicit RedisClusterProcess(RedisClusterOptions options) : options_(options) {}
-  // Masters m serve slots [16384 * m / masters, 16384 * (m + 1) / masters); replica r follows
-  // master (r - masters) % masters. Every step within `timeout`.
+  // `redis-cli --cluster create` of every node, within `timeout`.
   absl::Status Create(absl::Duration timeout);
-  absl::Status AssignSlotsAndEpochs() const;
-  // Meets every node until each knows all the others (a lost handshake is met again).
-  absl::Status AwaitAllMet(absl::Time deadline) const;
+  // Sends every node that does not know all the others to CLUSTER MEET the first node again.
+  void MeetAgainThoseApart() const;
+  // Kills redis-cli and says why it failed (`why`), with each node's count of known nodes.
+  absl::Status CreateFailed(ChildProcess& cli, absl::string_view why) const;
   // How many of our nodes node `index` knows past the handshake, itself included; 0 when it
   // does not answer.
   int KnownNodes(int index) const;
-  absl::Status AttachReplicas(absl::Time deadline) const;
-  // Runs a command on node `index` that must answer OK.
-  absl::Status ExpectOk(int index, const std::vector<std::string>& args) const;
   absl::Status CheckHealthy() const;
   // One running node: cluster state, replication link, and its view of `replicas` live replicas.
   absl::Status CheckNode(int index, int replicas) const;
