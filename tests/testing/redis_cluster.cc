@@ -116,10 +116,16 @@ void RedisClusterProcess::MeetAgainThoseApart() const {
 
 absl::Status RedisClusterProcess::CreateFailed(ChildProcess& cli, absl::string_view why) const {
   cli.Kill();
+  // What redis-cli printed and was not read yet (its progress dots and warnings), at most 2000
+  // bytes from the end.
+  absl::StatusOr<std::string> unread = cli.ReadToEnd(absl::Seconds(1));
+  absl::string_view printed = unread.ok() ? absl::string_view(*unread) : "";
+  printed = printed.substr(printed.size() > 2000 ? printed.size() - 2000 : 0);
   std::string known;
   for (int i = 0; i < size(); ++i) absl::StrAppend(&known, i == 0 ? "" : ", ", KnownNodes(i));
-  return absl::UnavailableError(
-      absl::StrCat("redis-cli --cluster create: ", why, "; nodes each node knows: ", known));
+  return absl::UnavailableError(absl::StrCat("redis-cli --cluster create: ", why,
+                                             "; then printed: ", printed,
+                                             "; nodes each node knows: ", known));
 }
 
 int RedisClusterProcess::KnownNodes(int index) const {

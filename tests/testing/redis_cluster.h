@@ -78,7 +78,8 @@ class RedisClusterProcess {
   absl::Status Create(absl::Duration timeout);
   // Sends every node that does not know all the others to CLUSTER MEET the first node again.
   void MeetAgainThoseApart() const;
-  // Kills redis-cli and says why it failed (`why`), with each node's count of known nodes.
+  // Kills redis-cli and says why it failed (`why`), with what it printed since and each node's
+  // count of known nodes.
   absl::Status CreateFailed(ChildProcess& cli, absl::string_view why) const;
   // How many of our nodes node `index` knows past the handshake, itself included; 0 when it
   // does not answer.
