@@ -55,14 +55,6 @@ class RedisClusterSlotsTest : public ::testing::Test {
     return SlotMap::FromRanges(*ranges);
   }
 
-  // The fixture's index of the node listening on `port`.
-  int NodeOnPort(int port) {
-    for (int i = 0; i < cluster_->size(); ++i) {
-      if (cluster_->node(i).port() == port) return i;
-    }
-    return -1;
-  }
-
   // The error text a node answers to `command`, "" when it answers something else.
   std::string ErrorOf(RedisConnection& connection, std::vector<absl::string_view> command) {
     absl::StatusOr<std::vector<RedisReply>> replies = connection.RunPipeline({command});
@@ -121,8 +113,8 @@ TEST_F(RedisClusterSlotsTest, ClusterSlotsGivesEveryMasterAndReplicaAsClusterNod
   EXPECT_TRUE(every_replica_listed);
   for (const SlotRange& range : ranges) {
     for (const NodeAddress& replica : range.replicas) {
-      EXPECT_TRUE(cluster_->node(NodeOnPort(replica.port)).running());
-      EXPECT_NE(NodeOnPort(replica.port), NodeOnPort(range.master.port));
+      EXPECT_TRUE(cluster_->node(cluster_->NodeOnPort(replica.port)).running());
+      EXPECT_NE(cluster_->NodeOnPort(replica.port), cluster_->NodeOnPort(range.master.port));
     }
   }
   ASSERT_OK_AND_ASSIGN(SlotMap map, SlotMap::FromRanges(ranges));
@@ -131,7 +123,7 @@ TEST_F(RedisClusterSlotsTest, ClusterSlotsGivesEveryMasterAndReplicaAsClusterNod
   for (int slot : {0, 1, 5460, 5461, 10922, 10923, 16383}) {
     const NodeAddress& master = map.masters()[map.MasterOf(slot)];
     EXPECT_EQ(master.host, kHost);
-    EXPECT_EQ(NodeOnPort(master.port), cluster_->MasterOf(slot)) << "slot " << slot;
+    EXPECT_EQ(cluster_->NodeOnPort(master.port), cluster_->MasterOf(slot)) << "slot " << slot;
   }
 }
 
@@ -141,7 +133,8 @@ TEST_F(RedisClusterSlotsTest, AMasterThatDoesNotOwnTheSlotAnswersMovedToTheOneTh
     const uint16_t slot = KeySlot(key);
     const int owner = map.MasterOf(slot);
     const int other = (owner + 1) % static_cast<int>(map.masters().size());
-    std::unique_ptr<RedisConnection> wrong = Connect(NodeOnPort(map.masters()[other].port));
+    std::unique_ptr<RedisConnection> wrong =
+        Connect(cluster_->NodeOnPort(map.masters()[other].port));
     ASSERT_NE(wrong, nullptr);
     const std::string error = ErrorOf(*wrong, {"GET", key});
     const std::optional<Redirect> redirect = ParseRedirect(error, kHost);
@@ -158,8 +151,8 @@ TEST_F(RedisClusterSlotsTest, AMigratingSlotAnswersAskForAKeyItNoLongerHas) {
   const uint16_t slot = KeySlot(key);
   const NodeAddress& from = map.masters()[map.MasterOf(slot)];
   const NodeAddress& to = map.masters()[(map.MasterOf(slot) + 1) % 3];
-  std::unique_ptr<RedisConnection> source = Connect(NodeOnPort(from.port));
-  std::unique_ptr<RedisConnection> target = Connect(NodeOnPort(to.port));
+  std::unique_ptr<RedisConnection> source = Connect(cluster_->NodeOnPort(from.port));
+  std::unique_ptr<RedisConnection> target = Connect(cluster_->NodeOnPort(to.port));
   ASSERT_TRUE(source != nullptr && target != nullptr);
   ASSERT_OK_AND_ASSIGN(RedisReply source_id, source->Run({"CLUSTER", "MYID"}));
   ASSERT_OK_AND_ASSIGN(RedisReply target_id, target->Run({"CLUSTER", "MYID"}));
@@ -184,13 +177,13 @@ TEST_F(RedisClusterSlotsTest, AMigratingSlotAnswersAskForAKeyItNoLongerHas) {
 
 TEST_F(RedisClusterSlotsTest, AKilledMasterIsReplacedByItsReplicaInTheSlotMap) {
   ASSERT_OK_AND_ASSIGN(SlotMap before, MapFrom(0));
-  const int killed = NodeOnPort(before.masters()[before.MasterOf(0)].port);
+  const int killed = cluster_->NodeOnPort(before.masters()[before.MasterOf(0)].port);
   cluster_->node(killed).Kill();
   ASSERT_OK(cluster_->AwaitHealthy(absl::Seconds(30)));
   const int survivor = killed == 0 ? 1 : 0;
   ASSERT_OK_AND_ASSIGN(SlotMap after, MapFrom(survivor));
   EXPECT_EQ(after.UncoveredSlots(), 0);
-  const int promoted = NodeOnPort(after.masters()[after.MasterOf(0)].port);
+  const int promoted = cluster_->NodeOnPort(after.masters()[after.MasterOf(0)].port);
   EXPECT_NE(promoted, killed);
   EXPECT_TRUE(cluster_->node(promoted).running());
   EXPECT_EQ(promoted, cluster_->MasterOf(0));

@@ -157,11 +157,9 @@ absl::StatusOr<std::string> ChildProcess::ReadToEnd(absl::Duration timeout) {
   while ((result = ReadMore(deadline)) == ReadResult::kRead) {
   }
   if (result == ReadResult::kTimedOut) {
-    constexpr size_t kShownBytes = 2000;
-    const absl::string_view output = absl::string_view(buffer_).substr(
-        buffer_.size() > kShownBytes ? buffer_.size() - kShownBytes : 0);
-    return absl::DeadlineExceededError(absl::StrCat(
-        "output did not end within ", absl::FormatDuration(timeout), "; it ends: ", output));
+    return absl::DeadlineExceededError(
+        absl::StrCat("output did not end within ", absl::FormatDuration(timeout),
+                     "; it ends: ", LastBytes(buffer_, kShownOutputBytes)));
   }
   return std::exchange(buffer_, std::string());
 }
@@ -212,8 +210,7 @@ std::string ChildProcess::LogTail(size_t max_bytes) const {
   std::ifstream log(log_path_);
   std::stringstream contents;
   contents << log.rdbuf();
-  std::string all = contents.str();
-  return all.size() > max_bytes ? all.substr(all.size() - max_bytes) : all;
+  return std::string(LastBytes(contents.str(), max_bytes));
 }
 
 absl::StatusOr<std::string> RunToExit(const std::vector<std::string>& argv,
@@ -231,6 +228,10 @@ absl::StatusOr<std::string> RunToExit(const std::vector<std::string>& argv,
                                       : std::string(output.status().message());
   return absl::InternalError(absl::StrCat(argv[0], argv.size() > 1 ? " " + argv[1] : "",
                                           " failed (", why, "); stderr: ", (*process)->LogTail()));
+}
+
+absl::string_view LastBytes(absl::string_view text, size_t max_bytes) {
+  return text.substr(text.size() > max_bytes ? text.size() - max_bytes : 0);
 }
 
 int PickFreePort() {

@@ -45,8 +45,11 @@ class ChildProcess {
   absl::Status Resume(absl::Duration timeout = absl::Seconds(10));
   // Waits up to `timeout` for the process to exit by itself; true with the status when it did.
   bool WaitForExit(absl::Duration timeout, int* wait_status);
+  // How much of a process's output a failure message shows, from the end.
+  static constexpr size_t kShownOutputBytes = 2000;
   // Reads standard output until the process closes it (normally: exits); returns all of it not
-  // yet consumed by WaitForLine. kDeadlineExceeded on timeout, with the last 2000 bytes read.
+  // yet consumed by WaitForLine. kDeadlineExceeded on timeout, with the last kShownOutputBytes
+  // read.
   absl::StatusOr<std::string> ReadToEnd(absl::Duration timeout);
 
   pid_t pid() const { return pid_; }
@@ -77,6 +80,8 @@ absl::StatusOr<std::string> RunToExit(const std::vector<std::string>& argv, absl
 
 // A TCP port on 127.0.0.1 that was free a moment ago (for servers that cannot bind port 0).
 int PickFreePort();
+// The last `max_bytes` of `text` (all of it when shorter), for failure messages.
+absl::string_view LastBytes(absl::string_view text, size_t max_bytes);
 
 // A fresh directory under $TMPDIR (or /tmp), removed by RemoveTree.
 std::string MakeTempDir(absl::string_view prefix);

@@ -116,11 +116,10 @@ void RedisClusterProcess::MeetAgainThoseApart() const {
 
 absl::Status RedisClusterProcess::CreateFailed(ChildProcess& cli, absl::string_view why) const {
   cli.Kill();
-  // What redis-cli printed and was not read yet (its progress dots and warnings), at most 2000
-  // bytes from the end.
+  // What redis-cli printed and was not read yet (its progress dots and warnings).
   absl::StatusOr<std::string> unread = cli.ReadToEnd(absl::Seconds(1));
-  absl::string_view printed = unread.ok() ? absl::string_view(*unread) : "";
-  printed = printed.substr(printed.size() > 2000 ? printed.size() - 2000 : 0);
+  const absl::string_view printed =
+      unread.ok() ? LastBytes(*unread, ChildProcess::kShownOutputBytes) : "";
   std::string known;
   for (int i = 0; i < size(); ++i) absl::StrAppend(&known, i == 0 ? "" : ", ", KnownNodes(i));
   return absl::UnavailableError(absl::StrCat("redis-cli --cluster create: ", why,
@@ -138,10 +137,16 @@ int RedisClusterProcess::KnownNodes(int index) const {
         absl::StrContains(fields[2], "noaddr")) {
       continue;
     }
-    const int port = PortOfAddress(fields[1]);
-    for (const auto& node : nodes_) known += node->port() == port;
+    known += NodeOnPort(PortOfAddress(fields[1])) >= 0;
   }
   return known;
+}
+
+int RedisClusterProcess::NodeOnPort(int port) const {
+  for (int i = 0; i < size(); ++i) {
+    if (nodes_[i]->port() == port) return i;
+  }
+  return -1;
 }
 
 std::string RedisClusterProcess::seed_url() const {
@@ -219,11 +224,7 @@ std::vector<RedisClusterProcess::NodeSlots> RedisClusterProcess::MasterSlotRange
     for (absl::string_view line : absl::StrSplit(*nodes, '\n', absl::SkipWhitespace())) {
       const std::vector<absl::string_view> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
       if (fields.size() < 9 || !absl::StrContains(fields[2], "master")) continue;
-      const int port = PortOfAddress(fields[1]);
-      int node = -1;
-      for (int n = 0; n < size(); ++n) {
-        if (nodes_[n]->port() == port) node = n;
-      }
+      const int node = NodeOnPort(PortOfAddress(fields[1]));
       for (size_t f = 8; f < fields.size(); ++f) {
         NodeSlots range{node, 0, 0};
         if (ParseSlotField(absl::StripAsciiWhitespace(fields[f]), &range.first, &range.last)) {

@@ -42,6 +42,8 @@ class RedisClusterProcess {
 
   int size() const { return static_cast<int>(nodes_.size()); }
   RedisServerProcess& node(int index) { return *nodes_[index]; }
+  // The index of the node listening on `port`, or -1.
+  int NodeOnPort(int port) const;
   // Every node, comma-separated: "redis://127.0.0.1:P0,127.0.0.1:P1,...".
   std::string seed_url() const;
 
